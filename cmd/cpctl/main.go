@@ -1,0 +1,20 @@
+// Command cpctl changes passwords on cPanel & WHM servers remotely.
+package main
+
+import (
+	"os"
+
+	"github.com/cpctl/cpctl/pkg/cmd/root"
+	versioncmd "github.com/cpctl/cpctl/pkg/cmd/version"
+)
+
+// Set by the release build: -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+var (
+	version = "dev"
+	commit   = "none"
+	date     = "unknown"
+)
+
+func main() {
+	os.Exit(root.Main(versioncmd.Info{Version: version, Commit: commit, Date: date}))
+}

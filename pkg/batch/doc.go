@@ -1,0 +1,67 @@
+// Package batch runs bulk password changes that never lose a password.
+//
+// A run has two phases. The plan phase (Plan, or Run with an Input) reads the
+// input once, as a stream, validates every row and writes it into a new
+// journal; if any row is invalid the journal is removed and nothing is sent.
+// The run phase (Resume, or the rest of Run) streams the rows back from the
+// journal and sends them through an injected executor with bounded
+// concurrency per profile and an optional rate limit. Before a row's request
+// is sent, its password is on disk in the journal; after the reply, its
+// outcome is. Killing the process at any moment (kill -9, power loss) loses
+// nothing: Resume skips rows with an outcome, sends rows that had an intent
+// but no outcome again with the same password (a password change is
+// idempotent) and sends the rest. At the end the journal holds, for every
+// row, the password the server now has; ExportSecrets writes it out as CSV.
+//
+// The package knows nothing about cPanel, HTTP or terminals: the caller
+// supplies Exec (one password change) and, optionally, Generate.
+//
+// # Journal format
+//
+// The journal is a JSON Lines file, one record per line, created exclusively
+// with mode 0600 (it holds passwords: Resume refuses a journal that group or
+// others may access). Every record has a type "t". In order:
+//
+//	{"t":"header","v":1,"kind":"account","created":"2026-11-29T20:00:00.000Z","meta":{"profile":"prod","api":"whmapi1"}}
+//	{"t":"row","seq":1,"line":2,"target":"bob","owner":"reseller1","profile":"prod","password":"given in the input"}
+//	...one row record per input row; owner, profile and password only when present...
+//	{"t":"planned","rows":1000}
+//	{"t":"intent","seq":1,"attempt":1,"password":"the password about to be sent","at":"..."}
+//	{"t":"outcome","seq":1,"line":2,"target":"bob","owner":"reseller1","attempt":1,"ok":true,"exit":0,"msg":"Password changed for user “bob”.","services":["system","ftp","mail"],"verified":true,"at":"..."}
+//
+// The records:
+//
+//   - header: format version v (readers refuse a newer one), the kind of run
+//     (account, ftp, email), its creation time and meta, the caller's opaque
+//     description of the run (profile, API, options) that a resume gets back
+//     through ReadHeader. Meta must not hold credentials.
+//   - row: one per input row, seq counting from 1 in input order, line the
+//     input line it came from.
+//   - planned: the plan is complete and holds rows rows. A journal without it
+//     was cut short while reading the input; nothing was sent from it and it
+//     cannot be resumed.
+//   - intent: written and fsync'd before the row's request is sent. It
+//     carries the password sent; a generated password exists nowhere else. A
+//     row sent again after a crash has one intent per attempt, always with the
+//     same password.
+//   - outcome: the server's answer: ok, exit (0 ok, 1 refused, 3 auth, 4 the
+//     reply was lost), class, msg, services, and verified when the executor
+//     checked the new password. An outcome with exit 4 is not final: the row is
+//     sent again, with the same password, on resume. Target, owner and profile
+//     are repeated so the record reads on its own.
+//
+// Intents and outcomes of concurrent rows interleave in completion order. A
+// last line cut short by a crash is cut away when the journal is resumed; it
+// was never acknowledged, so no row was sent on its strength. To find which
+// password an account has, take the password of the last intent of its row
+// whose outcome is ok (or run `cpctl journal export`).
+//
+// # Durability and speed
+//
+// Intents are written by one committer goroutine with group commit: every
+// intent that arrives while the previous fsync runs goes into the next write
+// and the next single fsync, and all their senders are released together.
+// Outcomes ride along in the same writes without anyone waiting for them. So
+// a run at concurrency N pays about one fsync per N rows, and no row is ever
+// sent before its intent is on disk.
+package batch

@@ -1,0 +1,618 @@
+package batch
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// journalVersion is the "v" of the header record; readers refuse newer ones.
+const journalVersion = 1
+
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Record types, the "t" field of every journal line.
+const (
+	recHeader  = "header"
+	recRow     = "row"
+	recPlanned = "planned"
+	recIntent  = "intent"
+	recOutcome = "outcome"
+)
+
+// The write-side shapes keep "t" first and say ok:false explicitly, so that a
+// person reading a journal after a disaster sees plain facts.
+type headerRec struct {
+	T       string            `json:"t"`
+	V       int               `json:"v"`
+	Kind    string            `json:"kind"`
+	Created string            `json:"created"`
+	Meta    map[string]string `json:"meta,omitempty"`
+}
+
+type rowRec struct {
+	T        string `json:"t"`
+	Seq      int    `json:"seq"`
+	Line     int    `json:"line"`
+	Target   string `json:"target"`
+	Owner    string `json:"owner,omitempty"`
+	Profile  string `json:"profile,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+type plannedRec struct {
+	T    string `json:"t"`
+	Rows int    `json:"rows"`
+}
+
+type intentRec struct {
+	T        string `json:"t"`
+	Seq      int    `json:"seq"`
+	Attempt  int    `json:"attempt"`
+	Password string `json:"password"`
+	At       string `json:"at"`
+}
+
+type outcomeRec struct {
+	T        string   `json:"t"`
+	Seq      int      `json:"seq"`
+	Line     int      `json:"line"`
+	Target   string   `json:"target"`
+	Owner    string   `json:"owner,omitempty"`
+	Profile  string   `json:"profile,omitempty"`
+	Attempt  int      `json:"attempt"`
+	OK       bool     `json:"ok"`
+	Exit     int      `json:"exit"`
+	Class    string   `json:"class,omitempty"`
+	Msg      string   `json:"msg,omitempty"`
+	Services []string `json:"services,omitempty"`
+	Verified *bool    `json:"verified,omitempty"`
+	At       string   `json:"at"`
+}
+
+// record is the read-side union of every record type.
+type record struct {
+	T        string            `json:"t"`
+	V        int               `json:"v"`
+	Kind     string            `json:"kind"`
+	Created  string            `json:"created"`
+	Meta     map[string]string `json:"meta"`
+	Rows     int               `json:"rows"`
+	Seq      int               `json:"seq"`
+	Line     int               `json:"line"`
+	Target   string            `json:"target"`
+	Owner    string            `json:"owner"`
+	Profile  string            `json:"profile"`
+	Password string            `json:"password"`
+	Attempt  int               `json:"attempt"`
+	OK       bool              `json:"ok"`
+	Exit     int               `json:"exit"`
+	Class    string            `json:"class"`
+	Msg      string            `json:"msg"`
+	Services []string          `json:"services"`
+	Verified *bool             `json:"verified"`
+	At       string            `json:"at"`
+}
+
+func (r *record) row() Row {
+	return Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile}
+}
+
+func (r *record) outcome() Outcome {
+	return Outcome{OK: r.OK, Exit: r.Exit, Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
+}
+
+func encodeRecord(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode journal record: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Header is what a journal's first record says about its run.
+type Header struct {
+	Version int
+	Kind    Kind
+	Created time.Time
+	// Meta is the caller's opaque description of the run (profile, API,
+	// options), given back on resume.
+	Meta map[string]string
+}
+
+// ReadHeader reads a journal's header record, so that a resume can rebuild the
+// run's settings (and its executor) before calling Resume.
+func ReadHeader(journalPath string) (Header, error) {
+	f, err := os.Open(journalPath)
+	if err != nil {
+		return Header{}, fmt.Errorf("open journal: %w", err)
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil {
+		return Header{}, fmt.Errorf("read journal %s: no complete header record", journalPath)
+	}
+	var rec record
+	if err := json.Unmarshal(line, &rec); err != nil || rec.T != recHeader {
+		return Header{}, fmt.Errorf("read journal %s: the first line is not a header record", journalPath)
+	}
+	return headerOf(&rec)
+}
+
+func headerOf(rec *record) (Header, error) {
+	if rec.V < 1 || rec.V > journalVersion {
+		return Header{}, fmt.Errorf("journal format version %d is not supported (this build reads up to %d)", rec.V, journalVersion)
+	}
+	kind, err := ParseKind(rec.Kind)
+	if err != nil {
+		return Header{}, fmt.Errorf("journal header: %w", err)
+	}
+	h := Header{Version: rec.V, Kind: kind, Meta: rec.Meta}
+	if h.Meta == nil {
+		h.Meta = map[string]string{}
+	}
+	if t, err := time.Parse(timeLayout, rec.Created); err == nil {
+		h.Created = t
+	}
+	return h, nil
+}
+
+// errDamaged marks a journal that cannot be trusted beyond a torn tail.
+var errDamaged = errors.New("journal damaged")
+
+// scanRecords calls fn for each record of a journal, in order. A last line that
+// is incomplete or unreadable (a write cut short by a crash or a power loss) is
+// not passed to fn: scanRecords reports the offset just past the last good
+// record and tail = true. An unreadable line followed by good records means
+// the file was damaged some other way, and is an error.
+func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, err error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var (
+		off     int64
+		lineNo  int
+		badLine int
+		long    []byte
+		rec     record
+	)
+	for {
+		chunk, rerr := br.ReadSlice('\n')
+		if errors.Is(rerr, bufio.ErrBufferFull) {
+			long = append(long, chunk...)
+			continue
+		}
+		line := chunk
+		if long != nil {
+			line = append(long, chunk...)
+			long = nil
+		}
+		if len(line) == 0 && rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return good, badLine > 0, nil
+			}
+			return good, badLine > 0, fmt.Errorf("read journal: %w", rerr)
+		}
+		lineNo++
+		off += int64(len(line))
+		complete := line[len(line)-1] == '\n'
+		rec = record{}
+		ok := complete && json.Unmarshal(line, &rec) == nil && rec.T != ""
+		if !ok {
+			if badLine == 0 {
+				badLine = lineNo
+			}
+		} else {
+			if badLine > 0 {
+				return good, true, fmt.Errorf("%w: line %d is unreadable but records follow it", errDamaged, badLine)
+			}
+			if err := fn(&rec); err != nil {
+				return good, false, err
+			}
+			good = off
+		}
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return good, badLine > 0, fmt.Errorf("read journal: %w", rerr)
+		}
+	}
+}
+
+// journal is an open journal being appended to by one committer goroutine.
+//
+// Group commit: appenders hand encoded records to the committer and (for
+// intents) wait. The committer takes everything queued while its previous
+// write+fsync ran, writes it with one write and one fsync, then releases all
+// the waiters of that batch. So an intent is acknowledged only once it is on
+// disk, and N concurrent rows cost one fsync instead of N.
+type journal struct {
+	f    *os.File
+	sync func(*os.File) error
+
+	mu      sync.Mutex
+	pending []byte
+	waiters []chan error
+	spare   []byte
+	spareW  []chan error
+	err     error // sticky: after a failed write or fsync nothing more is trusted
+	closing bool
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+func defaultSync(f *os.File) error { return f.Sync() }
+
+func startJournal(f *os.File, syncFn func(*os.File) error) *journal {
+	if syncFn == nil {
+		syncFn = defaultSync
+	}
+	j := &journal{f: f, sync: syncFn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go j.loop()
+	return j
+}
+
+// append queues one encoded record. With wait it returns only once the
+// record is durable (or the journal failed).
+func (j *journal) append(rec []byte, wait bool) error {
+	var ch chan error
+	if wait {
+		ch = make(chan error, 1)
+	}
+	j.mu.Lock()
+	if j.err != nil {
+		err := j.err
+		j.mu.Unlock()
+		return err
+	}
+	if j.closing {
+		j.mu.Unlock()
+		return errors.New("journal closed")
+	}
+	j.pending = append(j.pending, rec...)
+	if wait {
+		j.waiters = append(j.waiters, ch)
+	}
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default: // already woken; the committer will see this record
+	}
+	if !wait {
+		return nil
+	}
+	return <-ch
+}
+
+func (j *journal) loop() {
+	defer close(j.done)
+	for range j.wake {
+		for {
+			j.mu.Lock()
+			buf, ws, failed := j.pending, j.waiters, j.err
+			if len(buf) == 0 {
+				closing := j.closing
+				j.mu.Unlock()
+				if closing {
+					return
+				}
+				break
+			}
+			j.pending, j.waiters = j.spare[:0], j.spareW[:0]
+			j.mu.Unlock()
+
+			err := failed
+			if err == nil {
+				err = j.writeSync(buf)
+			}
+
+			j.mu.Lock()
+			if err != nil && j.err == nil {
+				j.err = err
+			}
+			j.spare = buf[:0]
+			j.mu.Unlock()
+			for _, w := range ws {
+				w <- err
+			}
+			j.mu.Lock()
+			clear(ws)
+			j.spareW = ws[:0]
+			j.mu.Unlock()
+		}
+	}
+}
+
+func (j *journal) writeSync(buf []byte) error {
+	if _, err := j.f.Write(buf); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := j.sync(j.f); err != nil {
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	return nil
+}
+
+// close flushes and syncs what is queued, stops the committer and closes the
+// file. It returns the first write or sync error the journal met.
+func (j *journal) close() error {
+	j.mu.Lock()
+	j.closing = true
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	// The committer drains everything queued before it sees the flag.
+	<-j.done
+	j.mu.Lock()
+	err := j.err
+	j.mu.Unlock()
+	if cerr := j.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close journal: %w", cerr)
+	}
+	return err
+}
+
+// createFile creates a new journal file exclusively with mode 0600 and locks it.
+func createFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("journal %s already exists: resume it, or choose another name", path)
+		}
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Plan reads the input once, validating every row and writing it into a new
+// journal at path, which must not exist. If any row is invalid the journal is
+// removed and a *ValidationError lists the rows: nothing is ever sent from a
+// file with a bad row. On success the journal is durable (file and directory
+// synced) and ready for Resume; Plan returns the number of rows.
+func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts ValidateOptions) (n int, err error) {
+	if !kind.valid() {
+		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
+	}
+	f, err := createFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close journal: %w", cerr)
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 256<<10)
+	write := func(v any) error {
+		b, err := encodeRecord(v)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("write journal: %w", err)
+		}
+		return nil
+	}
+	if err := write(headerRec{T: recHeader, V: journalVersion, Kind: kind.String(), Created: time.Now().UTC().Format(timeLayout), Meta: meta}); err != nil {
+		return 0, err
+	}
+	n, err = scanInput(in, kind, opts, func(r *Row) error {
+		return write(rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password})
+	})
+	if err != nil {
+		return n, err
+	}
+	if err := write(plannedRec{T: recPlanned, Rows: n}); err != nil {
+		return n, err
+	}
+	if err := w.Flush(); err != nil {
+		return n, fmt.Errorf("write journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return n, fmt.Errorf("sync journal: %w", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// bitset records which rows are finished: one bit per row keeps a resume of a
+// million rows at 125 kB.
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, n/64+1) }
+func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(i%64)) != 0 }
+
+// sentRow is a row whose intent is in the journal without a final outcome: it
+// must be retried with this password, which may already be on the server.
+type sentRow struct {
+	password string
+	attempt  int
+	// uncertain: the last attempt ended in a transport failure, so the
+	// server may or may not have applied the password.
+	uncertain bool
+}
+
+// journalState is what a scan of a journal knows.
+type journalState struct {
+	header   Header
+	planned  bool
+	total    int
+	rowsSeen int
+	profiles map[string]int // rows per profile ("" = the default profile)
+
+	done       bitset // rows with a final outcome
+	sent       map[int]sentRow
+	succeeded  int
+	failed     int // final failures
+	hasOwner   bool
+	hasProfile bool
+	headerSeen bool
+	// needGenerate: some row has no password of its own.
+	needGenerate bool
+}
+
+// apply folds one record into the state, checking the journal's structure.
+func (s *journalState) apply(rec *record) error {
+	damaged := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", errDamaged, fmt.Sprintf(format, args...))
+	}
+	if !s.headerSeen {
+		if rec.T != recHeader {
+			return damaged("the first record is %q, not a header", rec.T)
+		}
+		h, err := headerOf(rec)
+		if err != nil {
+			return err
+		}
+		s.header, s.headerSeen = h, true
+		s.profiles = map[string]int{}
+		s.sent = map[int]sentRow{}
+		return nil
+	}
+	switch rec.T {
+	case recRow:
+		if s.planned || rec.Seq != s.rowsSeen+1 {
+			return damaged("row record %d out of order", rec.Seq)
+		}
+		s.rowsSeen++
+		s.profiles[rec.Profile]++
+		s.hasOwner = s.hasOwner || rec.Owner != ""
+		s.hasProfile = s.hasProfile || rec.Profile != ""
+		s.needGenerate = s.needGenerate || rec.Password == ""
+	case recPlanned:
+		if s.planned || rec.Rows != s.rowsSeen {
+			return damaged("planned record says %d rows, %d were recorded", rec.Rows, s.rowsSeen)
+		}
+		s.planned, s.total = true, rec.Rows
+		s.done = newBitset(s.total + 1)
+	case recIntent:
+		if !s.planned || rec.Seq < 1 || rec.Seq > s.total {
+			return damaged("intent for row %d outside the plan", rec.Seq)
+		}
+		if s.done.has(rec.Seq) {
+			return damaged("intent for row %d after its final outcome", rec.Seq)
+		}
+		prev, ok := s.sent[rec.Seq]
+		if ok && prev.password != rec.Password {
+			return damaged("row %d has intents with different passwords", rec.Seq)
+		}
+		s.sent[rec.Seq] = sentRow{password: rec.Password, attempt: rec.Attempt, uncertain: prev.uncertain}
+	case recOutcome:
+		prev, ok := s.sent[rec.Seq]
+		if !s.planned || !ok {
+			return damaged("outcome for row %d without an intent", rec.Seq)
+		}
+		if prev.uncertain {
+			s.failed--
+		}
+		o := rec.outcome()
+		switch {
+		case o.OK:
+			s.succeeded++
+		default:
+			s.failed++
+		}
+		if o.uncertain() {
+			prev.uncertain = true
+			s.sent[rec.Seq] = prev
+			return nil
+		}
+		delete(s.sent, rec.Seq)
+		s.done.set(rec.Seq)
+	case recHeader:
+		return damaged("a second header record")
+	default:
+		return damaged("unknown record type %q", rec.T)
+	}
+	return nil
+}
+
+// openJournal opens an existing journal for appending: it checks the file's
+// mode, locks it, reads its state and cuts away a torn last line.
+func openJournal(path string) (*os.File, *journalState, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal: %w", err)
+	}
+	fail := func(err error) (*os.File, *journalState, error) {
+		f.Close()
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(fmt.Errorf("open journal: %w", err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fail(fmt.Errorf("journal %s is not a regular file", path))
+	}
+	if err := checkPrivate(fi); err != nil {
+		return fail(fmt.Errorf("journal %s: %w", path, err))
+	}
+	if err := lockFile(f); err != nil {
+		return fail(fmt.Errorf("journal %s: %w", path, err))
+	}
+	st := &journalState{}
+	good, tail, err := scanRecords(io.NewSectionReader(f, 0, fi.Size()), st.apply)
+	if err != nil {
+		return fail(fmt.Errorf("journal %s: %w", path, err))
+	}
+	if !st.headerSeen {
+		return fail(fmt.Errorf("journal %s: %w: no header record", path, errDamaged))
+	}
+	if !st.planned {
+		return fail(fmt.Errorf("journal %s: the plan was never completed (the input was not fully read), so nothing was sent: start the run again", path))
+	}
+	if tail {
+		// Whatever follows the last good record was never acknowledged,
+		// so no row was sent on its strength.
+		if err := f.Truncate(good); err != nil {
+			return fail(fmt.Errorf("journal %s: cut torn tail: %w", path, err))
+		}
+		if err := f.Sync(); err != nil {
+			return fail(fmt.Errorf("journal %s: sync: %w", path, err))
+		}
+	}
+	return f, st, nil
+}
+
+// readStateBefore scans a journal without changing it (Show, ExportSecrets),
+// calling fn with each record before the record is folded into the state, so
+// that fn sees, say, an outcome's intent password before it is dropped. A torn
+// tail (a run may be writing) is ignored.
+func readStateBefore(path string, fn func(*journalState, *record) error) (*journalState, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	defer f.Close()
+	st := &journalState{}
+	_, _, err = scanRecords(f, func(rec *record) error {
+		if st.headerSeen {
+			if err := fn(st, rec); err != nil {
+				return err
+			}
+		}
+		return st.apply(rec)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if !st.headerSeen {
+		return nil, fmt.Errorf("journal %s: %w: no header record", path, errDamaged)
+	}
+	return st, nil
+}

@@ -1,0 +1,281 @@
+package batch
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Input formats recognised by Reader.
+const (
+	FormatCSV   = "csv"
+	FormatJSONL = "jsonl"
+)
+
+// Reader streams rows from CSV (a header row naming the columns) or JSON Lines
+// (one object per line with the same keys). The format is detected from the
+// first non-blank byte: '{' means JSON Lines. Keys are the kind's target column
+// ("user" or "address") and the optional "owner", "password" and "profile";
+// anything else is an error, so that a typo such as "pasword" cannot silently
+// turn into generated passwords.
+//
+// Next returns io.EOF at the end. A *RowError describes one bad row and reading
+// may go on; after a malformed header or broken CSV quoting the input cannot be
+// trusted, so the error is returned once and Next then reports io.EOF. Any other
+// error is a read failure.
+type Reader struct {
+	kind   Kind
+	br     *bufio.Reader
+	format string
+	seq    int
+	done   bool
+
+	// CSV state: column index of each field, -1 for none.
+	cr                               *csv.Reader
+	iTarget, iOwner, iPass, iProfile int
+
+	// JSON Lines state.
+	line int
+	buf  []byte
+}
+
+// NewReader returns a Reader of rows of the given kind.
+func NewReader(r io.Reader, kind Kind) *Reader {
+	return &Reader{kind: kind, br: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// Format returns FormatCSV or FormatJSONL once the first call to Next has
+// looked at the input, and "" before.
+func (r *Reader) Format() string { return r.format }
+
+// Next returns the next row; see Reader for its errors.
+func (r *Reader) Next() (Row, error) {
+	if r.done {
+		return Row{}, io.EOF
+	}
+	if r.format == "" {
+		if err := r.start(); err != nil {
+			r.done = true
+			return Row{}, err
+		}
+	}
+	if r.format == FormatJSONL {
+		return r.nextJSON()
+	}
+	return r.nextCSV()
+}
+
+func (r *Reader) fatal(line int, format string, args ...any) error {
+	r.done = true
+	return &RowError{Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (r *Reader) start() error {
+	if !r.kind.valid() {
+		return fmt.Errorf("batch: invalid kind %d", int(r.kind))
+	}
+	// A UTF-8 byte order mark is what spreadsheets put in front of "CSV UTF-8".
+	if b, _ := r.br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		_, _ = r.br.Discard(3)
+	}
+	peek, err := r.br.Peek(4096)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return fmt.Errorf("read input: %w", err)
+	}
+	if i := bytes.IndexFunc(peek, func(c rune) bool { return !isSpace(byte(c)) }); i >= 0 && peek[i] == '{' {
+		r.format = FormatJSONL
+		return nil
+	}
+	r.format = FormatCSV
+	return r.startCSV()
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func (r *Reader) startCSV() error {
+	cr := csv.NewReader(r.br)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = 0
+	r.cr = cr
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return r.fatal(0, "the input is empty: want a header row naming the columns (%s)", r.columnsHelp())
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return r.fatal(pe.StartLine, "header: %v", pe.Err)
+		}
+		return fmt.Errorf("read input: %w", err)
+	}
+	line, _ := cr.FieldPos(0)
+	r.iTarget, r.iOwner, r.iPass, r.iProfile = -1, -1, -1, -1
+	for i, name := range header {
+		name = strings.ToLower(strings.TrimSpace(name))
+		p, err := r.columnSlot(name)
+		if err != nil {
+			return r.fatal(line, "header: %v", err)
+		}
+		if *p >= 0 {
+			return r.fatal(line, "header: column %q appears twice", name)
+		}
+		*p = i
+	}
+	if r.iTarget < 0 {
+		return r.fatal(line, "header: no %q column (columns: %s)", r.kind.TargetColumn(), r.columnsHelp())
+	}
+	return nil
+}
+
+func (r *Reader) columnsHelp() string {
+	return r.kind.TargetColumn() + ", and optionally owner, password, profile"
+}
+
+// columnSlot maps a column or key name to the Reader field holding its index.
+func (r *Reader) columnSlot(name string) (*int, error) {
+	switch name {
+	case r.kind.TargetColumn():
+		return &r.iTarget, nil
+	case "owner":
+		return &r.iOwner, nil
+	case "password":
+		return &r.iPass, nil
+	case "profile":
+		return &r.iProfile, nil
+	case "user", "address":
+		return nil, fmt.Errorf("unknown column %q: %s rows name their target %q", name, r.kind, r.kind.TargetColumn())
+	case "":
+		return nil, errors.New("empty column name")
+	}
+	return nil, fmt.Errorf("unknown column %q (columns: %s)", name, r.columnsHelp())
+}
+
+func (r *Reader) nextCSV() (Row, error) {
+	rec, err := r.cr.Read()
+	if errors.Is(err, io.EOF) {
+		r.done = true
+		return Row{}, io.EOF
+	}
+	line, _ := r.cr.FieldPos(0)
+	if err != nil {
+		var pe *csv.ParseError
+		if !errors.As(err, &pe) {
+			r.done = true
+			return Row{}, fmt.Errorf("read input: %w", err)
+		}
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			r.seq++
+			return Row{}, &RowError{Line: pe.StartLine, Msg: fmt.Sprintf("%d fields, the header has %d", len(rec), r.cr.FieldsPerRecord)}
+		}
+		// After a quoting error encoding/csv's position is not at a row
+		// boundary, so nothing after it can be read reliably.
+		return Row{}, r.fatal(pe.StartLine, "%v (reading stops here)", pe.Err)
+	}
+	r.seq++
+	row := Row{Seq: r.seq, Line: line, Target: strings.TrimSpace(rec[r.iTarget])}
+	if r.iOwner >= 0 {
+		row.Owner = strings.TrimSpace(rec[r.iOwner])
+	}
+	if r.iPass >= 0 {
+		row.Password = rec[r.iPass] // never trimmed: spaces may be part of it
+	}
+	if r.iProfile >= 0 {
+		row.Profile = strings.TrimSpace(rec[r.iProfile])
+	}
+	return row, nil
+}
+
+func (r *Reader) nextJSON() (Row, error) {
+	for {
+		line, err := r.readLine()
+		if len(line) == 0 && err != nil {
+			r.done = true
+			if errors.Is(err, io.EOF) {
+				return Row{}, io.EOF
+			}
+			return Row{}, fmt.Errorf("read input: %w", err)
+		}
+		r.line++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		r.seq++
+		row, msg := r.parseJSON(line)
+		if msg != "" {
+			return Row{}, &RowError{Line: r.line, Msg: msg}
+		}
+		row.Seq, row.Line = r.seq, r.line
+		return row, nil
+	}
+}
+
+// readLine returns the next line without its newline; the slice is reused.
+func (r *Reader) readLine() ([]byte, error) {
+	r.buf = r.buf[:0]
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		r.buf = append(r.buf, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if n := len(r.buf); n > 0 && r.buf[n-1] == '\n' {
+			r.buf = r.buf[:n-1]
+			return r.buf, nil
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return r.buf, err
+	}
+}
+
+func (r *Reader) parseJSON(line []byte) (Row, string) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil {
+		// The decoder's own message may quote a character of a password.
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Row{}, fmt.Sprintf("not a valid JSON object (syntax error at byte %d)", se.Offset)
+		}
+		return Row{}, "not a JSON object"
+	}
+	var row Row
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // stable messages
+	for _, k := range keys {
+		var dst *string
+		switch k {
+		case r.kind.TargetColumn():
+			dst = &row.Target
+		case "owner":
+			dst = &row.Owner
+		case "password":
+			dst = &row.Password
+		case "profile":
+			dst = &row.Profile
+		default:
+			_, err := r.columnSlot(k)
+			return Row{}, strings.Replace(err.Error(), "column", "key", 1)
+		}
+		raw := obj[k]
+		if string(raw) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return Row{}, fmt.Sprintf("key %q must be a string", k)
+		}
+	}
+	row.Target = strings.TrimSpace(row.Target)
+	row.Owner = strings.TrimSpace(row.Owner)
+	row.Profile = strings.TrimSpace(row.Profile)
+	return row, ""
+}

@@ -1,0 +1,119 @@
+package batch
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind says what a bulk run changes, which decides the name of the target column.
+type Kind int
+
+// The kinds of bulk run.
+const (
+	KindAccount Kind = iota + 1 // cPanel or reseller accounts; target column "user"
+	KindFTP                     // FTP accounts; target column "user"
+	KindEmail                   // mail accounts; target column "address" (local@domain)
+)
+
+// String returns the name used in journals and on the command line.
+func (k Kind) String() string {
+	switch k {
+	case KindAccount:
+		return "account"
+	case KindFTP:
+		return "ftp"
+	case KindEmail:
+		return "email"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// ParseKind is the inverse of Kind.String.
+func ParseKind(s string) (Kind, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "account":
+		return KindAccount, nil
+	case "ftp":
+		return KindFTP, nil
+	case "email":
+		return KindEmail, nil
+	}
+	return 0, fmt.Errorf("unknown kind %q (want account, ftp or email)", s)
+}
+
+// TargetColumn is the input column (and export column) naming the row's target:
+// "address" for mail accounts, "user" otherwise.
+func (k Kind) TargetColumn() string {
+	if k == KindEmail {
+		return "address"
+	}
+	return "user"
+}
+
+func (k Kind) valid() bool { return k >= KindAccount && k <= KindEmail }
+
+// Row is one change to make. Seq numbers rows from 1 in input order and is the
+// row's identity in the journal; Line is where the row starts in the input file,
+// for messages. Profile is empty when the row uses the run's default profile.
+type Row struct {
+	Seq      int
+	Line     int
+	Target   string
+	Owner    string
+	Password string
+	Profile  string
+}
+
+// RowError is one invalid row (or an unreadable header) with the input line it
+// starts on. Its message never contains a password.
+type RowError struct {
+	Line int
+	Msg  string
+}
+
+func (e *RowError) Error() string {
+	if e.Line <= 0 {
+		return e.Msg
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}
+
+// maxReportedErrors caps ValidationError.Errors so that a wholly wrong file of a
+// million rows does not print a million lines.
+const maxReportedErrors = 100
+
+// ValidationError is returned when the input holds invalid rows. Nothing was sent
+// and no journal was kept. Errors holds the first ones in input order; More
+// counts those left out.
+type ValidationError struct {
+	Errors []RowError
+	More   int
+}
+
+func (e *ValidationError) Error() string {
+	n := len(e.Errors) + e.More
+	var b strings.Builder
+	if n == 1 {
+		b.WriteString("1 invalid row")
+	} else {
+		fmt.Fprintf(&b, "%d invalid rows", n)
+	}
+	for i := range e.Errors {
+		b.WriteString("\n  ")
+		b.WriteString(e.Errors[i].Error())
+	}
+	if e.More > 0 {
+		fmt.Fprintf(&b, "\n  and %d more", e.More)
+	}
+	return b.String()
+}
+
+func (e *ValidationError) add(line int, msg string) {
+	if len(e.Errors) < maxReportedErrors {
+		e.Errors = append(e.Errors, RowError{Line: line, Msg: msg})
+		return
+	}
+	e.More++
+}
+
+func (e *ValidationError) empty() bool { return len(e.Errors) == 0 && e.More == 0 }

@@ -1,0 +1,412 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ExitTransport is the Outcome.Exit of a row whose request may or may not have
+// reached the server (connection lost, timeout, unreadable reply). Such a row
+// is retried on resume with the same password, because the server may have
+// applied it; any other outcome is final.
+const ExitTransport = 4
+
+// DefaultConcurrency is the number of rows in flight per profile when
+// RunConfig.Concurrency is 0: real servers are slow and shared.
+const DefaultConcurrency = 4
+
+// Outcome is what the executor reports for one row. Message must not contain
+// the password; it is written to the journal and shown by Show.
+type Outcome struct {
+	OK bool
+	// Exit is the exit code this row alone would give: 0 ok, 1 refused by
+	// the server, 3 authentication, ExitTransport when the reply was lost.
+	Exit     int
+	Class    string
+	Message  string
+	Services []string
+	// Verified is set when the executor proved the new password works.
+	Verified *bool
+}
+
+func (o Outcome) uncertain() bool { return !o.OK && o.Exit == ExitTransport }
+
+// Result is one finished row, handed to RunConfig.OnResult.
+type Result struct {
+	Row Row
+	// Password is the password sent. Generated says it came from the
+	// generator (in this run or an earlier one), so the caller may need to
+	// show it once; a password from the input file is the caller's own.
+	Password  string
+	Generated bool
+	Attempt   int
+	Outcome   Outcome
+	Duration  time.Duration
+}
+
+// Progress is a snapshot of a run, handed to RunConfig.OnProgress.
+type Progress struct {
+	Total     int // rows in the journal
+	Done      int // rows with an outcome, including those of earlier runs
+	Succeeded int
+	Failed    int
+	Skipped   int // rows already finished when this run started
+	Rate      float64
+	ETA       time.Duration // 0 when unknown
+	Elapsed   time.Duration
+	Final     bool // the last call of the run
+}
+
+// Summary counts a run's rows over the whole journal, so a resumed run's
+// summary covers the rows finished before it too.
+type Summary struct {
+	Total     int
+	Succeeded int
+	Failed    int
+	Skipped   int // rows finished before this run started
+	Pending   int // rows without a final outcome: resume to finish them
+	// Interrupted: ctx was cancelled before every row was done.
+	Interrupted bool
+}
+
+// ExitCode is cpctl's exit code for the run: 0 when every row succeeded, 1 when
+// none did, 5 when some did. Pending rows count as not succeeded.
+func (s Summary) ExitCode() int {
+	switch {
+	case s.Succeeded == s.Total:
+		return 0
+	case s.Succeeded == 0:
+		return 1
+	}
+	return 5
+}
+
+// RunConfig configures Run and Resume.
+type RunConfig struct {
+	// Journal is the path of the journal Run creates (it must not exist).
+	Journal string
+	// Input, Kind, Meta and Validate are used by Run's plan phase only; a
+	// resume takes them from the journal (a non-zero Kind must match it).
+	Input    io.Reader
+	Kind     Kind
+	Meta     map[string]string
+	Validate ValidateOptions // its Generate is set from Generate != nil
+
+	// Exec changes one row's password. Its ctx is not cancelled when the
+	// run is: a row once sent is allowed to finish and be recorded.
+	Exec func(ctx context.Context, row Row, password string) Outcome
+	// Generate makes a password for a row without one, at the moment its
+	// intent is written.
+	Generate func() (string, error)
+	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
+	// when 0); rows of different profiles run at the same time.
+	Concurrency int
+	// Rate limits how many rows start per second over the whole run
+	// (0: no limit), with bursts up to Burst (1 when 0). See ParseRate.
+	Rate  rate.Limit
+	Burst int
+
+	// OnResult gets every finished row, in completion order, from one
+	// goroutine.
+	OnResult func(Result)
+	// OnProgress gets a snapshot at most ten times a second, and a final one.
+	OnProgress func(Progress)
+
+	// syncFn replaces (*os.File).Sync for the group committer (tests).
+	syncFn func(*os.File) error
+}
+
+// Run plans a new run (see Plan: the input is read once and every row checked
+// before anything is sent) into cfg.Journal, then runs it as Resume does.
+// A *ValidationError means nothing was sent and no journal is left.
+func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
+	if cfg.Input == nil {
+		return Summary{}, errors.New("batch: Run needs an input (use Resume to continue a journal)")
+	}
+	if cfg.Journal == "" {
+		return Summary{}, errors.New("batch: no journal path")
+	}
+	if cfg.Exec == nil {
+		return Summary{}, errors.New("batch: no executor")
+	}
+	opts := cfg.Validate
+	opts.Generate = cfg.Generate != nil
+	if _, err := Plan(cfg.Journal, cfg.Input, cfg.Kind, cfg.Meta, opts); err != nil {
+		return Summary{}, err
+	}
+	return Resume(ctx, cfg.Journal, cfg)
+}
+
+// Resume finishes the run recorded in an existing journal: rows with a final
+// outcome are skipped, rows sent without one are sent again with the same
+// password, the others are sent (with a generated password when they have
+// none). Rows are streamed from the journal, so memory does not grow with
+// their number. When ctx is cancelled no new row starts; rows in flight finish
+// and are recorded, and the Summary says Interrupted. An error means the
+// journal could not be used or written; rows failing on the server are not
+// errors but outcomes.
+func Resume(ctx context.Context, journalPath string, cfg RunConfig) (Summary, error) {
+	if cfg.Exec == nil {
+		return Summary{}, errors.New("batch: no executor")
+	}
+	if cfg.Concurrency < 0 {
+		return Summary{}, fmt.Errorf("batch: concurrency %d", cfg.Concurrency)
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	f, st, err := openJournal(journalPath)
+	if err != nil {
+		return Summary{}, err
+	}
+	if cfg.Kind != 0 && cfg.Kind != st.header.Kind {
+		f.Close()
+		return Summary{}, fmt.Errorf("journal %s is a %s run, not %s", journalPath, st.header.Kind, cfg.Kind)
+	}
+	if st.needGenerate && cfg.Generate == nil {
+		f.Close()
+		return Summary{}, fmt.Errorf("journal %s has rows without a password: a password generator is needed", journalPath)
+	}
+	r := &runner{cfg: cfg, path: journalPath, st: st, j: startJournal(f, cfg.syncFn)}
+	sum, err := r.run(ctx)
+	if cerr := r.j.close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return sum, err
+}
+
+type runner struct {
+	cfg  RunConfig
+	path string
+	st   *journalState
+	j    *journal
+}
+
+type job struct {
+	row          Row
+	password     string // set when an earlier intent fixed it
+	attempt      int    // attempts already recorded
+	wasUncertain bool
+}
+
+type done struct {
+	Result
+	wasUncertain bool
+	err          error
+}
+
+func (r *runner) run(ctx context.Context) (Summary, error) {
+	stop, cancelStop := context.WithCancel(ctx)
+	defer cancelStop()
+	execCtx := context.WithoutCancel(ctx)
+
+	var limiter *rate.Limiter
+	if r.cfg.Rate > 0 && r.cfg.Rate != rate.Inf {
+		limiter = rate.NewLimiter(r.cfg.Rate, max(r.cfg.Burst, 1))
+	}
+	var (
+		fatalMu  sync.Mutex
+		fatalErr error
+	)
+	fail := func(err error) {
+		fatalMu.Lock()
+		if fatalErr == nil {
+			fatalErr = err
+		}
+		fatalMu.Unlock()
+		cancelStop()
+	}
+
+	results := make(chan done, 64)
+	var wg sync.WaitGroup
+	for profile := range r.st.profiles {
+		jobs := make(chan job)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(jobs)
+			if err := r.dispatch(stop, profile, jobs); err != nil {
+				fail(err)
+			}
+		}()
+		for range r.cfg.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for jb := range jobs {
+					if stop.Err() != nil {
+						continue
+					}
+					if limiter != nil && limiter.Wait(stop) != nil {
+						continue
+					}
+					d, ok := r.do(execCtx, jb)
+					if d.err != nil {
+						fail(d.err)
+					}
+					if ok {
+						results <- d
+					}
+				}
+			}()
+		}
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+
+	sum := r.collect(results)
+	fatalMu.Lock()
+	err := fatalErr
+	fatalMu.Unlock()
+	sum.Interrupted = ctx.Err() != nil && sum.Pending > 0
+	return sum, err
+}
+
+// dispatch streams the rows of one profile from the journal's plan section.
+func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job) error {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return fmt.Errorf("read journal rows: %w", err)
+	}
+	defer f.Close()
+	errPlanned := errors.New("planned")
+	_, _, err = scanRecords(f, func(rec *record) error {
+		switch rec.T {
+		case recPlanned:
+			return errPlanned
+		case recRow:
+		default:
+			return nil
+		}
+		if rec.Profile != profile || r.st.done.has(rec.Seq) {
+			return nil
+		}
+		jb := job{row: rec.row()}
+		if s, ok := r.st.sent[rec.Seq]; ok {
+			jb.password, jb.attempt, jb.wasUncertain = s.password, s.attempt, s.uncertain
+		}
+		select {
+		case jobs <- jb:
+			return nil
+		case <-stop.Done():
+			return errPlanned
+		}
+	})
+	if err != nil && !errors.Is(err, errPlanned) {
+		return fmt.Errorf("read journal rows: %w", err)
+	}
+	return nil
+}
+
+// do sends one row: intent on disk first, then the request, then the outcome.
+// ok is false when the row was not sent.
+func (r *runner) do(execCtx context.Context, jb job) (done, bool) {
+	row := jb.row
+	pw := jb.password
+	if pw == "" {
+		pw = row.Password
+	}
+	if pw == "" {
+		var err error
+		pw, err = r.cfg.Generate()
+		if err == nil && pw == "" {
+			err = errors.New("empty password")
+		}
+		if err != nil {
+			return done{err: fmt.Errorf("generate a password for row %d: %w", row.Seq, err)}, false
+		}
+	}
+	attempt := jb.attempt + 1
+	rec, err := encodeRecord(intentRec{T: recIntent, Seq: row.Seq, Attempt: attempt, Password: pw, At: now()})
+	if err == nil {
+		err = r.j.append(rec, true)
+	}
+	if err != nil {
+		return done{err: err}, false
+	}
+	start := time.Now()
+	out := r.cfg.Exec(execCtx, row, pw)
+	elapsed := time.Since(start)
+	if !out.OK && out.Exit == 0 {
+		out.Exit = 1
+	}
+	if out.OK {
+		out.Exit = 0
+	}
+	d := done{Result: Result{Row: row, Password: pw, Generated: row.Password == "", Attempt: attempt, Outcome: out, Duration: elapsed}, wasUncertain: jb.wasUncertain}
+	rec, err = encodeRecord(outcomeRec{T: recOutcome, Seq: row.Seq, Line: row.Line, Target: row.Target, Owner: row.Owner, Profile: row.Profile,
+		Attempt: attempt, OK: out.OK, Exit: out.Exit, Class: out.Class, Msg: out.Message, Services: out.Services, Verified: out.Verified, At: now()})
+	if err == nil {
+		err = r.j.append(rec, false)
+	}
+	d.err = err
+	return d, true
+}
+
+func now() string { return time.Now().UTC().Format(timeLayout) }
+
+func (r *runner) collect(results <-chan done) Summary {
+	st := r.st
+	skipped := 0
+	for _, w := range st.done {
+		skipped += bits.OnesCount64(w)
+	}
+	succ, failed := st.succeeded, st.failed
+	start := time.Now()
+	finished := 0
+	var last time.Time
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	progress := func(final bool) {
+		if r.cfg.OnProgress == nil {
+			return
+		}
+		t := time.Now()
+		if !final && t.Sub(last) < 100*time.Millisecond {
+			return
+		}
+		last = t
+		p := Progress{Total: st.total, Done: succ + failed, Succeeded: succ, Failed: failed, Skipped: skipped, Elapsed: t.Sub(start), Final: final}
+		if secs := p.Elapsed.Seconds(); secs > 0 && finished > 0 {
+			p.Rate = float64(finished) / secs
+			p.ETA = time.Duration(float64(st.total-p.Done) / p.Rate * float64(time.Second))
+		}
+		r.cfg.OnProgress(p)
+	}
+	progress(false)
+	for {
+		select {
+		case d, ok := <-results:
+			if !ok {
+				progress(true)
+				return Summary{Total: st.total, Succeeded: succ, Failed: failed, Skipped: skipped, Pending: st.total - succ - failed}
+			}
+			if d.wasUncertain {
+				failed--
+			}
+			if d.Outcome.OK {
+				succ++
+			} else {
+				failed++
+			}
+			finished++
+			if r.cfg.OnResult != nil {
+				r.cfg.OnResult(d.Result)
+			}
+			progress(false)
+		case <-tick.C:
+			last = time.Time{}
+			progress(false)
+		}
+	}
+}

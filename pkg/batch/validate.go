@@ -1,0 +1,168 @@
+package batch
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+)
+
+// ValidateOptions says what makes a row valid.
+type ValidateOptions struct {
+	// Generate allows rows without a password: one is generated when the row
+	// is sent.
+	Generate bool
+	// DefaultProfile is the profile of rows whose profile column is empty; it
+	// is only used to find duplicates and to ask RequireOwner and CheckProfile.
+	DefaultProfile string
+	// RequireOwner, when set, says whether rows of a profile must name an
+	// owner (ftp and email rows through a WHM profile act on an owner account).
+	RequireOwner func(profile string) bool
+	// CheckProfile, when set, rejects rows naming a profile that cannot be
+	// used. It is called once per distinct profile; its message is shown as is.
+	CheckProfile func(profile string) error
+}
+
+// Validate reads the whole input once and reports every invalid row (as a
+// *ValidationError), without writing anything. It returns the number of rows.
+func Validate(r io.Reader, kind Kind, opts ValidateOptions) (int, error) {
+	return scanInput(r, kind, opts, nil)
+}
+
+// scanInput validates every row of r, calling emit for each row while no row has
+// failed so far (a journal is useless once one row is bad, so writing stops).
+func scanInput(r io.Reader, kind Kind, opts ValidateOptions, emit func(*Row) error) (int, error) {
+	if !kind.valid() {
+		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
+	}
+	rd := NewReader(r, kind)
+	v := validator{kind: kind, opts: opts, seen: make(map[[16]byte]int), profiles: make(map[string]error)}
+	var verr ValidationError
+	n := 0
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var re *RowError
+			if !errors.As(err, &re) {
+				return n, err
+			}
+			verr.add(re.Line, re.Msg)
+			continue
+		}
+		n++
+		if msg := v.check(&row); msg != "" {
+			verr.add(row.Line, msg)
+			continue
+		}
+		if emit != nil && verr.empty() {
+			if err := emit(&row); err != nil {
+				return n, err
+			}
+		}
+	}
+	if !verr.empty() {
+		return n, &verr
+	}
+	return n, nil
+}
+
+type validator struct {
+	kind     Kind
+	opts     ValidateOptions
+	seen     map[[16]byte]int // hash of profile+owner+target → first line; fixed size per row
+	profiles map[string]error
+}
+
+func (v *validator) check(row *Row) string {
+	var msgs []string
+	profile := row.Profile
+	if profile == "" {
+		profile = v.opts.DefaultProfile
+	}
+	switch {
+	case row.Target == "":
+		msgs = append(msgs, fmt.Sprintf("missing %s", v.kind.TargetColumn()))
+	case v.kind == KindEmail:
+		if msg := checkAddress(row.Target); msg != "" {
+			msgs = append(msgs, msg)
+		}
+	default:
+		if strings.IndexFunc(row.Target, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0 {
+			msgs = append(msgs, fmt.Sprintf("%s %q contains a space or control character", v.kind.TargetColumn(), row.Target))
+		}
+	}
+	if row.Password == "" && !v.opts.Generate {
+		msgs = append(msgs, "missing password (or generate passwords)")
+	}
+	if row.Owner == "" && v.opts.RequireOwner != nil && v.opts.RequireOwner(profile) {
+		msgs = append(msgs, fmt.Sprintf("missing owner: required for %s rows through profile %q", v.kind, profile))
+	}
+	if v.opts.CheckProfile != nil {
+		err, ok := v.profiles[profile]
+		if !ok {
+			err = v.opts.CheckProfile(profile)
+			v.profiles[profile] = err
+		}
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if row.Target != "" {
+		key := dupKey(profile, row.Owner, row.Target)
+		if first, dup := v.seen[key]; dup {
+			msgs = append(msgs, fmt.Sprintf("duplicate of line %d (same profile, owner and %s)", first, v.kind.TargetColumn()))
+		} else {
+			v.seen[key] = row.Line
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// dupKey hashes the identity of a row so that finding duplicates costs a fixed
+// 16 bytes per row however long the names are. cPanel names are lowercase, so
+// "Bob" and "bob" are the same account.
+func dupKey(profile, owner, target string) [16]byte {
+	h := sha256.New()
+	for _, s := range []string{profile, owner, strings.ToLower(target)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var k [16]byte
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// checkAddress accepts local@domain with a dotted domain.
+func checkAddress(a string) string {
+	local, domain, ok := strings.Cut(a, "@")
+	switch {
+	case !ok:
+		return fmt.Sprintf("address %q is not local@domain", a)
+	case local == "":
+		return fmt.Sprintf("address %q has no local part", a)
+	case strings.Contains(domain, "@"):
+		return fmt.Sprintf("address %q has more than one @", a)
+	case strings.IndexFunc(local, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0:
+		return fmt.Sprintf("address %q contains a space or control character", a)
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return fmt.Sprintf("address %q: domain %q has no dot", a, domain)
+	}
+	for _, l := range labels {
+		if l == "" || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
+			return fmt.Sprintf("address %q: bad domain %q", a, domain)
+		}
+		for _, c := range l {
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c > unicode.MaxASCII && unicode.IsLetter(c)) {
+				return fmt.Sprintf("address %q: bad domain %q", a, domain)
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,79 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/secret"
+)
+
+// Exit codes, as DESIGN.md documents them; scripts depend on them.
+const (
+	ExitOK        = 0
+	ExitRefused   = 1
+	ExitUsage     = 2
+	ExitAuth      = 3
+	ExitTransport = 4
+	ExitPartial   = 5
+)
+
+// UsageError is a mistake in how the command was called: bad flags, a
+// missing value, an unreadable input file. Exit code 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef builds a UsageError.
+func Usagef(format string, a ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, a...)}
+}
+
+// ExitError carries an exit code for a failure whose explanation has
+// already been printed (a failed row in a table, a bulk summary), or a
+// message with a specific code.
+type ExitError struct {
+	Code int
+	Err  error // nil when the output already said everything
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Silent reports whether the error's message was already printed.
+func (e *ExitError) Silent() bool { return e.Err == nil }
+
+// ExitCode maps an error onto DESIGN.md's exit codes.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var exitErr *ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.Code
+	}
+	var usage *UsageError
+	if errors.As(err, &usage) {
+		return ExitUsage
+	}
+	if errors.Is(err, secret.ErrNoInput) || errors.Is(err, secret.ErrMismatch) {
+		return ExitUsage
+	}
+	var apiErr *cpanel.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.ExitCode()
+	}
+	return ExitRefused
+}
+
+// IsSilent reports whether main should print nothing for err.
+func IsSilent(err error) bool {
+	var exitErr *ExitError
+	return errors.As(err, &exitErr) && exitErr.Silent()
+}

@@ -1,0 +1,490 @@
+package cmdutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
+	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/secret/totp"
+)
+
+// Viper keys. Each global setting is declared once here; flags and
+// CPCTL_ environment variables are bound to these keys, and a profile's
+// values are merged below them, which gives flag > env > profile > default.
+const (
+	KeyProfile  = "profile"
+	KeyConfig   = "config"
+	KeyOutput   = "output"
+	KeyURL      = "url"
+	KeyKind     = "kind"
+	KeyUser     = "user"
+	KeyAuth     = "auth"
+	KeyToken    = "token"
+	KeyPassword = "password"
+	KeyInsecure = "insecure"
+	KeyCACert   = "ca-cert"
+	KeyTimeout  = "timeout"
+	KeyNoInput  = "no-input"
+)
+
+// DefaultTimeout is the per-request timeout: password changes are slow on
+// real servers (they update FTP, mail, MySQL and more in one call).
+const DefaultTimeout = "2m"
+
+// Factory gives commands what they need without globals: IO streams, the
+// configuration, clients for profiles and a prompter. One is made per run
+// of the root command.
+type Factory struct {
+	IO    *IOStreams
+	Viper *viper.Viper
+
+	// DryRun and Verbose are set from the root's flags.
+	DryRun  bool
+	Verbose bool
+
+	// Prompter is used only when CanPrompt says so.
+	Prompter secret.Prompter
+
+	// Now is the clock, replaceable in tests.
+	Now func() time.Time
+
+	// Environ is the environment given to token and TOTP commands.
+	Environ []string
+
+	cfgOnce sync.Once
+	cfg     *config.File
+	cfgPath string
+	cfgErr  error
+
+	warnOnce sync.Once
+}
+
+// NewFactory returns a factory on the given streams with a fresh viper
+// instance (never viper's package-level global).
+func NewFactory(ios *IOStreams) *Factory {
+	v := viper.New()
+	v.SetEnvPrefix("CPCTL")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	for _, k := range []string{KeyProfile, KeyConfig, KeyOutput, KeyURL, KeyKind, KeyUser, KeyAuth,
+		KeyToken, KeyPassword, KeyInsecure, KeyCACert, KeyTimeout, KeyNoInput} {
+		_ = v.BindEnv(k)
+	}
+	// No SetDefault here: viper's IsSet counts defaults as set, and the
+	// profile layer must see whether a flag or variable really was given.
+	return &Factory{IO: ios, Viper: v, Now: time.Now, Environ: os.Environ()}
+}
+
+// CanPrompt reports whether a prompt may be shown: standard input is a
+// terminal and --no-input is off.
+func (f *Factory) CanPrompt() bool {
+	return f.IO.InTTY && f.Prompter != nil && !f.Viper.GetBool(KeyNoInput)
+}
+
+// OutputFormat returns the -o format.
+func (f *Factory) OutputFormat() (output.Format, error) {
+	name := f.Viper.GetString(KeyOutput)
+	if name == "" {
+		name = string(output.Table)
+	}
+	fm, err := output.ParseFormat(name)
+	if err != nil {
+		return "", &UsageError{Err: err}
+	}
+	return fm, nil
+}
+
+// Printer returns the printer for -o on standard output.
+func (f *Factory) Printer() (*output.Printer, error) {
+	fm, err := f.OutputFormat()
+	if err != nil {
+		return nil, err
+	}
+	return output.New(fm, f.IO.Out, f.IO.OutTTY), nil
+}
+
+// Warnf prints a warning line on standard error.
+func (f *Factory) Warnf(format string, a ...any) {
+	fmt.Fprintf(f.IO.ErrOut, "cpctl: warning: "+format+"\n", a...)
+}
+
+// ConfigPath is --config, CPCTL_CONFIG or the XDG default.
+func (f *Factory) ConfigPath() string {
+	if p := f.Viper.GetString(KeyConfig); p != "" {
+		return p
+	}
+	return config.DefaultPath()
+}
+
+// Config loads the configuration file once. It does not check permissions:
+// that happens when a secret from the file is about to be used.
+func (f *Factory) Config() (*config.File, string, error) {
+	f.cfgOnce.Do(func() {
+		f.cfgPath = f.ConfigPath()
+		f.cfg, f.cfgErr = config.Load(f.cfgPath)
+		if f.cfgErr != nil {
+			f.cfgErr = &UsageError{Err: f.cfgErr}
+		}
+	})
+	return f.cfg, f.cfgPath, f.cfgErr
+}
+
+// Target is a server resolved from a profile, flags and environment.
+type Target struct {
+	// Name is the profile name, or "" for a server given by --url alone.
+	Name    string
+	Profile config.Profile
+	Kind    cpanel.Kind
+	Timeout time.Duration
+
+	fromFile bool
+	cfgPath  string
+}
+
+// DisplayName is the profile name, or the URL when there is none.
+func (t *Target) DisplayName() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.Profile.URL
+}
+
+// ProfileNames returns the names selected by --profile (which may list
+// several, comma-separated) or CPCTL_PROFILE, else the current profile.
+func (f *Factory) ProfileNames() ([]string, error) {
+	raw := f.Viper.GetString(KeyProfile)
+	if raw == "" {
+		if f.Viper.GetString(KeyURL) != "" {
+			return []string{""}, nil
+		}
+		cfg, _, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		if cfg.CurrentProfile == "" {
+			if len(cfg.Profiles) == 1 {
+				return cfg.Names(), nil
+			}
+			return nil, Usagef("no server: give --url (or CPCTL_URL), --profile, or set a current profile with 'cpctl profile use NAME'")
+		}
+		return []string{cfg.CurrentProfile}, nil
+	}
+	var names []string
+	for _, n := range strings.Split(raw, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// ResolveTarget merges the named profile ("" for none) under flags and
+// environment. With --url and no explicit profile the current profile is
+// not consulted at all, so its token is never sent to another server.
+func (f *Factory) ResolveTarget(name string) (*Target, error) {
+	t := &Target{Name: name}
+	if name != "" {
+		cfg, path, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		p, err := cfg.Profile(name)
+		if err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		t.Profile = *p
+		t.fromFile = true
+		t.cfgPath = path
+	}
+	v := f.Viper
+	// Flags and environment win over the profile.
+	override := func(key string, dst *string) {
+		if v.IsSet(key) && v.GetString(key) != "" {
+			*dst = v.GetString(key)
+		}
+	}
+	override(KeyURL, &t.Profile.URL)
+	override(KeyKind, &t.Profile.Kind)
+	override(KeyUser, &t.Profile.User)
+	override(KeyAuth, &t.Profile.Auth)
+	override(KeyCACert, &t.Profile.CACert)
+	if v.GetString(KeyToken) != "" {
+		t.Profile.Token, t.Profile.TokenCommand = v.GetString(KeyToken), ""
+		if !v.IsSet(KeyAuth) && t.Profile.Auth != string(cpanel.AuthAccessHash) {
+			t.Profile.Auth = string(cpanel.AuthToken)
+		}
+	}
+	if v.GetString(KeyPassword) != "" {
+		t.Profile.Password, t.Profile.PasswordCommand = v.GetString(KeyPassword), ""
+		if !v.IsSet(KeyAuth) && v.GetString(KeyToken) == "" && t.Profile.Auth != string(cpanel.AuthSession) {
+			t.Profile.Auth = string(cpanel.AuthPassword)
+		}
+	}
+	if v.GetBool(KeyInsecure) {
+		t.Profile.Insecure = true
+	}
+	if err := f.finish(t, v.IsSet(KeyTimeout)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// TargetFromProfile resolves a profile that is not (yet) in the config
+// file, as `profile add` checks it before saving; flags are already in it.
+func (f *Factory) TargetFromProfile(name string, p config.Profile) (*Target, error) {
+	t := &Target{Name: name, Profile: p}
+	if err := f.finish(t, f.Viper.IsSet(KeyTimeout)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// finish infers what was left out and checks what was given.
+func (f *Factory) finish(t *Target, timeoutSet bool) error {
+	v := f.Viper
+	name := t.Name
+	if t.Profile.URL == "" {
+		return Usagef("no server URL: give --url or set url in profile %q", name)
+	}
+	switch {
+	case t.Profile.Kind != "":
+		k := cpanel.Kind(strings.ToLower(t.Profile.Kind))
+		if k != cpanel.KindWHM && k != cpanel.KindCPanel {
+			return Usagef("kind %q is not whm or cpanel", t.Profile.Kind)
+		}
+		t.Kind = k
+	default:
+		k, ok := cpanel.InferKind(t.Profile.URL)
+		if !ok {
+			return Usagef("cannot tell whether %s is WHM or cPanel: give --kind whm|cpanel", t.Profile.URL)
+		}
+		t.Kind = k
+	}
+	if t.Profile.Auth == "" {
+		switch {
+		case t.Profile.Token != "" || t.Profile.TokenCommand != "":
+			t.Profile.Auth = string(cpanel.AuthToken)
+		case t.Profile.AccessHash != "":
+			t.Profile.Auth = string(cpanel.AuthAccessHash)
+		default:
+			t.Profile.Auth = string(cpanel.AuthPassword)
+		}
+	}
+	if t.Profile.User == "" && t.Kind == cpanel.KindWHM {
+		t.Profile.User = "root"
+	}
+	timeout := DefaultTimeout
+	if timeoutSet {
+		timeout = v.GetString(KeyTimeout)
+	} else if t.Profile.Timeout != "" {
+		timeout = t.Profile.Timeout
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		return Usagef("timeout %q is not a positive duration like 30s or 2m", timeout)
+	}
+	t.Timeout = d
+	return nil
+}
+
+// ClientConfig turns the target into a client configuration, fetching the
+// secret (from the profile, the environment or a command) as late as this.
+func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, error) {
+	p := t.Profile
+	cc := cpanel.Config{
+		URL: p.URL, Kind: t.Kind, Auth: cpanel.AuthMethod(p.Auth), User: p.User,
+		CAFile: p.CACert, Insecure: p.Insecure, Fingerprint: p.TLSFingerprint,
+		Timeout: t.Timeout, UserAgent: "cpctl",
+	}
+	if t.fromFile && p.HasSecret() {
+		cfg, _, _ := f.Config()
+		if err := config.CheckPermissions(t.cfgPath, cfg); err != nil {
+			return cc, &UsageError{Err: err}
+		}
+	}
+	var err error
+	switch cc.Auth {
+	case cpanel.AuthToken, cpanel.AuthAccessHash:
+		cc.Secret = p.Token
+		if cc.Auth == cpanel.AuthAccessHash && p.AccessHash != "" {
+			cc.Secret = p.AccessHash
+		}
+		if cc.Secret == "" && p.TokenCommand != "" {
+			cc.Secret, err = f.RunSecretCommand(ctx, "token-command", p.TokenCommand)
+		}
+	case cpanel.AuthPassword, cpanel.AuthSession:
+		cc.Secret = p.Password
+		if cc.Secret == "" && p.PasswordCommand != "" {
+			cc.Secret, err = f.RunSecretCommand(ctx, "password-command", p.PasswordCommand)
+		}
+	default:
+		return cc, Usagef("auth %q is not token, password, accesshash or session", p.Auth)
+	}
+	if err != nil {
+		return cc, err
+	}
+	if cc.Secret == "" && !f.DryRun {
+		return cc, f.missingSecret(t)
+	}
+	if cc.User == "" {
+		return cc, Usagef("no login user for %s: give --auth-user or set user in the profile", t.DisplayName())
+	}
+	cc.OTP = f.otpSource(t)
+	if p.Insecure {
+		f.warnOnce.Do(func() {
+			f.Warnf("TLS certificate verification is off (--insecure): anyone on the network path can read the credentials; pin the certificate with tls-fingerprint instead")
+		})
+	}
+	if f.Verbose {
+		cc.Logger = f.logExchange
+	}
+	return cc, nil
+}
+
+func (f *Factory) missingSecret(t *Target) error {
+	switch cpanel.AuthMethod(t.Profile.Auth) {
+	case cpanel.AuthToken, cpanel.AuthAccessHash:
+		if t.Name == "" {
+			return Usagef("no API token: set CPCTL_TOKEN (or use a profile with token or token-command)")
+		}
+		return Usagef("profile %q has no token: set token-command (or token) in it, or CPCTL_TOKEN", t.Name)
+	default:
+		if t.Name == "" {
+			return Usagef("no password to log in with: set CPCTL_PASSWORD (or use a profile)")
+		}
+		return Usagef("profile %q has no password: set password-command (or password) in it, or CPCTL_PASSWORD", t.Name)
+	}
+}
+
+// otpSource returns the two-factor code source for the target, or nil when
+// the profile has none (a refusal then prompts at a terminal).
+func (f *Factory) otpSource(t *Target) func(context.Context) (string, error) {
+	p := t.Profile
+	switch {
+	case p.TOTPSecret != "":
+		secretB32 := p.TOTPSecret
+		return func(context.Context) (string, error) {
+			code, err := totp.Code(secretB32, f.Now())
+			if err != nil {
+				return "", &UsageError{Err: fmt.Errorf("profile %q: totp-secret: %w", t.Name, err)}
+			}
+			return code, nil
+		}
+	case p.TOTPCommand != "":
+		cmdline := p.TOTPCommand
+		return func(ctx context.Context) (string, error) {
+			out, err := f.RunSecretCommand(ctx, "totp-command", cmdline)
+			if err != nil {
+				return "", err
+			}
+			if isOTPCode(out) {
+				return out, nil
+			}
+			code, err := totp.Code(out, f.Now())
+			if err != nil {
+				return "", &UsageError{Err: fmt.Errorf("totp-command printed neither a 6-digit code nor a base32 secret")}
+			}
+			return code, nil
+		}
+	}
+	return nil
+}
+
+var otpCode = regexp.MustCompile(`^[0-9]{6}$`)
+
+func isOTPCode(s string) bool { return otpCode.MatchString(s) }
+
+// RunSecretCommand runs a user's command (token-command and friends) through
+// the shell and returns the first line of its output. The command line comes
+// from the user's own config and holds no secret; the secret travels back on
+// the child's stdout, never through argv or the environment.
+func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cmdline)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.Env = f.Environ
+	if f.IO.InTTY && f.IO.InFile != nil {
+		// gpg-agent, op and similar tools may need the terminal to unlock.
+		cmd.Stdin = f.IO.InFile
+		cmd.Stderr = io.MultiWriter(&stderr, f.IO.ErrOut)
+	}
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(firstLine(stderr.String()))
+		if msg != "" {
+			return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w: %s", what, cmdline, err, msg)}
+		}
+		return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w", what, cmdline, err)}
+	}
+	out := strings.TrimSpace(firstLine(stdout.String()))
+	if out == "" {
+		return "", &UsageError{Err: fmt.Errorf("%s %q printed nothing", what, cmdline)}
+	}
+	return out, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Client builds a client for the target.
+func (f *Factory) Client(ctx context.Context, t *Target) (*cpanel.Client, error) {
+	cc, err := f.ClientConfig(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cpanel.New(cc)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return c, nil
+}
+
+// logExchange writes one redacted exchange to stderr for -v. The client
+// has already replaced every secret.
+func (f *Factory) logExchange(x cpanel.Exchange) {
+	w := f.IO.ErrOut
+	fmt.Fprintf(w, "> %s %s\n", x.Method, x.URL)
+	for k, vs := range x.RequestHeader {
+		for _, v := range vs {
+			fmt.Fprintf(w, "> %s: %s\n", k, v)
+		}
+	}
+	if x.RequestBody != "" {
+		fmt.Fprintf(w, "> %s\n", x.RequestBody)
+	}
+	if x.Err != nil {
+		fmt.Fprintf(w, "< error after %s: %v\n", x.Duration.Round(time.Millisecond), x.Err)
+		return
+	}
+	fmt.Fprintf(w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))
+	for k, vs := range x.ResponseHeader {
+		for _, v := range vs {
+			fmt.Fprintf(w, "< %s: %s\n", k, v)
+		}
+	}
+	if x.ResponseBody != "" {
+		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
+	}
+}
+
+// ErrCancelled is returned when the user interrupts a prompt.
+var ErrCancelled = errors.New("cancelled")

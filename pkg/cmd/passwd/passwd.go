@@ -1,0 +1,329 @@
+// Package passwd is the engine behind `cpctl account passwd`, `cpctl ftp
+// passwd` and `cpctl email passwd`: it resolves the server and the new
+// password, checks it against the server's minimum, calls the API through
+// pkg/cpanel, optionally proves the change took effect, and prints one row
+// per change. The noun packages only declare their flags.
+package passwd
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
+	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/secret/strength"
+)
+
+// Kind is what a password belongs to.
+type Kind string
+
+// The three kinds; the strings are the `kind` field of the output.
+const (
+	Account Kind = "account"
+	FTP     Kind = "ftp"
+	Email   Kind = "email"
+)
+
+// Options are the flags of a passwd command.
+type Options struct {
+	F    *cmdutil.Factory
+	Kind Kind
+
+	Target string
+	Owner  string
+	API    string
+
+	Password        secret.Source
+	OldPasswordFile string
+
+	DBPassUpdate   bool
+	NoDBPassUpdate bool
+	Digest         bool
+	NoDigest       bool
+	EnableMySQL    bool
+
+	SecretsOut string
+	Verify     bool
+	Force      bool
+
+	Bulk BulkOptions
+}
+
+// AddFlags declares the flags every passwd command shares.
+func AddFlags(cmd *cobra.Command, o *Options) {
+	fl := cmd.Flags()
+	fl.BoolVar(&o.Password.Stdin, "password-stdin", false, "read the new password from the first line of standard input")
+	fl.StringVar(&o.Password.File, "password-file", "", "read the new password from the first line of `FILE`")
+	fl.BoolVar(&o.Password.Generate, "generate", false, "generate a strong password (scores 100 by cPanel's algorithm) and print it once")
+	fl.IntVar(&o.Password.Length, "length", 0, fmt.Sprintf("length of a generated password (default %d)", secret.DefaultLength))
+	fl.BoolVar(&o.Password.SimpleCharset, "simple-charset", false, "generate from letters, digits and -_. only")
+	fl.StringVar(&o.Password.Value, "password", "", "the new password (visible to other users in the process list: prefer --password-stdin)")
+	fl.StringVar(&o.SecretsOut, "secrets-out", "", "write generated passwords to `FILE` (mode 0600, created exclusively) instead of printing them")
+	fl.BoolVar(&o.Verify, "verify", false, "after the change, prove the new password works (account: a cPanel login; email: Email/verify_password)")
+	fl.BoolVar(&o.Force, "force", false, "send a password even when it scores below the server's minimum")
+	addBulkFlags(cmd, o)
+}
+
+// AddOwnerFlag declares --owner for ftp and email.
+func AddOwnerFlag(cmd *cobra.Command, o *Options) {
+	cmd.Flags().StringVar(&o.Owner, "owner", "", "the cPanel account that owns it (required through a WHM profile)")
+}
+
+// Run is the RunE of every passwd command.
+func Run(cmd *cobra.Command, args []string, o *Options) error {
+	if len(args) == 1 {
+		o.Target = args[0]
+	}
+	ctx := cmd.Context()
+	if o.Bulk.Active() {
+		if len(args) > 0 {
+			return cmdutil.Usagef("give either %s or --from/--resume, not both", targetWord(o.Kind))
+		}
+		return runBulk(ctx, o)
+	}
+	return runSingle(ctx, o)
+}
+
+func targetWord(k Kind) string {
+	switch k {
+	case FTP:
+		return "FTPUSER"
+	case Email:
+		return "ADDRESS"
+	}
+	return "USER"
+}
+
+// plan is one change, resolved and validated, ready to send.
+type plan struct {
+	target *cmdutil.Target
+	kind   Kind
+	api    cpanel.API
+	user   string // account user, ftp user or mail local part
+	domain string // ftp or mail domain
+	owner  string
+	// display is the target as the user wrote it (address for mail).
+	display string
+}
+
+// resolvePlan checks one target against the server kind and picks the API.
+func resolvePlan(o *Options, t *cmdutil.Target, target, owner string) (*plan, error) {
+	p := &plan{target: t, kind: o.Kind, display: target, owner: owner}
+	whm := t.Kind == cpanel.KindWHM
+	switch o.Kind {
+	case Account:
+		p.user = target
+		switch {
+		case whm:
+			p.api = cpanel.WHMAPI1
+			switch o.API {
+			case "", "whmapi1":
+			case "whmapi0":
+				p.api = cpanel.WHMAPI0
+			default:
+				return nil, cmdutil.Usagef("--api %q: account passwd through WHM uses whmapi1 or whmapi0", o.API)
+			}
+			if target == "" {
+				return nil, cmdutil.Usagef("give the account USER")
+			}
+		default:
+			if o.API != "" && o.API != "cpapi2" {
+				return nil, cmdutil.Usagef("--api %q: through a cPanel profile an account changes its own password with cPanel API 2 only", o.API)
+			}
+			p.api = cpanel.CPAPI2
+			if target == "" {
+				p.user = t.Profile.User
+			} else if !strings.EqualFold(target, t.Profile.User) {
+				return nil, cmdutil.Usagef("a cPanel profile can change only its own user's password (%s), not %s; use a WHM profile", t.Profile.User, target)
+			}
+			p.display = p.user
+		}
+	case FTP, Email:
+		p.api = cpanel.CPAPI2
+		switch o.API {
+		case "", "cpapi2":
+		case "uapi":
+			p.api = cpanel.UAPI
+		default:
+			return nil, cmdutil.Usagef("--api %q: use cpapi2 or uapi", o.API)
+		}
+		if target == "" {
+			return nil, cmdutil.Usagef("give the %s", targetWord(o.Kind))
+		}
+		local, domain, hasAt := strings.Cut(target, "@")
+		if o.Kind == Email {
+			if !hasAt || local == "" || domain == "" || strings.Contains(domain, "@") {
+				return nil, cmdutil.Usagef("%q is not a mail address (local@domain)", target)
+			}
+		} else if hasAt && (local == "" || domain == "") {
+			return nil, cmdutil.Usagef("%q is not an FTP user (user or user@domain)", target)
+		}
+		p.user, p.domain = local, domain
+		if whm {
+			if owner == "" {
+				return nil, cmdutil.Usagef("through WHM profile %s, %s passwd needs --owner CPANEL_USER (the account that owns %s)", t.DisplayName(), o.Kind, target)
+			}
+		} else {
+			if owner != "" && !strings.EqualFold(owner, t.Profile.User) {
+				return nil, cmdutil.Usagef("--owner %s: a cPanel profile acts only for its own user %s", owner, t.Profile.User)
+			}
+			p.owner = ""
+		}
+	}
+	return p, nil
+}
+
+// app is the password-strength app the server checks this kind against.
+func (p *plan) app() string {
+	if p.kind == Account {
+		return "passwd"
+	}
+	return "virtual"
+}
+
+func (p *plan) needsOldPassword() bool {
+	return p.kind == Account && p.api == cpanel.CPAPI2
+}
+
+func (o *Options) accountOptions() (cpanel.AccountPasswdOptions, error) {
+	var ao cpanel.AccountPasswdOptions
+	if o.DBPassUpdate && o.NoDBPassUpdate {
+		return ao, cmdutil.Usagef("--db-pass-update and --no-db-pass-update contradict each other")
+	}
+	if o.Digest && o.NoDigest {
+		return ao, cmdutil.Usagef("--digest and --no-digest contradict each other")
+	}
+	if o.NoDBPassUpdate {
+		ao.DBPassUpdate = boolPtr(false)
+	} else if o.DBPassUpdate {
+		ao.DBPassUpdate = boolPtr(true)
+	}
+	if o.Digest {
+		ao.Digest = boolPtr(true)
+	} else if o.NoDigest {
+		ao.Digest = boolPtr(false)
+	}
+	return ao, nil
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// send performs one change with an already resolved password.
+func send(ctx context.Context, c *cpanel.Client, o *Options, p *plan, password, oldPassword string) (*cpanel.Result, error) {
+	switch p.kind {
+	case Account:
+		if p.api == cpanel.CPAPI2 {
+			var digest *bool
+			if o.Digest {
+				digest = boolPtr(true)
+			} else if o.NoDigest {
+				digest = boolPtr(false)
+			}
+			return c.ChangeOwnPassword(ctx, oldPassword, password, cpanel.ChangeOwnOptions{EnableMySQL: o.EnableMySQL, Digest: digest})
+		}
+		ao, err := o.accountOptions()
+		if err != nil {
+			return nil, err
+		}
+		return c.AccountPasswd(ctx, p.api, p.user, password, ao)
+	case FTP:
+		return c.FTPPasswd(ctx, p.api, p.owner, p.user, p.domain, password)
+	default:
+		return c.EmailPasswd(ctx, p.api, p.owner, p.user, p.domain, password)
+	}
+}
+
+// serverName is the host:port shown in the `server` field.
+func serverName(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return rawURL
+	}
+	return u.Host
+}
+
+// result builds the output row for a finished (or failed) change.
+func result(p *plan, res *cpanel.Result, err error) output.PasswdResult {
+	r := output.PasswdResult{
+		Profile:  p.target.Name,
+		Server:   serverName(p.target.Profile.URL),
+		Kind:     string(p.kind),
+		Target:   p.display,
+		Owner:    p.owner,
+		API:      string(p.api),
+		Services: []string{},
+	}
+	if p.kind == Account && p.api == cpanel.CPAPI2 {
+		r.Owner = ""
+	}
+	if res != nil {
+		r.OK = res.OK
+		r.Message = res.Message
+		if res.Services != nil {
+			r.Services = res.Services
+		}
+	}
+	if err != nil {
+		r.OK = false
+		r.ExitCode = cmdutil.ExitCode(err)
+		var apiErr *cpanel.Error
+		if errors.As(err, &apiErr) && apiErr.Reason != "" {
+			r.Message = apiErr.Reason
+		} else {
+			r.Message = err.Error()
+		}
+	}
+	return r
+}
+
+// checkStrength refuses, before anything is sent, a password that scores
+// below the server's minimum for the app, unless --force.
+func checkStrength(o *Options, p *plan, password string, min int, generated bool) error {
+	if min <= 0 || generated {
+		return nil
+	}
+	score := strength.Score(password)
+	if score >= min {
+		return nil
+	}
+	if o.Force {
+		o.F.Warnf("the password scores %d, below the server's minimum of %d for %s; sending it anyway (--force)", score, min, p.app())
+		return nil
+	}
+	return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
+		"the new password scores %d, below the server's minimum of %d for %s passwords; nothing was sent (use a stronger one, --generate, or --force to send it anyway)",
+		score, min, p.app())}
+}
+
+// writeSecretsOut creates FILE exclusively with mode 0600 and writes the
+// header and rows; used before the call so a generated password is never
+// set without being recorded.
+func writeSecretsOut(path string, header []string, rows [][]string) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(header)
+	_ = w.WriteAll(rows) // flushes; writing to a buffer cannot fail
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return cmdutil.Usagef("--secrets-out: %w", err)
+	}
+	if _, err := fh.Write(buf.Bytes()); err != nil {
+		fh.Close()
+		return fmt.Errorf("--secrets-out: %w", err)
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return fmt.Errorf("--secrets-out: %w", err)
+	}
+	return fh.Close()
+}

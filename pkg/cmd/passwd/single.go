@@ -1,0 +1,283 @@
+package passwd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
+	"github.com/cpctl/cpctl/pkg/secret"
+)
+
+func (o *Options) secretEnv() secret.Env {
+	f := o.F
+	return secret.Env{In: f.IO.In, CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Warn: f.IO.ErrOut}
+}
+
+func runSingle(ctx context.Context, o *Options) error {
+	f := o.F
+	if _, err := f.OutputFormat(); err != nil {
+		return err
+	}
+	names, err := f.ProfileNames()
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
+	}
+	t, err := f.ResolveTarget(names[0])
+	if err != nil {
+		return err
+	}
+	p, err := resolvePlan(o, t, o.Target, o.Owner)
+	if err != nil {
+		return err
+	}
+	if o.Kind == Account {
+		if _, err := o.accountOptions(); err != nil {
+			return err
+		}
+	}
+	if o.SecretsOut != "" && !o.Password.Generate {
+		return cmdutil.Usagef("--secrets-out records generated passwords: use it with --generate")
+	}
+
+	var oldPassword string
+	if p.needsOldPassword() {
+		oldPassword, err = o.oldPassword(t)
+		if err != nil {
+			return err
+		}
+	}
+	password, generated, err := o.newPassword(p)
+	if err != nil {
+		return err
+	}
+
+	if f.DryRun {
+		return dryRun(ctx, o, p, password, oldPassword)
+	}
+
+	c, err := o.client(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	min := o.minimum(ctx, c, t, p.app())
+	if err := checkStrength(o, p, password, min, generated); err != nil {
+		return err
+	}
+
+	if generated && o.SecretsOut != "" {
+		header, row := secretsRow(p, password)
+		if err := writeSecretsOut(o.SecretsOut, header, [][]string{row}); err != nil {
+			return err
+		}
+	}
+
+	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
+	r := result(p, res, err)
+	if generated && o.SecretsOut == "" && r.OK {
+		// Shown once, and only when it is the server's password now.
+		r.Password = password
+	}
+	if err == nil && res != nil && res.OK && o.Verify {
+		o.verify(ctx, c, t, p, password, &r)
+	}
+	pr, perr := f.Printer()
+	if perr != nil {
+		return perr
+	}
+	if err := pr.Results([]output.PasswdResult{r}); err != nil {
+		return fmt.Errorf("print: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	if r.Verified != nil && !*r.Verified {
+		return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
+			"the server accepted the new password for %s but verification failed: the new password does not work yet", p.display)}
+	}
+	return nil
+}
+
+// secretsRow is the --secrets-out header and row for one change.
+func secretsRow(p *plan, password string) ([]string, []string) {
+	first := "user"
+	if p.kind == Email {
+		first = "address"
+	}
+	return []string{first, "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
+}
+
+func (o *Options) newPassword(p *plan) (string, bool, error) {
+	if o.Password.Generate {
+		user := p.user
+		pw, err := secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
+		if err != nil {
+			return "", false, &cmdutil.UsageError{Err: err}
+		}
+		return pw, true, nil
+	}
+	label := fmt.Sprintf("New password for %s", p.display)
+	pw, generated, err := secret.Resolve(o.Password, o.secretEnv(), label)
+	if err != nil {
+		return "", false, wrapSecretErr(err)
+	}
+	return pw, generated, nil
+}
+
+func (o *Options) oldPassword(t *cmdutil.Target) (string, error) {
+	if o.OldPasswordFile == "" && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) {
+		// The account logs in with its own password: that is the old one.
+		cc, err := o.F.ClientConfig(context.Background(), t)
+		if err == nil && cc.Secret != "" {
+			return cc.Secret, nil
+		}
+	}
+	if o.Password.Stdin && o.OldPasswordFile == "" && !o.F.CanPrompt() {
+		return "", cmdutil.Usagef("the old password is needed too: give it with --old-password-file (standard input carries the new one)")
+	}
+	pw, err := secret.ReadOld(o.OldPasswordFile, o.secretEnv(), fmt.Sprintf("Current password for %s", t.Profile.User))
+	if err != nil {
+		return "", wrapSecretErr(err)
+	}
+	return pw, nil
+}
+
+func wrapSecretErr(err error) error {
+	if errors.Is(err, secret.ErrNoInput) || errors.Is(err, secret.ErrMismatch) || errors.Is(err, secret.ErrConflict) {
+		return &cmdutil.UsageError{Err: err}
+	}
+	return err
+}
+
+// client builds the API client; the first use of an untrusted certificate
+// gets a message that shows its fingerprint and how to pin it.
+func (o *Options) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client, error) {
+	return o.F.Client(ctx, t)
+}
+
+// sendWithTwoFactor sends the change; when the server refuses for
+// two-factor and the profile has no code source, it asks for a code once
+// at a terminal, or names the profile key to set.
+func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan, password, oldPassword string) (*cpanel.Result, error) {
+	res, err := send(ctx, *c, o, p, password, oldPassword)
+	var apiErr *cpanel.Error
+	if err == nil || !errors.As(err, &apiErr) || !apiErr.TwoFactor {
+		return res, annotate(err, t)
+	}
+	if t.Profile.TOTPSecret != "" || t.Profile.TOTPCommand != "" {
+		return res, annotate(err, t)
+	}
+	if !o.F.CanPrompt() {
+		return res, &cpanel.Error{Kind: cpanel.ErrAuth, Op: apiErr.Op, Status: apiErr.Status, TwoFactor: true,
+			Reason: fmt.Sprintf("two-factor authentication is required for %s: set totp-secret or totp-command in the profile (see 'cpctl profile add --help')", profileWord(t))}
+	}
+	code, perr := o.F.Prompter.Input(fmt.Sprintf("Two-factor code for %s:", profileWord(t)), "")
+	if perr != nil {
+		return res, &cmdutil.ExitError{Code: cmdutil.ExitAuth, Err: fmt.Errorf("two-factor code: %w", perr)}
+	}
+	code = strings.TrimSpace(code)
+	cc, cerr := o.F.ClientConfig(ctx, t)
+	if cerr != nil {
+		return res, cerr
+	}
+	cc.OTP = func(context.Context) (string, error) { return code, nil }
+	nc, cerr := cpanel.New(cc)
+	if cerr != nil {
+		return res, cerr
+	}
+	(*c).Close()
+	*c = nc
+	res, err = send(ctx, nc, o, p, password, oldPassword)
+	return res, annotate(err, t)
+}
+
+func profileWord(t *cmdutil.Target) string {
+	if t.Name == "" {
+		return t.Profile.URL
+	}
+	return "profile " + t.Name
+}
+
+// annotate turns an untrusted-certificate failure into advice: the
+// fingerprint and how to pin it.
+func annotate(err error, t *cmdutil.Target) error {
+	if err == nil {
+		return nil
+	}
+	var uc *cpanel.UntrustedCertificateError
+	if errors.As(err, &uc) {
+		how := "--tls-fingerprint " + uc.Cert.Fingerprint
+		if t.Name != "" {
+			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or set tls-fingerprint: %s in the profile", t.Name, uc.Cert.Fingerprint)
+		}
+		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
+			Reason: fmt.Sprintf("the certificate of %s is not trusted (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",
+				serverName(t.Profile.URL), uc.Cert.Subject, uc.Cert.Fingerprint, how), Err: nil}
+	}
+	var fm *cpanel.FingerprintMismatchError
+	if errors.As(err, &fm) {
+		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
+			Reason: fmt.Sprintf("the certificate of %s does not match the pinned fingerprint (pinned %s, got %s): the server changed its certificate or someone is in between",
+				serverName(t.Profile.URL), fm.Want, fm.Got)}
+	}
+	return err
+}
+
+// dryRun prints the requests the change would send, secrets redacted, and
+// sends nothing: the client runs against a transport that records the
+// redacted exchange and refuses to go further.
+func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword string) error {
+	cc, err := o.F.ClientConfig(ctx, p.target)
+	if err != nil {
+		return err
+	}
+	if cc.Secret == "" {
+		cc.Secret = "unset"
+	}
+	var previews []cpanel.Exchange
+	cc.Logger = func(x cpanel.Exchange) { previews = append(previews, x) }
+	cc.Transport = refuseTransport{}
+	cc.MaxRetries = -1
+	cc.OTP = nil
+	c, err := cpanel.New(cc)
+	if err != nil {
+		return &cmdutil.UsageError{Err: err}
+	}
+	_, _ = send(ctx, c, o, p, password, oldPassword)
+	w := o.F.IO.Out
+	for _, x := range previews {
+		fmt.Fprintf(w, "%s %s\n", x.Method, x.URL)
+		keys := make([]string, 0, len(x.RequestHeader))
+		for k := range x.RequestHeader {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, v := range x.RequestHeader[k] {
+				fmt.Fprintf(w, "%s: %s\n", k, v)
+			}
+		}
+		if x.RequestBody != "" {
+			fmt.Fprintf(w, "\n%s\n", x.RequestBody)
+		}
+	}
+	fmt.Fprintln(o.F.IO.ErrOut, "cpctl: dry run: nothing was sent")
+	return nil
+}
+
+// errDryRun stops a dry run's request at the transport.
+var errDryRun = errors.New("dry run: not sent")
+
+type refuseTransport struct{}
+
+func (refuseTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, errDryRun }

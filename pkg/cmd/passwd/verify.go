@@ -1,0 +1,65 @@
+package passwd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
+)
+
+// verifyUnsupported is reported for FTP: no API proves an FTP password, and
+// pretending would be worse than saying so.
+const verifyUnsupported = "unsupported"
+
+// verify proves that the new password works and records it in r.
+func (o *Options) verify(ctx context.Context, c *cpanel.Client, t *cmdutil.Target, p *plan, password string, r *output.PasswdResult) {
+	ok, err := o.verifyPassword(ctx, c, t, p, password)
+	if err != nil {
+		o.F.Warnf("could not verify %s: %v", p.display, err)
+		r.Verified = boolPtr(false)
+		return
+	}
+	if ok == nil {
+		r.Verify = verifyUnsupported
+		return
+	}
+	r.Verified = ok
+}
+
+// verifyPassword returns nil (no error) when the kind cannot be verified.
+func (o *Options) verifyPassword(ctx context.Context, c *cpanel.Client, t *cmdutil.Target, p *plan, password string) (*bool, error) {
+	switch p.kind {
+	case Email:
+		ok, err := c.VerifyEmailPassword(ctx, p.owner, p.display, password)
+		if err != nil {
+			return nil, err
+		}
+		return &ok, nil
+	case Account:
+		cpURL := t.Profile.URL
+		if t.Kind == cpanel.KindWHM {
+			cpURL = t.Profile.CPanelURL
+			if cpURL == "" {
+				u, err := cpanel.CPanelURLFromWHM(t.Profile.URL)
+				if err != nil {
+					return nil, fmt.Errorf("cannot derive the cPanel URL (set cpanel-url in the profile): %w", err)
+				}
+				cpURL = u
+			}
+		}
+		cc, err := o.F.ClientConfig(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		cc.Kind = cpanel.KindCPanel
+		cc.OTP = nil // the account's own two-factor is not the admin's
+		ok, err := cpanel.CheckLogin(ctx, cc, cpURL, p.user, password)
+		if err != nil {
+			return nil, err
+		}
+		return &ok, nil
+	}
+	return nil, nil
+}

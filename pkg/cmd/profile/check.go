@@ -1,0 +1,77 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+)
+
+// checkProfile proves, in order, that the server answers, that its
+// certificate is trusted (or pinned), and that the credentials work, and
+// says which step failed. An untrusted certificate is shown with its
+// fingerprint and, at a terminal, offered for pinning in p.
+func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p *config.Profile) error {
+	w := f.IO.ErrOut
+	if strings.HasPrefix(strings.ToLower(p.URL), "https://") && !p.Insecure {
+		info, err := cpanel.FetchCertificate(ctx, p.URL, p.CACert)
+		if err != nil {
+			return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "connect", Reason: fmt.Sprintf("cannot reach %s", p.URL), Err: err}
+		}
+		switch {
+		case p.TLSFingerprint != "":
+			if info.Fingerprint != p.TLSFingerprint {
+				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
+					"the certificate of %s does not match the pinned fingerprint (pinned %s, got %s, subject %s)",
+					p.URL, p.TLSFingerprint, info.Fingerprint, info.Subject)}
+			}
+			fmt.Fprintf(w, "certificate: pinned (%s)\n", info.Fingerprint)
+		case info.Trusted:
+			fmt.Fprintf(w, "certificate: trusted (%s, issued by %s)\n", info.Subject, info.Issuer)
+		default:
+			fmt.Fprintf(w, "The certificate of %s is not trusted%s:\n  subject:     %s\n  issuer:      %s\n  expires:     %s\n  fingerprint: %s\n",
+				p.URL, selfSigned(info), info.Subject, info.Issuer, info.NotAfter.Format("2006-01-02"), info.Fingerprint)
+			if !f.CanPrompt() {
+				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
+					"the certificate of %s is not trusted (fingerprint %s); if it is the server's own, pin it with --tls-fingerprint %s",
+					p.URL, info.Fingerprint, info.Fingerprint)}
+			}
+			ok, err := f.Prompter.Confirm("Compare the fingerprint with the server's (WHM » SSL/TLS, or openssl x509 -fingerprint -sha256 on the server). Pin this certificate?", false)
+			if err != nil {
+				return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: fmt.Errorf("certificate not pinned: %w", err)}
+			}
+			if !ok {
+				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: "certificate not trusted and not pinned"}
+			}
+			p.TLSFingerprint = info.Fingerprint
+			t.Profile.TLSFingerprint = info.Fingerprint
+			fmt.Fprintf(w, "certificate: pinned (%s)\n", info.Fingerprint)
+		}
+	}
+	c, err := f.Client(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	what, err := c.Ping(ctx)
+	if err != nil {
+		var apiErr *cpanel.Error
+		if errors.As(err, &apiErr) && apiErr.Kind == cpanel.ErrAuth {
+			return fmt.Errorf("credentials: %w", err)
+		}
+		return err
+	}
+	fmt.Fprintf(w, "credentials: ok (%s as %s: %s)\n", t.Kind, t.Profile.User, what)
+	return nil
+}
+
+func selfSigned(info *cpanel.CertInfo) string {
+	if info.SelfSigned {
+		return " (self-signed)"
+	}
+	return ""
+}

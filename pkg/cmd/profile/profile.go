@@ -1,0 +1,260 @@
+// Package profile implements `cpctl profile add|list|show|use|remove|test`.
+package profile
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+)
+
+// NewCmd returns the `profile` noun.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "Manage server profiles",
+		Long: `Profiles hold servers: URL, kind, login, how to authenticate and which
+certificate to trust. They live in $XDG_CONFIG_HOME/cpctl/config.yaml
+(mode 0600). Secrets may be kept out of the file with token-command or
+password-command, which run at use time and print the secret.`,
+	}
+	cmd.AddCommand(newCmdAdd(f), newCmdList(f), newCmdShow(f), newCmdUse(f), newCmdRemove(f), newCmdTest(f))
+	return cmd
+}
+
+type addOptions struct {
+	url, kind, user, auth string
+	tokenStdin            bool
+	passwordStdin         bool
+	tokenCommand          string
+	passwordCommand       string
+	fingerprint           string
+	caCert                string
+	insecure              bool
+	cpanelURL             string
+	minStrength           int
+	totpSecretStdin       bool
+	totpCommand           string
+	use                   bool
+	replace               bool
+	skipCheck             bool
+}
+
+func newCmdAdd(f *cmdutil.Factory) *cobra.Command {
+	o := &addOptions{}
+	cmd := &cobra.Command{
+		Use:   "add NAME --url URL",
+		Short: "Add a server profile",
+		Long: `Add a server profile and check it: the certificate (an untrusted one is shown
+with its SHA-256 fingerprint and, at a terminal, offered for pinning) and the
+credentials (a harmless API call). Nothing is saved when the check fails,
+unless --skip-check.
+
+The secret comes from standard input (--token-stdin, --password-stdin), from
+a command run at each use (--token-command, --password-command: pass,
+secret-tool, vault, op ...), or from a prompt at a terminal.`,
+		Example: `  # WHM with a root API token read from a password manager at each use
+  cpctl profile add prod --url https://server1.example.com:2087 --token-command 'pass show whm/prod'
+
+  # a cPanel account with its own API token from standard input
+  printf '%s\n' "$TOKEN" | cpctl profile add shop --url https://cpanel.shop.example --auth-user shop --token-stdin
+
+  # a fresh server with a self-signed certificate, pinned without a terminal
+  cpctl profile add new --url https://203.0.113.5:2087 --token-stdin --tls-fingerprint sha256:ab12...`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAdd(cmd.Context(), f, o, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	// --url, --kind, --auth-user, --auth, --ca-cert and --insecure are the
+	// root's persistent flags; add reads them from there.
+	fl.BoolVar(&o.tokenStdin, "token-stdin", false, "read the API token (or access hash) from standard input")
+	fl.BoolVar(&o.passwordStdin, "password-stdin", false, "read the login password from standard input")
+	fl.StringVar(&o.tokenCommand, "token-command", "", "`COMMAND` that prints the token at each use (stored instead of the token)")
+	fl.StringVar(&o.passwordCommand, "password-command", "", "`COMMAND` that prints the login password at each use")
+	fl.StringVar(&o.fingerprint, "tls-fingerprint", "", "pin the server certificate: sha256:HEX")
+	fl.StringVar(&o.cpanelURL, "cpanel-url", "", "cPanel URL of this server, for --verify through WHM (default: derived, 2087→2083)")
+	fl.IntVar(&o.minStrength, "min-strength", 0, "the server's minimum password strength (default: read from the server)")
+	fl.BoolVar(&o.totpSecretStdin, "totp-secret-stdin", false, "read the two-factor (TOTP) base32 secret from standard input (after the token/password line)")
+	fl.StringVar(&o.totpCommand, "totp-command", "", "`COMMAND` that prints the current two-factor code or the TOTP secret")
+	fl.BoolVar(&o.use, "use", false, "make it the current profile")
+	fl.BoolVar(&o.replace, "replace", false, "replace an existing profile of that name")
+	fl.BoolVar(&o.skipCheck, "skip-check", false, "save without contacting the server")
+	cmd.MarkFlagsMutuallyExclusive("token-stdin", "password-stdin", "token-command", "password-command")
+	return cmd
+}
+
+func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string) error {
+	if strings.ContainsAny(name, ", \t/") || name == "" {
+		return cmdutil.Usagef("profile name %q: use letters, digits, - and _", name)
+	}
+	cfg, path, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if _, exists := cfg.Profiles[name]; exists && !o.replace {
+		return cmdutil.Usagef("profile %q exists: use --replace, or 'cpctl profile remove %s' first", name, name)
+	}
+	v := f.Viper
+	p := &config.Profile{
+		URL: v.GetString(cmdutil.KeyURL), Kind: v.GetString(cmdutil.KeyKind), User: v.GetString(cmdutil.KeyUser),
+		Auth: v.GetString(cmdutil.KeyAuth), CACert: v.GetString(cmdutil.KeyCACert), Insecure: v.GetBool(cmdutil.KeyInsecure),
+		CPanelURL: o.cpanelURL, MinStrength: o.minStrength, TOTPCommand: o.totpCommand,
+		TokenCommand: o.tokenCommand, PasswordCommand: o.passwordCommand,
+	}
+	if p.URL == "" {
+		return cmdutil.Usagef("give the server with --url, e.g. https://server.example.com:2087")
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return cmdutil.Usagef("--url %q is not an http(s) URL like https://server.example.com:2087", p.URL)
+	}
+	if u.User != nil {
+		return cmdutil.Usagef("--url must not carry credentials; use --auth-user and --token-stdin")
+	}
+	if u.Scheme == "http" {
+		f.Warnf("%s is plain HTTP: the credentials and every password cross the network unencrypted", p.URL)
+	}
+	if p.Kind == "" {
+		if _, ok := cpanel.InferKind(p.URL); !ok {
+			return cmdutil.Usagef("cannot tell whether %s is WHM or cPanel from its port or host: give --kind whm|cpanel", p.URL)
+		}
+	}
+	if o.fingerprint != "" {
+		fp, err := cpanel.NormalizeFingerprint(o.fingerprint)
+		if err != nil {
+			return cmdutil.Usagef("--tls-fingerprint: %w", err)
+		}
+		p.TLSFingerprint = fp
+	}
+	switch {
+	case o.tokenStdin || o.tokenCommand != "":
+		if p.Auth == "" {
+			p.Auth = string(cpanel.AuthToken)
+		}
+	case o.passwordStdin || o.passwordCommand != "":
+		if p.Auth == "" {
+			p.Auth = string(cpanel.AuthPassword)
+		}
+	}
+	if p.Auth == "" {
+		p.Auth = string(cpanel.AuthToken)
+	}
+	kind := cpanel.Kind(p.Kind)
+	if kind == "" {
+		kind, _ = cpanel.InferKind(p.URL)
+	}
+	if p.User == "" {
+		if kind == cpanel.KindWHM {
+			p.User = "root"
+		} else {
+			return cmdutil.Usagef("a cPanel profile needs the account's login: give --auth-user USER")
+		}
+	}
+	if err := readSecrets(f, o, p); err != nil {
+		return err
+	}
+
+	if !o.skipCheck {
+		t, err := targetFor(f, name, p)
+		if err != nil {
+			return err
+		}
+		if err := checkProfile(ctx, f, t, p); err != nil {
+			return err
+		}
+	}
+	cfg.Profiles[name] = p
+	if o.use || cfg.CurrentProfile == "" {
+		cfg.CurrentProfile = name
+	}
+	if err := cfg.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Saved profile %s in %s", name, path)
+	if cfg.CurrentProfile == name {
+		fmt.Fprint(f.IO.ErrOut, " (current)")
+	}
+	fmt.Fprintln(f.IO.ErrOut)
+	return nil
+}
+
+// readSecrets fills the profile's secret from standard input or a prompt,
+// unless a command will fetch it at use time.
+func readSecrets(f *cmdutil.Factory, o *addOptions, p *config.Profile) error {
+	var in *bufio.Reader
+	readLine := func(what string) (string, error) {
+		if in == nil {
+			in = bufio.NewReader(f.IO.In)
+		}
+		line, err := in.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read %s from standard input: %w", what, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return "", cmdutil.Usagef("standard input held no %s", what)
+		}
+		return line, nil
+	}
+	secretWord := "API token"
+	if p.Auth == string(cpanel.AuthPassword) || p.Auth == string(cpanel.AuthSession) {
+		secretWord = "password"
+	} else if p.Auth == string(cpanel.AuthAccessHash) {
+		secretWord = "access hash"
+	}
+	var value string
+	var err error
+	switch {
+	case o.tokenCommand != "" || o.passwordCommand != "":
+	case o.tokenStdin || o.passwordStdin:
+		value, err = readLine(secretWord)
+	case f.CanPrompt():
+		value, err = f.Prompter.Password(fmt.Sprintf("%s for %s at %s:", capital(secretWord), p.User, p.URL))
+		if err == nil && value == "" {
+			err = cmdutil.Usagef("no %s given", secretWord)
+		}
+	default:
+		return cmdutil.Usagef("no %s: give --token-stdin, --password-stdin, --token-command or --password-command (no terminal to prompt on)", secretWord)
+	}
+	if err != nil {
+		return err
+	}
+	switch p.Auth {
+	case string(cpanel.AuthPassword), string(cpanel.AuthSession):
+		p.Password = value
+	case string(cpanel.AuthAccessHash):
+		p.AccessHash = value
+	default:
+		p.Token = value
+	}
+	if o.totpSecretStdin {
+		s, err := readLine("TOTP secret")
+		if err != nil {
+			return err
+		}
+		p.TOTPSecret = strings.ToUpper(strings.ReplaceAll(s, " ", ""))
+	}
+	return nil
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func targetFor(f *cmdutil.Factory, name string, p *config.Profile) (*cmdutil.Target, error) {
+	return f.TargetFromProfile(name, *p)
+}

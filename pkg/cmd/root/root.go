@@ -1,0 +1,147 @@
+// Package root assembles the cpctl command tree and maps its errors onto
+// the exit codes in DESIGN.md.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cpctl/cpctl/pkg/cmd/account"
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/demo"
+	"github.com/cpctl/cpctl/pkg/cmd/email"
+	"github.com/cpctl/cpctl/pkg/cmd/ftp"
+	"github.com/cpctl/cpctl/pkg/cmd/profile"
+	"github.com/cpctl/cpctl/pkg/cmd/version"
+	"github.com/cpctl/cpctl/pkg/secret"
+)
+
+const exitCodesHelp = `Exit codes:
+  0  every change succeeded
+  1  the server answered and refused (weak password, unknown user, ...)
+  2  usage error: bad flags, missing value, unreadable input file
+  3  authentication or authorization failed (bad token, 401/403, access denied)
+  4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
+  5  bulk run: some rows succeeded and some failed`
+
+// NewCmd builds the root command on the factory.
+func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cpctl",
+		Short: "Change cPanel & WHM passwords remotely",
+		Long: `cpctl changes passwords on cPanel & WHM servers from anywhere: cPanel accounts,
+FTP accounts and mail accounts, one at a time or in bulk, against many servers
+held as profiles. It also mirrors the server-side whmapi1, cpapi2 and uapi commands.
+
+Try it without a server: cpctl demo
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       info.Version,
+	}
+	cmd.SetVersionTemplate("cpctl {{.Version}}\n")
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: err}
+	})
+
+	pf := cmd.PersistentFlags()
+	pf.StringP("profile", "p", "", "profile `NAME` (several, comma-separated, where a command allows) [CPCTL_PROFILE]")
+	pf.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/cpctl/config.yaml) [CPCTL_CONFIG]")
+	pf.StringP("output", "o", "", "output format: table, json or yaml (default table) [CPCTL_OUTPUT]")
+	pf.String("url", "", "server `URL` without a profile, e.g. https://host:2087 [CPCTL_URL]")
+	pf.String("kind", "", "server kind: whm or cpanel (inferred from the port or host) [CPCTL_KIND]")
+	pf.String("auth-user", "", "login `USER` for the server [CPCTL_USER]")
+	pf.String("auth", "", "auth method: token, password, accesshash or session [CPCTL_AUTH]")
+	pf.Bool("insecure", false, "skip TLS certificate verification (warns on every use) [CPCTL_INSECURE]")
+	pf.String("ca-cert", "", "extra trusted CA certificate `FILE` (PEM) [CPCTL_CA_CERT]")
+	pf.String("timeout", "", "per-request timeout (default 2m) [CPCTL_TIMEOUT]")
+	pf.Bool("no-input", false, "never prompt; a missing value is a usage error [CPCTL_NO_INPUT]")
+	pf.BoolVar(&f.DryRun, "dry-run", false, "print the request that would be sent, secrets redacted, and send nothing")
+	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "log each request and reply to stderr, secrets redacted")
+	for key, flag := range map[string]string{
+		cmdutil.KeyProfile: "profile", cmdutil.KeyConfig: "config", cmdutil.KeyOutput: "output",
+		cmdutil.KeyURL: "url", cmdutil.KeyKind: "kind", cmdutil.KeyUser: "auth-user", cmdutil.KeyAuth: "auth",
+		cmdutil.KeyInsecure: "insecure", cmdutil.KeyCACert: "ca-cert", cmdutil.KeyTimeout: "timeout",
+		cmdutil.KeyNoInput: "no-input",
+	} {
+		_ = f.Viper.BindPFlag(key, pf.Lookup(flag))
+	}
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"whm", "cpanel"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions([]string{"token", "password", "accesshash", "session"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("profile", cmdutil.CompleteProfiles(f))
+
+	cmd.AddGroup(&cobra.Group{ID: "passwd", Title: "Change passwords:"},
+		&cobra.Group{ID: "api", Title: "Call any API function (like the server-side tools):"},
+		&cobra.Group{ID: "setup", Title: "Set up and try:"})
+	for _, c := range []*cobra.Command{account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f)} {
+		c.GroupID = "passwd"
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info)} {
+		c.GroupID = "setup"
+		cmd.AddCommand(c)
+	}
+	cmd.SetHelpCommandGroupID("setup")
+	cmd.SetCompletionCommandGroupID("setup")
+	return cmd
+}
+
+// runArgs runs a command line on a fresh root; `cpctl demo` uses it to run
+// the real commands.
+func runArgs(info version.Info) demo.Runner {
+	return func(ctx context.Context, f *cmdutil.Factory, args []string) error {
+		cmd := NewCmd(f, info)
+		cmd.SetArgs(args)
+		return cmd.ExecuteContext(ctx)
+	}
+}
+
+// Main runs cpctl with the process's arguments and streams and returns the
+// exit code.
+func Main(info version.Info) int {
+	ios := cmdutil.System()
+	f := cmdutil.NewFactory(ios)
+	if ios.InTTY {
+		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
+	}
+	cmd := NewCmd(f, info)
+
+	// The first Ctrl-C cancels the context (bulk runs finish what is in
+	// flight); a second one kills the process as usual.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	if !cmdutil.IsSilent(err) {
+		fmt.Fprintln(ios.ErrOut, "cpctl: "+oneLine(err))
+		var usage *cmdutil.UsageError
+		if errors.As(err, &usage) && strings.Contains(err.Error(), "flag") {
+			fmt.Fprintln(ios.ErrOut, "Run 'cpctl --help' or add --help to the command for usage.")
+		}
+	}
+	return cmdutil.ExitCode(err)
+}
+
+// oneLine keeps an error on one line: server messages sometimes carry
+// newlines, and scripts read stderr line by line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}

@@ -1,0 +1,195 @@
+// Package config reads and writes cpctl's configuration file: named server
+// profiles and the current profile. The file holds secrets, so it is written
+// atomically with mode 0600 and refused, as ssh refuses a private key, when
+// group or others can read it and it holds a secret.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Profile is one server: where it is, how to authenticate and what to trust.
+// The YAML keys are a public contract (DESIGN.md).
+type Profile struct {
+	URL             string `yaml:"url" json:"url"`
+	Kind            string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	User            string `yaml:"user,omitempty" json:"user,omitempty"`
+	Auth            string `yaml:"auth,omitempty" json:"auth,omitempty"`
+	Token           string `yaml:"token,omitempty" json:"-"`
+	TokenCommand    string `yaml:"token-command,omitempty" json:"token-command,omitempty"`
+	Password        string `yaml:"password,omitempty" json:"-"`
+	PasswordCommand string `yaml:"password-command,omitempty" json:"password-command,omitempty"`
+	AccessHash      string `yaml:"accesshash,omitempty" json:"-"`
+	TLSFingerprint  string `yaml:"tls-fingerprint,omitempty" json:"tls-fingerprint,omitempty"`
+	CACert          string `yaml:"ca-cert,omitempty" json:"ca-cert,omitempty"`
+	Insecure        bool   `yaml:"insecure,omitempty" json:"insecure,omitempty"`
+	CPanelURL       string `yaml:"cpanel-url,omitempty" json:"cpanel-url,omitempty"`
+	MinStrength     int    `yaml:"min-strength,omitempty" json:"min-strength,omitempty"`
+	TOTPSecret      string `yaml:"totp-secret,omitempty" json:"-"`
+	TOTPCommand     string `yaml:"totp-command,omitempty" json:"totp-command,omitempty"`
+	Timeout         string `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// HasSecret reports whether the profile stores a secret in the file itself
+// (as opposed to a command that fetches it at use time).
+func (p *Profile) HasSecret() bool {
+	return p.Token != "" || p.Password != "" || p.AccessHash != "" || p.TOTPSecret != ""
+}
+
+// File is the whole configuration file.
+type File struct {
+	CurrentProfile string              `yaml:"current-profile,omitempty"`
+	Profiles       map[string]*Profile `yaml:"profiles,omitempty"`
+}
+
+// Names returns the profile names, sorted.
+func (f *File) Names() []string {
+	names := make([]string, 0, len(f.Profiles))
+	for n := range f.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Profile returns the named profile.
+func (f *File) Profile(name string) (*Profile, error) {
+	p, ok := f.Profiles[name]
+	if !ok {
+		if len(f.Profiles) == 0 {
+			return nil, fmt.Errorf("no profile named %q (no profiles are configured; add one with 'cpctl profile add')", name)
+		}
+		return nil, fmt.Errorf("no profile named %q (have: %s)", name, strings.Join(f.Names(), ", "))
+	}
+	return p, nil
+}
+
+// DefaultPath is $XDG_CONFIG_HOME/cpctl/config.yaml, falling back to
+// ~/.config/cpctl/config.yaml as the XDG base directory spec says.
+func DefaultPath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "cpctl", "config.yaml")
+}
+
+// CacheDir is $XDG_CACHE_HOME/cpctl, falling back to ~/.cache/cpctl.
+func CacheDir() string {
+	dir := os.Getenv("XDG_CACHE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(dir, "cpctl")
+}
+
+// ErrInsecurePermissions is wrapped when a configuration file holding a
+// secret can be read by group or others.
+var ErrInsecurePermissions = errors.New("insecure permissions")
+
+// Load reads the file at path. A missing file is an empty configuration.
+func Load(path string) (*File, error) {
+	f := &File{Profiles: map[string]*Profile{}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.Unmarshal(data, f); err != nil {
+		return nil, fmt.Errorf("config %s is not valid YAML: %w", path, err)
+	}
+	if f.Profiles == nil {
+		f.Profiles = map[string]*Profile{}
+	}
+	for name, p := range f.Profiles {
+		if p == nil {
+			f.Profiles[name] = &Profile{}
+		}
+	}
+	return f, nil
+}
+
+// CheckPermissions refuses a file that holds a secret and is readable by
+// group or others, naming the fix.
+func CheckPermissions(path string, f *File) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil //nolint:nilerr // a missing file holds no secret
+	}
+	if st.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	for _, p := range f.Profiles {
+		if p.HasSecret() {
+			return fmt.Errorf("%s holds secrets but its permissions are %04o (group or others can read it); run: chmod 600 %s: %w",
+				path, st.Mode().Perm(), path, ErrInsecurePermissions)
+		}
+	}
+	return nil
+}
+
+// Save writes the file atomically (temporary file in the same directory,
+// fsync, rename) with mode 0600, creating the directory with mode 0700.
+func (f *File) Save(path string) error {
+	data, err := yaml.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return WriteFileAtomic(path, data)
+}
+
+// WriteFileAtomic replaces path with data so that a reader sees either the
+// old or the new content, never a mix, and nobody else can read it.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // no-op after a successful rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename itself durable where the filesystem allows
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,455 @@
+package cpanel
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	maxReplySize = 64 << 20
+	backoffBase  = 250 * time.Millisecond
+	backoffMax   = 10 * time.Second
+)
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// Call sends one API call as a POST with a form body. It returns the reply whenever the server
+// answered, and also a *Error when the reply says the call failed, so a caller can print the
+// reply and still exit with the right code. A nil reply comes with a transport *Error, or with
+// a plain error when the request itself is invalid (nothing was sent).
+func (c *Client) Call(ctx context.Context, req Request) (*Reply, error) {
+	rep, _, err := c.call(ctx, req)
+	if err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// call is Call plus the reply's analysis, which the typed helpers turn into a Result.
+func (c *Client) call(ctx context.Context, req Request) (*Reply, *analysis, error) {
+	b, err := c.build(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	body := encodeForm(b.form)
+	rep, err := c.exchange(ctx, b.op, b.path, b.form, body, b.xml)
+	if err != nil {
+		return rep, nil, err
+	}
+	a := analyze(b, rep)
+	if a.err != nil {
+		a.err.Op = b.op
+		a.err.Reason = c.scrub(a.err.Reason, b.form)
+		return rep, a, a.err
+	}
+	return rep, a, nil
+}
+
+// exchange sends a request to path, logging in first when the client uses a session and logging
+// in again once if the server no longer accepts the session.
+func (c *Client) exchange(ctx context.Context, op, path string, form []Param, body []byte, xml bool) (*Reply, error) {
+	if c.cfg.Auth != AuthSession {
+		return c.send(ctx, op, c.baseStr+path, form, body, xml, true)
+	}
+	for attempt := 0; ; attempt++ {
+		sess, gen, err := c.ensureSession(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := c.send(ctx, op, c.baseStr+sess+path, form, body, xml, false)
+		if err != nil {
+			return rep, err
+		}
+		if attempt == 0 && sessionRejected(rep, xml) {
+			c.invalidate(gen)
+			continue
+		}
+		return rep, nil
+	}
+}
+
+// sessionRejected recognises the page a server sends for a wrong or expired cpsess token: a
+// non-JSON 401, or an HTML page where an API reply was due. The page's wording is not used.
+func sessionRejected(rep *Reply, xml bool) bool {
+	if rep.Decoded != nil {
+		return false
+	}
+	if rep.Status == http.StatusUnauthorized {
+		return true
+	}
+	if rep.Status >= 200 && rep.Status < 300 {
+		ct := strings.ToLower(rep.ContentType)
+		if strings.HasPrefix(ct, "text/html") {
+			return true
+		}
+		if xml && strings.Contains(ct, "xml") {
+			return false
+		}
+	}
+	return false
+}
+
+// ensureSession returns the current cpsess path prefix, logging in when there is none. Only one
+// caller logs in at a time; the others wait and reuse its session.
+func (c *Client) ensureSession(ctx context.Context) (string, uint64, error) {
+	c.mu.Lock()
+	if c.session != "" {
+		s, g := c.session, c.gen
+		c.mu.Unlock()
+		return s, g, nil
+	}
+	c.mu.Unlock()
+	select {
+	case c.loginSem <- struct{}{}:
+	case <-ctx.Done():
+		return "", 0, &Error{Kind: ErrTransport, Op: "session login", Reason: "cancelled", Err: ctx.Err()}
+	}
+	defer func() { <-c.loginSem }()
+	c.mu.Lock()
+	if c.session != "" {
+		s, g := c.session, c.gen
+		c.mu.Unlock()
+		return s, g, nil
+	}
+	c.mu.Unlock()
+	sess, err := c.login(ctx, c.cfg.User, c.cfg.Secret, c.cfg.OTP)
+	if err != nil {
+		return "", 0, err
+	}
+	c.mu.Lock()
+	c.session = sess
+	c.gen++
+	g := c.gen
+	c.mu.Unlock()
+	return sess, g, nil
+}
+
+// invalidate drops the session if it is still the one a caller saw rejected.
+func (c *Client) invalidate(gen uint64) {
+	c.mu.Lock()
+	if c.gen == gen {
+		c.session = ""
+	}
+	c.mu.Unlock()
+}
+
+// login performs a session login and returns the cpsess path prefix ("/cpsess0123456789").
+func (c *Client) login(ctx context.Context, user, pass string, otp func(context.Context) (string, error)) (string, error) {
+	const op = "session login"
+	form := []Param{{Key: "user", Value: user}, {Key: "pass", Value: pass, Secret: true}}
+	if otp != nil {
+		code, err := otp(ctx)
+		if err != nil {
+			return "", &Error{Kind: ErrAuth, Op: op, Reason: "no two-factor code", TwoFactor: true, Err: err}
+		}
+		form = append(form, Param{Key: "tfa_token", Value: code, Secret: true})
+	}
+	rep, err := c.send(ctx, op, c.baseStr+"/login/?login_only=1", form, encodeForm(form), false, false)
+	if err != nil {
+		return "", err
+	}
+	m, _ := rep.Decoded.(map[string]any)
+	if m == nil {
+		if rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden {
+			return "", &Error{Kind: ErrAuth, Op: op, Status: rep.Status, Reason: "login refused"}
+		}
+		return "", &Error{Kind: ErrTransport, Op: op, Status: rep.Status, Reason: "unreadable reply"}
+	}
+	tok, _ := m["security_token"].(string)
+	if rep.Status != http.StatusOK || isZero(m["status"]) || tok == "" {
+		reason := firstString(m, "message", "reason", "error", "statusmsg")
+		if reason == "" {
+			reason = "login refused"
+		}
+		kind := ErrAuth
+		if rep.Status >= 500 {
+			kind = ErrTransport
+		}
+		return "", &Error{Kind: kind, Op: op, Status: rep.Status, Reason: c.scrub(reason, form),
+			TwoFactor: strings.Contains(strings.ToLower(reason), "tfa") || strings.Contains(reason, "TwoFactor")}
+	}
+	if !validCpsess(tok) {
+		return "", &Error{Kind: ErrTransport, Op: op, Status: rep.Status, Reason: "unreadable reply: malformed security token"}
+	}
+	return tok, nil
+}
+
+// validCpsess accepts "/cpsess" followed by digits: anything else would let the server steer
+// later requests to another path.
+func validCpsess(tok string) bool {
+	const p = "/cpsess"
+	if len(tok) <= len(p) || tok[:len(p)] != p {
+		return false
+	}
+	for i := len(p); i < len(tok); i++ {
+		if tok[i] < '0' || tok[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// logout ends a session; its reply does not matter beyond reaching the server.
+func (c *Client) logout(ctx context.Context, sess string) error {
+	_, err := c.send(ctx, "session logout", c.baseStr+sess+"/logout/?locale=en", nil, nil, false, false)
+	return err
+}
+
+// send performs one request with retries on 502/503/504 and on connection failures that
+// happened before the request was written.
+func (c *Client) send(ctx context.Context, op, rawURL string, form []Param, body []byte, xml, authHeader bool) (*Reply, error) {
+	for try := 0; ; try++ {
+		rep, err, written := c.roundTrip(ctx, op, rawURL, form, body, xml, authHeader)
+		if try >= c.retries {
+			return rep, err
+		}
+		var wait time.Duration
+		switch {
+		case err == nil && (rep.Status == http.StatusBadGateway || rep.Status == http.StatusServiceUnavailable || rep.Status == http.StatusGatewayTimeout):
+			wait = backoff(try)
+			if ra, ok := retryAfter(rep.header, time.Now()); ok {
+				wait = min(ra, c.timeout)
+			}
+		case err != nil && !written && retryableConnError(ctx, err):
+			wait = backoff(try)
+		default:
+			return rep, err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			// Waiting would outlive the caller's deadline: report what we have now.
+			return rep, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return rep, err
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is exponential with jitter: base·2^try scaled by a random factor in [0.5, 1.5).
+func backoff(try int) time.Duration {
+	d := backoffBase << min(try, 10)
+	if d > backoffMax {
+		d = backoffMax
+	}
+	return time.Duration(float64(d) * (0.5 + rand.Float64()))
+}
+
+// retryAfter reads a Retry-After header given in seconds or as an HTTP date.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// retryableConnError says whether a failure to reach the server may pass on a second try.
+// Certificate problems, a host that does not exist and the caller's own cancellation will not.
+func retryableConnError(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if _, ok := asUntrusted(err); ok {
+		return false
+	}
+	var fm *FingerprintMismatchError
+	if errors.As(err, &fm) {
+		return false
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsTemporary || dns.IsTimeout
+	}
+	return true
+}
+
+// roundTrip sends one request and reads the whole reply. written reports whether the request
+// headers reached the connection, after which a POST must not be repeated.
+func (c *Client) roundTrip(ctx context.Context, op, rawURL string, form []Param, body []byte, xml, withAuth bool) (rep *Reply, err error, written bool) {
+	var wrote atomic.Bool
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	})
+	method := http.MethodPost
+	if body == nil {
+		method = http.MethodGet
+	}
+	hreq, err := http.NewRequestWithContext(actx, method, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Kind: ErrTransport, Op: op, Reason: "invalid request URL"}, false
+	}
+	if body == nil {
+		hreq.Body, hreq.GetBody, hreq.ContentLength = nil, nil, 0
+	} else {
+		hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if xml {
+		hreq.Header.Set("Accept", "application/xml, text/xml")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
+	if withAuth {
+		hreq.Header.Set("Authorization", c.authHeader)
+		if c.cfg.OTP != nil {
+			code, oerr := c.cfg.OTP(ctx)
+			if oerr != nil {
+				return nil, &Error{Kind: ErrAuth, Op: op, Reason: "no two-factor code", TwoFactor: true, Err: oerr}, false
+			}
+			hreq.Header.Set("X-CPANEL-OTP", code)
+		}
+	}
+	start := time.Now()
+	resp, herr := c.hc.Do(hreq)
+	if herr != nil {
+		err = c.transportError(ctx, actx, op, herr)
+		c.log(hreq, form, nil, nil, time.Since(start), err)
+		return nil, err, wrote.Load()
+	}
+	data, rerr := readBody(resp)
+	resp.Body.Close()
+	rep = &Reply{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: data, header: resp.Header}
+	if rerr != nil {
+		// The server answered but the body broke off: the call may have run, so never retry.
+		err = &Error{Kind: ErrTransport, Op: op, Status: resp.StatusCode, Reason: "unreadable reply", Err: sanitize(rerr)}
+		c.log(hreq, form, resp, data, time.Since(start), err)
+		return rep, err, true
+	}
+	if !xml && looksJSON(data) {
+		if v, derr := decodeJSON(data); derr == nil {
+			rep.Decoded = v
+		}
+	}
+	c.log(hreq, form, resp, data, time.Since(start), nil)
+	return rep, nil, true
+}
+
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxReplySize+1)
+	var data []byte
+	if n := resp.ContentLength; n >= 0 && n <= maxReplySize {
+		data = make([]byte, 0, n)
+		buf := bytes.NewBuffer(data)
+		_, err := buf.ReadFrom(r)
+		data = buf.Bytes()
+		if err != nil {
+			return data, err
+		}
+	} else {
+		var err error
+		data, err = io.ReadAll(r)
+		if err != nil {
+			return data, err
+		}
+	}
+	if len(data) > maxReplySize {
+		return data[:maxReplySize], errors.New("reply larger than 64 MiB")
+	}
+	return data, nil
+}
+
+// transportError turns a client failure into an ErrTransport *Error whose text holds no URL (a
+// session URL carries the cpsess token) and which wraps certificate problems for the CLI.
+func (c *Client) transportError(ctx, actx context.Context, op string, err error) *Error {
+	inner := sanitize(err)
+	e := &Error{Kind: ErrTransport, Op: op, Err: inner}
+	var fm *FingerprintMismatchError
+	var dns *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &fm):
+		e.Reason = "certificate does not match the pinned fingerprint"
+	case func() bool {
+		u, ok := asUntrusted(err)
+		if ok {
+			e.Err = u
+		}
+		return ok
+	}():
+		e.Reason = "TLS certificate not trusted"
+	case ctx.Err() != nil:
+		e.Reason = "cancelled"
+		e.Err = ctx.Err()
+	case actx.Err() == context.DeadlineExceeded:
+		e.Reason = "timed out after " + c.timeout.String()
+		e.Err = context.DeadlineExceeded
+	case errors.As(err, &dns):
+		e.Reason = "cannot resolve host " + dns.Name
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		e.Reason = "cannot connect to " + c.base.Host
+	default:
+		e.Reason = "request failed"
+	}
+	return e
+}
+
+// sanitize strips the *url.Error layer, whose text includes the request URL.
+func sanitize(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// scrub removes any secret parameter value that a server might echo back in its message.
+func (c *Client) scrub(s string, form []Param) string {
+	if s == "" {
+		return s
+	}
+	for _, p := range form {
+		if isSecretParam(p) && len(p.Value) >= 4 && strings.Contains(s, p.Value) {
+			s = strings.ReplaceAll(s, p.Value, redacted)
+		}
+	}
+	if len(c.cfg.Secret) >= 4 && strings.Contains(s, c.cfg.Secret) {
+		s = strings.ReplaceAll(s, c.cfg.Secret, redacted)
+	}
+	return redactCpsess(s)
+}
+
+func looksJSON(b []byte) bool {
+	for _, ch := range b {
+		switch ch {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}

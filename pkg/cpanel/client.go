@@ -1,0 +1,264 @@
+package cpanel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	defaultTimeout    = 2 * time.Minute
+	defaultMaxRetries = 2
+	defaultUserAgent  = "cpctl"
+)
+
+// Client talks to one server. It is safe for concurrent use; bulk runs share one Client so that
+// connections (and a session) are reused.
+type Client struct {
+	cfg        Config
+	base       *url.URL
+	baseStr    string // scheme://host[:port][/prefix], without a trailing slash
+	kind       Kind
+	authHeader string // precomputed for token, password and access hash
+	timeout    time.Duration
+	retries    int
+	hc         *http.Client
+	transport  *http.Transport // nil when Config.Transport overrides it
+
+	// mu guards the session: the cpsess path segment ("/cpsess0123456789") and a generation
+	// number so that concurrent callers seeing an expired session log in only once.
+	mu       sync.Mutex
+	session  string
+	gen      uint64
+	loginSem chan struct{} // one login at a time, but a waiting caller can still give up
+}
+
+// InferKind infers the server kind from a URL: port 2087/2086 means WHM, 2083/2082 cPanel; on
+// other ports a host starting with "whm." or "cpanel." decides. ok is false otherwise.
+func InferKind(rawURL string) (Kind, bool) {
+	u, err := parseBaseURL(rawURL)
+	if err != nil {
+		return "", false
+	}
+	switch u.Port() {
+	case "2087", "2086":
+		return KindWHM, true
+	case "2083", "2082":
+		return KindCPanel, true
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case strings.HasPrefix(host, "whm."):
+		return KindWHM, true
+	case strings.HasPrefix(host, "cpanel."):
+		return KindCPanel, true
+	}
+	return "", false
+}
+
+// CPanelURLFromWHM returns the cPanel URL on the same server as a WHM URL: port 2087 becomes
+// 2083, 2086 becomes 2082, and a "whm." host becomes "cpanel.". Any path prefix is kept.
+func CPanelURLFromWHM(whmURL string) (string, error) {
+	u, err := parseBaseURL(whmURL)
+	if err != nil {
+		return "", err
+	}
+	host, port := u.Hostname(), u.Port()
+	switch {
+	case port == "2087":
+		port = "2083"
+	case port == "2086":
+		port = "2082"
+	case strings.HasPrefix(strings.ToLower(host), "whm."):
+		host = "cpanel." + host[len("whm."):]
+	default:
+		return "", fmt.Errorf("cannot derive a cPanel URL from %q: expected port 2087/2086 or a whm. host", u.Redacted())
+	}
+	if port != "" {
+		u.Host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		u.Host = "[" + host + "]"
+	} else {
+		u.Host = host
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// parseBaseURL accepts "https://host[:port][/prefix]"; a bare "host:port" gets https.
+func parseBaseURL(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("server URL is empty")
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid server URL: %w", err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("invalid server URL: scheme %q is not http or https", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, errors.New("invalid server URL: no host")
+	}
+	if u.User != nil {
+		return nil, errors.New("invalid server URL: credentials do not belong in the URL")
+	}
+	u.RawQuery, u.Fragment = "", ""
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// New validates cfg and builds a client with its own connection pool.
+func New(cfg Config) (*Client, error) {
+	u, err := parseBaseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	kind := cfg.Kind
+	if kind == "" {
+		k, ok := InferKind(cfg.URL)
+		if !ok {
+			return nil, fmt.Errorf("cannot infer the server kind from %s: give it (whm or cpanel)", u.Redacted())
+		}
+		kind = k
+	}
+	if kind != KindWHM && kind != KindCPanel {
+		return nil, fmt.Errorf("unknown server kind %q (want whm or cpanel)", kind)
+	}
+	if cfg.Auth == "" {
+		cfg.Auth = AuthToken
+	}
+	if cfg.User == "" {
+		return nil, errors.New("no user name given for the server login")
+	}
+	if strings.ContainsAny(cfg.User, ":\r\n") {
+		return nil, errors.New("user name contains ':' or a line break")
+	}
+	c := &Client{cfg: cfg, base: u, kind: kind, loginSem: make(chan struct{}, 1)}
+	c.baseStr = strings.TrimSuffix(u.String(), "/")
+	switch cfg.Auth {
+	case AuthToken:
+		tok := strings.TrimSpace(cfg.Secret)
+		if tok == "" {
+			return nil, errors.New("no API token given")
+		}
+		if strings.ContainsAny(tok, "\r\n") {
+			return nil, errors.New("API token contains a line break")
+		}
+		scheme := "whm "
+		if kind == KindCPanel {
+			scheme = "cpanel "
+		}
+		c.authHeader = scheme + cfg.User + ":" + tok
+	case AuthPassword:
+		if cfg.Secret == "" {
+			return nil, errors.New("no password given")
+		}
+		c.authHeader = basicAuth(cfg.User, cfg.Secret)
+	case AuthAccessHash:
+		if kind != KindWHM {
+			return nil, errors.New("access hash authentication works only with WHM")
+		}
+		h := strings.NewReplacer("\r", "", "\n", "").Replace(cfg.Secret)
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, errors.New("no access hash given")
+		}
+		c.authHeader = "WHM " + cfg.User + ":" + h
+	case AuthSession:
+		if cfg.Secret == "" {
+			return nil, errors.New("no password given for the session login")
+		}
+	default:
+		return nil, fmt.Errorf("unknown authentication method %q (want token, password, accesshash or session)", cfg.Auth)
+	}
+	if cfg.Fingerprint != "" {
+		fp, err := NormalizeFingerprint(cfg.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		c.cfg.Fingerprint = fp
+	}
+	c.timeout = cfg.Timeout
+	if c.timeout <= 0 {
+		c.timeout = defaultTimeout
+	}
+	switch {
+	case cfg.MaxRetries < 0:
+		c.retries = 0
+	case cfg.MaxRetries == 0:
+		c.retries = defaultMaxRetries
+	default:
+		c.retries = cfg.MaxRetries
+	}
+	if c.cfg.UserAgent == "" {
+		c.cfg.UserAgent = defaultUserAgent
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		tlsCfg, err := tlsConfig(u.Hostname(), cfg.CAFile, cfg.Insecure, c.cfg.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		c.transport = &http.Transport{
+			Proxy: http.ProxyFromEnvironment,
+			DialContext: (&net.Dialer{
+				Timeout:   30 * time.Second,
+				KeepAlive: 30 * time.Second,
+			}).DialContext,
+			TLSClientConfig:       tlsCfg,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   128,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   20 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+		rt = c.transport
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cookie jar: %w", err)
+	}
+	c.hc = &http.Client{
+		Transport: rt,
+		Jar:       jar,
+		// A redirect would resend the form to a place the user did not name; report it instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// Kind returns the server kind (given or inferred).
+func (c *Client) Kind() Kind { return c.kind }
+
+// Close logs out an open session and closes idle connections.
+func (c *Client) Close() error {
+	var err error
+	c.mu.Lock()
+	sess := c.session
+	c.session = ""
+	c.mu.Unlock()
+	if sess != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = c.logout(ctx, sess)
+		cancel()
+	}
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	} else {
+		c.hc.CloseIdleConnections()
+	}
+	return err
+}

@@ -1,0 +1,371 @@
+package simulator
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/cpctl/cpctl/pkg/secret/strength"
+)
+
+// cPanel API 2 envelopes.
+type api2Event struct {
+	Result int `json:"result"`
+}
+
+type api2Result struct {
+	APIVersion int       `json:"apiversion"`
+	Error      string    `json:"error,omitempty"`
+	Func       string    `json:"func"`
+	Data       any       `json:"data,omitempty"`
+	Event      api2Event `json:"event"`
+	Module     string    `json:"module"`
+}
+
+type api2Reply struct {
+	CPanelResult api2Result `json:"cpanelresult"`
+}
+
+// api2ErrData is the object-shaped data of WHM's refusals (result is a string).
+type api2ErrData struct {
+	Reason string `json:"reason"`
+	Result string `json:"result"`
+}
+
+type api2Error struct {
+	Data  api2ErrData `json:"data"`
+	Type  string      `json:"type"`
+	Error string      `json:"error"`
+}
+
+func api2Refusal(msg string) reply {
+	return jsonReply(200, map[string]api2Error{"cpanelresult": {Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg}})
+}
+
+// uapiResult is the UAPI object.
+type uapiResult struct {
+	Status   int            `json:"status"`
+	Data     any            `json:"data"`
+	Errors   []string       `json:"errors"`
+	Messages []string       `json:"messages"`
+	Warnings []string       `json:"warnings"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+func uapiOK(data any) uapiResult {
+	return uapiResult{Status: 1, Data: data, Metadata: map[string]any{}}
+}
+
+func uapiFail(msg string) uapiResult {
+	return uapiResult{Status: 0, Errors: []string{msg}, Metadata: map[string]any{}}
+}
+
+type uapiWrapped struct {
+	Module     string     `json:"module"`
+	Func       string     `json:"func"`
+	APIVersion int        `json:"apiversion"`
+	Result     uapiResult `json:"result"`
+}
+
+// opErr is a refusal of an FTP or mail operation.
+type opErr struct {
+	msg  string
+	weak bool
+}
+
+const userParamInvalid = "User parameter is invalid or was not supplied"
+
+// whmCPanel serves /json-api/cpanel on WHM: API 2 or UAPI as an account.
+func (h *handler) whmCPanel(id identity, p url.Values) call {
+	s := h.sim
+	user := p.Get("cpanel_jsonapi_user")
+	mod, fn := p.Get("cpanel_jsonapi_module"), p.Get("cpanel_jsonapi_func")
+	ver := p.Get("cpanel_jsonapi_apiversion")
+	c := call{fn: apiName(ver) + mod + "::" + fn, target: user}
+	c.exec = func() reply {
+		if user == "" {
+			return api2Refusal(userParamInvalid)
+		}
+		s.mu.RLock()
+		_, exists := s.st.Accounts[user]
+		owned := exists && s.owns(id, user)
+		s.mu.RUnlock()
+		switch {
+		case !exists && id.kind == kindRoot:
+			return api2Refusal(userParamInvalid)
+		case !owned:
+			return api2Refusal("Access Denied to " + user)
+		}
+		return s.cpanelCall(user, ver, mod, fn, p)
+	}
+	return c
+}
+
+func apiName(ver string) string {
+	if ver == "3" {
+		return "uapi:"
+	}
+	return "cpapi2:"
+}
+
+// cpanelCall runs an API 2 (or, with version 3, UAPI) call as acct.
+func (s *Simulator) cpanelCall(acct, ver, mod, fn string, p url.Values) reply {
+	switch ver {
+	case "2":
+		return jsonReply(200, api2Reply{CPanelResult: s.api2(acct, mod, fn, p)})
+	case "3":
+		return jsonReply(200, uapiWrapped{Module: mod, Func: fn, APIVersion: 3, Result: s.uapi(acct, mod, fn, p)})
+	}
+	msg := "Unsupported cpanel_jsonapi_apiversion: use 2 (cPanel API 2) or 3 (UAPI)."
+	if ver == "" {
+		msg = "cPanel API 1 is not available: set cpanel_jsonapi_apiversion to 2 or 3."
+	}
+	return api2Refusal(msg)
+}
+
+// uapiCPanel serves WHM API 1 uapi_cpanel: metadata.result is 1 even when
+// the UAPI call inside failed.
+func (s *Simulator) uapiCPanel(id identity, p url.Values) reply {
+	user := p.Get("cpanel.user")
+	s.mu.RLock()
+	_, exists := s.st.Accounts[user]
+	owned := exists && s.owns(id, user)
+	s.mu.RUnlock()
+	switch {
+	case user == "" || (!exists && id.kind == kindRoot):
+		return whm1Fail("uapi_cpanel", userParamInvalid)
+	case !owned:
+		return whm1Fail("uapi_cpanel", "Access Denied to "+user)
+	}
+	args := url.Values{}
+	for k, v := range p {
+		if !strings.HasPrefix(k, "cpanel.") && k != "api.version" {
+			args[k] = v
+		}
+	}
+	res := s.uapi(user, p.Get("cpanel.module"), p.Get("cpanel.function"), args)
+	res.Metadata = map[string]any{"transformed": 1}
+	return whm1OK("uapi_cpanel", "OK", map[string]uapiResult{"uapi": res})
+}
+
+func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
+	s := h.sim
+	if rest, ok := strings.CutPrefix(path, "/execute/"); ok {
+		mod, fn, _ := strings.Cut(strings.Trim(rest, "/"), "/")
+		return call{fn: "uapi:" + mod + "::" + fn, target: id.user, exec: func() reply {
+			return jsonReply(200, s.uapi(id.user, mod, fn, p))
+		}}
+	}
+	if path == "/json-api/cpanel" {
+		mod, fn := p.Get("cpanel_jsonapi_module"), p.Get("cpanel_jsonapi_func")
+		ver := p.Get("cpanel_jsonapi_apiversion")
+		return call{fn: apiName(ver) + mod + "::" + fn, target: id.user, exec: func() reply {
+			return s.cpanelCall(id.user, ver, mod, fn, p)
+		}}
+	}
+	// WHM API functions are not served on cPanel ports.
+	return call{exec: func() reply { return accessDenied() }}
+}
+
+// api2 runs a cPanel API 2 function.
+func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
+	res := api2Result{APIVersion: 2, Module: mod, Func: fn, Event: api2Event{Result: 1}}
+	fail := func(data any, msg string) api2Result {
+		res.Error, res.Event.Result, res.Data = msg, 0, data
+		return res
+	}
+	switch mod + "::" + fn {
+	case "Passwd::change_password":
+		db, _ := flag(p, "enablemysql")
+		old := p.Get("oldpass")
+		apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
+			passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p)})
+		if e != changeOK {
+			msg := passwdMessage(e, acct, min)
+			if e == errNoPassword {
+				msg = "No new password supplied: “newpass” is a required argument."
+			}
+			return fail([]map[string]any{{"status": 0, "statustxt": msg}}, msg)
+		}
+		list := make([]map[string]string, 0, len(apps))
+		for _, a := range apps {
+			list = append(list, map[string]string{"app": a})
+		}
+		res.Data = []map[string]any{{
+			"passwdoutput": rawout(acct), "status": 1, "applist": list,
+			"statustxt": "Password changed for user " + q(acct) + ".",
+		}}
+		return res
+	case "Ftp::passwd":
+		if e := s.ftpPasswd(acct, p); e != nil {
+			return fail([]map[string]any{{"reason": e.msg, "result": 0}}, e.msg)
+		}
+		res.Data = []map[string]any{{"reason": "OK", "result": 1}}
+		return res
+	case "Email::passwdpop":
+		if e := s.mailPasswd(acct, p); e != nil {
+			if e.weak {
+				// The quirk in PROTOCOL.md: the event succeeds, the data does not.
+				res.Data = []map[string]any{{"error": e.msg, "result": 0}}
+				return res
+			}
+			return fail([]map[string]any{{"reason": e.msg, "result": 0}}, e.msg)
+		}
+		res.Data = []map[string]any{{"reason": "", "result": 1}}
+		return res
+	}
+	msg := "Could not find function '" + fn + "' in module '" + mod + "'"
+	return fail(nil, msg)
+}
+
+// uapi runs a UAPI function.
+func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
+	switch mod + "::" + fn {
+	case "Ftp::passwd":
+		if e := s.ftpPasswd(acct, p); e != nil {
+			return uapiFail(e.msg)
+		}
+		return uapiOK(nil)
+	case "Email::passwd_pop":
+		if e := s.mailPasswd(acct, p); e != nil {
+			return uapiFail(e.msg)
+		}
+		return uapiOK(nil)
+	case "Email::verify_password":
+		return s.verifyMail(acct, p)
+	case "PasswdStrength::get_required_strength":
+		app := p.Get("app")
+		if app == "" {
+			return uapiFail("You must specify the " + q("app") + " parameter.")
+		}
+		s.mu.RLock()
+		min := s.minimum(app)
+		s.mu.RUnlock()
+		return uapiOK(map[string]int{"strength": min})
+	case "Variables::get_user_information":
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		a := s.st.Accounts[acct]
+		susp := 0
+		if a.Suspended {
+			susp = 1
+		}
+		return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
+	}
+	switch mod {
+	case "Ftp", "Email", "PasswdStrength", "Variables":
+		return uapiFail("Could not find function " + q(fn) + " in module " + q(mod) + ".")
+	}
+	return uapiFail("Failed to load module " + q(mod) + ": the module does not exist.")
+}
+
+func findFTP(a *Account, user, domain string) *FTPUser {
+	for i := range a.FTP {
+		if a.FTP[i].User == user && a.FTP[i].Domain == domain {
+			return &a.FTP[i]
+		}
+	}
+	return nil
+}
+
+func findMail(a *Account, address string) *MailUser {
+	for i := range a.Mail {
+		if strings.EqualFold(a.Mail[i].Address, address) {
+			return &a.Mail[i]
+		}
+	}
+	return nil
+}
+
+func tooWeak(min int) string {
+	return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + " or higher."
+}
+
+// ftpPasswd changes an FTP user's password (API 2 and UAPI Ftp::passwd).
+func (s *Simulator) ftpPasswd(acct string, p url.Values) *opErr {
+	user, domain, pass := p.Get("user"), p.Get("domain"), p.Get("pass")
+	if pass == "" {
+		return &opErr{msg: "You must specify a password."}
+	}
+	score := strength.Score(pass)
+	hash := HashPassword(pass)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.st.Accounts[acct]
+	if len(a.FTP) == 0 {
+		return &opErr{msg: "You do not have any FTP accounts."}
+	}
+	login := user
+	if u, d, ok := strings.Cut(user, "@"); ok {
+		if domain != "" {
+			// A domain in both places is refused, as on the server.
+			return &opErr{msg: "You do not have an FTP user named " + q(user+"@"+domain) + "."}
+		}
+		user, domain = u, d
+	} else {
+		if domain == "" {
+			domain = a.Domain
+		}
+		login = user + "@" + domain
+	}
+	f := findFTP(a, user, domain)
+	if f == nil {
+		return &opErr{msg: "You do not have an FTP user named " + q(login) + "."}
+	}
+	if min := s.minimum("ftp"); score < min {
+		return &opErr{msg: tooWeak(min), weak: true}
+	}
+	f.PasswordHash = hash
+	s.passwordChanges.Add(1)
+	return nil
+}
+
+func mailAddress(a *Account, p url.Values) string {
+	email, domain := p.Get("email"), p.Get("domain")
+	if strings.Contains(email, "@") {
+		return email
+	}
+	if domain == "" {
+		domain = a.Domain
+	}
+	return email + "@" + domain
+}
+
+// mailPasswd changes a mailbox password (API 2 passwdpop, UAPI passwd_pop).
+func (s *Simulator) mailPasswd(acct string, p url.Values) *opErr {
+	pass := p.Get("password")
+	score := strength.Score(pass)
+	hash := HashPassword(pass)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.st.Accounts[acct]
+	addr := mailAddress(a, p)
+	m := findMail(a, addr)
+	if m == nil {
+		return &opErr{msg: "You do not have an email account named " + q(addr) + "."}
+	}
+	if pass == "" {
+		return &opErr{msg: "You must specify a password."}
+	}
+	if min := s.minimum("pop"); score < min {
+		return &opErr{msg: tooWeak(min), weak: true}
+	}
+	m.PasswordHash = hash
+	s.passwordChanges.Add(1)
+	return nil
+}
+
+func (s *Simulator) verifyMail(acct string, p url.Values) uapiResult {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.st.Accounts[acct]
+	addr := p.Get("email")
+	m := findMail(a, addr)
+	if m == nil {
+		return uapiFail("You do not have an email account named " + q(addr) + ".")
+	}
+	if VerifyHash(m.PasswordHash, p.Get("password")) {
+		return uapiOK(1)
+	}
+	return uapiOK(0)
+}

@@ -1,0 +1,336 @@
+package simulator
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Content types as cpsrvd sends them.
+const (
+	ctJSON  = "application/json; charset=UTF-8"
+	ctXML   = "text/xml; charset=UTF-8"
+	ctHTML  = "text/html; charset=UTF-8"
+	ctPlain = "text/plain; charset=UTF-8"
+)
+
+// maxBody bounds a request body; real API calls are tiny.
+const maxBody = 1 << 20
+
+// secretParams are the parameter names whose values are secrets.
+var secretParams = []string{"password", "pass", "newpass", "oldpass", "tfa_token"}
+
+var cpsessRE = regexp.MustCompile(`^/cpsess([0-9]{10})(/.*)?$`)
+
+// reply is a finished answer, written by ServeHTTP after faults are applied.
+type reply struct {
+	status  int
+	ctype   string
+	body    []byte
+	headers map[string]string
+}
+
+func jsonReply(status int, v any) reply {
+	return reply{status: status, ctype: ctJSON, body: marshalJSON(v)}
+}
+
+// marshalJSON encodes without Go's HTML escaping, as Perl's JSON encoder does.
+func marshalJSON(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Only our own types are encoded; a failure is a programming error.
+		panic(fmt.Sprintf("simulator: encode reply: %v", err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// Fixed bodies quoted in PROTOCOL.md.
+var (
+	accessDeniedBody = []byte(`{"cpanelresult":{"apiversion":"2","error":"Access denied","data":{"reason":"Access denied","result":"0"},"type":"text"}}`)
+	tfaFailedBody    = []byte(`{"data":{"reason":"TwoFactorAuth check failed","result":"0"},"error":"TwoFactorAuth check failed","type":"text"}`)
+	tokenOnlyBody    = []byte(`{"data":{"reason":"Token authentication allows access to UAPI or API 2 calls only.","result":"0"},"error":"Token authentication allows access to UAPI or API 2 calls only.","type":"text"}`)
+	invalidLogin     = []byte(`{"status":0,"message":"invalid_login"}`)
+)
+
+func accessDenied() reply { return reply{status: 403, ctype: ctPlain, body: accessDeniedBody} }
+func tfaFailed() reply    { return reply{status: 403, ctype: ctPlain, body: tfaFailedBody} }
+func tokenOnly() reply    { return reply{status: 403, ctype: ctPlain, body: tokenOnlyBody} }
+
+func htmlPage(title, msg string) []byte {
+	return []byte("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title +
+		"</title></head>\n<body><div id=\"content\"><h1>" + title + "</h1>\n<p class=\"message\">" + msg +
+		"</p>\n<p><a href=\"/\">Log in again</a></p></div></body></html>\n")
+}
+
+func loginPage(role Role, status int, msg string) reply {
+	name := "WHM"
+	if role == RoleCPanel {
+		name = "cPanel"
+	}
+	body := "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + name + " Login</title></head>\n<body>\n" +
+		"<div id=\"login-wrapper\"><div id=\"login-status\" class=\"" + msg + "\">" + loginMessage(msg) + "</div>\n" +
+		"<form id=\"login_form\" action=\"/login/\" method=\"POST\">\n" +
+		"<input name=\"user\" id=\"user\" type=\"text\" placeholder=\"Enter your username.\">\n" +
+		"<input name=\"pass\" id=\"pass\" type=\"password\" placeholder=\"Enter your account password.\">\n" +
+		"<button type=\"submit\" id=\"login_submit\">Log in</button>\n</form></div>\n</body></html>\n"
+	return reply{status: status, ctype: ctHTML, body: []byte(body)}
+}
+
+func loginMessage(code string) string {
+	switch code {
+	case "invalid_login":
+		return "The login is invalid."
+	case "expired_session":
+		return "Your session has expired."
+	case "logged_out":
+		return "You have logged out."
+	}
+	return "Log in to continue."
+}
+
+const (
+	tokenInvalidMsg = "The security token in your request is invalid."
+	tokenMissingMsg = "The security token is missing from your request."
+)
+
+func tokenPage(msg string) reply {
+	return reply{status: 401, ctype: ctHTML, body: htmlPage("Security Token Problem", msg)}
+}
+
+func notFound() reply {
+	return reply{status: 404, ctype: ctHTML, body: htmlPage("404 Not Found", "The requested URL was not found on this server.")}
+}
+
+type handler struct {
+	sim  *Simulator
+	role Role
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h.sim.requests.Add(1)
+	if h.sim.opts.RequestLog != nil {
+		defer func() { h.sim.logRequest(r, sw.status, time.Since(start)) }()
+	}
+	h.serve(sw, r)
+}
+
+func (s *Simulator) logRequest(r *http.Request, status int, d time.Duration) {
+	path := r.URL.Path
+	if m := cpsessRE.FindStringSubmatch(path); m != nil {
+		path = "/cpsess**********" + m[2]
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	st := strconv.Itoa(status)
+	if status == 0 {
+		st = "reset"
+	}
+	fmt.Fprintf(s.opts.RequestLog, "%s %s %s %s\n", r.Method, strconv.Quote(path), st, d.Round(time.Microsecond))
+}
+
+// identity is an authenticated caller.
+type identity struct {
+	user   string
+	kind   int // kindRoot, kindReseller, kindAccount
+	method string
+}
+
+const (
+	kindRoot = iota
+	kindReseller
+	kindAccount
+)
+
+func (h *handler) serve(w *statusWriter, r *http.Request) {
+	s := h.sim
+	if raw := r.URL.RawQuery; raw != "" {
+		if q, err := url.ParseQuery(raw); err == nil {
+			for _, k := range secretParams {
+				if q.Get(k) != "" {
+					s.secretInQuery.Add(1)
+					break
+				}
+			}
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		writeReply(w, reply{status: 400, ctype: ctHTML, body: htmlPage("400 Bad Request", "The request could not be read.")})
+		return
+	}
+
+	path := r.URL.Path
+	sessToken := ""
+	if m := cpsessRE.FindStringSubmatch(path); m != nil {
+		sessToken, path = m[1], m[2]
+		if path == "" {
+			path = "/"
+		}
+	}
+
+	switch {
+	case path == "/login" || path == "/login/":
+		if r.Method == http.MethodPost || r.Form.Get("login_only") == "1" {
+			s.sleep(r.Context(), s.opts.Latency)
+			writeReply(w, h.login(r))
+			return
+		}
+		writeReply(w, loginPage(h.role, 200, ""))
+		return
+	case path == "/logout" || path == "/logout/":
+		writeReply(w, h.logout(r, sessToken))
+		return
+	case path == "/" && sessToken == "":
+		writeReply(w, loginPage(h.role, 200, ""))
+		return
+	case strings.HasPrefix(path, "/json-api/"), strings.HasPrefix(path, "/xml-api/"), strings.HasPrefix(path, "/execute/"):
+	default:
+		writeReply(w, notFound())
+		return
+	}
+
+	id, fail := h.authenticate(r, sessToken)
+	if fail != nil {
+		writeReply(w, *fail)
+		return
+	}
+	if id.method == "cpaneltoken" && !strings.HasPrefix(path, "/execute/") && path != "/json-api/cpanel" {
+		writeReply(w, tokenOnly())
+		return
+	}
+	s.sleep(r.Context(), s.opts.Latency)
+
+	c := h.route(id, path, r.Form)
+	if c.fn != "" {
+		s.countFunction(c.fn)
+	}
+	f, faulted := s.takeFault(c.target)
+	if faulted {
+		switch f.Kind {
+		case FaultLatency:
+			s.sleep(r.Context(), f.Latency)
+		case Fault500:
+			writeReply(w, reply{status: 500, ctype: ctHTML, body: htmlPage("500 Internal Server Error", "The server encountered an internal error.")})
+			return
+		case Fault502:
+			writeReply(w, reply{status: 502, ctype: ctHTML, body: htmlPage("502 Bad Gateway", "The proxy server received an invalid response from an upstream server.")})
+			return
+		case Fault503:
+			secs := int((f.RetryAfter + time.Second - 1) / time.Second)
+			rep := reply{status: 503, ctype: ctHTML, body: htmlPage("503 Service Unavailable", "The server is being updated. Try again later."),
+				headers: map[string]string{"Retry-After": strconv.Itoa(secs)}}
+			writeReply(w, rep)
+			return
+		case FaultLoginPage:
+			writeReply(w, loginPage(h.role, 200, "expired_session"))
+			return
+		case FaultTokenDenied:
+			writeReply(w, tokenPage(tokenInvalidMsg))
+			return
+		}
+	}
+	rep := c.exec()
+	if faulted {
+		switch f.Kind {
+		case FaultReset:
+			resetMidReply(w, rep)
+			return
+		case FaultTruncated:
+			rep.body = rep.body[:len(rep.body)/2]
+		}
+	}
+	writeReply(w, rep)
+}
+
+func (s *Simulator) sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func writeReply(w http.ResponseWriter, rep reply) {
+	hd := w.Header()
+	hd.Set("Content-Type", rep.ctype)
+	hd.Set("Content-Length", strconv.Itoa(len(rep.body)))
+	hd.Set("Cache-Control", "no-cache, no-store, must-revalidate, private")
+	for k, v := range rep.headers {
+		hd.Set(k, v)
+	}
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(rep.body)
+}
+
+// resetMidReply sends the headers and half the body, then drops the
+// connection, so the client sees an unexpected EOF after the call ran.
+func resetMidReply(w *statusWriter, rep reply) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	writePartial(buf, rep)
+}
+
+func writePartial(buf *bufio.ReadWriter, rep reply) {
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		rep.status, http.StatusText(rep.status), rep.ctype, len(rep.body))
+	_, _ = buf.Write(rep.body[:len(rep.body)/2])
+	_ = buf.Flush()
+}
+
+// call is a routed API call: its stats name, the account it acts on (for
+// faults) and the work itself, run only if no fault pre-empts it.
+type call struct {
+	fn     string
+	target string
+	exec   func() reply
+}
+
+func (h *handler) route(id identity, path string, p url.Values) call {
+	if h.role == RoleCPanel {
+		return h.routeCPanel(id, path, p)
+	}
+	return h.routeWHM(id, path, p)
+}

@@ -1,0 +1,353 @@
+package simulator
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/cpctl/cpctl/pkg/secret/totp"
+	"go.yaml.in/yaml/v3"
+)
+
+// Login holds the credentials of a WHM user (root or a reseller); accounts
+// embed it for their own cPanel credentials.
+type Login struct {
+	// Password is plaintext, accepted on load only: the simulator hashes it
+	// and a dump never writes it.
+	Password string `yaml:"password,omitempty"`
+	// PasswordHash is HashPassword's "sha256$salt$hex" form.
+	PasswordHash string `yaml:"password-hash,omitempty"`
+	// Tokens are API tokens: 32 characters of A-Z0-9.
+	Tokens []string `yaml:"tokens,omitempty"`
+	// AccessHash is the legacy WHM access hash (root and resellers only).
+	AccessHash string `yaml:"accesshash,omitempty"`
+	// TFASecret is a base32 TOTP secret; when set, every login and API call
+	// needs the current code.
+	TFASecret string `yaml:"tfa-secret,omitempty"`
+}
+
+// FTPUser is an FTP virtual user of an account, login "user@domain".
+type FTPUser struct {
+	User         string `yaml:"user"`
+	Domain       string `yaml:"domain"`
+	Password     string `yaml:"password,omitempty"`
+	PasswordHash string `yaml:"password-hash,omitempty"`
+}
+
+// MailUser is a mailbox of an account.
+type MailUser struct {
+	Address      string `yaml:"address"`
+	Password     string `yaml:"password,omitempty"`
+	PasswordHash string `yaml:"password-hash,omitempty"`
+}
+
+// Account is a cPanel account.
+type Account struct {
+	Login `yaml:",inline"`
+	// Owner is "root" or a reseller's name; empty means root.
+	Owner      string     `yaml:"owner"`
+	Domain     string     `yaml:"domain"`
+	Suspended  bool       `yaml:"suspended,omitempty"`
+	DigestAuth bool       `yaml:"digest-auth,omitempty"`
+	FTP        []FTPUser  `yaml:"ftp,omitempty"`
+	Mail       []MailUser `yaml:"mail,omitempty"`
+	// PasswordChanges counts changes of the account's own password.
+	PasswordChanges int `yaml:"password-changes,omitempty"`
+	// MySQLPasswordChanges counts the changes that also set the MySQL
+	// password (db_pass_update / enablemysql), so tests can observe them.
+	MySQLPasswordChanges int `yaml:"mysql-password-changes,omitempty"`
+	// Fault, when set, is injected into calls acting on this account.
+	Fault *Fault `yaml:"fault,omitempty"`
+}
+
+// State is everything the simulator knows, as loaded from and dumped to YAML.
+type State struct {
+	Hostname string `yaml:"hostname"`
+	// MinimumStrengths maps an app (passwd, virtual, ftp, list, mysql,
+	// postgres, sshkey, createacct, default) to a minimum score 0..100.
+	MinimumStrengths map[string]int      `yaml:"minimum-strengths,omitempty"`
+	Root             Login               `yaml:"root"`
+	Resellers        map[string]*Login   `yaml:"resellers,omitempty"`
+	Accounts         map[string]*Account `yaml:"accounts,omitempty"`
+}
+
+// ParseState decodes and validates a YAML state.
+func ParseState(data []byte) (*State, error) {
+	var st State
+	if err := yaml.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("parse state: %w", err)
+	}
+	if err := st.validate(); err != nil {
+		return nil, fmt.Errorf("parse state: %w", err)
+	}
+	return &st, nil
+}
+
+// LoadState reads a YAML state file.
+func LoadState(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	st, err := ParseState(data)
+	if err != nil {
+		return nil, fmt.Errorf("load state %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// Sample credentials, exported so that tests and the demo can authenticate
+// against SampleState without parsing it.
+const (
+	SampleRootToken     = "ROOTTOKEN0123456789ABCDEFGHIJKLM"
+	SampleRootPassword  = "Root-Pass-2024!xyz"
+	SampleResellerToken = "RES1TOKEN0123456789ABCDEFGHIJKLM"
+	SampleResellerPass  = "Res1-Pass-2024!xyz"
+	SampleBobPassword   = "Bob-Pass-2024!xyz"
+	SampleBobToken      = "BOBTOKEN0123456789ABCDEFGHIJKLMN"
+	SampleAlicePassword = "Alice-Pass-2024!xyz"
+	SampleCarolPassword = "Carol-Pass-2024!xyz"
+	SampleFTPPassword   = "Files-Pass-2024!xyz"
+	SampleMailPassword  = "Info-Pass-2024!xyz"
+)
+
+// SampleState returns the demo state, the same content as
+// testdata/sim/state.yaml: root, reseller res1 owning alice, and root owning
+// bob (with an FTP user and a mailbox) and the suspended carol.
+func SampleState() *State {
+	st := &State{
+		Hostname:         "server.example.com",
+		MinimumStrengths: map[string]int{"passwd": 50, "virtual": 50, "default": 50},
+		Root:             Login{Password: SampleRootPassword, Tokens: []string{SampleRootToken}},
+	}
+	st.AddReseller("res1", SampleResellerPass, SampleResellerToken)
+	st.AddAccount("alice", "res1", "alice.example", SampleAlicePassword)
+	bob := st.AddAccount("bob", "root", "bob.example", SampleBobPassword)
+	bob.Tokens = []string{SampleBobToken}
+	bob.FTP = []FTPUser{{User: "files", Domain: "bob.example", Password: SampleFTPPassword}}
+	bob.Mail = []MailUser{{Address: "info@bob.example", Password: SampleMailPassword}}
+	carol := st.AddAccount("carol", "root", "carol.example", SampleCarolPassword)
+	carol.Suspended = true
+	return st
+}
+
+// AddReseller adds (or replaces) a reseller and returns it for further edits.
+func (s *State) AddReseller(name, password string, tokens ...string) *Login {
+	if s.Resellers == nil {
+		s.Resellers = make(map[string]*Login)
+	}
+	l := &Login{Password: password, Tokens: tokens}
+	s.Resellers[name] = l
+	return l
+}
+
+// AddAccount adds (or replaces) an account with a plaintext password and
+// returns it for further edits. It is cheap, for states of 100k accounts.
+func (s *State) AddAccount(name, owner, domain, password string) *Account {
+	if s.Accounts == nil {
+		s.Accounts = make(map[string]*Account)
+	}
+	a := &Account{Login: Login{Password: password}, Owner: owner, Domain: domain}
+	s.Accounts[name] = a
+	return a
+}
+
+func validToken(t string) bool {
+	if len(t) != 32 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *Login) validate(who string) error {
+	for _, t := range l.Tokens {
+		if !validToken(t) {
+			return fmt.Errorf("%s: an API token must be 32 characters of A-Z0-9", who)
+		}
+	}
+	if l.TFASecret != "" {
+		if _, err := totp.DecodeSecret(l.TFASecret); err != nil {
+			return fmt.Errorf("%s: tfa-secret: %w", who, err)
+		}
+	}
+	return nil
+}
+
+func (s *State) validate() error {
+	var errs []error
+	if err := s.Root.validate("root"); err != nil {
+		errs = append(errs, err)
+	}
+	for name, r := range s.Resellers {
+		if r == nil {
+			errs = append(errs, fmt.Errorf("reseller %q: empty entry", name))
+			continue
+		}
+		if _, dup := s.Accounts[name]; dup || name == "root" {
+			errs = append(errs, fmt.Errorf("reseller %q: name already used", name))
+		}
+		if err := r.validate("reseller " + name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for name, a := range s.Accounts {
+		if a == nil {
+			errs = append(errs, fmt.Errorf("account %q: empty entry", name))
+			continue
+		}
+		if name == "root" {
+			errs = append(errs, errors.New(`account "root": reserved name`))
+		}
+		if a.Owner != "" && a.Owner != "root" {
+			if _, ok := s.Resellers[a.Owner]; !ok {
+				errs = append(errs, fmt.Errorf("account %q: owner %q is neither root nor a reseller", name, a.Owner))
+			}
+		}
+		if a.Domain == "" {
+			errs = append(errs, fmt.Errorf("account %q: domain is required", name))
+		}
+		if err := a.Login.validate("account " + name); err != nil {
+			errs = append(errs, err)
+		}
+		for _, m := range a.Mail {
+			if !strings.Contains(m.Address, "@") {
+				errs = append(errs, fmt.Errorf("account %q: mail address %q has no domain", name, m.Address))
+			}
+		}
+		for _, f := range a.FTP {
+			if f.User == "" {
+				errs = append(errs, fmt.Errorf("account %q: ftp user without a name", name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// clone returns a deep copy.
+func (s *State) clone() *State {
+	c := &State{Hostname: s.Hostname, Root: s.Root.clone()}
+	if s.MinimumStrengths != nil {
+		c.MinimumStrengths = make(map[string]int, len(s.MinimumStrengths))
+		for k, v := range s.MinimumStrengths {
+			c.MinimumStrengths[k] = v
+		}
+	}
+	if s.Resellers != nil {
+		c.Resellers = make(map[string]*Login, len(s.Resellers))
+		for k, v := range s.Resellers {
+			if v != nil {
+				l := v.clone()
+				c.Resellers[k] = &l
+			}
+		}
+	}
+	if s.Accounts != nil {
+		c.Accounts = make(map[string]*Account, len(s.Accounts))
+		for k, v := range s.Accounts {
+			if v != nil {
+				c.Accounts[k] = v.clone()
+			}
+		}
+	}
+	return c
+}
+
+func (l Login) clone() Login {
+	l.Tokens = append([]string(nil), l.Tokens...)
+	return l
+}
+
+func (a *Account) clone() *Account {
+	c := *a
+	c.Login = a.Login.clone()
+	c.FTP = append([]FTPUser(nil), a.FTP...)
+	c.Mail = append([]MailUser(nil), a.Mail...)
+	if a.Fault != nil {
+		f := *a.Fault
+		c.Fault = &f
+	}
+	return &c
+}
+
+// hashAll replaces every plaintext password by its hash, in place.
+func (s *State) hashAll() {
+	s.Root.hash()
+	for _, r := range s.Resellers {
+		r.hash()
+	}
+	for _, a := range s.Accounts {
+		a.Login.hash()
+		for i := range a.FTP {
+			hashInto(&a.FTP[i].Password, &a.FTP[i].PasswordHash)
+		}
+		for i := range a.Mail {
+			hashInto(&a.Mail[i].Password, &a.Mail[i].PasswordHash)
+		}
+	}
+}
+
+func (l *Login) hash() { hashInto(&l.Password, &l.PasswordHash) }
+
+func hashInto(plain, hash *string) {
+	if *plain != "" {
+		*hash = HashPassword(*plain)
+		*plain = ""
+	}
+}
+
+// sortedKeys returns a map's keys in order, for stable listings.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// HashPassword returns a salted SHA-256 hash "sha256$salt$hex". It is cheap
+// on purpose, so that the simulator never limits a benchmark; it is not a
+// password-storage scheme for real use.
+func HashPassword(pw string) string {
+	var salt [8]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		// crypto/rand never fails on supported platforms; a fixed salt
+		// would still hash correctly, so degrade instead of panicking.
+		salt = [8]byte{}
+	}
+	s := hex.EncodeToString(salt[:])
+	return "sha256$" + s + "$" + digest(s, pw)
+}
+
+// VerifyHash reports whether pw matches a HashPassword hash.
+func VerifyHash(hash, pw string) bool {
+	rest, ok := strings.CutPrefix(hash, "sha256$")
+	if !ok {
+		return false
+	}
+	salt, sum, ok := strings.Cut(rest, "$")
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(digest(salt, pw)), []byte(sum)) == 1
+}
+
+func digest(salt, pw string) string {
+	h := sha256.New()
+	h.Write([]byte(salt))
+	h.Write([]byte{0})
+	h.Write([]byte(pw))
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,407 @@
+package simulator
+
+import (
+	"encoding/xml"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/cpctl/cpctl/pkg/secret/strength"
+)
+
+// Version is the cPanel & WHM version the simulator claims.
+const Version = "11.136.0.4"
+
+// q wraps a name in the curly quotes cPanel's messages use.
+func q(s string) string { return "“" + s + "”" }
+
+type whm1Meta struct {
+	Command string `json:"command"`
+	Reason  string `json:"reason"`
+	Result  int    `json:"result"`
+	Version int    `json:"version"`
+}
+
+type whm1Reply struct {
+	Data     any      `json:"data,omitempty"`
+	Metadata whm1Meta `json:"metadata"`
+}
+
+func whm1OK(cmd, reason string, data any) reply {
+	return jsonReply(200, whm1Reply{Data: data, Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 1, Version: 1}})
+}
+
+func whm1Fail(cmd, reason string) reply {
+	return jsonReply(200, whm1Reply{Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 0, Version: 1}})
+}
+
+// changeErr is why a password change was refused; the API layers word it.
+type changeErr int
+
+const (
+	changeOK changeErr = iota
+	errNoUser
+	errNoPassword
+	errUnknownUser
+	errNotOwner
+	errSuspended
+	errTooShort
+	errContainsUser
+	errWeak
+	errBadOldPassword
+)
+
+func weakMessage(min int) string {
+	return "Sorry, the password you selected cannot be used because it is too weak and would be too easy to guess. Please select a password with strength rating of " +
+		strconv.Itoa(min) + " or higher."
+}
+
+// passwdMessage words a refusal as WHM API 1 and cPanel API 2 do.
+func passwdMessage(e changeErr, user string, min int) string {
+	switch e {
+	case errNoUser:
+		return "No user name supplied: “user” is a required argument."
+	case errNoPassword:
+		return "No password supplied: “password” is a required argument."
+	case errUnknownUser:
+		return "You do not have a user named " + q(user) + "."
+	case errNotOwner:
+		return "You do not have access to an account named " + q(user) + "."
+	case errSuspended:
+		return "Sorry, the user " + q(user) + " is currently suspended. Changing the user’s password would unsuspend the account."
+	case errTooShort:
+		return "Sorry, passwords must be at least 5 characters for security reasons."
+	case errContainsUser:
+		return "Sorry, the password may not contain the username for security reasons."
+	case errWeak:
+		return weakMessage(min)
+	case errBadOldPassword:
+		return "The current password you entered is incorrect."
+	}
+	return ""
+}
+
+// minimum returns the minimum strength of an app with cPanel's fallbacks:
+// ftp, pop and webdisk use "virtual"; anything unset uses "default".
+// Callers hold mu.
+func (s *Simulator) minimum(app string) int {
+	m := s.st.MinimumStrengths
+	switch app {
+	case "ftp", "pop", "webdisk":
+		app = "virtual"
+	}
+	if v, ok := m[app]; ok {
+		return v
+	}
+	return m["default"]
+}
+
+// checkNewPassword applies the server's rules for a new password.
+func checkNewPassword(user, pw string, min int) changeErr {
+	switch {
+	case len(pw) < 5:
+		return errTooShort
+	case user != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(user)):
+		return errContainsUser
+	case strength.Score(pw) < min:
+		return errWeak
+	}
+	return changeOK
+}
+
+// owns reports whether the caller may manage user; callers hold mu.
+func (s *Simulator) owns(id identity, user string) bool {
+	if id.kind == kindRoot {
+		return true
+	}
+	if id.kind == kindReseller {
+		if user == id.user {
+			return true
+		}
+		a, ok := s.st.Accounts[user]
+		return ok && a.Owner == id.user
+	}
+	return id.kind == kindAccount && id.user == user
+}
+
+// passwdChange is a request to change a WHM user's or account's password.
+type passwdChange struct {
+	user, password string
+	dbUpdate       bool
+	digest         *bool
+	oldPassword    *string // set for cPanel API 2 change_password
+}
+
+// changePassword does the work of passwd and change_password.
+func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, e changeErr, min int) {
+	if c.user == "" {
+		return nil, errNoUser, 0
+	}
+	if c.password == "" {
+		return nil, errNoPassword, 0
+	}
+	// Score and hash outside the lock: they are the costly part.
+	score := strength.Score(c.password)
+	hash := HashPassword(c.password)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	min = s.minimum("passwd")
+	var login *Login
+	acct, isAcct := s.st.Accounts[c.user]
+	switch {
+	case isAcct:
+		login = &acct.Login
+	case c.user == "root" || s.st.Resellers[c.user] != nil:
+		login = s.whmLogin(c.user)
+	}
+	if login == nil {
+		if id.kind == kindRoot {
+			return nil, errUnknownUser, min
+		}
+		return nil, errNotOwner, min
+	}
+	if !s.owns(id, c.user) {
+		return nil, errNotOwner, min
+	}
+	if c.oldPassword != nil && !VerifyHash(login.PasswordHash, *c.oldPassword) {
+		return nil, errBadOldPassword, min
+	}
+	if isAcct && acct.Suspended {
+		return nil, errSuspended, min
+	}
+	if e := checkNewPassword(c.user, c.password, 0); e != changeOK {
+		return nil, e, min
+	}
+	if score < min {
+		return nil, errWeak, min
+	}
+	login.PasswordHash = hash
+	s.passwordChanges.Add(1)
+	if !isAcct {
+		if c.user == "root" {
+			return []string{"system"}, changeOK, min
+		}
+		return []string{"system", "ftp", "mail"}, changeOK, min
+	}
+	acct.PasswordChanges++
+	apps = []string{"system", "ftp", "mail"}
+	if c.dbUpdate {
+		acct.MySQLPasswordChanges++
+		apps = append(apps, "MySQL")
+	}
+	if c.digest != nil {
+		acct.DigestAuth = *c.digest
+	}
+	if acct.DigestAuth {
+		apps = append(apps, "webdisk (digest)")
+	}
+	return apps, changeOK, min
+}
+
+// flag reads a 1/0 parameter.
+func flag(p url.Values, key string) (bool, bool) {
+	if _, ok := p[key]; !ok {
+		return false, false
+	}
+	v := strings.TrimSpace(p.Get(key))
+	return v != "" && v != "0", true
+}
+
+// digestParam reads digestauth or its alias enabledigest (digestauth wins).
+func digestParam(p url.Values) *bool {
+	for _, k := range []string{"digestauth", "enabledigest"} {
+		if v, ok := flag(p, k); ok {
+			return &v
+		}
+	}
+	return nil
+}
+
+func (h *handler) routeWHM(id identity, path string, p url.Values) call {
+	s := h.sim
+	if id.kind == kindAccount {
+		return call{exec: func() reply { return accessDenied() }}
+	}
+	if rest, ok := strings.CutPrefix(path, "/xml-api/"); ok {
+		fn := strings.Trim(rest, "/")
+		return call{fn: "whmapi0:" + fn, target: p.Get("user"), exec: func() reply { return s.whm0(id, fn, p, true) }}
+	}
+	rest, ok := strings.CutPrefix(path, "/json-api/")
+	if !ok {
+		return call{exec: notFound}
+	}
+	fn := strings.Trim(rest, "/")
+	if fn == "cpanel" {
+		return h.whmCPanel(id, p)
+	}
+	if p.Get("api.version") != "1" {
+		return call{fn: "whmapi0:" + fn, target: p.Get("user"), exec: func() reply { return s.whm0(id, fn, p, false) }}
+	}
+	c := call{fn: "whmapi1:" + fn}
+	switch fn {
+	case "passwd":
+		c.target = p.Get("user")
+		c.exec = func() reply { return s.whm1Passwd(id, p) }
+	case "version":
+		c.exec = func() reply { return whm1OK("version", "OK", map[string]string{"version": Version}) }
+	case "listaccts":
+		c.exec = func() reply { return s.listaccts(id, p) }
+	case "getminimumpasswordstrengths":
+		c.exec = func() reply { return s.minimums(p) }
+	case "uapi_cpanel":
+		c.target = p.Get("cpanel.user")
+		c.exec = func() reply { return s.uapiCPanel(id, p) }
+	default:
+		c.exec = func() reply {
+			return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
+		}
+	}
+	return c
+}
+
+func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
+	db := true
+	if v, ok := flag(p, "db_pass_update"); ok {
+		db = v
+	}
+	user := p.Get("user")
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: db, digest: digestParam(p)})
+	if e != changeOK {
+		return whm1Fail("passwd", passwdMessage(e, user, min))
+	}
+	return whm1OK("passwd", "Password changed for user "+q(user)+".", map[string][]string{"app": apps})
+}
+
+type acctEntry struct {
+	User      string `json:"user"`
+	Domain    string `json:"domain"`
+	Owner     string `json:"owner"`
+	Suspended int    `json:"suspended"`
+}
+
+func (s *Simulator) listaccts(id identity, p url.Values) reply {
+	search := p.Get("search")
+	s.mu.RLock()
+	list := make([]acctEntry, 0)
+	for _, name := range sortedKeys(s.st.Accounts) {
+		a := s.st.Accounts[name]
+		if id.kind == kindReseller && a.Owner != id.user {
+			continue
+		}
+		if search != "" && !strings.Contains(name, search) && !strings.Contains(a.Domain, search) {
+			continue
+		}
+		susp := 0
+		if a.Suspended {
+			susp = 1
+		}
+		list = append(list, acctEntry{User: name, Domain: a.Domain, Owner: a.Owner, Suspended: susp})
+	}
+	s.mu.RUnlock()
+	return whm1OK("listaccts", "OK", map[string][]acctEntry{"acct": list})
+}
+
+// minimumApps are the keys getminimumpasswordstrengths reports.
+var minimumApps = []string{"createacct", "default", "ftp", "list", "mysql", "passwd", "postgres", "sshkey", "virtual"}
+
+func (s *Simulator) minimums(p url.Values) reply {
+	out := make(map[string]int)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if name := p.Get("name"); name != "" {
+		out[name] = s.minimum(name)
+	} else {
+		for _, app := range minimumApps {
+			out[app] = s.minimum(app)
+		}
+	}
+	return whm1OK("getminimumpasswordstrengths", "OK", out)
+}
+
+// WHM API 0 (legacy) -------------------------------------------------------
+
+type whm0Service struct {
+	App string `json:"app" xml:"app"`
+}
+
+type whm0Result struct {
+	Status    int           `json:"status" xml:"-"`
+	Statusmsg string        `json:"statusmsg" xml:"-"`
+	Services  []whm0Service `json:"services,omitempty" xml:"-"`
+	Rawout    string        `json:"rawout,omitempty" xml:"-"`
+}
+
+type whm0XMLResult struct {
+	Rawout    string        `xml:"rawout,omitempty"`
+	Services  []whm0Service `xml:"services"`
+	Status    int           `xml:"status"`
+	Statusmsg string        `xml:"statusmsg"`
+}
+
+type whm0XML struct {
+	XMLName xml.Name        `xml:"passwd"`
+	Results []whm0XMLResult `xml:"passwd"`
+}
+
+func (s *Simulator) whm0(id identity, fn string, p url.Values, asXML bool) reply {
+	switch fn {
+	case "passwd":
+		res := s.whm0Passwd(id, p)
+		if !asXML {
+			return jsonReply(200, map[string][]whm0Result{"passwd": {res}})
+		}
+		out, err := xml.Marshal(whm0XML{Results: []whm0XMLResult{{Rawout: res.Rawout, Services: res.Services, Status: res.Status, Statusmsg: res.Statusmsg}}})
+		if err != nil {
+			return reply{status: 500, ctype: ctHTML, body: htmlPage("500 Internal Server Error", "XML encoding failed.")}
+		}
+		return reply{status: 200, ctype: ctXML, body: append([]byte(xml.Header), out...)}
+	case "version":
+		if asXML {
+			return reply{status: 200, ctype: ctXML, body: []byte(xml.Header + "<version><version>" + Version + "</version></version>")}
+		}
+		return jsonReply(200, map[string]string{"version": Version})
+	}
+	msg := "Unknown app (" + q(fn) + ") requested for this version (0) of the API."
+	if asXML {
+		return reply{status: 200, ctype: ctXML, body: []byte(xml.Header + "<cpanelresult><data><result>0</result><reason>" + xmlEscape(msg) + "</reason></data><error>" + xmlEscape(msg) + "</error></cpanelresult>")}
+	}
+	return jsonReply(200, api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func (s *Simulator) whm0Passwd(id identity, p url.Values) whm0Result {
+	user := p.Get("user")
+	db := true
+	if v, ok := flag(p, "db_pass_update"); ok {
+		db = v
+	}
+	var digest *bool
+	if v, ok := flag(p, "enabledigest"); ok {
+		digest = &v
+	}
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: db, digest: digest})
+	switch e {
+	case changeOK:
+	case errNoPassword:
+		return whm0Result{Statusmsg: "No password supplied: “pass” is a required argument."}
+	case errNotOwner:
+		return whm0Result{Statusmsg: "You are not permitted to change the password for " + q(user) + " because you are not the owner of this account."}
+	default:
+		return whm0Result{Statusmsg: passwdMessage(e, user, min)}
+	}
+	res := whm0Result{Status: 1, Statusmsg: "Password changed for user " + q(user) + ".", Rawout: rawout(user)}
+	for _, a := range apps {
+		res.Services = append(res.Services, whm0Service{App: a})
+	}
+	return res
+}
+
+func rawout(user string) string {
+	return "Password for " + q(user) + " has been changed.\nUpdating FTP passwords for " + user + "\nFTP password files updated.\nFTP vhost passwords synced\n"
+}
