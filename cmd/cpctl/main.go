@@ -11,8 +11,8 @@ import (
 // Set by the release build: -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
 var (
 	version = "dev"
-	commit   = "none"
-	date     = "unknown"
+	commit  = "none"
+	date    = "unknown"
 )
 
 func main() {

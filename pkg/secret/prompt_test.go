@@ -17,7 +17,8 @@ import (
 // the terminal where the cursor is (ESC [ 6 n) before it reads a line and
 // reads the reply with a throw-away bufio.Reader, which would swallow keys
 // sent in the same burst. So the terminal answers each query and types the
-// next scripted line only after the queries have gone quiet.
+// next scripted line only after a line's two queries, once they have gone
+// quiet.
 type fakeTerm struct {
 	master *os.File
 	mu     sync.Mutex
@@ -62,7 +63,15 @@ func startTerminal(t *testing.T, master *os.File, lines []string) *fakeTerm {
 	}()
 	go func() {
 		for _, line := range lines {
-			<-queries
+			// Each line read asks twice: once for the screen size, once
+			// for the cursor position.
+			for range 2 {
+				select {
+				case <-queries:
+				case <-term.done:
+					return
+				}
+			}
 			for quiet := false; !quiet; {
 				select {
 				case <-queries:

@@ -3,8 +3,23 @@ package passwd
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cpctl/cpctl/pkg/batch"
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
+	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/secret/strength"
 )
 
 // BulkOptions are the flags of a bulk run.
@@ -24,12 +39,442 @@ func addBulkFlags(cmd *cobra.Command, o *Options) {
 	fl := cmd.Flags()
 	fl.StringVar(&o.Bulk.From, "from", "", "bulk: rows from `FILE` (CSV with a header row, or JSON Lines; - for standard input)")
 	fl.StringVar(&o.Bulk.Resume, "resume", "", "bulk: finish the run recorded in `JOURNAL`")
-	fl.StringVar(&o.Bulk.Journal, "journal", "", "bulk: journal `FILE` (default: a timestamped file in the working directory)")
-	fl.IntVar(&o.Bulk.Concurrency, "concurrency", 4, "bulk: requests in flight per server")
+	fl.StringVar(&o.Bulk.Journal, "journal", "", "bulk: journal `FILE` (default: cpctl-KIND-TIMESTAMP.journal in the working directory)")
+	fl.IntVar(&o.Bulk.Concurrency, "concurrency", batch.DefaultConcurrency, "bulk: requests in flight per server")
 	fl.StringVar(&o.Bulk.Rate, "rate", "", "bulk: at most this many requests, e.g. 10/s or 600/m")
-	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file")
+	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file; send nothing")
+	cmd.MarkFlagsMutuallyExclusive("from", "resume")
+}
+
+// Journal meta keys: a resume takes the run's settings from the journal, so
+// it needs no flags but --resume.
+const (
+	metaKind        = "kind"
+	metaProfile     = "profile"
+	metaAPI         = "api"
+	metaOwner       = "owner"
+	metaDBPass      = "db-pass-update"
+	metaDigest      = "digest"
+	metaEnableMySQL = "enable-mysql"
+	metaVerify      = "verify"
+	metaForce       = "force"
+	metaLength      = "length"
+	metaSimple      = "simple-charset"
+	metaSecretsOut  = "secrets-out"
+)
+
+func batchKind(k Kind) batch.Kind {
+	switch k {
+	case FTP:
+		return batch.KindFTP
+	case Email:
+		return batch.KindEmail
+	}
+	return batch.KindAccount
+}
+
+func (o *Options) meta(profile string) map[string]string {
+	tri := func(yes, no bool) string {
+		switch {
+		case yes:
+			return "1"
+		case no:
+			return "0"
+		}
+		return ""
+	}
+	m := map[string]string{
+		metaKind: string(o.Kind), metaProfile: profile, metaAPI: o.API, metaOwner: o.Owner,
+		metaDBPass: tri(o.DBPassUpdate, o.NoDBPassUpdate), metaDigest: tri(o.Digest, o.NoDigest),
+		metaEnableMySQL: strconv.FormatBool(o.EnableMySQL), metaVerify: strconv.FormatBool(o.Verify),
+		metaForce: strconv.FormatBool(o.Force), metaLength: strconv.Itoa(o.Password.Length),
+		metaSimple: strconv.FormatBool(o.Password.SimpleCharset), metaSecretsOut: o.SecretsOut,
+	}
+	if o.SecretsOut != "" {
+		if abs, err := filepath.Abs(o.SecretsOut); err == nil {
+			m[metaSecretsOut] = abs
+		}
+	}
+	return m
+}
+
+// restore takes the run's settings back from a journal's meta.
+func (o *Options) restore(m map[string]string) (profile string, err error) {
+	if Kind(m[metaKind]) != o.Kind {
+		return "", cmdutil.Usagef("that journal is a %s run: resume it with 'cpctl %s passwd --resume'", m[metaKind], m[metaKind])
+	}
+	o.API, o.Owner = m[metaAPI], m[metaOwner]
+	o.DBPassUpdate, o.NoDBPassUpdate = m[metaDBPass] == "1", m[metaDBPass] == "0"
+	o.Digest, o.NoDigest = m[metaDigest] == "1", m[metaDigest] == "0"
+	o.EnableMySQL = m[metaEnableMySQL] == "true"
+	o.Verify = o.Verify || m[metaVerify] == "true"
+	o.Force = o.Force || m[metaForce] == "true"
+	o.Password.Length, _ = strconv.Atoi(m[metaLength])
+	o.Password.SimpleCharset = m[metaSimple] == "true"
+	if o.SecretsOut == "" {
+		o.SecretsOut = m[metaSecretsOut]
+	}
+	return m[metaProfile], nil
+}
+
+// servers hands out one resolved target and client per profile, shared by
+// every worker so that a run costs one TLS handshake per connection.
+type servers struct {
+	o   *Options
+	def string
+	mu  sync.Mutex
+	m   map[string]*server
+}
+
+type server struct {
+	once   sync.Once
+	target *cmdutil.Target
+	client *cpanel.Client
+	min    map[string]int
+	err    error
+}
+
+func (s *servers) get(ctx context.Context, profile string) (*server, error) {
+	if profile == "" {
+		profile = s.def
+	}
+	s.mu.Lock()
+	sv, ok := s.m[profile]
+	if !ok {
+		sv = &server{}
+		s.m[profile] = sv
+	}
+	s.mu.Unlock()
+	sv.once.Do(func() {
+		sv.target, sv.err = s.o.F.ResolveTarget(profile)
+		if sv.err != nil {
+			return
+		}
+		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
+		if sv.err != nil {
+			return
+		}
+		if !s.o.Force {
+			for _, app := range []string{"passwd", "virtual"} {
+				if sv.min == nil {
+					sv.min = map[string]int{}
+				}
+				sv.min[app] = s.o.minimum(ctx, sv.client, sv.target, app)
+			}
+		}
+	})
+	return sv, sv.err
+}
+
+func (s *servers) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sv := range s.m {
+		if sv.client != nil {
+			sv.client.Close()
+		}
+	}
+}
+
+func openInput(f *cmdutil.Factory, path string) (io.Reader, func(), error) {
+	if path == "-" {
+		return f.IO.In, func() {}, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, nil, cmdutil.Usagef("--from: %w", err)
+	}
+	return fh, func() { fh.Close() }, nil
 }
 
 func runBulk(ctx context.Context, o *Options) error {
-	return errors.New("bulk: todo")
+	f := o.F
+	if o.Password.Stdin || o.Password.File != "" || o.Password.Value != "" {
+		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
+	}
+	if f.DryRun {
+		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
+	}
+	pr, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	rateLimit, err := batch.ParseRate(o.Bulk.Rate)
+	if err != nil {
+		return cmdutil.Usagef("--rate: %w", err)
+	}
+	if o.Bulk.Concurrency < 1 {
+		return cmdutil.Usagef("--concurrency must be at least 1")
+	}
+
+	journal := o.Bulk.Journal
+	var defProfile string
+	if o.Bulk.Resume != "" {
+		journal = o.Bulk.Resume
+		h, err := batch.ReadHeader(journal)
+		if err != nil {
+			return cmdutil.Usagef("--resume: %w", err)
+		}
+		if defProfile, err = o.restore(h.Meta); err != nil {
+			return err
+		}
+	} else {
+		names, err := f.ProfileNames()
+		if err != nil {
+			return err
+		}
+		if len(names) != 1 {
+			return cmdutil.Usagef("give one default profile; rows may name others in a profile column")
+		}
+		defProfile = names[0]
+		if o.Kind == Account {
+			if _, err := o.accountOptions(); err != nil {
+				return err
+			}
+		}
+	}
+
+	sv := &servers{o: o, def: defProfile, m: map[string]*server{}}
+	defer sv.close()
+	vopts := batch.ValidateOptions{
+		Generate:       o.Password.Generate,
+		DefaultProfile: defProfile,
+		CheckProfile: func(profile string) error {
+			_, err := f.ResolveTarget(profile)
+			return err
+		},
+		RequireOwner: func(profile string) bool {
+			if o.Kind == Account || o.Owner != "" {
+				return false
+			}
+			t, err := f.ResolveTarget(profile)
+			return err == nil && t.Kind == cpanel.KindWHM
+		},
+	}
+
+	if o.Bulk.Validate {
+		in, done, err := openInput(f, o.Bulk.From)
+		if err != nil {
+			return err
+		}
+		defer done()
+		n, err := batch.Validate(in, batchKind(o.Kind), vopts)
+		if err != nil {
+			return validationErr(err)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s: %d rows, all valid\n", o.Bulk.From, n)
+		return nil
+	}
+
+	secretsDone := false
+	if o.SecretsOut != "" {
+		if _, err := os.Lstat(o.SecretsOut); err == nil {
+			if o.Bulk.Resume == "" {
+				return cmdutil.Usagef("--secrets-out %s exists: it is created fresh so no stale password can be mixed in", o.SecretsOut)
+			}
+			// Written whole by an earlier run of this journal that
+			// finished (see exportSecrets).
+			secretsDone = true
+		}
+	}
+
+	generate := func() (string, error) {
+		return secret.Generate(o.Password.Length, o.Password.SimpleCharset)
+	}
+	showPasswords := o.SecretsOut == ""
+	stream := pr.Stream(streamOptions(o, showPasswords)...)
+	var progress func(batch.Progress)
+	if f.IO.ErrTTY {
+		progress = batch.NewProgressBar(f.IO.ErrOut)
+	}
+	cfg := batch.RunConfig{
+		Journal:     journal,
+		Kind:        batchKind(o.Kind),
+		Validate:    vopts,
+		Concurrency: o.Bulk.Concurrency,
+		Exec: func(ctx context.Context, row batch.Row, password string) batch.Outcome {
+			return o.execRow(ctx, sv, row, password)
+		},
+		OnResult: func(r batch.Result) {
+			_ = stream.Write(o.bulkResult(sv, r, showPasswords))
+		},
+		OnProgress: progress,
+	}
+	if o.Password.Generate || o.Bulk.Resume != "" {
+		cfg.Generate = generate
+	}
+	cfg.Rate = rateLimit
+
+	var sum batch.Summary
+	if o.Bulk.Resume != "" {
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: resuming %s\n", journal)
+		sum, err = batch.Resume(ctx, journal, cfg)
+	} else {
+		if journal == "" {
+			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
+			cfg.Journal = journal
+		}
+		in, done, ierr := openInput(f, o.Bulk.From)
+		if ierr != nil {
+			return ierr
+		}
+		defer done()
+		cfg.Input = in
+		cfg.Meta = o.meta(defProfile)
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: journal %s (it holds the new passwords: keep it private)\n", journal)
+		sum, err = batch.Run(ctx, cfg)
+	}
+	_ = stream.Close()
+	if err != nil {
+		var ve *batch.ValidationError
+		if errors.As(err, &ve) {
+			return validationErr(err)
+		}
+		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	if sum.Skipped > 0 {
+		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+	}
+	fmt.Fprintln(f.IO.ErrOut)
+	if sum.Interrupted || sum.Pending > 0 {
+		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
+			"interrupted with %d rows not done; finish with: cpctl %s passwd --resume %s", sum.Pending, o.Kind, journal)}
+	}
+	if o.SecretsOut != "" && !secretsDone {
+		if err := exportSecrets(journal, o.SecretsOut); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+	}
+	if code := sum.ExitCode(); code != 0 {
+		return &cmdutil.ExitError{Code: code}
+	}
+	return nil
+}
+
+func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
+	var opts []output.StreamOption
+	if showPasswords && (o.Password.Generate || o.Bulk.Resume != "") {
+		opts = append(opts, output.WithPasswordColumn())
+	}
+	if o.Verify {
+		opts = append(opts, output.WithVerifiedColumn())
+	}
+	return opts
+}
+
+func validationErr(err error) error {
+	return &cmdutil.UsageError{Err: fmt.Errorf("the input has invalid rows; nothing was sent: %w", err)}
+}
+
+// exportSecrets writes the journal's final passwords to path with mode
+// 0600. The file appears whole or not at all (written aside, then hard-linked
+// into place, which also refuses to replace an existing file), so a run
+// killed while writing it never leaves half a list behind.
+func exportSecrets(journal, path string) error {
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("--secrets-out: %w (the journal %s still holds every password: 'cpctl journal export')", err, journal)
+	}
+	defer os.Remove(tmp)
+	if err := batch.ExportSecrets(journal, fh); err != nil {
+		fh.Close()
+		return fmt.Errorf("--secrets-out: %w", err)
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return fmt.Errorf("--secrets-out: %w", err)
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("--secrets-out: %w", err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return fmt.Errorf("--secrets-out: %w", err)
+	}
+	return nil
+}
+
+// execRow changes one row's password; it never returns the password in
+// the outcome, which goes to the journal and to Show.
+func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, password string) batch.Outcome {
+	s, err := sv.get(ctx, row.Profile)
+	if err != nil {
+		return failOutcome(err)
+	}
+	owner := row.Owner
+	if owner == "" {
+		owner = o.Owner
+	}
+	p, err := resolvePlan(o, s.target, row.Target, owner)
+	if err != nil {
+		return failOutcome(err)
+	}
+	if min := s.min[p.app()]; !o.Force && min > 0 && strength.Score(password) < min {
+		return batch.Outcome{Exit: cmdutil.ExitRefused, Class: "refused",
+			Message: fmt.Sprintf("not sent: the password scores %d, below the server's minimum of %d", strength.Score(password), min)}
+	}
+	var old string
+	if p.needsOldPassword() {
+		old, err = o.oldPassword(s.target)
+		if err != nil {
+			return failOutcome(err)
+		}
+	}
+	res, err := send(ctx, s.client, o, p, password, old)
+	if err != nil {
+		return failOutcome(annotate(err, s.target))
+	}
+	out := batch.Outcome{OK: res.OK, Message: res.Message, Services: res.Services, Class: "ok"}
+	if o.Verify {
+		var r output.PasswdResult
+		o.verify(ctx, s.client, s.target, p, password, &r)
+		out.Verified = r.Verified
+		if r.Verified != nil && !*r.Verified {
+			out.OK, out.Exit, out.Class = false, cmdutil.ExitRefused, "unverified"
+			out.Message = "changed, but the new password does not work yet (verification failed)"
+		}
+	}
+	return out
+}
+
+func failOutcome(err error) batch.Outcome {
+	code := cmdutil.ExitCode(err)
+	msg := err.Error()
+	var apiErr *cpanel.Error
+	if errors.As(err, &apiErr) && apiErr.Reason != "" {
+		msg = apiErr.Reason
+	}
+	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
+	return batch.Outcome{Exit: code, Class: class, Message: strings.TrimSpace(msg)}
+}
+
+func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {
+	profile := r.Row.Profile
+	if profile == "" {
+		profile = sv.def
+	}
+	owner := r.Row.Owner
+	if owner == "" {
+		owner = o.Owner
+	}
+	out := output.PasswdResult{
+		Profile: profile, Kind: string(o.Kind), Target: r.Row.Target, Owner: owner,
+		OK: r.Outcome.OK, Services: r.Outcome.Services, Message: r.Outcome.Message,
+		Verified: r.Outcome.Verified, ExitCode: r.Outcome.Exit,
+	}
+	if out.Services == nil {
+		out.Services = []string{}
+	}
+	if s, err := sv.get(context.Background(), r.Row.Profile); err == nil {
+		out.Server = serverName(s.target.Profile.URL)
+		if p, err := resolvePlan(o, s.target, r.Row.Target, owner); err == nil {
+			out.API = string(p.api)
+		}
+	}
+	if showPasswords && r.Generated && r.Outcome.OK {
+		out.Password = r.Password
+	}
+	return out
 }

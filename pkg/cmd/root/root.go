@@ -18,6 +18,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/demo"
 	"github.com/cpctl/cpctl/pkg/cmd/email"
 	"github.com/cpctl/cpctl/pkg/cmd/ftp"
+	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/secret"
@@ -84,7 +85,7 @@ Try it without a server: cpctl demo
 	cmd.AddGroup(&cobra.Group{ID: "passwd", Title: "Change passwords:"},
 		&cobra.Group{ID: "api", Title: "Call any API function (like the server-side tools):"},
 		&cobra.Group{ID: "setup", Title: "Set up and try:"})
-	for _, c := range []*cobra.Command{account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f)} {
+	for _, c := range []*cobra.Command{account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f)} {
 		c.GroupID = "passwd"
 		cmd.AddCommand(c)
 	}

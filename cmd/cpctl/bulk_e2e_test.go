@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cpctl/cpctl/pkg/simulator"
+)
+
+// bulkState is the sample state plus n accounts owned by root.
+func bulkState(n int) *simulator.State {
+	st := simulator.SampleState()
+	for i := 0; i < n; i++ {
+		st.AddAccount(fmt.Sprintf("user%04d", i), "root", fmt.Sprintf("user%04d.example", i), "Old-Pass-2024!xyz")
+	}
+	return st
+}
+
+func writeUsers(t *testing.T, path string, n int, extra ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("user\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "user%04d\n", i)
+	}
+	for _, x := range extra {
+		b.WriteString(x + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readSecrets parses a --secrets-out CSV into target → password.
+func readSecrets(t *testing.T, path string) map[string]string {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	recs, err := csv.NewReader(fh).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, r := range recs[1:] {
+		m[r[0]] = r[1]
+	}
+	return m
+}
+
+func TestBulkGenerate(t *testing.T) {
+	e := newEnv(t, bulkState(50), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 50)
+	out := filepath.Join(e.dir, "new.csv")
+	journal := filepath.Join(e.dir, "run.journal")
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-out", out, "--journal", journal, "-o", "json", "--concurrency", "8")
+	e.wantCode(r, 0)
+	// JSON Lines, one object per row, without passwords (they went to the file).
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 50 {
+		t.Fatalf("want 50 JSON lines, got %d:\n%s", len(lines), r.stdout)
+	}
+	for _, l := range lines {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(l), &row); err != nil {
+			t.Fatalf("not JSON Lines: %q", l)
+		}
+		if _, ok := row["password"]; ok {
+			t.Fatal("password printed although --secrets-out was given")
+		}
+	}
+	secrets := readSecrets(t, out)
+	if len(secrets) != 50 {
+		t.Fatalf("secrets file has %d rows", len(secrets))
+	}
+	for u, pw := range secrets {
+		if !e.srv.Sim.CheckPassword(u, pw) {
+			t.Errorf("%s: secrets file password is not the server's", u)
+		}
+	}
+	for _, p := range []string{out, journal} {
+		st, _ := os.Stat(p)
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %04o", p, st.Mode().Perm())
+		}
+	}
+	// journal show prints progress without secrets.
+	r = e.run("", "journal", "show", journal)
+	e.wantCode(r, 0)
+	for _, pw := range secrets {
+		if strings.Contains(r.stdout+r.stderr, pw) {
+			t.Fatal("journal show printed a password")
+		}
+	}
+	if !strings.Contains(r.stdout, "succeeded: 50") {
+		t.Errorf("journal show:\n%s", r.stdout)
+	}
+}
+
+func TestBulkPartialAndValidation(t *testing.T) {
+	e := newEnv(t, bulkState(5), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 5, "nobody")
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "j1"))
+	e.wantCode(r, 5)
+	if !strings.Contains(r.stdout, "You do not have a user named “nobody”.") {
+		t.Errorf("the failed row should carry the server's reason:\n%s", r.stdout)
+	}
+	// A bad file: every bad row with its line number, nothing sent.
+	bad := filepath.Join(e.dir, "bad.csv")
+	os.WriteFile(bad, []byte("user,password\nuser0000,\nuser0001,Good-Pass-2024!xyz\nuser0001,Good-Pass-2024!xyz\n"), 0o600)
+	before := e.srv.Sim.Stats().Requests
+	r = e.run("", "account", "passwd", "--from", bad, "--journal", filepath.Join(e.dir, "j2"))
+	e.wantCode(r, 2)
+	if !strings.Contains(r.stderr, "line 2") || !strings.Contains(r.stderr, "line 4") {
+		t.Errorf("should name lines 2 and 4:\n%s", r.stderr)
+	}
+	if e.srv.Sim.Stats().Requests != before {
+		t.Error("requests were sent for an invalid file")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "j2")); err == nil {
+		t.Error("a journal was left for an invalid file")
+	}
+	r = e.run("", "account", "passwd", "--from", bad, "--validate")
+	e.wantCode(r, 2)
+	// Every row refused: exit 1.
+	none := filepath.Join(e.dir, "none.csv")
+	os.WriteFile(none, []byte("user\nghost1\nghost2\n"), 0o600)
+	r = e.run("", "account", "passwd", "--from", none, "--generate", "--journal", filepath.Join(e.dir, "j3"))
+	e.wantCode(r, 1)
+}
+
+// TestBulkCrashResume kills the cpctl binary with SIGKILL at random moments
+// of a bulk rotation and resumes it each time, then checks that every
+// account has the password the journal records and that no row was ever
+// sent with two different passwords.
+func TestBulkCrashResume(t *testing.T) {
+	rows, kills := 500, 20
+	if testing.Short() {
+		rows, kills = 120, 3
+	}
+	e := newEnv(t, bulkState(rows), simulator.Options{Latency: 15 * time.Millisecond})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, rows)
+	journal := filepath.Join(e.dir, "crash.journal")
+	out := filepath.Join(e.dir, "final.csv")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+
+	start := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(binPath, args...)
+		cmd.Env = e.vars
+		cmd.Dir = e.dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	first := true
+	killed := 0
+	for killed < kills {
+		var cmd *exec.Cmd
+		if first {
+			cmd = start("account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "8", "--secrets-out", out, "-o", "json")
+		} else {
+			cmd = start("account", "passwd", "--resume", journal, "--concurrency", "8", "-o", "json")
+		}
+		time.Sleep(time.Duration(15+rng.IntN(60)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if first {
+			if _, serr := os.Stat(journal); serr != nil {
+				continue // killed before the journal existed: start again
+			}
+			first = false
+		}
+		if err == nil {
+			break // finished before the kill
+		}
+		killed++
+	}
+	if first {
+		t.Fatal("the run never created its journal")
+	}
+	r := e.run("", "account", "passwd", "--resume", journal, "-o", "json")
+	e.wantCode(r, 0)
+	t.Logf("%d kills", killed)
+
+	// Every row's intents carry one password, and the server has it.
+	fh, err := os.Open(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	intents := map[float64]string{}
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("journal line is not JSON: %v", err)
+		}
+		seq, _ := rec["seq"].(float64)
+		pw, hasPW := rec["password"].(string)
+		if !hasPW || rec["t"] != "intent" {
+			continue
+		}
+		if prev, ok := intents[seq]; ok && prev != pw {
+			t.Fatalf("row %v was sent with two different passwords", seq)
+		}
+		intents[seq] = pw
+	}
+	if len(intents) != rows {
+		t.Fatalf("journal has intents for %d rows, want %d", len(intents), rows)
+	}
+	secrets := readSecrets(t, out)
+	if len(secrets) != rows {
+		t.Fatalf("--secrets-out has %d rows, want %d", len(secrets), rows)
+	}
+	for u, pw := range secrets {
+		if !e.srv.Sim.CheckPassword(u, pw) {
+			t.Fatalf("%s: the server's password is not the journal's", u)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+//go:build unix
+
+package batch
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestResumeRefusesWideMode(t *testing.T) {
+	path := planFile(t, KindAccount, "user,password\nbob,x\n", ValidateOptions{})
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	_, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { called = true; return Outcome{OK: true} }})
+	if err == nil || !strings.Contains(err.Error(), "0640") {
+		t.Fatalf("err = %v, want a refusal naming the mode", err)
+	}
+	if called {
+		t.Fatal("a row was sent")
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Fatalf("mode changed to %v", fi.Mode().Perm())
+	}
+}
+
+func TestResumeLocked(t *testing.T) {
+	path := planFile(t, KindAccount, "user,password\nbob,x\n", ValidateOptions{})
+	f, _, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{OK: true} }})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("err = %v, want in use", err)
+	}
+}
+

@@ -1,0 +1,96 @@
+// Package journal implements `cpctl journal show|export` for the journals
+// of bulk runs.
+package journal
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cpctl/cpctl/pkg/batch"
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+)
+
+// NewCmd returns the `journal` noun.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "journal",
+		Short: "Inspect and export the journals of bulk runs",
+		Long: `A bulk run (--from) records every row's new password before it is sent and
+its outcome after, in a private journal file. 'show' prints a run's progress
+without secrets; 'export' writes the passwords the servers now have as CSV.
+To finish an interrupted run: cpctl KIND passwd --resume JOURNAL.`,
+	}
+	cmd.AddCommand(newCmdShow(f), newCmdExport(f))
+	return cmd
+}
+
+func newCmdShow(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show JOURNAL",
+		Short: "Show a bulk run's progress and failures (no secrets)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := batch.Show(args[0])
+			if err != nil {
+				return cmdutil.Usagef("journal: %w", err)
+			}
+			pr, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			fm, _ := f.OutputFormat()
+			if fm != "table" {
+				return pr.Value(st)
+			}
+			w := f.IO.Out
+			fmt.Fprintf(w, "journal:   %s\nkind:      %s\ncreated:   %s\nprofile:   %s\n", st.Path, st.Kind, st.Created.Format("2006-01-02 15:04:05 MST"), st.Meta["profile"])
+			fmt.Fprintf(w, "rows:      %d\nsucceeded: %d\nfailed:    %d\npending:   %d\n", st.Total, st.Succeeded, st.Failed, st.Pending)
+			if len(st.Failures) > 0 {
+				rows := make([][]string, 0, len(st.Failures))
+				for _, fl := range st.Failures {
+					rows = append(rows, []string{strconv.Itoa(fl.Line), fl.Target, fl.Owner, fl.Profile, fl.Class, fl.Message})
+				}
+				fmt.Fprintln(w)
+				if err := pr.Table([]string{"LINE", "TARGET", "OWNER", "PROFILE", "CLASS", "MESSAGE"}, rows); err != nil {
+					return err
+				}
+			}
+			if st.Pending > 0 {
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows not done: finish with 'cpctl %s passwd --resume %s'\n", st.Pending, st.Kind, st.Path)
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdExport(f *cmdutil.Factory) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export JOURNAL --secrets-out FILE",
+		Short: "Write the passwords the servers now have, as CSV (mode 0600)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return cmdutil.Usagef("give --secrets-out FILE (- for standard output)")
+			}
+			if out == "-" {
+				return batch.ExportSecrets(args[0], f.IO.Out)
+			}
+			fh, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return cmdutil.Usagef("--secrets-out: %w", err)
+			}
+			if err := batch.ExportSecrets(args[0], fh); err != nil {
+				fh.Close()
+				os.Remove(out)
+				return cmdutil.Usagef("journal: %w", err)
+			}
+			return fh.Close()
+		},
+	}
+	cmd.Flags().StringVar(&out, "secrets-out", "", "`FILE` to create (mode 0600), or - for standard output")
+	return cmd
+}
