@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/simulator"
+)
+
+// base32 of "12345678901234567890", the RFC 6238 test key.
+const tfaSecret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+func TestTwoFactor(t *testing.T) {
+	st := simulator.SampleState()
+	st.Root.TFASecret = tfaSecret
+	e := newEnv(t, st, simulator.Options{})
+	codeCmd := filepath.Join(e.dir, "code.sh")
+	os.WriteFile(codeCmd, []byte("#!/bin/sh\necho "+tfaSecret+"\n"), 0o700)
+	f := &config.File{CurrentProfile: "tok", Profiles: map[string]*config.Profile{
+		"tok":     {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token", Token: simulator.SampleRootToken, TLSFingerprint: e.srv.Fingerprint, TOTPSecret: tfaSecret},
+		"basic":   {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "password", Password: simulator.SampleRootPassword, TLSFingerprint: e.srv.Fingerprint, TOTPCommand: codeCmd},
+		"session": {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "session", Password: simulator.SampleRootPassword, TLSFingerprint: e.srv.Fingerprint, TOTPSecret: tfaSecret},
+		"wrong":   {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token", Token: simulator.SampleRootToken, TLSFingerprint: e.srv.Fingerprint, TOTPCommand: "echo 000000"},
+		"none":    {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token", Token: simulator.SampleRootToken, TLSFingerprint: e.srv.Fingerprint},
+	}}
+	if err := f.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"tok", "basic", "session"} {
+		t.Run(p, func(t *testing.T) {
+			e := e.with(t)
+			pw := newPass + p
+			r := e.run(pw+"\n", "-p", p, "account", "passwd", "bob", "--password-stdin")
+			e.wantCode(r, 0)
+			e.noSecrets(r, pw, tfaSecret)
+			if !e.srv.Sim.CheckPassword("bob", pw) {
+				t.Error("password not changed")
+			}
+		})
+	}
+	t.Run("wrong code", func(t *testing.T) {
+		e := e.with(t)
+		r := e.run(newPass+"\n", "-p", "wrong", "account", "passwd", "bob", "--password-stdin")
+		e.wantCode(r, 3)
+		if !strings.Contains(r.stderr, "TwoFactorAuth check failed") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("want one line with the server's reason:\n%s", r.stderr)
+		}
+	})
+	t.Run("missing code without terminal", func(t *testing.T) {
+		e := e.with(t)
+		r := e.run(newPass+"\n", "-p", "none", "account", "passwd", "bob", "--password-stdin")
+		e.wantCode(r, 3)
+		if !strings.Contains(r.stderr, "totp-secret") {
+			t.Errorf("should name the profile key to set:\n%s", r.stderr)
+		}
+	})
+}
+
+func TestVerify(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	tests := []struct {
+		name     string
+		args     []string
+		verified any
+		verify   string
+	}{
+		{"email", []string{"email", "passwd", "info@bob.example", "--owner", "bob"}, true, ""},
+		{"email direct", []string{"-p", "cp", "email", "passwd", "info@bob.example", "--api", "uapi"}, true, ""},
+		{"account through whm", []string{"account", "passwd", "bob"}, true, ""},
+		{"ftp", []string{"ftp", "passwd", "files", "--owner", "bob"}, nil, "unsupported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e.with(t)
+			r := e.run(newPass+tt.name+"\n", append(tt.args, "--password-stdin", "--verify", "-o", "json")...)
+			e.wantCode(r, 0)
+			e.noSecrets(r, newPass+tt.name)
+			var rows []map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+				t.Fatalf("bad JSON %v:\n%s", err, r.stdout)
+			}
+			if rows[0]["verified"] != tt.verified {
+				t.Errorf("verified = %v, want %v", rows[0]["verified"], tt.verified)
+			}
+			if tt.verify != "" && rows[0]["verify"] != tt.verify {
+				t.Errorf("verify = %v, want %v", rows[0]["verify"], tt.verify)
+			}
+		})
+	}
+	// The field shows in YAML and the table too.
+	r := e.run("Yaml-Verify-2026!x\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin", "--verify", "-o", "yaml")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stdout, "verified: true") {
+		t.Errorf("yaml lacks verified:\n%s", r.stdout)
+	}
+	r = e.run("Table-Verify-2026!x\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin", "--verify")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stdout, "VERIFIED") {
+		t.Errorf("table lacks VERIFIED:\n%s", r.stdout)
+	}
+}
+
+func TestMinimumsCached(t *testing.T) {
+	st := simulator.SampleState()
+	st.MinimumStrengths["virtual"] = 90
+	e := newEnv(t, st, simulator.Options{})
+	e.writeConfig()
+	// 12345luggage scores 63: fine for accounts (50), refused locally for mail (90).
+	r := e.run("Mail-ok-12345luggage\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
+	e.wantCode(r, 0)
+	before := e.srv.Sim.Stats()
+	if before.ByFunction["whmapi1:getminimumpasswordstrengths"] != 1 {
+		t.Fatalf("the first change should read the minimums once: %v", before.ByFunction)
+	}
+	r = e.run("12345luggage\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
+	e.wantCode(r, 1)
+	if !strings.Contains(r.stderr, "scores 63") || !strings.Contains(r.stderr, "minimum of 90") {
+		t.Errorf("should give the score and the minimum:\n%s", r.stderr)
+	}
+	after := e.srv.Sim.Stats()
+	if after.PasswordChanges != before.PasswordChanges {
+		t.Error("a refused password was sent")
+	}
+	if after.ByFunction["whmapi1:getminimumpasswordstrengths"] != before.ByFunction["whmapi1:getminimumpasswordstrengths"] {
+		t.Error("the minimums were fetched again instead of read from the cache")
+	}
+	entries, _ := filepath.Glob(filepath.Join(e.dir, "cache", "cpctl", "minimums", "*.json"))
+	if len(entries) == 0 {
+		t.Error("no cache file under $XDG_CACHE_HOME/cpctl")
+	}
+	// --generate always meets the minimum.
+	r = e.run("", "email", "passwd", "info@bob.example", "--owner", "bob", "--generate")
+	e.wantCode(r, 0)
+}
