@@ -60,16 +60,43 @@ func pinState(p *config.Profile) string {
 	return "system"
 }
 
-// shown is a profile as `profile show` prints it: every field but the
-// secrets, which are only said to be set.
-type shown struct {
-	Name            string `json:"name" yaml:"name"`
-	Current         bool   `json:"current" yaml:"current"`
-	*config.Profile `yaml:",inline"`
-	Token           string `json:"token,omitempty" yaml:"token,omitempty"`
-	Password        string `json:"password,omitempty" yaml:"password,omitempty"`
-	AccessHash      string `json:"accesshash,omitempty" yaml:"accesshash,omitempty"`
-	TOTPSecret      string `json:"totp-secret,omitempty" yaml:"totp-secret,omitempty"`
+// shown is a profile as `profile show` prints it: the profile's own
+// fields, with each secret replaced by "<set>" so that nothing secret is
+// ever printed but its presence is visible.
+func shown(name string, current bool, p *config.Profile) map[string]any {
+	m := map[string]any{"name": name, "current": current}
+	add := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	set := func(k, v string) {
+		if v != "" {
+			m[k] = "<set>"
+		}
+	}
+	add("url", p.URL)
+	add("kind", p.Kind)
+	add("user", p.User)
+	add("auth", p.Auth)
+	set("token", p.Token)
+	add("token-command", p.TokenCommand)
+	set("password", p.Password)
+	add("password-command", p.PasswordCommand)
+	set("accesshash", p.AccessHash)
+	add("tls-fingerprint", p.TLSFingerprint)
+	add("ca-cert", p.CACert)
+	add("cpanel-url", p.CPanelURL)
+	set("totp-secret", p.TOTPSecret)
+	add("totp-command", p.TOTPCommand)
+	add("timeout", p.Timeout)
+	if p.Insecure {
+		m["insecure"] = true
+	}
+	if p.MinStrength > 0 {
+		m["min-strength"] = p.MinStrength
+	}
+	return m
 }
 
 func newCmdShow(f *cmdutil.Factory) *cobra.Command {
@@ -90,21 +117,11 @@ func newCmdShow(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return &cmdutil.UsageError{Err: err}
 			}
-			cp := *p
-			s := shown{Name: name, Current: name == cfg.CurrentProfile, Profile: &cp}
-			set := func(v string) string {
-				if v != "" {
-					return "<set>"
-				}
-				return ""
-			}
-			s.Token, s.Password, s.AccessHash, s.TOTPSecret = set(p.Token), set(p.Password), set(p.AccessHash), set(p.TOTPSecret)
-			cp.Token, cp.Password, cp.AccessHash, cp.TOTPSecret = "", "", "", ""
 			pr, err := f.Printer()
 			if err != nil {
 				return err
 			}
-			return pr.Value(s)
+			return pr.Value(shown(name, name == cfg.CurrentProfile, p))
 		},
 	}
 	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/simulator"
+)
+
+func TestProfileLifecycle(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	url := e.srv.WHMURL
+	// No terminal and an untrusted certificate: refused, with the fingerprint and the flag to pass.
+	r := e.run(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin")
+	e.wantCode(r, 4)
+	if !strings.Contains(r.stderr, e.srv.Fingerprint) || !strings.Contains(r.stderr, "--tls-fingerprint") {
+		t.Fatalf("want fingerprint and flag:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(e.cfg); err == nil {
+		t.Error("a failed add saved the profile")
+	}
+	// With the pin.
+	r = e.run(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 0)
+	e.noSecrets(r)
+	st, err := os.Stat(e.cfg)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("config not written 0600: %v", err)
+	}
+	// A bad token is caught at add time and says it was the credentials.
+	r = e.run("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 3)
+	if !strings.Contains(r.stderr, "credentials") {
+		t.Errorf("should say the credentials failed:\n%s", r.stderr)
+	}
+	// A second, token-command profile for the reseller.
+	r = e.run("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
+		"--token-command", "echo "+simulator.SampleResellerToken, "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 0)
+
+	r = e.run("", "profile", "list", "-o", "json")
+	e.wantCode(r, 0)
+	e.noSecrets(r)
+	if !strings.Contains(r.stdout, `"name": "prod"`) || !strings.Contains(r.stdout, `"secret": "token-command"`) {
+		t.Errorf("profile list:\n%s", r.stdout)
+	}
+	r = e.run("", "profile", "show", "prod")
+	e.wantCode(r, 0)
+	e.noSecrets(r)
+	if !strings.Contains(r.stdout, "<set>") {
+		t.Errorf("show should say the token is set:\n%s", r.stdout)
+	}
+	r = e.run("", "profile", "test", "res")
+	e.wantCode(r, 0)
+	r = e.run("", "profile", "use", "res")
+	e.wantCode(r, 0)
+	cfg, _ := config.Load(e.cfg)
+	if cfg.CurrentProfile != "res" {
+		t.Errorf("current profile %q", cfg.CurrentProfile)
+	}
+	r = e.run(newPass+"\n", "account", "passwd", "alice", "--password-stdin")
+	e.wantCode(r, 0)
+	r = e.run("", "profile", "remove", "res")
+	e.wantCode(r, 0)
+	r = e.run("", "profile", "show", "res")
+	e.wantCode(r, 2)
+}
+
+// ptyRun runs cpctl on a pseudo-terminal and answers prompts: each
+// step waits for text and then types a line.
+func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(append([]string{}, e.vars...), "TERM=xterm")
+	cmd.Dir = e.dir
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			if n > 0 {
+				mu.Lock()
+				out.Write(buf[:n])
+				if bytes.Contains(buf[:n], []byte("\x1b[6n")) {
+					// survey asks where the cursor is.
+					f.Write([]byte("\x1b[1;1R"))
+				}
+				mu.Unlock()
+			}
+			if err != nil {
+				close(done)
+				return
+			}
+		}
+	}()
+	seen := 0
+	for _, st := range steps {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			s := out.String()
+			mu.Unlock()
+			if i := strings.Index(s[seen:], st[0]); i >= 0 {
+				seen += i + len(st[0])
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("no %q on the terminal:\n%s", st[0], s)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(150 * time.Millisecond)
+		io.WriteString(f, st[1]+"\r")
+	}
+	err = cmd.Wait()
+	<-done
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return out.String(), code
+}
+
+func TestPromptAtTerminal(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	out, code := ptyRun(t, e, [][2]string{{"New password for bob", newPass}, {"Retype", newPass}}, "account", "passwd", "bob")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, newPass) {
+		t.Error("the typed password was echoed")
+	}
+	if !e.srv.Sim.CheckPassword("bob", newPass) {
+		t.Error("password not changed")
+	}
+	out, code = ptyRun(t, e, [][2]string{{"New password for bob", newPass + "1"}, {"Retype", newPass + "2"}}, "account", "passwd", "bob")
+	if code != 2 {
+		t.Fatalf("a mismatch should exit 2, got %d:\n%s", code, out)
+	}
+	// --no-input never prompts, even at a terminal.
+	out, code = ptyRun(t, e, nil, "--no-input", "account", "passwd", "bob")
+	if code != 2 || strings.Contains(out, "? ") {
+		t.Fatalf("--no-input prompted or exited %d:\n%s", code, out)
+	}
+}
+
+func TestPinAtTerminal(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	out, code := ptyRun(t, e, [][2]string{{"Pin this certificate", "y"}},
+		"profile", "add", "new", "--url", e.srv.WHMURL, "--kind", "whm", "--token-command", "echo "+simulator.SampleRootToken)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, e.srv.Fingerprint) {
+		t.Errorf("the fingerprint should be shown:\n%s", out)
+	}
+	cfg, err := config.Load(e.cfg)
+	if err != nil || cfg.Profiles["new"] == nil || cfg.Profiles["new"].TLSFingerprint != e.srv.Fingerprint {
+		t.Fatalf("the pin was not saved: %v %+v", err, cfg)
+	}
+}
