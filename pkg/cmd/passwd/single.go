@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 
@@ -99,6 +100,11 @@ func runSingle(ctx context.Context, o *Options) error {
 		return fmt.Errorf("print: %w", err)
 	}
 	if err != nil {
+		if generated && o.SecretsOut != "" && definitelyNotSet(err) {
+			// The server answered no: the recorded password was never set,
+			// and keeping it would mislead whoever reads the file.
+			_ = os.Remove(o.SecretsOut)
+		}
 		return err
 	}
 	if r.Verified != nil && !*r.Verified {
@@ -106,6 +112,14 @@ func runSingle(ctx context.Context, o *Options) error {
 			"the server accepted the new password for %s but verification failed: the new password does not work yet", p.display)}
 	}
 	return nil
+}
+
+// definitelyNotSet reports whether the server answered and refused, so
+// the password cannot have been set; after a transport failure it may have
+// been, and its record must stay.
+func definitelyNotSet(err error) bool {
+	var apiErr *cpanel.Error
+	return errors.As(err, &apiErr) && (apiErr.Kind == cpanel.ErrRefused || apiErr.Kind == cpanel.ErrAuth)
 }
 
 // secretsRow is the --secrets-out header and row for one change.

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cpctl/cpctl/pkg/cpanel"
+)
+
+// Source says where an argument's value comes from.
+type Source int
+
+// Value sources.
+const (
+	// Literal is a value given on the command line, URI-decoded once.
+	Literal Source = iota
+	// Stdin is key=@-: the first line of standard input.
+	Stdin
+	// File is key=@FILE: the first line of FILE.
+	File
+)
+
+// Arg is one key=value argument, decoded. For Stdin and File the value
+// is read later (ReadValues), so parsing stays free of side effects.
+type Arg struct {
+	Key   string
+	Value string
+	// Source is where Value comes from; for File, Path names the file.
+	Source Source
+	Path   string
+	// Secret is set when the key looks like it holds a secret or the value
+	// comes from standard input or a file.
+	Secret bool
+}
+
+// ParseArgs parses key=value arguments the way cPanel's own whmapi1,
+// cpapi2 and uapi do: the key and the value are URI-decoded once (%XX
+// sequences; '+' stays a plus and a '%' not followed by two hex digits
+// stays as it is), and order is kept, so repeated keys and key-0/key-1
+// reach the server as the arrays they encode. A value of exactly "@-" or
+// "@PATH" is read from standard input or the file instead; "%40..." gives a
+// literal value starting with '@'. At most one argument may read standard
+// input.
+func ParseArgs(args []string) ([]Arg, error) {
+	out := make([]Arg, 0, len(args))
+	stdin := ""
+	for _, raw := range args {
+		k, v, ok := strings.Cut(raw, "=")
+		if !ok {
+			return nil, fmt.Errorf("argument %q is not key=value", raw)
+		}
+		key := uriUnescape(k)
+		if key == "" {
+			return nil, fmt.Errorf("argument %q has an empty key", raw)
+		}
+		a := Arg{Key: key, Secret: SecretKey(key)}
+		switch {
+		case v == "@-":
+			if stdin != "" {
+				return nil, fmt.Errorf("only one value can come from standard input (%s=@- and %s=@-)", stdin, key)
+			}
+			stdin = key
+			a.Source, a.Secret = Stdin, true
+		case strings.HasPrefix(v, "@") && len(v) > 1:
+			a.Source, a.Path, a.Secret = File, v[1:], true
+		default:
+			a.Value = uriUnescape(v)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Params turns decoded arguments into request parameters, in order.
+func Params(args []Arg) []cpanel.Param {
+	ps := make([]cpanel.Param, len(args))
+	for i, a := range args {
+		ps[i] = cpanel.Param{Key: a.Key, Value: a.Value, Secret: a.Secret}
+	}
+	return ps
+}
+
+// uriUnescape decodes %XX sequences once and leaves everything else alone,
+// as the server tools' URI unescaping does: a password such as "50%off"
+// survives, and '+' is not a space.
+func uriUnescape(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// secretNames are keys whose values are secrets wherever they appear.
+var secretNames = map[string]bool{
+	"pass": true, "passwd": true, "password": true, "pw": true, "pwd": true,
+	"newpass": true, "oldpass": true, "token": true, "tfa_token": true, "otp": true,
+	"secret": true, "accesshash": true, "hash": true, "key": true, "cookie": true,
+	"cpsession": true, "session": true, "passphrase": true,
+}
+
+// secretSuffixes catch the many spellings functions use (new_password,
+// api_token, ssl_key, dbpass, ...). Over-redacting a log line costs
+// nothing; under-redacting leaks a password.
+var secretSuffixes = []string{"password", "passwd", "pass", "passphrase", "token", "secret", "_key", "privatekey", "hash"}
+
+// SecretKey reports whether a parameter name looks like it carries a
+// secret. The comparison ignores case, a dotted prefix ("cpanel.pass"),
+// an array index ("password-1") and trailing digits ("pass2").
+func SecretKey(key string) bool {
+	k := strings.ToLower(key)
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		k = k[i+1:]
+	}
+	if i := strings.LastIndexByte(k, '-'); i >= 0 && allDigits(k[i+1:]) {
+		k = k[:i]
+	}
+	k = strings.TrimRight(k, "0123456789")
+	if secretNames[k] {
+		return true
+	}
+	for _, s := range secretSuffixes {
+		if strings.HasSuffix(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
