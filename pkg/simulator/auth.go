@@ -125,11 +125,11 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 		case "whm":
 			// One scheme carries both tokens and legacy access hashes; the
 			// hash is sent with its line breaks, which the server drops.
-			clean := strings.NewReplacer("\r", "", "\n", "").Replace(secret)
+			clean := stripCRLF(secret)
 			if hasToken(l, clean) {
 				valid, id.method = true, "whmtoken"
 			} else if l.AccessHash != "" {
-				stored := strings.NewReplacer("\r", "", "\n", "").Replace(l.AccessHash)
+				stored := stripCRLF(l.AccessHash)
 				valid, id.method = secureEqual(stored, clean), "accesshash"
 			}
 		}
@@ -260,4 +260,17 @@ func (h *handler) logout(r *http.Request, sessToken string) reply {
 	rep := loginPage(h.role, 200, "logged_out")
 	rep.headers = map[string]string{"Set-Cookie": cookieName + "=closed; HttpOnly; path=/; expires=Thu, 01-Jan-1970 00:00:01 GMT"}
 	return rep
+}
+
+// stripCRLF drops line breaks, which legacy access hashes carry.
+func stripCRLF(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s)
 }

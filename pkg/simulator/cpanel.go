@@ -176,7 +176,7 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 	}
 	switch mod + "::" + fn {
 	case "Passwd::change_password":
-		db, _ := flag(p, "enablemysql")
+		db, _ := boolParam(p, "enablemysql")
 		old := p.Get("oldpass")
 		apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
 			passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p)})

@@ -199,8 +199,8 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 	return apps, changeOK, min
 }
 
-// flag reads a 1/0 parameter.
-func flag(p url.Values, key string) (bool, bool) {
+// boolParam reads a 1/0 parameter.
+func boolParam(p url.Values, key string) (bool, bool) {
 	if _, ok := p[key]; !ok {
 		return false, false
 	}
@@ -211,7 +211,7 @@ func flag(p url.Values, key string) (bool, bool) {
 // digestParam reads digestauth or its alias enabledigest (digestauth wins).
 func digestParam(p url.Values) *bool {
 	for _, k := range []string{"digestauth", "enabledigest"} {
-		if v, ok := flag(p, k); ok {
+		if v, ok := boolParam(p, k); ok {
 			return &v
 		}
 	}
@@ -262,7 +262,7 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 
 func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
 	db := true
-	if v, ok := flag(p, "db_pass_update"); ok {
+	if v, ok := boolParam(p, "db_pass_update"); ok {
 		db = v
 	}
 	user := p.Get("user")
@@ -378,11 +378,11 @@ func xmlEscape(s string) string {
 func (s *Simulator) whm0Passwd(id identity, p url.Values) whm0Result {
 	user := p.Get("user")
 	db := true
-	if v, ok := flag(p, "db_pass_update"); ok {
+	if v, ok := boolParam(p, "db_pass_update"); ok {
 		db = v
 	}
 	var digest *bool
-	if v, ok := flag(p, "enabledigest"); ok {
+	if v, ok := boolParam(p, "enabledigest"); ok {
 		digest = &v
 	}
 	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: db, digest: digest})

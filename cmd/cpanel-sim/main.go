@@ -1,0 +1,127 @@
+// Command cpanel-sim serves the cPanel & WHM simulator of pkg/simulator on
+// two listeners (WHM and cPanel). It prints one "key: value" line each for
+// whm-url, cpanel-url, fingerprint and ca-file, then serves until SIGINT or
+// SIGTERM. The state is written to --dump on SIGUSR1 and on exit.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cpctl/cpctl/pkg/simulator"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cpanel-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	statePath := fs.String("state", "", "YAML state file (default: the built-in sample state)")
+	listen := fs.String("listen", "", "WHM listen address (default 127.0.0.1:2087, or :2086 with --plain)")
+	cpListen := fs.String("cpanel-listen", "", "cPanel listen address (default 127.0.0.1:2083, or :2082 with --plain)")
+	plain := fs.Bool("plain", false, "serve HTTP instead of HTTPS")
+	cert := fs.String("cert", "", "PEM certificate file (default: a generated self-signed one)")
+	key := fs.String("key", "", "PEM private key file")
+	latency := fs.Duration("latency", 0, "latency added to every API call")
+	dump := fs.String("dump", "", "write the state here on SIGUSR1 and on exit")
+	logReq := fs.Bool("log", false, "log each request to stderr (never secrets)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cpanel-sim: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if (*cert == "") != (*key == "") {
+		fmt.Fprintln(stderr, "cpanel-sim: --cert and --key go together")
+		return 2
+	}
+
+	state := simulator.SampleState()
+	if *statePath != "" {
+		st, err := simulator.LoadState(*statePath)
+		if err != nil {
+			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+			return 2
+		}
+		state = st
+	}
+	whmAddr, cpAddr := "127.0.0.1:2087", "127.0.0.1:2083"
+	if *plain {
+		whmAddr, cpAddr = "127.0.0.1:2086", "127.0.0.1:2082"
+	}
+	if *listen != "" {
+		whmAddr = *listen
+	}
+	if *cpListen != "" {
+		cpAddr = *cpListen
+	}
+	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, WHMAddr: whmAddr, CPanelAddr: cpAddr}
+	if *logReq {
+		opts.RequestLog = stderr
+	}
+
+	// Subscribe before serving so that an early signal is not lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+
+	srv, err := simulator.Start(state, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "whm-url: %s\ncpanel-url: %s\n", srv.WHMURL, srv.CPanelURL)
+	if !*plain {
+		fmt.Fprintf(stdout, "fingerprint: %s\nca-file: %s\n", srv.Fingerprint, srv.CAFile)
+	}
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+
+	code := 0
+	for sig := range sigs {
+		if err := writeDump(srv.Sim, *dump); err != nil {
+			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+			code = 1
+		}
+		if sig != syscall.SIGUSR1 {
+			break
+		}
+	}
+	if err := srv.Close(); err != nil {
+		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+// writeDump writes the state atomically (temp file + rename), mode 0600:
+// it holds password hashes.
+func writeDump(sim *simulator.Simulator, path string) error {
+	if path == "" {
+		return nil
+	}
+	data, err := sim.Dump()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write dump: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write dump: %w", err)
+	}
+	return nil
+}
