@@ -255,7 +255,8 @@ func startJournal(f *os.File, syncFn func(*os.File) error) *journal {
 }
 
 // append queues one encoded record. With wait it returns only once the
-// record is durable (or the journal failed).
+// record is durable (or the journal failed); without, the record is written
+// with the next batch.
 func (j *journal) append(rec []byte, wait bool) error {
 	var ch chan error
 	if wait {
@@ -276,19 +277,32 @@ func (j *journal) append(rec []byte, wait bool) error {
 		j.waiters = append(j.waiters, ch)
 	}
 	j.mu.Unlock()
+	if !wait {
+		// A record nobody waits for (an outcome) does not start an fsync
+		// of its own: it rides along with the next intents, or is flushed
+		// within lazyFlush. Losing it in a crash only means the row is
+		// sent again with the same password.
+		return nil
+	}
 	select {
 	case j.wake <- struct{}{}:
 	default: // already woken; the committer will see this record
 	}
-	if !wait {
-		return nil
-	}
 	return <-ch
 }
 
+// lazyFlush bounds how long a record nobody waits for stays in memory.
+const lazyFlush = 50 * time.Millisecond
+
 func (j *journal) loop() {
 	defer close(j.done)
-	for range j.wake {
+	tick := time.NewTicker(lazyFlush)
+	defer tick.Stop()
+	for {
+		select {
+		case <-j.wake:
+		case <-tick.C:
+		}
 		for {
 			j.mu.Lock()
 			buf, ws, failed := j.pending, j.waiters, j.err

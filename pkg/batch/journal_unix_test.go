@@ -39,4 +39,3 @@ func TestResumeLocked(t *testing.T) {
 		t.Fatalf("err = %v, want in use", err)
 	}
 }
-

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -235,47 +235,69 @@ func (r *Reader) readLine() ([]byte, error) {
 	}
 }
 
+// jsonRow is one JSON Lines object; pointers tell a missing key from "".
+type jsonRow struct {
+	User     *string `json:"user"`
+	Address  *string `json:"address"`
+	Owner    *string `json:"owner"`
+	Password *string `json:"password"`
+	Profile  *string `json:"profile"`
+}
+
 func (r *Reader) parseJSON(line []byte) (Row, string) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(line, &obj); err != nil {
-		// The decoder's own message may quote a character of a password.
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return Row{}, fmt.Sprintf("not a valid JSON object (syntax error at byte %d)", se.Offset)
-		}
+	line = bytes.TrimSpace(line)
+	if line[0] != '{' {
 		return Row{}, "not a JSON object"
 	}
-	var row Row
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var jr jsonRow
+	if err := dec.Decode(&jr); err != nil {
+		// The decoder's own messages may quote a character of a password.
+		var (
+			se *json.SyntaxError
+			te *json.UnmarshalTypeError
+		)
+		switch {
+		case errors.As(err, &se):
+			return Row{}, fmt.Sprintf("not a valid JSON object (syntax error at byte %d)", se.Offset)
+		case errors.As(err, &te):
+			return Row{}, fmt.Sprintf("key %q must be a string", te.Field)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return Row{}, r.keyError(name)
+		}
+		return Row{}, "not a valid JSON object"
 	}
-	sort.Strings(keys) // stable messages
-	for _, k := range keys {
-		var dst *string
-		switch k {
-		case r.kind.TargetColumn():
-			dst = &row.Target
-		case "owner":
-			dst = &row.Owner
-		case "password":
-			dst = &row.Password
-		case "profile":
-			dst = &row.Profile
-		default:
-			_, err := r.columnSlot(k)
-			return Row{}, strings.Replace(err.Error(), "column", "key", 1)
-		}
-		raw := obj[k]
-		if string(raw) == "null" {
-			continue
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return Row{}, fmt.Sprintf("key %q must be a string", k)
-		}
+	if dec.InputOffset() != int64(len(line)) {
+		return Row{}, "more than one JSON value on the line"
 	}
-	row.Target = strings.TrimSpace(row.Target)
-	row.Owner = strings.TrimSpace(row.Owner)
-	row.Profile = strings.TrimSpace(row.Profile)
-	return row, ""
+	target := jr.User
+	other := "address"
+	if r.kind == KindEmail {
+		target, other = jr.Address, "user"
+	}
+	if (other == "user" && jr.User != nil) || (other == "address" && jr.Address != nil) {
+		return Row{}, r.keyError(other)
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return Row{
+		Target:   strings.TrimSpace(str(target)),
+		Owner:    strings.TrimSpace(str(jr.Owner)),
+		Password: str(jr.Password),
+		Profile:  strings.TrimSpace(str(jr.Profile)),
+	}, ""
+}
+
+func (r *Reader) keyError(name string) string {
+	_, err := r.columnSlot(name)
+	if err == nil {
+		return fmt.Sprintf("unknown key %q", name)
+	}
+	return strings.Replace(err.Error(), "column", "key", 1)
 }
