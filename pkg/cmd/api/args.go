@@ -114,18 +114,12 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// secretNames are keys whose values are secrets wherever they appear.
-var secretNames = map[string]bool{
-	"pass": true, "passwd": true, "password": true, "pw": true, "pwd": true,
-	"newpass": true, "oldpass": true, "token": true, "tfa_token": true, "otp": true,
-	"secret": true, "accesshash": true, "hash": true, "key": true, "cookie": true,
-	"cpsession": true, "session": true, "passphrase": true,
-}
-
 // secretSuffixes catch the many spellings functions use (new_password,
 // api_token, ssl_key, dbpass, ...). Over-redacting a log line costs
 // nothing; under-redacting leaks a password.
-var secretSuffixes = []string{"password", "passwd", "pass", "passphrase", "token", "secret", "_key", "privatekey", "hash"}
+func secretSuffixes() []string {
+	return []string{"password", "passwd", "pass", "passphrase", "token", "secret", "_key", "privatekey", "hash"}
+}
 
 // SecretKey reports whether a parameter name looks like it carries a
 // secret. The comparison ignores case, a dotted prefix ("cpanel.pass"),
@@ -139,10 +133,11 @@ func SecretKey(key string) bool {
 		k = k[:i]
 	}
 	k = strings.TrimRight(k, "0123456789")
-	if secretNames[k] {
+	switch k {
+	case "pw", "pwd", "otp", "key", "cookie", "cpsession", "session", "accesshash":
 		return true
 	}
-	for _, s := range secretSuffixes {
+	for _, s := range secretSuffixes() {
 		if strings.HasSuffix(k, s) {
 			return true
 		}

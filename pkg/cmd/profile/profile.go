@@ -32,21 +32,18 @@ password-command, which run at use time and print the secret.`,
 }
 
 type addOptions struct {
-	url, kind, user, auth string
-	tokenStdin            bool
-	passwordStdin         bool
-	tokenCommand          string
-	passwordCommand       string
-	fingerprint           string
-	caCert                string
-	insecure              bool
-	cpanelURL             string
-	minStrength           int
-	totpSecretStdin       bool
-	totpCommand           string
-	use                   bool
-	replace               bool
-	skipCheck             bool
+	tokenStdin      bool
+	passwordStdin   bool
+	tokenCommand    string
+	passwordCommand string
+	fingerprint     string
+	cpanelURL       string
+	minStrength     int
+	totpSecretStdin bool
+	totpCommand     string
+	use             bool
+	replace         bool
+	skipCheck       bool
 }
 
 func newCmdAdd(f *cmdutil.Factory) *cobra.Command {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/account"
+	"github.com/cpctl/cpctl/pkg/cmd/api"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cmd/demo"
 	"github.com/cpctl/cpctl/pkg/cmd/email"
@@ -87,6 +88,10 @@ Try it without a server: cpctl demo
 		&cobra.Group{ID: "setup", Title: "Set up and try:"})
 	for _, c := range []*cobra.Command{account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f)} {
 		c.GroupID = "passwd"
+		cmd.AddCommand(c)
+	}
+	for _, c := range api.NewCmds(f) {
+		c.GroupID = "api"
 		cmd.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info)} {

@@ -1,0 +1,254 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+)
+
+// Result is one server's outcome in a multi-profile run.
+type Result struct {
+	// Profile is the profile name (or URL without one).
+	Profile string
+	// Exit is the exit code this server alone would give.
+	Exit int
+	// Err is why it failed; nil on success.
+	Err error
+	// Body is the server's JSON reply, nil when there was none.
+	Body []byte
+}
+
+func (r Result) done() Result {
+	r.Exit = cmdutil.ExitCode(r.Err)
+	return r
+}
+
+// runAll calls every target, at most o.Concurrency at a time, and returns
+// the results in the targets' order.
+func (o *Options) runAll(ctx context.Context, targets []*cmdutil.Target, params []cpanel.Param) []Result {
+	results := make([]Result, len(targets))
+	sem := make(chan struct{}, o.Concurrency)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = Result{Profile: t.DisplayName(), Err: &cpanel.Error{Kind: cpanel.ErrTransport, Reason: "cancelled", Err: ctx.Err()}}.done()
+				return
+			}
+			defer func() { <-sem }()
+			results[i] = o.call(ctx, t, params)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// summarize prints one line per failed server and returns the run's exit
+// code: 0 when all worked, the shared code when all failed the same way,
+// else 5.
+func summarize(w io.Writer, results []Result) error {
+	failed, code := 0, 0
+	for _, r := range results {
+		if r.Exit == cmdutil.ExitOK {
+			continue
+		}
+		fmt.Fprintf(w, "cpctl: %s: %s\n", r.Profile, oneLine(r.Err))
+		if failed == 0 {
+			code = r.Exit
+		} else if code != r.Exit {
+			code = cmdutil.ExitPartial
+		}
+		failed++
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case failed < len(results):
+		code = cmdutil.ExitPartial
+	}
+	return &cmdutil.ExitError{Code: code}
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return string(bytes.Join(bytes.Fields([]byte(err.Error())), []byte(" ")))
+}
+
+// renderResults prints a multi-profile run: a list with one entry per
+// server in every format.
+func renderResults(w io.Writer, fm Format, results []Result) error {
+	switch fm {
+	case JSON, JSONPretty:
+		var buf bytes.Buffer
+		buf.WriteByte('[')
+		for i, r := range results {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(`{"profile":`)
+			writeJSONString(&buf, r.Profile)
+			buf.WriteString(`,"exit":` + strconv.Itoa(r.Exit))
+			if r.Err != nil {
+				buf.WriteString(`,"error":`)
+				writeJSONString(&buf, oneLine(r.Err))
+			}
+			buf.WriteString(`,"reply":`)
+			if r.Body == nil {
+				buf.WriteString("null")
+			} else if err := json.Compact(&buf, r.Body); err != nil {
+				return fmt.Errorf("reply of %s: %w", r.Profile, err)
+			}
+			buf.WriteByte('}')
+		}
+		buf.WriteByte(']')
+		return Render(w, fm, buf.Bytes())
+	case YAML, XML:
+		list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		var buf bytes.Buffer
+		if fm == XML {
+			buf.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<results>\n")
+		}
+		for _, r := range results {
+			entry := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			if fm == YAML {
+				entry.Content = append(entry.Content, strNode("profile"), strNode(r.Profile),
+					strNode("exit"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(r.Exit)})
+			}
+			if r.Err != nil {
+				entry.Content = append(entry.Content, strNode("error"), strNode(oneLine(r.Err)))
+			}
+			reply := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "~"}
+			if r.Body != nil {
+				n, err := jsonToNode(r.Body)
+				if err != nil {
+					return fmt.Errorf("reply of %s: %w", r.Profile, err)
+				}
+				reply = n
+			}
+			key := "reply"
+			if fm == XML {
+				key = "result"
+			}
+			entry.Content = append(entry.Content, strNode(key), reply)
+			if fm == XML {
+				writeXML(&buf, "server", [][2]string{{"profile", r.Profile}, {"exit", strconv.Itoa(r.Exit)}}, entry, 1)
+				continue
+			}
+			list.Content = append(list.Content, entry)
+		}
+		if fm == XML {
+			buf.WriteString("</results>\n")
+			_, err := w.Write(buf.Bytes())
+			return err
+		}
+		out, err := encodeYAML(list)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(out)
+		return err
+	}
+	return fmt.Errorf("unknown output format %q", fm)
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	// Encode ends with a newline.
+	buf.Truncate(buf.Len() - 1)
+}
+
+// dryRun prints the request each server would get, secrets redacted, and
+// sends nothing. With several servers, one that cannot be called is
+// reported on stderr and the others are still shown.
+func (o *Options) dryRun(ctx context.Context, targets []*cmdutil.Target, params []cpanel.Param, multi bool) error {
+	w := o.F.IO.Out
+	results := make([]Result, 0, len(targets))
+	for _, t := range targets {
+		p, err := o.preview(ctx, t, params)
+		if err != nil && !multi {
+			return err
+		}
+		results = append(results, Result{Profile: t.DisplayName(), Err: err}.done())
+		if err != nil {
+			continue
+		}
+		if multi {
+			if len(results) > 1 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "# profile %s\n", t.DisplayName())
+		}
+		writePreview(w, p)
+	}
+	fmt.Fprintln(o.F.IO.ErrOut, "cpctl: dry run: nothing was sent")
+	return summarize(o.F.IO.ErrOut, results)
+}
+
+func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpanel.Param) (cpanel.Preview, error) {
+	req, err := o.request(t, params)
+	if err != nil {
+		return cpanel.Preview{}, err
+	}
+	cc, err := o.F.ClientConfig(ctx, t)
+	if err != nil {
+		return cpanel.Preview{}, err
+	}
+	if cc.Secret == "" {
+		// Preview never shows the secret, but the client wants one.
+		cc.Secret = "unset"
+	}
+	c, err := cpanel.New(cc)
+	if err != nil {
+		return cpanel.Preview{}, &cmdutil.UsageError{Err: err}
+	}
+	defer c.Close()
+	return c.Preview(req), nil
+}
+
+func writePreview(w io.Writer, p cpanel.Preview) {
+	fmt.Fprintf(w, "%s %s\n", p.Method, p.URL)
+	keys := make([]string, 0, len(p.Header))
+	for k := range p.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range p.Header[k] {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+	var body bytes.Buffer
+	for i, f := range p.Form {
+		if i > 0 {
+			body.WriteByte('&')
+		}
+		body.WriteString(url.QueryEscape(f.Key))
+		body.WriteByte('=')
+		if f.Secret {
+			// Already "<redacted>"; left unescaped so it reads as such.
+			body.WriteString(f.Value)
+		} else {
+			body.WriteString(url.QueryEscape(f.Value))
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", body.String())
+}
