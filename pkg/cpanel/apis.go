@@ -249,6 +249,9 @@ func CheckLogin(ctx context.Context, base Config, url, user, password string) (b
 	cfg.URL, cfg.User, cfg.Secret, cfg.Auth, cfg.OTP = url, user, password, AuthSession, nil
 	if k, ok := InferKind(url); ok {
 		cfg.Kind = k
+	} else if cfg.Kind == "" {
+		// The login request is the same on both kinds; the kind only matters for API calls.
+		cfg.Kind = KindCPanel
 	}
 	c, err := New(cfg)
 	if err != nil {

@@ -162,28 +162,48 @@ func (c *Client) login(ctx context.Context, user, pass string, otp func(context.
 	if err != nil {
 		return "", err
 	}
+	tok, lerr := analyzeLogin(rep)
+	if lerr != nil {
+		lerr.Op = op
+		lerr.Reason = c.scrub(lerr.Reason, form)
+		return "", lerr
+	}
+	return tok, nil
+}
+
+// analyzeLogin reads a /login/?login_only=1 reply: the cpsess path prefix, or why not.
+func analyzeLogin(rep *Reply) (string, *Error) {
 	m, _ := rep.Decoded.(map[string]any)
 	if m == nil {
 		if rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden {
-			return "", &Error{Kind: ErrAuth, Op: op, Status: rep.Status, Reason: "login refused"}
+			return "", &Error{Kind: ErrAuth, Status: rep.Status, Reason: "login refused"}
 		}
-		return "", &Error{Kind: ErrTransport, Op: op, Status: rep.Status, Reason: "unreadable reply"}
+		return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply"}
 	}
 	tok, _ := m["security_token"].(string)
-	if rep.Status != http.StatusOK || isZero(m["status"]) || tok == "" {
-		reason := firstString(m, "message", "reason", "error", "statusmsg")
+	if rep.Status != http.StatusOK || !isOne(m["status"]) || tok == "" {
+		f := findFailure(m)
+		reason := f.reason
+		if reason == "" {
+			reason = firstString(m, "message", "reason", "error", "statusmsg")
+		}
 		if reason == "" {
 			reason = "login refused"
 		}
+		_, tf := classifyReason(reason)
+		// Whatever the words, a refused login is an authentication failure.
 		kind := ErrAuth
-		if rep.Status >= 500 {
+		switch {
+		case rep.Status >= 500:
 			kind = ErrTransport
+		case rep.Status == http.StatusOK && !f.failed && !isZero(m["status"]):
+			// 200 without a status or token is not a login reply at all.
+			return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply: not a login reply"}
 		}
-		return "", &Error{Kind: kind, Op: op, Status: rep.Status, Reason: c.scrub(reason, form),
-			TwoFactor: strings.Contains(strings.ToLower(reason), "tfa") || strings.Contains(reason, "TwoFactor")}
+		return "", &Error{Kind: kind, Status: rep.Status, Reason: reason, TwoFactor: tf}
 	}
 	if !validCpsess(tok) {
-		return "", &Error{Kind: ErrTransport, Op: op, Status: rep.Status, Reason: "unreadable reply: malformed security token"}
+		return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply: malformed security token"}
 	}
 	return tok, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -449,5 +450,29 @@ func TestCallReturnsReplyAndError(t *testing.T) {
 				t.Errorf("error without Op: %v", e)
 			}
 		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestTransportOverride(t *testing.T) {
+	var got *http.Request
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = r
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(whm1PasswdOK)), ContentLength: -1, Request: r}, nil
+	})
+	c, err := New(Config{URL: "https://whm.example.com/base", User: "root", Secret: "TOKEN", Transport: rt, UserAgent: "test/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.AccountPasswd(context.Background(), WHMAPI1, "bob", "pw", AccountPasswdOptions{})
+	if err != nil || !res.OK {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got.URL.String() != "https://whm.example.com/base/json-api/passwd?api.version=1" || got.Header.Get("User-Agent") != "test/1" {
+		t.Errorf("request %s UA %q", got.URL, got.Header.Get("User-Agent"))
 	}
 }

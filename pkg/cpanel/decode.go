@@ -310,13 +310,17 @@ func analyze(b built, rep *Reply) *analysis {
 				kind = ErrAuth
 			}
 			a.err = &Error{Kind: kind, Status: st, Reason: reason, TwoFactor: tf}
+		case st >= 200 && st < 300 && strings.Contains(strings.ToLower(rep.ContentType), "html"):
+			// cpsrvd answers an API path it will not serve to these credentials with its login
+			// page (200, text/html): the server wants a login, so this is an auth failure.
+			a.err = &Error{Kind: ErrAuth, Status: st, Reason: "the server sent an HTML page (its login page) instead of an API reply"}
 		case st >= 200 && st < 300:
 			reason := "unreadable reply"
 			switch {
 			case len(rep.Body) == 0:
 				reason += ": empty body"
-			case strings.Contains(strings.ToLower(rep.ContentType), "html") || bytes.HasPrefix(bytes.TrimSpace(rep.Body), []byte("<")):
-				reason += ": an HTML page instead of an API reply"
+			case bytes.HasPrefix(bytes.TrimSpace(rep.Body), []byte("<")):
+				reason += ": markup instead of an API reply"
 			default:
 				reason += ": not JSON"
 			}

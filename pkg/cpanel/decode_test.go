@@ -69,7 +69,8 @@ func protocolCases() []replyCase {
 		{name: "two factor 403", req: reqWHM1, status: 403, ctype: ctPlain, body: tfaBody, wantKind: ErrAuth, wantIn: "TwoFactorAuth", twoFactor: true},
 		{name: "cpanel token on whm text", req: reqWHM1, status: 403, ctype: ctPlain, body: tokenOnlyText, wantKind: ErrAuth, wantIn: "Token authentication"},
 		{name: "401 no body", req: reqWHM1, status: 401, ctype: ctHTML, body: `<html><body>Unauthorized</body></html>`, wantKind: ErrAuth, wantIn: "Unauthorized"},
-		{name: "html on 200", req: reqWHM1, status: 200, ctype: ctHTML, body: `<!DOCTYPE html><html><title>WHM Login</title></html>`, wantKind: ErrTransport, wantIn: "unreadable reply"},
+		{name: "html on 200", req: reqWHM1, status: 200, ctype: ctHTML, body: `<!DOCTYPE html><html><title>WHM Login</title></html>`, wantKind: ErrAuth, wantIn: "HTML page"},
+		{name: "markup on 200 plain", req: reqWHM1, status: 200, ctype: ctPlain, body: `<oops>`, wantKind: ErrTransport, wantIn: "unreadable reply"},
 		{name: "truncated json", req: reqWHM1, status: 200, ctype: ctJSON, body: `{"data":{"app":["system","ftp"]},"metadata":{"comm`, wantKind: ErrTransport, wantIn: "unreadable reply"},
 		{name: "json without metadata", req: reqWHM1, status: 200, ctype: ctJSON, body: `{"hello":1}`, wantKind: ErrTransport, wantIn: "unreadable reply"},
 		{name: "empty body", req: reqWHM1, status: 200, ctype: ctJSON, body: ``, wantKind: ErrTransport, wantIn: "empty"},
@@ -251,5 +252,3 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 }
-
-

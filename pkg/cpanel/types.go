@@ -58,7 +58,9 @@ type Config struct {
 	// Timeout bounds each request attempt; 0 means 2 minutes.
 	Timeout time.Duration
 	// MaxRetries is how many times a request is retried on 502/503/504 or on a connection
-	// failure before the request was sent; 0 means 2 and -1 means never.
+	// failure before the request was sent; 0 means 2 and -1 means never. Waits back off
+	// exponentially with jitter, or follow Retry-After (capped at Timeout); a wait that would
+	// pass the context's deadline is not taken and the last failure is returned at once.
 	MaxRetries int
 	// Logger, when set, receives every exchange with all secrets already redacted.
 	Logger func(Exchange)

@@ -1,0 +1,83 @@
+package cpanel
+
+import (
+	"strings"
+	"testing"
+)
+
+// fuzzSeeds adds the PROTOCOL.md table and any recorded replies to a fuzz corpus.
+func fuzzSeeds(f *testing.F, add func(status int, body []byte)) {
+	for _, tc := range protocolCases() {
+		add(tc.status, []byte(tc.body))
+	}
+	for _, r := range loadRecorded(f) {
+		add(r.status, r.body)
+	}
+}
+
+// FuzzDecodeJSON feeds arbitrary bodies to the JSON reply decoder of every API shape: it must
+// never panic, and a 2xx reply that is not valid JSON must never count as success.
+func FuzzDecodeJSON(f *testing.F) {
+	fuzzSeeds(f, func(status int, body []byte) { f.Add(status, body) })
+	reqs := []struct {
+		req  Request
+		kind Kind
+	}{{reqWHM1, KindWHM}, {reqWHM0, KindWHM}, {reqAPI2, KindWHM}, {reqUAPI, KindCPanel}, {reqUAPI3, KindWHM}, {reqUAPIC, KindWHM}}
+	clients := map[Kind]*Client{KindWHM: mustClient(f, KindWHM), KindCPanel: mustClient(f, KindCPanel)}
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if status < 100 || status > 599 {
+			status = 200
+		}
+		for _, r := range reqs {
+			b, err := clients[r.kind].build(r.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := &Reply{Status: status, ContentType: "application/json", Body: body}
+			if looksJSON(body) {
+				if v, err := decodeJSON(body); err == nil {
+					rep.Decoded = v
+				}
+			}
+			a := analyze(b, rep)
+			if a.err == nil && (rep.Decoded == nil || status < 200 || status > 299) {
+				t.Fatalf("%s: success from status %d / undecodable body %q", r.req.API, status, body)
+			}
+			if a.err != nil && (a.err.Kind != ErrRefused && a.err.Kind != ErrAuth && a.err.Kind != ErrTransport) {
+				t.Fatalf("unknown kind %d", a.err.Kind)
+			}
+		}
+	})
+}
+
+// FuzzDecodeXML feeds arbitrary bodies to the WHM API 0 XML decoder.
+func FuzzDecodeXML(f *testing.F) {
+	f.Add([]byte(`<passwd><passwd><status>1</status><statusmsg>ok</statusmsg><services><app>system</app></services></passwd></passwd>`))
+	f.Add([]byte(`<passwd><passwd><status>0</status><statusmsg>no</statusmsg></passwd></passwd>`))
+	for _, r := range loadRecorded(f) {
+		if strings.HasSuffix(r.name, ".xml") {
+			f.Add(r.body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a := analyzeXML(&Reply{Status: 200, ContentType: "text/xml", Body: body})
+		if a.err == nil && !strings.Contains(string(body), "status>") && !strings.Contains(string(body), "result>") {
+			t.Fatalf("success without a status element: %q", body)
+		}
+	})
+}
+
+// FuzzRedact checks that redaction never panics and that a secret JSON value never survives.
+func FuzzRedact(f *testing.F) {
+	f.Add(`{"security_token":"/cpsess0123456789"}`, "hunter22")
+	f.Add(`{"password" : "x\"y","a":"b"}`, "pw")
+	f.Add(`cpsess`, "")
+	c := mustClient(f, KindWHM)
+	f.Fuzz(func(t *testing.T, body, secret string) {
+		form := []Param{{Key: "password", Value: secret}}
+		out := c.redactBody(body, form)
+		if len(secret) >= 4 && strings.Contains(out, secret) && !strings.Contains(redacted, secret) {
+			t.Fatalf("secret %q survives in %q", secret, out)
+		}
+	})
+}
