@@ -385,19 +385,37 @@ func (f *Factory) otpSource(t *Target) func(context.Context) (string, error) {
 		}
 	case p.TOTPCommand != "":
 		cmdline := p.TOTPCommand
+		// The client asks for a code on every request; a bulk run must not
+		// spawn a process each time. A printed secret is kept for the run, a
+		// printed code for the 30-second step it belongs to.
+		var mu sync.Mutex
+		var secretB32, code string
+		var codeStep int64 = -1
 		return func(ctx context.Context) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			now := f.Now()
+			step := now.Unix() / int64(totp.Step/time.Second)
+			if secretB32 != "" {
+				return totp.Code(secretB32, now)
+			}
+			if code != "" && codeStep == step {
+				return code, nil
+			}
 			out, err := f.RunSecretCommand(ctx, "totp-command", cmdline)
 			if err != nil {
 				return "", err
 			}
 			if isOTPCode(out) {
+				code, codeStep = out, step
 				return out, nil
 			}
-			code, err := totp.Code(out, f.Now())
+			c, err := totp.Code(out, now)
 			if err != nil {
 				return "", &UsageError{Err: fmt.Errorf("totp-command printed neither a 6-digit code nor a base32 secret")}
 			}
-			return code, nil
+			secretB32 = out
+			return c, nil
 		}
 	}
 	return nil

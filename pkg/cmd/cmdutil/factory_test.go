@@ -1,0 +1,152 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/secret"
+)
+
+// newTestFactory binds flags the way the root command does.
+func newTestFactory(t *testing.T, args ...string) *Factory {
+	t.Helper()
+	ios, _, _, _ := Test()
+	f := NewFactory(ios)
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	fs.String("url", "", "")
+	fs.String("timeout", "", "")
+	fs.String("profile", "", "")
+	fs.String("config", "", "")
+	for key, name := range map[string]string{KeyURL: "url", KeyTimeout: "timeout", KeyProfile: "profile", KeyConfig: "config"} {
+		if err := f.Viper.BindPFlag(key, fs.Lookup(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfg := &config.File{CurrentProfile: "p", Profiles: map[string]*config.Profile{
+		"p": {URL: "https://profile:2087", Token: "T", Timeout: "30s"},
+	}}
+	if err := cfg.Save(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		env         map[string]string
+		args        []string
+		wantURL     string
+		wantTimeout time.Duration
+	}{
+		{"profile", nil, []string{"--profile", "p"}, "https://profile:2087", 30 * time.Second},
+		{"env over profile", map[string]string{"CPCTL_URL": "https://env:2087", "CPCTL_TIMEOUT": "40s"}, []string{"--profile", "p"}, "https://env:2087", 40 * time.Second},
+		{"flag over env", map[string]string{"CPCTL_URL": "https://env:2087"}, []string{"--profile", "p", "--url", "https://flag:2087", "--timeout", "50s"}, "https://flag:2087", 50 * time.Second},
+		{"default timeout", map[string]string{"CPCTL_URL": "https://env:2087", "CPCTL_TOKEN": "X"}, nil, "https://env:2087", 2 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("CPCTL_CONFIG", cfgPath)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			f := newTestFactory(t, tt.args...)
+			names, err := f.ProfileNames()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg, err := f.ResolveTarget(names[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tg.Profile.URL != tt.wantURL || tg.Timeout != tt.wantTimeout {
+				t.Errorf("url %s timeout %s, want %s %s", tg.Profile.URL, tg.Timeout, tt.wantURL, tt.wantTimeout)
+			}
+			if tg.Kind != cpanel.KindWHM || tg.Profile.User != "root" {
+				t.Errorf("kind %s user %s: want whm root inferred", tg.Kind, tg.Profile.User)
+			}
+		})
+	}
+}
+
+// With --url and no --profile, the current profile's token is never used:
+// it would go to another server.
+func TestURLWithoutProfileIgnoresCurrent(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	cfg := &config.File{CurrentProfile: "p", Profiles: map[string]*config.Profile{"p": {URL: "https://profile:2087", Token: "SECRET"}}}
+	if err := cfg.Save(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CPCTL_CONFIG", cfgPath)
+	f := newTestFactory(t, "--url", "https://other:2087")
+	names, _ := f.ProfileNames()
+	tg, err := f.ResolveTarget(names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ClientConfig(context.Background(), tg); err == nil {
+		t.Fatal("want a missing-token error, not the current profile's token")
+	}
+	if tg.Profile.Token == "SECRET" {
+		t.Fatal("the current profile's token was picked up for another URL")
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{Usagef("bad"), 2},
+		{secret.ErrNoInput, 2},
+		{&cpanel.Error{Kind: cpanel.ErrAuth}, 3},
+		{&cpanel.Error{Kind: cpanel.ErrTransport}, 4},
+		{&cpanel.Error{Kind: cpanel.ErrRefused}, 1},
+		{&ExitError{Code: 5}, 5},
+		{errors.New("other"), 1},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestTOTPCommandCached(t *testing.T) {
+	dir := t.TempDir()
+	counter := filepath.Join(dir, "n")
+	f := newTestFactory(t)
+	now := time.Unix(1111111111, 0)
+	f.Now = func() time.Time { return now }
+	tg := &Target{Name: "p", Profile: config.Profile{TOTPCommand: "echo x >> " + counter + "; echo GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}}
+	otp := f.otpSource(tg)
+	for i := 0; i < 5; i++ {
+		code, err := otp(context.Background())
+		if err != nil || code != "050471" {
+			t.Fatalf("code %q, %v", code, err)
+		}
+	}
+	data, _ := readFile(counter)
+	if data != "x\n" {
+		t.Errorf("totp-command ran %q times, want once", data)
+	}
+}
+
+func readFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
+}
