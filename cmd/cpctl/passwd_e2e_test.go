@@ -296,3 +296,17 @@ func TestVersionReadsNoConfig(t *testing.T) {
 		t.Errorf("version output: %q", r.stdout)
 	}
 }
+
+func TestDemo(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	r := e.run("", "demo")
+	e.wantCode(r, 0)
+	for _, want := range []string{"Password changed for user “bob”.", `"kind": "ftp"`, "currently suspended", "(exit code 1)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if _, err := os.Stat(e.cfg); err == nil {
+		t.Error("the demo wrote the user's config")
+	}
+}
