@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -225,17 +224,6 @@ func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpane
 }
 
 func writePreview(w io.Writer, p cpanel.Preview) {
-	fmt.Fprintf(w, "%s %s\n", p.Method, p.URL)
-	keys := make([]string, 0, len(p.Header))
-	for k := range p.Header {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range p.Header[k] {
-			fmt.Fprintf(w, "%s: %s\n", k, v)
-		}
-	}
 	var body bytes.Buffer
 	for i, f := range p.Form {
 		if i > 0 {
@@ -250,5 +238,5 @@ func writePreview(w io.Writer, p cpanel.Preview) {
 			body.WriteString(url.QueryEscape(f.Value))
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", body.String())
+	cmdutil.WriteRequest(w, p.Method, p.URL, p.Header, body.String())
 }

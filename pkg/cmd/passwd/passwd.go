@@ -74,11 +74,6 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 	addBulkFlags(cmd, o)
 }
 
-// AddOwnerFlag declares --owner for ftp and email.
-func AddOwnerFlag(cmd *cobra.Command, o *Options) {
-	cmd.Flags().StringVar(&o.Owner, "owner", "", "the cPanel account that owns it (required through a WHM profile)")
-}
-
 // Run is the RunE of every passwd command.
 func Run(cmd *cobra.Command, args []string, o *Options) error {
 	if len(args) == 1 {

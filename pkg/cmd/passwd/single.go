@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
@@ -270,20 +269,7 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 	_, _ = send(ctx, c, o, p, password, oldPassword)
 	w := o.F.IO.Out
 	for _, x := range previews {
-		fmt.Fprintf(w, "%s %s\n", x.Method, x.URL)
-		keys := make([]string, 0, len(x.RequestHeader))
-		for k := range x.RequestHeader {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			for _, v := range x.RequestHeader[k] {
-				fmt.Fprintf(w, "%s: %s\n", k, v)
-			}
-		}
-		if x.RequestBody != "" {
-			fmt.Fprintf(w, "\n%s\n", x.RequestBody)
-		}
+		cmdutil.WriteRequest(w, x.Method, x.URL, x.RequestHeader, x.RequestBody)
 	}
 	fmt.Fprintln(o.F.IO.ErrOut, "cpctl: dry run: nothing was sent")
 	return nil

@@ -128,25 +128,34 @@ func newCmdShow(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
+// editProfile applies edit to the config, which must hold the named
+// profile, saves it and reports what edit says on stderr.
+func editProfile(f *cmdutil.Factory, name string, edit func(*config.File) string) error {
+	cfg, path, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if _, err := cfg.Profile(name); err != nil {
+		return &cmdutil.UsageError{Err: err}
+	}
+	msg := edit(cfg)
+	if err := cfg.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintln(f.IO.ErrOut, msg)
+	return nil
+}
+
 func newCmdUse(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "use NAME",
 		Short: "Make a profile the current one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, path, err := f.Config()
-			if err != nil {
-				return err
-			}
-			if _, err := cfg.Profile(args[0]); err != nil {
-				return &cmdutil.UsageError{Err: err}
-			}
-			cfg.CurrentProfile = args[0]
-			if err := cfg.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Current profile: %s\n", args[0])
-			return nil
+			return editProfile(f, args[0], func(cfg *config.File) string {
+				cfg.CurrentProfile = args[0]
+				return "Current profile: " + args[0]
+			})
 		},
 	}
 	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)
@@ -160,22 +169,13 @@ func newCmdRemove(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Remove a profile",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, path, err := f.Config()
-			if err != nil {
-				return err
-			}
-			if _, err := cfg.Profile(args[0]); err != nil {
-				return &cmdutil.UsageError{Err: err}
-			}
-			delete(cfg.Profiles, args[0])
-			if cfg.CurrentProfile == args[0] {
-				cfg.CurrentProfile = ""
-			}
-			if err := cfg.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Removed profile %s\n", args[0])
-			return nil
+			return editProfile(f, args[0], func(cfg *config.File) string {
+				delete(cfg.Profiles, args[0])
+				if cfg.CurrentProfile == args[0] {
+					cfg.CurrentProfile = ""
+				}
+				return "Removed profile " + args[0]
+			})
 		},
 	}
 	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)

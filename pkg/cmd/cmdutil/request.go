@@ -1,0 +1,28 @@
+package cmdutil
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+)
+
+// WriteRequest prints a request the way --dry-run shows it: the request
+// line, the headers in a stable order, a blank line and the form body. The
+// caller passes values that are already redacted.
+func WriteRequest(w io.Writer, method, url string, header http.Header, body string) {
+	fmt.Fprintf(w, "%s %s\n", method, url)
+	keys := make([]string, 0, len(header))
+	for k := range header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range header[k] {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+	if body != "" {
+		fmt.Fprintf(w, "\n%s\n", body)
+	}
+}
