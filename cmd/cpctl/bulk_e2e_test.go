@@ -238,3 +238,41 @@ func TestBulkCrashResume(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkInterrupt sends Ctrl-C (SIGINT) in the middle of a run: no new
+// row starts, the rows in flight are recorded, and the message says how to
+// resume, which then finishes the run.
+func TestBulkInterrupt(t *testing.T) {
+	e := newEnv(t, bulkState(200), simulator.Options{Latency: 20 * time.Millisecond})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 200)
+	journal := filepath.Join(e.dir, "int.journal")
+	cmd := exec.Command(binPath, "account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "4")
+	cmd.Env = e.vars
+	cmd.Dir = e.dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || (ee.ExitCode() != 5 && ee.ExitCode() != 1) {
+		t.Fatalf("want exit 5 (some rows done), got %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--resume "+journal) {
+		t.Errorf("should say how to resume:\n%s", stderr.String())
+	}
+	changed := e.srv.Sim.Stats().PasswordChanges
+	if changed == 0 || changed >= 200 {
+		t.Fatalf("%d rows changed before the interrupt; the test wants a run cut in the middle", changed)
+	}
+	r := e.run("", "account", "passwd", "--resume", journal, "-o", "json")
+	e.wantCode(r, 0)
+	if got := e.srv.Sim.Stats().PasswordChanges; got != 200 {
+		t.Errorf("%d password changes in all, want exactly 200 (each row once)", got)
+	}
+}
