@@ -72,8 +72,11 @@ func isSelfSigned(cert *x509.Certificate) bool {
 	return cert.CheckSignatureFrom(cert) == nil
 }
 
-// rootPool returns the system roots plus the certificates in caFile; nil means "system only".
-func rootPool(caFile string) (*x509.CertPool, error) {
+// caPool returns the certificates in caFile alone; nil when there is none.
+// The system roots are deliberately not merged in: loading them parses the
+// whole system bundle (10-30 ms here), a large share of a one-shot run, and
+// a server with its own CA never needs them (see verifyChain).
+func caPool(caFile string) (*x509.CertPool, error) {
 	if caFile == "" {
 		return nil, nil
 	}
@@ -81,26 +84,45 @@ func rootPool(caFile string) (*x509.CertPool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading CA file: %w", err)
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
+	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("CA file %s holds no PEM certificate", caFile)
 	}
 	return pool, nil
 }
 
+// verifyChain verifies the server's chain against the extra CA first and
+// only then against the system roots, which Go loads on first use.
+func verifyChain(certs []*x509.Certificate, host string, ca *x509.CertPool) error {
+	if len(certs) == 0 {
+		return errors.New("server presented no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	opts := x509.VerifyOptions{DNSName: host, Roots: ca, Intermediates: inter}
+	if ca != nil {
+		if _, err := certs[0].Verify(opts); err == nil {
+			return nil
+		}
+		opts.Roots = nil
+	}
+	if _, err := certs[0].Verify(opts); err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+	}
+	return nil
+}
+
 // tlsConfig builds the client TLS configuration. With a pin, chain verification is replaced by
 // the fingerprint check, which is what lets a pinned self-signed certificate through.
 func tlsConfig(host, caFile string, insecure bool, pin string) (*tls.Config, error) {
-	pool, err := rootPool(caFile)
+	pool, err := caPool(caFile)
 	if err != nil {
 		return nil, err
 	}
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
-		RootCAs:    pool,
 		ServerName: host,
 	}
 	switch {
@@ -118,6 +140,12 @@ func tlsConfig(host, caFile string, insecure bool, pin string) (*tls.Config, err
 		}
 	case insecure:
 		cfg.InsecureSkipVerify = true
+	case pool != nil:
+		// Verified by hand so the extra CA is tried before the system roots.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			return verifyChain(cs.PeerCertificates, host, pool)
+		}
 	}
 	return cfg, nil
 }
@@ -132,7 +160,7 @@ func FetchCertificate(ctx context.Context, rawURL, caFile string) (*CertInfo, er
 	if u.Scheme != "https" {
 		return nil, fmt.Errorf("%s does not use TLS", u.Redacted())
 	}
-	pool, err := rootPool(caFile)
+	pool, err := caPool(caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -160,14 +188,8 @@ func FetchCertificate(ctx context.Context, rawURL, caFile string) (*CertInfo, er
 	if len(cs.PeerCertificates) == 0 {
 		return nil, fmt.Errorf("%s presented no certificate", u.Host)
 	}
-	leaf := cs.PeerCertificates[0]
-	info := certInfo(leaf)
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, verr := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: pool, Intermediates: inter})
-	info.Trusted = verr == nil
+	info := certInfo(cs.PeerCertificates[0])
+	info.Trusted = verifyChain(cs.PeerCertificates, host, pool) == nil
 	return &info, nil
 }
 
