@@ -228,7 +228,9 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	results := make(chan done, 64)
 	var wg sync.WaitGroup
 	for profile := range r.st.profiles {
-		jobs := make(chan job)
+		// Buffered to the read-ahead, so the workers always find rows whose
+		// intents are on disk while the dispatcher syncs the next batch.
+		jobs := make(chan job, r.readAhead())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -272,14 +274,41 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	return sum, err
 }
 
+// readAhead is how many rows the dispatcher makes durable with one fsync
+// before handing them to the workers: twice the concurrency keeps every
+// worker busy while the next batch is synced.
+func (r *runner) readAhead() int { return 2 * r.cfg.Concurrency }
+
 // dispatch streams the rows of one profile from the journal's plan section.
+// It fixes each row's password and writes the intents of a batch of rows in
+// one durable append (group commit) before any of them can be sent: a row
+// is never sent before its intent is on disk, and a row whose intent is
+// on disk but was never sent is simply sent on resume with that password.
 func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job) error {
 	f, err := os.Open(r.path)
 	if err != nil {
 		return fmt.Errorf("read journal rows: %w", err)
 	}
 	defer f.Close()
-	errPlanned := errors.New("planned")
+	batch := make([]job, 0, r.readAhead())
+	var buf []byte
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := r.j.append(buf, true); err != nil {
+			return err
+		}
+		for _, jb := range batch {
+			select {
+			case jobs <- jb:
+			case <-stop.Done():
+				return errStopped
+			}
+		}
+		batch, buf = batch[:0], nil
+		return nil
+	}
 	_, _, err = scanRecords(f, func(rec *record) error {
 		switch rec.T {
 		case recPlanned:
@@ -291,49 +320,65 @@ func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job)
 		if rec.Profile != profile || r.st.done.has(rec.Seq) {
 			return nil
 		}
+		if stop.Err() != nil {
+			return errStopped
+		}
 		jb := job{row: rec.row()}
 		if s, ok := r.st.sent[rec.Seq]; ok {
 			jb.password, jb.attempt, jb.wasUncertain = s.password, s.attempt, s.uncertain
 		}
-		select {
-		case jobs <- jb:
-			return nil
-		case <-stop.Done():
-			return errPlanned
+		if err := r.intent(&jb); err != nil {
+			return err
 		}
+		intent, err := encodeRecord(intentRec{T: recIntent, Seq: jb.row.Seq, Attempt: jb.attempt, Password: jb.password, At: now()})
+		if err != nil {
+			return err
+		}
+		buf = append(buf, intent...)
+		batch = append(batch, jb)
+		if len(batch) == cap(batch) {
+			return flush()
+		}
+		return nil
 	})
-	if err != nil && !errors.Is(err, errPlanned) {
+	if err == nil || errors.Is(err, errPlanned) {
+		err = flush()
+	}
+	if err != nil && !errors.Is(err, errStopped) {
 		return fmt.Errorf("read journal rows: %w", err)
 	}
 	return nil
 }
 
-// do sends one row: intent on disk first, then the request, then the outcome.
-// ok is false when the row was not sent.
-func (r *runner) do(execCtx context.Context, jb job) (done, bool) {
-	row := jb.row
-	pw := jb.password
-	if pw == "" {
-		pw = row.Password
+var (
+	errPlanned = errors.New("planned")
+	errStopped = errors.New("stopped")
+)
+
+// intent fixes the password of the job's next attempt: the one an earlier
+// intent recorded, the input's, or a new one.
+func (r *runner) intent(jb *job) error {
+	if jb.password == "" {
+		jb.password = jb.row.Password
 	}
-	if pw == "" {
-		var err error
-		pw, err = r.cfg.Generate()
+	if jb.password == "" {
+		pw, err := r.cfg.Generate()
 		if err == nil && pw == "" {
 			err = errors.New("empty password")
 		}
 		if err != nil {
-			return done{err: fmt.Errorf("generate a password for row %d: %w", row.Seq, err)}, false
+			return fmt.Errorf("generate a password for row %d: %w", jb.row.Seq, err)
 		}
+		jb.password = pw
 	}
-	attempt := jb.attempt + 1
-	rec, err := encodeRecord(intentRec{T: recIntent, Seq: row.Seq, Attempt: attempt, Password: pw, At: now()})
-	if err == nil {
-		err = r.j.append(rec, true)
-	}
-	if err != nil {
-		return done{err: err}, false
-	}
+	jb.attempt++
+	return nil
+}
+
+// do sends one row whose intent the dispatcher has made durable, then
+// records the outcome. ok is false when the row was not sent.
+func (r *runner) do(execCtx context.Context, jb job) (done, bool) {
+	row, pw, attempt := jb.row, jb.password, jb.attempt
 	start := time.Now()
 	out := r.cfg.Exec(execCtx, row, pw)
 	elapsed := time.Since(start)
@@ -344,7 +389,7 @@ func (r *runner) do(execCtx context.Context, jb job) (done, bool) {
 		out.Exit = 0
 	}
 	d := done{Result: Result{Row: row, Password: pw, Generated: row.Password == "", Attempt: attempt, Outcome: out, Duration: elapsed}, wasUncertain: jb.wasUncertain}
-	rec, err = encodeRecord(outcomeRec{T: recOutcome, Seq: row.Seq, Line: row.Line, Target: row.Target, Owner: row.Owner, Profile: row.Profile,
+	rec, err := encodeRecord(outcomeRec{T: recOutcome, Seq: row.Seq, Line: row.Line, Target: row.Target, Owner: row.Owner, Profile: row.Profile,
 		Attempt: attempt, OK: out.OK, Exit: out.Exit, Class: out.Class, Msg: out.Message, Services: out.Services, Verified: out.Verified, At: now()})
 	if err == nil {
 		err = r.j.append(rec, false)
