@@ -260,7 +260,7 @@ func runBulk(ctx context.Context, o *Options) error {
 		defer done()
 		n, err := batch.Validate(in, batchKind(o.Kind), vopts)
 		if err != nil {
-			return validationErr(err)
+			return o.validationErr(err)
 		}
 		fmt.Fprintf(f.IO.ErrOut, "%s: %d rows, all valid\n", o.Bulk.From, n)
 		return nil
@@ -328,7 +328,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	if err != nil {
 		var ve *batch.ValidationError
 		if errors.As(err, &ve) {
-			return validationErr(err)
+			return o.validationErr(err)
 		}
 		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 	}
@@ -364,8 +364,20 @@ func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
 	return opts
 }
 
-func validationErr(err error) error {
-	return &cmdutil.UsageError{Err: fmt.Errorf("the input has invalid rows; nothing was sent: %w", err)}
+// validationErr lists every bad row on its own line of stderr and returns
+// the one-line summary that main prints last.
+func (o *Options) validationErr(err error) error {
+	var ve *batch.ValidationError
+	if !errors.As(err, &ve) {
+		return &cmdutil.UsageError{Err: err}
+	}
+	for _, re := range ve.Errors {
+		fmt.Fprintf(o.F.IO.ErrOut, "  line %d: %s\n", re.Line, re.Msg)
+	}
+	if ve.More > 0 {
+		fmt.Fprintf(o.F.IO.ErrOut, "  ... and %d more\n", ve.More)
+	}
+	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
 }
 
 // exportSecrets writes the journal's final passwords to path with mode
