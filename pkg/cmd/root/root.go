@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cpctl/cpctl/pkg/cmd/account"
 	"github.com/cpctl/cpctl/pkg/cmd/api"
@@ -22,6 +23,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
+	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
 )
 
@@ -33,8 +35,8 @@ const exitCodesHelp = `Exit codes:
   4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
   5  bulk run: some rows succeeded and some failed`
 
-// NewCmd builds the root command on the factory.
-func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
+// newRoot builds the root command with its flags and no subcommands.
+func newRoot(f *cmdutil.Factory, info version.Info) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cpctl",
 		Short: "Change cPanel & WHM passwords remotely",
@@ -86,21 +88,105 @@ Try it without a server: cpctl demo
 	cmd.AddGroup(&cobra.Group{ID: "passwd", Title: "Change passwords:"},
 		&cobra.Group{ID: "api", Title: "Call any API function (like the server-side tools):"},
 		&cobra.Group{ID: "setup", Title: "Set up and try:"})
-	for _, c := range []*cobra.Command{account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f)} {
-		c.GroupID = "passwd"
-		cmd.AddCommand(c)
-	}
-	for _, c := range api.NewCmds(f) {
-		c.GroupID = "api"
-		cmd.AddCommand(c)
-	}
-	for _, c := range []*cobra.Command{profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info)} {
-		c.GroupID = "setup"
-		cmd.AddCommand(c)
-	}
 	cmd.SetHelpCommandGroupID("setup")
 	cmd.SetCompletionCommandGroupID("setup")
 	return cmd
+}
+
+// subcommand is a top-level command, built only when needed.
+type subcommand struct {
+	name, group string
+	build       func() []*cobra.Command
+}
+
+func subcommands(f *cmdutil.Factory, info version.Info) []subcommand {
+	one := func(c func() *cobra.Command) func() []*cobra.Command {
+		return func() []*cobra.Command { return []*cobra.Command{c()} }
+	}
+	apiCmd := func(a cpanel.API) func() []*cobra.Command {
+		return one(func() *cobra.Command { return api.NewCmd(f, a, nil) })
+	}
+	return []subcommand{
+		{"account", "passwd", one(func() *cobra.Command { return account.NewCmd(f) })},
+		{"ftp", "passwd", one(func() *cobra.Command { return ftp.NewCmd(f) })},
+		{"email", "passwd", one(func() *cobra.Command { return email.NewCmd(f) })},
+		{"journal", "passwd", one(func() *cobra.Command { return journal.NewCmd(f) })},
+		{"whmapi1", "api", apiCmd(cpanel.WHMAPI1)},
+		{"cpapi2", "api", apiCmd(cpanel.CPAPI2)},
+		{"uapi", "api", apiCmd(cpanel.UAPI)},
+		{"profile", "setup", one(func() *cobra.Command { return profile.NewCmd(f) })},
+		{"demo", "setup", one(func() *cobra.Command { return demo.NewCmd(f, runArgs(info)) })},
+		{"version", "setup", one(func() *cobra.Command { return version.NewCmd(f, info) })},
+	}
+}
+
+// NewCmd builds the whole command tree on the factory.
+func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
+	return newCmdFor(f, info, nil)
+}
+
+// newCmdFor builds the root with only the top-level command that args run
+// (all of them when args is nil or names none): a cron job that runs one
+// command pays for the flag sets of that command alone.
+func newCmdFor(f *cmdutil.Factory, info version.Info, args []string) *cobra.Command {
+	cmd := newRoot(f, info)
+	subs := subcommands(f, info)
+	only := ""
+	if args != nil {
+		names := make([]string, len(subs))
+		for i, sc := range subs {
+			names[i] = sc.name
+		}
+		only = commandNamed(cmd, names, args)
+	}
+	for _, sc := range subs {
+		if only != "" && sc.name != only {
+			continue
+		}
+		for _, c := range sc.build() {
+			c.GroupID = sc.group
+			cmd.AddCommand(c)
+		}
+	}
+	return cmd
+}
+
+// commandNamed returns the top-level command that args run, or "" when
+// the whole tree is needed (root help, completion, an unknown word). Flag
+// values are skipped using the root's own flag definitions, so
+// `cpctl -p ftp account passwd` is still an account command.
+func commandNamed(root *cobra.Command, names []string, args []string) string {
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	pf := root.PersistentFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return ""
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			if strings.Contains(a, "=") {
+				continue
+			}
+			var fl *pflag.Flag
+			if strings.HasPrefix(a, "--") {
+				fl = pf.Lookup(a[2:])
+			} else if len(a) == 2 {
+				fl = pf.ShorthandLookup(a[1:])
+			}
+			if fl != nil && fl.NoOptDefVal == "" {
+				i++ // the flag's value
+			}
+			continue
+		}
+		if known[a] {
+			return a
+		}
+		return ""
+	}
+	return ""
 }
 
 // runArgs runs a command line on a fresh root; `cpctl demo` uses it to run
@@ -121,7 +207,9 @@ func Main(info version.Info) int {
 	if ios.InTTY {
 		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
 	}
-	cmd := NewCmd(f, info)
+	args := os.Args[1:]
+	cmd := newCmdFor(f, info, args)
+	cmd.SetArgs(args)
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
 	// flight); a second one kills the process as usual.
