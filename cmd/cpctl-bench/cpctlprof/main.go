@@ -1,0 +1,45 @@
+// Command cpctlprof is cpctl with profiling hooks, built by cpctl-bench
+// -profile so a bulk run's CPU and allocation profiles can be read with
+// pprof. It behaves exactly like cmd/cpctl otherwise.
+//
+// CPCTL_BENCH_CPUPROFILE=FILE writes a CPU profile of the whole run;
+// CPCTL_BENCH_ALLOCPROFILE=FILE writes the allocation profile at exit.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/pprof"
+
+	"github.com/cpctl/cpctl/pkg/cmd/root"
+	versioncmd "github.com/cpctl/cpctl/pkg/cmd/version"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	if path := os.Getenv("CPCTL_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	code := root.Main(versioncmd.Info{Version: "bench", Commit: "none", Date: "unknown"})
+	if path := os.Getenv("CPCTL_BENCH_ALLOCPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			_ = f.Close()
+		}
+	}
+	return code
+}
