@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/secret/strength"
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
@@ -308,5 +309,30 @@ func TestDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(e.cfg); err == nil {
 		t.Error("the demo wrote the user's config")
+	}
+}
+
+// Through a cPanel profile that logs in with the account's password, that
+// password is the old one: no prompt, and a warning that the profile is
+// now stale.
+func TestCPanelPasswordProfileUsesItsPassword(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	f := &config.File{CurrentProfile: "cppw", Profiles: map[string]*config.Profile{
+		"cppw": {URL: e.srv.CPanelURL, Kind: "cpanel", User: "bob", Auth: "password", Password: simulator.SampleBobPassword, TLSFingerprint: e.srv.Fingerprint},
+	}}
+	if err := f.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(newPass+"\n", "account", "passwd", "--password-stdin", "--verify", "-o", "json")
+	e.wantCode(r, 0)
+	e.noSecrets(r, newPass)
+	if !e.srv.Sim.CheckPassword("bob", newPass) {
+		t.Fatal("password not changed")
+	}
+	if !strings.Contains(r.stderr, "update the profile") {
+		t.Errorf("should warn that the profile's password is stale:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"verified": true`) {
+		t.Errorf("verify through a cPanel profile:\n%s", r.stdout)
 	}
 }

@@ -106,6 +106,9 @@ func runSingle(ctx context.Context, o *Options) error {
 		}
 		return err
 	}
+	if p.needsOldPassword() && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) && t.Name != "" {
+		f.Warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or its password-command) before the next use", t.Name, p.user)
+	}
 	if r.Verified != nil && !*r.Verified {
 		return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
 			"the server accepted the new password for %s but verification failed: the new password does not work yet", p.display)}
