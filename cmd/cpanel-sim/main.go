@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	// Subscribe before serving so that an early signal is not lost.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sigs, append([]os.Signal{os.Interrupt, syscall.SIGTERM}, dumpSignals...)...)
 	defer signal.Stop(sigs)
 
 	srv, err := simulator.Start(state, opts)
@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
 			code = 1
 		}
-		if sig != syscall.SIGUSR1 {
+		if !isDumpSignal(sig) {
 			break
 		}
 	}

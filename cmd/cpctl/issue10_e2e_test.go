@@ -137,3 +137,22 @@ func TestMinimumsCached(t *testing.T) {
 	r = e.run("", "email", "passwd", "info@bob.example", "--owner", "bob", "--generate")
 	e.wantCode(r, 0)
 }
+
+func TestProfileAddTwoFactor(t *testing.T) {
+	st := simulator.SampleState()
+	st.Root.TFASecret = tfaSecret
+	e := newEnv(t, st, simulator.Options{})
+	args := []string{"profile", "add", "tfa", "--url", e.srv.WHMURL, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint}
+	r := e.run(simulator.SampleRootToken+"\n", args...)
+	e.wantCode(r, 3)
+	if !strings.Contains(r.stderr, "--totp-secret-stdin") {
+		t.Errorf("should say how to give the TOTP secret:\n%s", r.stderr)
+	}
+	r = e.run(simulator.SampleRootToken+"\n"+tfaSecret+"\n", append(args, "--totp-secret-stdin")...)
+	e.wantCode(r, 0)
+	e.noSecrets(r, tfaSecret)
+	r = e.run("", "profile", "show", "tfa")
+	if strings.Contains(r.stdout, tfaSecret) || !strings.Contains(r.stdout, "totp-secret: <set>") {
+		t.Errorf("show must hide the TOTP secret:\n%s", r.stdout)
+	}
+}

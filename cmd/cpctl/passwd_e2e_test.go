@@ -258,6 +258,9 @@ func TestCertificates(t *testing.T) {
 	if !strings.Contains(r.stderr, e.srv.Fingerprint) {
 		t.Errorf("the message should give the fingerprint %s:\n%s", e.srv.Fingerprint, r.stderr)
 	}
+	// A CI step pins it with CPCTL_TLS_FINGERPRINT, as the message says.
+	r = e.runEnv(append(base, "CPCTL_TLS_FINGERPRINT="+e.srv.Fingerprint), newPass+"\n", "account", "passwd", "bob", "--password-stdin")
+	e.wantCode(r, 0)
 	// --insecure works, with a warning.
 	r = e.runEnv(base, newPass+"\n", "--insecure", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 0)

@@ -118,7 +118,7 @@ func whmPasswdExecutor(base, caFile, token string) (func(context.Context, Row, s
 	}, nil
 }
 
-func randomPassword() (string, error) {
+func randomPassword(Row) (string, error) {
 	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!%*+-=?"
 	b := make([]byte, 20)
 	for i := range b {

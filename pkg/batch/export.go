@@ -67,36 +67,36 @@ func ExportSecrets(journalPath string, w io.Writer) error {
 
 // Failure is one row whose last outcome was a failure.
 type Failure struct {
-	Seq     int
-	Line    int
-	Target  string
-	Owner   string
-	Profile string
-	Exit    int
-	Class   string
-	Message string
+	Seq     int    `json:"seq" yaml:"seq"`
+	Line    int    `json:"line" yaml:"line"`
+	Target  string `json:"target" yaml:"target"`
+	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
+	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
+	Exit    int    `json:"exit" yaml:"exit"`
+	Class   string `json:"class" yaml:"class"`
+	Message string `json:"message" yaml:"message"`
 	// Retry: the reply was lost (ExitTransport), so a resume sends the row
 	// again with the same password.
-	Retry bool
+	Retry bool `json:"retry" yaml:"retry"`
 }
 
 // Status is a journal's progress, without any secret.
 type Status struct {
-	Path    string
-	Kind    Kind
-	Version int
-	Created time.Time
+	Path    string    `json:"path" yaml:"path"`
+	Kind    Kind      `json:"kind" yaml:"kind"`
+	Version int       `json:"version" yaml:"version"`
+	Created time.Time `json:"created" yaml:"created"`
 	// Meta is the header's Meta without keys that look like they hold
 	// secrets (password, token, hash, cookie, ...).
-	Meta map[string]string
+	Meta map[string]string `json:"meta" yaml:"meta"`
 	// Planned is false when the input was never fully read: nothing was sent.
-	Planned   bool
-	Total     int
-	Succeeded int
-	Failed    int
-	Pending   int // rows without a final outcome
-	InFlight  int // rows sent when the run stopped, awaiting their answer
-	Failures  []Failure
+	Planned   bool      `json:"planned" yaml:"planned"`
+	Total     int       `json:"total" yaml:"total"`
+	Succeeded int       `json:"succeeded" yaml:"succeeded"`
+	Failed    int       `json:"failed" yaml:"failed"`
+	Pending   int       `json:"pending" yaml:"pending"`     // rows without a final outcome
+	InFlight  int       `json:"in_flight" yaml:"in_flight"` // rows sent when the run stopped, awaiting their answer
+	Failures  []Failure `json:"failures" yaml:"failures"`
 }
 
 // Show reads a journal's progress without changing it; a run may be going on.
@@ -133,6 +133,9 @@ func Show(journalPath string) (Status, error) {
 		s.Failures = append(s.Failures, f)
 	}
 	sort.Slice(s.Failures, func(i, j int) bool { return s.Failures[i].Seq < s.Failures[j].Seq })
+	if s.Failures == nil {
+		s.Failures = []Failure{} // a list in JSON, never null
+	}
 	return s, nil
 }
 
@@ -140,11 +143,19 @@ func Show(journalPath string) (Status, error) {
 // credential there.
 var secretWords = []string{"pass", "token", "secret", "hash", "cookie", "session", "cpsess", "otp", "key", "credential"}
 
+// publicKeys are Meta keys known to hold settings, not secrets, although
+// their names contain one of secretWords.
+var publicKeys = map[string]bool{"db-pass-update": true, "secrets-out": true}
+
 func publicMeta(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		lk := strings.ToLower(k)
 		secret := false
+		if publicKeys[lk] {
+			out[k] = v
+			continue
+		}
 		for _, w := range secretWords {
 			if strings.Contains(lk, w) {
 				secret = true

@@ -110,7 +110,7 @@ func TestResumeTornTail(t *testing.T) {
 		`{"t":"outcome","seq":1,"line":2,"target":"r1","attempt":1,"ok":true,"exit":0,"at":"x"}`+"\n",
 		`{"t":"intent","seq":3,"attempt":1,"passw`) // kill -9 mid-write
 	var rec recorder
-	sum, err := Resume(context.Background(), path, RunConfig{Exec: rec.exec, Generate: func() (string, error) { return "G", nil }, Concurrency: 1})
+	sum, err := Resume(context.Background(), path, RunConfig{Exec: rec.exec, Generate: func(Row) (string, error) { return "G", nil }, Concurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,8 +104,9 @@ type RunConfig struct {
 	// run is: a row once sent is allowed to finish and be recorded.
 	Exec func(ctx context.Context, row Row, password string) Outcome
 	// Generate makes a password for a row without one, at the moment its
-	// intent is written.
-	Generate func() (string, error)
+	// intent is written; it gets the row so that the password can avoid
+	// containing the user name, which servers refuse.
+	Generate func(row Row) (string, error)
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
 	// when 0); rows of different profiles run at the same time.
 	Concurrency int
@@ -362,7 +363,7 @@ func (r *runner) intent(jb *job) error {
 		jb.password = jb.row.Password
 	}
 	if jb.password == "" {
-		pw, err := r.cfg.Generate()
+		pw, err := r.cfg.Generate(jb.row)
 		if err == nil && pw == "" {
 			err = errors.New("empty password")
 		}

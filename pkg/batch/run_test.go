@@ -71,9 +71,9 @@ func (s *fakeServer) exec(ctx context.Context, row Row, pw string) Outcome {
 	return Outcome{OK: true, Message: "Password changed", Services: []string{"system", "ftp"}}
 }
 
-func counterGen() func() (string, error) {
+func counterGen() func(Row) (string, error) {
 	var n atomic.Int64
-	return func() (string, error) { return fmt.Sprintf("gen-%d", n.Add(1)), nil }
+	return func(Row) (string, error) { return fmt.Sprintf("gen-%d", n.Add(1)), nil }
 }
 
 func csvRows(n int, profiles ...string) string {
@@ -285,7 +285,7 @@ func TestResumeRetriesLostReplies(t *testing.T) {
 		t.Fatalf("export before retry: %v", got)
 	}
 	lose = false
-	sum, err = Resume(context.Background(), path, RunConfig{Exec: srv.exec, Generate: func() (string, error) { return "", errors.New("must not be called") }})
+	sum, err = Resume(context.Background(), path, RunConfig{Exec: srv.exec, Generate: func(Row) (string, error) { return "", errors.New("must not be called") }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestRunErrors(t *testing.T) {
 	t.Run("generator fails", func(t *testing.T) {
 		srv := newFakeServer(0)
 		_, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader("user\na\n"), Kind: KindAccount,
-			Exec: srv.exec, Generate: func() (string, error) { return "", errors.New("no entropy") }})
+			Exec: srv.exec, Generate: func(Row) (string, error) { return "", errors.New("no entropy") }})
 		if err == nil || !strings.Contains(err.Error(), "no entropy") || srv.calls != 0 {
 			t.Fatalf("err %v, calls %d", err, srv.calls)
 		}

@@ -39,6 +39,9 @@ const (
 	KeyCACert   = "ca-cert"
 	KeyTimeout  = "timeout"
 	KeyNoInput  = "no-input"
+	// KeyTLSFingerprint pins a certificate without a profile (CI steps
+	// against a server with a self-signed certificate).
+	KeyTLSFingerprint = "tls-fingerprint"
 )
 
 // DefaultTimeout is the per-request timeout: password changes are slow on
@@ -80,7 +83,7 @@ func NewFactory(ios *IOStreams) *Factory {
 	v.SetEnvPrefix("CPCTL")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	for _, k := range []string{KeyProfile, KeyConfig, KeyOutput, KeyURL, KeyKind, KeyUser, KeyAuth,
-		KeyToken, KeyPassword, KeyInsecure, KeyCACert, KeyTimeout, KeyNoInput} {
+		KeyToken, KeyPassword, KeyInsecure, KeyCACert, KeyTimeout, KeyNoInput, KeyTLSFingerprint} {
 		_ = v.BindEnv(k)
 	}
 	// No SetDefault here: viper's IsSet counts defaults as set, and the
@@ -235,6 +238,13 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 	}
 	if v.GetBool(KeyInsecure) {
 		t.Profile.Insecure = true
+	}
+	if fp := v.GetString(KeyTLSFingerprint); fp != "" {
+		norm, err := cpanel.NormalizeFingerprint(fp)
+		if err != nil {
+			return nil, Usagef("--tls-fingerprint: %w", err)
+		}
+		t.Profile.TLSFingerprint = norm
 	}
 	if err := f.finish(t, v.IsSet(KeyTimeout)); err != nil {
 		return nil, err

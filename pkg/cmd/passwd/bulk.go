@@ -278,8 +278,12 @@ func runBulk(ctx context.Context, o *Options) error {
 		}
 	}
 
-	generate := func() (string, error) {
-		return secret.Generate(o.Password.Length, o.Password.SimpleCharset)
+	generate := func(row batch.Row) (string, error) {
+		user := row.Target
+		if o.Kind != Account {
+			user, _, _ = strings.Cut(row.Target, "@")
+		}
+		return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
 	}
 	showPasswords := o.SecretsOut == ""
 	stream := pr.Stream(streamOptions(o, showPasswords)...)
@@ -319,10 +323,20 @@ func runBulk(ctx context.Context, o *Options) error {
 			return ierr
 		}
 		defer done()
-		cfg.Input = in
-		cfg.Meta = o.meta(defProfile)
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: journal %s (it holds the new passwords: keep it private)\n", journal)
-		sum, err = batch.Run(ctx, cfg)
+		// Plan first (every row read and checked into the journal), so a
+		// bad file leaves no journal and says nothing about one.
+		vo := vopts
+		vo.Generate = cfg.Generate != nil
+		n, perr := batch.Plan(journal, in, cfg.Kind, o.meta(defProfile), vo)
+		if perr != nil {
+			var ve *batch.ValidationError
+			if errors.As(perr, &ve) {
+				return o.validationErr(perr)
+			}
+			return cmdutil.Usagef("bulk run: %w", perr)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
+		sum, err = batch.Resume(ctx, journal, cfg)
 	}
 	_ = stream.Close()
 	if err != nil {

@@ -232,9 +232,9 @@ func annotate(err error, t *cmdutil.Target) error {
 	}
 	var uc *cpanel.UntrustedCertificateError
 	if errors.As(err, &uc) {
-		how := "--tls-fingerprint " + uc.Cert.Fingerprint
+		how := fmt.Sprintf("--tls-fingerprint %s (or CPCTL_TLS_FINGERPRINT)", uc.Cert.Fingerprint)
 		if t.Name != "" {
-			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or set tls-fingerprint: %s in the profile", t.Name, uc.Cert.Fingerprint)
+			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or --tls-fingerprint %s", t.Name, uc.Cert.Fingerprint)
 		}
 		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
 			Reason: fmt.Sprintf("the certificate of %s is not trusted (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",

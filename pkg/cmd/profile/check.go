@@ -60,6 +60,10 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 	what, err := c.Ping(ctx)
 	if err != nil {
 		var apiErr *cpanel.Error
+		if errors.As(err, &apiErr) && apiErr.TwoFactor {
+			return &cpanel.Error{Kind: cpanel.ErrAuth, Op: "credentials", TwoFactor: true, Reason: fmt.Sprintf(
+				"%s: the server wants a two-factor code: give the profile --totp-secret-stdin (the base32 secret) or --totp-command", apiErr.Reason)}
+		}
 		if errors.As(err, &apiErr) && apiErr.Kind == cpanel.ErrAuth {
 			return fmt.Errorf("credentials: %w", err)
 		}

@@ -2,12 +2,12 @@ package profile
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/output"
 )
 
 func newCmdList(f *cmdutil.Factory) *cobra.Command {
@@ -25,14 +25,38 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if fm, _ := f.OutputFormat(); fm != output.Table {
+				list := make([]listed, 0, len(cfg.Profiles))
+				for _, n := range cfg.Names() {
+					p := cfg.Profiles[n]
+					list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
+				}
+				return pr.Value(list)
+			}
 			rows := [][]string{}
 			for _, n := range cfg.Names() {
 				p := cfg.Profiles[n]
-				rows = append(rows, []string{n, strconv.FormatBool(n == cfg.CurrentProfile), p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
+				current := ""
+				if n == cfg.CurrentProfile {
+					current = "*"
+				}
+				rows = append(rows, []string{n, current, p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
 			}
 			return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
 		},
 	}
+}
+
+// listed is one profile in `profile list -o json|yaml`.
+type listed struct {
+	Name    string `json:"name" yaml:"name"`
+	Current bool   `json:"current" yaml:"current"`
+	URL     string `json:"url" yaml:"url"`
+	Kind    string `json:"kind" yaml:"kind"`
+	User    string `json:"user" yaml:"user"`
+	Auth    string `json:"auth" yaml:"auth"`
+	Secret  string `json:"secret" yaml:"secret"`
+	TLS     string `json:"tls" yaml:"tls"`
 }
 
 // secretSource says where the secret comes from without showing it.

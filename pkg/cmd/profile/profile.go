@@ -36,7 +36,6 @@ type addOptions struct {
 	passwordStdin   bool
 	tokenCommand    string
 	passwordCommand string
-	fingerprint     string
 	cpanelURL       string
 	minStrength     int
 	totpSecretStdin bool
@@ -79,7 +78,6 @@ secret-tool, vault, op ...), or from a prompt at a terminal.`,
 	fl.BoolVar(&o.passwordStdin, "password-stdin", false, "read the login password from standard input")
 	fl.StringVar(&o.tokenCommand, "token-command", "", "`COMMAND` that prints the token at each use (stored instead of the token)")
 	fl.StringVar(&o.passwordCommand, "password-command", "", "`COMMAND` that prints the login password at each use")
-	fl.StringVar(&o.fingerprint, "tls-fingerprint", "", "pin the server certificate: sha256:HEX")
 	fl.StringVar(&o.cpanelURL, "cpanel-url", "", "cPanel URL of this server, for --verify through WHM (default: derived, 2087→2083)")
 	fl.IntVar(&o.minStrength, "min-strength", 0, "the server's minimum password strength (default: read from the server)")
 	fl.BoolVar(&o.totpSecretStdin, "totp-secret-stdin", false, "read the two-factor (TOTP) base32 secret from standard input (after the token/password line)")
@@ -127,8 +125,8 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 			return cmdutil.Usagef("cannot tell whether %s is WHM or cPanel from its port or host: give --kind whm|cpanel", p.URL)
 		}
 	}
-	if o.fingerprint != "" {
-		fp, err := cpanel.NormalizeFingerprint(o.fingerprint)
+	if fpFlag := v.GetString(cmdutil.KeyTLSFingerprint); fpFlag != "" {
+		fp, err := cpanel.NormalizeFingerprint(fpFlag)
 		if err != nil {
 			return cmdutil.Usagef("--tls-fingerprint: %w", err)
 		}

@@ -69,6 +69,7 @@ Try it without a server: cpctl demo
 	pf.Bool("insecure", false, "skip TLS certificate verification (warns on every use) [CPCTL_INSECURE]")
 	pf.String("ca-cert", "", "extra trusted CA certificate `FILE` (PEM) [CPCTL_CA_CERT]")
 	pf.String("timeout", "", "per-request timeout (default 2m) [CPCTL_TIMEOUT]")
+	pf.String("tls-fingerprint", "", "pin the server certificate: sha256:HEX (a profile keeps it as tls-fingerprint) [CPCTL_TLS_FINGERPRINT]")
 	pf.Bool("no-input", false, "never prompt; a missing value is a usage error [CPCTL_NO_INPUT]")
 	pf.BoolVar(&f.DryRun, "dry-run", false, "print the request that would be sent, secrets redacted, and send nothing")
 	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "log each request and reply to stderr, secrets redacted")
@@ -76,7 +77,7 @@ Try it without a server: cpctl demo
 		cmdutil.KeyProfile: "profile", cmdutil.KeyConfig: "config", cmdutil.KeyOutput: "output",
 		cmdutil.KeyURL: "url", cmdutil.KeyKind: "kind", cmdutil.KeyUser: "auth-user", cmdutil.KeyAuth: "auth",
 		cmdutil.KeyInsecure: "insecure", cmdutil.KeyCACert: "ca-cert", cmdutil.KeyTimeout: "timeout",
-		cmdutil.KeyNoInput: "no-input",
+		cmdutil.KeyNoInput: "no-input", cmdutil.KeyTLSFingerprint: "tls-fingerprint",
 	} {
 		_ = f.Viper.BindPFlag(key, pf.Lookup(flag))
 	}
