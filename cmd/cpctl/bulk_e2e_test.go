@@ -276,3 +276,23 @@ func TestBulkInterrupt(t *testing.T) {
 		t.Errorf("%d password changes in all, want exactly 200 (each row once)", got)
 	}
 }
+
+// Rows with their own weak password are refused before sending, each with
+// the score and the minimum; generated rows are sent.
+func TestBulkWeakRowsRefusedLocally(t *testing.T) {
+	e := newEnv(t, bulkState(3), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "mixed.csv")
+	os.WriteFile(in, []byte("user,password\nuser0000,abcdefgh\nuser0001,\nuser0002,Strong-Enough-2026!x\n"), 0o600)
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "j"), "-o", "json")
+	e.wantCode(r, 5)
+	if !strings.Contains(r.stdout, "scores 22, below the server's minimum of 50") {
+		t.Errorf("the weak row should be refused locally:\n%s", r.stdout)
+	}
+	if e.srv.Sim.CheckPassword("user0000", "abcdefgh") {
+		t.Error("the weak password was sent")
+	}
+	if !e.srv.Sim.CheckPassword("user0002", "Strong-Enough-2026!x") {
+		t.Error("the strong row was not changed")
+	}
+}

@@ -276,9 +276,12 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 }
 
 // readAhead is how many rows the dispatcher makes durable with one fsync
-// before handing them to the workers: twice the concurrency keeps every
-// worker busy while the next batch is synced.
-func (r *runner) readAhead() int { return 2 * r.cfg.Concurrency }
+// before handing them to the workers: at least twice the concurrency, so
+// every worker stays busy while the next batch is synced, and at least 64,
+// so a fast server does not wait on one fsync per handful of rows. A crash
+// only means that rows of the batch not yet sent are sent on resume with
+// the password their intent fixed.
+func (r *runner) readAhead() int { return max(2*r.cfg.Concurrency, 64) }
 
 // dispatch streams the rows of one profile from the journal's plan section.
 // It fixes each row's password and writes the intents of a batch of rows in

@@ -143,7 +143,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.sim.opts.RequestLog != nil {
 		defer func() { h.sim.logRequest(r, sw.status, time.Since(start)) }()
 	}
-	h.serve(sw, r)
+	h.serve(sw, r, start)
 }
 
 func (s *Simulator) logRequest(r *http.Request, status int, d time.Duration) {
@@ -173,7 +173,7 @@ const (
 	kindAccount
 )
 
-func (h *handler) serve(w *statusWriter, r *http.Request) {
+func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 	s := h.sim
 	if raw := r.URL.RawQuery; raw != "" {
 		if q, err := url.ParseQuery(raw); err == nil {
@@ -203,7 +203,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request) {
 	switch {
 	case path == "/login" || path == "/login/":
 		if r.Method == http.MethodPost || r.Form.Get("login_only") == "1" {
-			s.sleep(r.Context(), s.opts.Latency)
+			s.sleepUntil(r.Context(), arrived.Add(s.opts.Latency))
 			writeReply(w, h.login(r))
 			return
 		}
@@ -230,7 +230,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request) {
 		writeReply(w, tokenOnly())
 		return
 	}
-	s.sleep(r.Context(), s.opts.Latency)
+	s.sleepUntil(r.Context(), arrived.Add(s.opts.Latency))
 
 	c := h.route(id, path, r.Form)
 	if c.fn != "" {
@@ -272,6 +272,13 @@ func (h *handler) serve(w *statusWriter, r *http.Request) {
 		}
 	}
 	writeReply(w, rep)
+}
+
+// sleepUntil models a server that answers at a given time after the
+// request arrived: the latency covers the simulator's own processing rather
+// than adding to it, so "20 ms latency" means calls take 20 ms.
+func (s *Simulator) sleepUntil(ctx context.Context, t time.Time) {
+	s.sleep(ctx, time.Until(t))
 }
 
 func (s *Simulator) sleep(ctx context.Context, d time.Duration) {

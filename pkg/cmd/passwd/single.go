@@ -70,9 +70,12 @@ func runSingle(ctx context.Context, o *Options) error {
 	}
 	defer c.Close()
 
-	min := o.minimum(ctx, c, t, p.app())
-	if err := checkStrength(o, p, password, min, generated); err != nil {
-		return err
+	if !generated && !o.Force {
+		// A generated password scores 100, so the minimum cannot refuse it:
+		// reading it would cost a round trip for nothing.
+		if err := checkStrength(o, p, password, o.minimum(ctx, c, t, p.app()), generated); err != nil {
+			return err
+		}
 	}
 
 	if generated && o.SecretsOut != "" {
