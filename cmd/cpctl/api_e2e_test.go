@@ -143,7 +143,7 @@ func TestMirrorFailureCodes(t *testing.T) {
 		{name: "uapi failure hidden by uapi_cpanel", args: []string{"uapi", "--user", "bob", "--via", "uapi_cpanel", "Ftp", "passwd", "user=files", "pass=abc12"},
 			code: 1, stdout: "command: uapi_cpanel", stderr: "too weak"},
 		{name: "cpapi2 unknown function", args: []string{"cpapi2", "--user", "bob", "Ftp", "nosuch"}, code: 1, stdout: "cpanelresult:"},
-		{name: "bad token", extra: []string{"CPCTL_TOKEN=WRONGTOKEN0123456789ABCDEFGHIJK"}, args: []string{"whmapi1", "version"}, code: 3},
+		{name: "bad token", extra: []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TLS_FINGERPRINT=" + e.srv.Fingerprint, "CPCTL_TOKEN=WRONGTOKEN0123456789ABCDEFGHIJK"}, args: []string{"whmapi1", "version"}, code: 3},
 		{name: "server down", args: []string{"-p", "down", "whmapi1", "version"}, code: 4, stderr: "cannot connect"},
 		{name: "cpapi2 through WHM needs --user", args: []string{"cpapi2", "Ftp", "passwd"}, code: 2, stderr: "needs --user"},
 		{name: "other --user through cPanel", args: []string{"-p", "cp", "uapi", "--user", "alice", "Ftp", "passwd"}, code: 2},

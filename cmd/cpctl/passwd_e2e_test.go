@@ -178,7 +178,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad address", nil, newPass + "\n", []string{"email", "passwd", "info", "--owner", "bob", "--password-stdin"}, 2, "local@domain"},
 		{"unknown flag", nil, "", []string{"account", "passwd", "bob", "--bogus"}, 2, "bogus"},
 		{"bad output", nil, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin", "-o", "xml"}, 2, "xml"},
-		{"bad token", []string{"CPCTL_TOKEN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 3, "Access denied"},
+		{"CPCTL_TOKEN does not replace a profile's token", []string{"CPCTL_TOKEN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 0, ""},
+		{"bad token", []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TLS_FINGERPRINT=" + e.srv.Fingerprint, "CPCTL_TOKEN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 3, "Access denied"},
 		{"server down", []string{"CPCTL_URL=https://127.0.0.1:1", "CPCTL_TOKEN=" + simulator.SampleRootToken, "CPCTL_KIND=whm"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 4, "127.0.0.1:1"},
 		{"weak password refused locally", nil, "abcdefgh\n", []string{"account", "passwd", "bob", "--password-stdin"}, 1, "scores 22"},
 	}
@@ -337,5 +338,31 @@ func TestCPanelPasswordProfileUsesItsPassword(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, `"verified": true`) {
 		t.Errorf("verify through a cPanel profile:\n%s", r.stdout)
+	}
+}
+
+// A token command sees no secret in its argv or environment: it gets
+// neither the new password nor cpctl's own secret variables.
+func TestChildProcessesGetNoSecrets(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	spy := filepath.Join(e.dir, "spy.txt")
+	script := filepath.Join(e.dir, "token.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n{ echo \"$0 $*\"; env; } >> "+spy+"\necho "+simulator.SampleRootToken+"\n"), 0o700)
+	f := &config.File{CurrentProfile: "cmd", Profiles: map[string]*config.Profile{
+		"cmd": {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token", TokenCommand: script + " --flag", TLSFingerprint: e.srv.Fingerprint, CPanelURL: e.srv.CPanelURL},
+	}}
+	if err := f.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := e.runEnv([]string{"CPCTL_PASSWORD=" + simulator.SampleBobPassword}, newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--verify")
+	e.wantCode(r, 0)
+	data, err := os.ReadFile(spy)
+	if err != nil {
+		t.Fatalf("the token command did not run: %v", err)
+	}
+	for _, s := range []string{newPass, simulator.SampleBobPassword} {
+		if strings.Contains(string(data), s) {
+			t.Errorf("a secret reached the child's argv or environment:\n%s", data)
+		}
 	}
 }

@@ -224,14 +224,18 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 	override(KeyUser, &t.Profile.User)
 	override(KeyAuth, &t.Profile.Auth)
 	override(KeyCACert, &t.Profile.CACert)
-	if v.GetString(KeyToken) != "" {
-		t.Profile.Token, t.Profile.TokenCommand = v.GetString(KeyToken), ""
+	// CPCTL_TOKEN and CPCTL_PASSWORD stand in for a secret the profile does
+	// not hold (DESIGN.md), so a variable left in a CI environment never
+	// replaces a profile's own credentials or switches its auth method.
+	held := t.Profile.HasSecret() || t.Profile.TokenCommand != "" || t.Profile.PasswordCommand != ""
+	if tok := v.GetString(KeyToken); tok != "" && !held {
+		t.Profile.Token = tok
 		if !v.IsSet(KeyAuth) && t.Profile.Auth != string(cpanel.AuthAccessHash) {
 			t.Profile.Auth = string(cpanel.AuthToken)
 		}
 	}
-	if v.GetString(KeyPassword) != "" {
-		t.Profile.Password, t.Profile.PasswordCommand = v.GetString(KeyPassword), ""
+	if pw := v.GetString(KeyPassword); pw != "" && !held {
+		t.Profile.Password = pw
 		if !v.IsSet(KeyAuth) && v.GetString(KeyToken) == "" && t.Profile.Auth != string(cpanel.AuthSession) {
 			t.Profile.Auth = string(cpanel.AuthPassword)
 		}
@@ -446,7 +450,7 @@ func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (s
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
-	cmd.Env = f.Environ
+	cmd.Env = childEnv(f.Environ)
 	if f.IO.InTTY && f.IO.InFile != nil {
 		// gpg-agent, op and similar tools may need the terminal to unlock.
 		cmd.Stdin = f.IO.InFile
@@ -464,6 +468,20 @@ func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (s
 		return "", &UsageError{Err: fmt.Errorf("%s %q printed nothing", what, cmdline)}
 	}
 	return out, nil
+}
+
+// childEnv is the environment for a user's command without cpctl's own
+// secret variables: a token command has no use for them, and what it
+// inherits it may log or pass on.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "CPCTL_TOKEN=") || strings.HasPrefix(kv, "CPCTL_PASSWORD=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 func firstLine(s string) string {

@@ -310,6 +310,7 @@ func runBulk(ctx context.Context, o *Options) error {
 		return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
 	}
 	showPasswords := o.SecretsOut == ""
+	unverified := 0 // counted by OnResult, which runs on one goroutine
 	stream := pr.Stream(streamOptions(o, showPasswords)...)
 	var progress func(batch.Progress)
 	if f.IO.ErrTTY {
@@ -324,6 +325,9 @@ func runBulk(ctx context.Context, o *Options) error {
 			return o.execRow(ctx, sv, row, password)
 		},
 		OnResult: func(r batch.Result) {
+			if r.Outcome.OK && r.Outcome.Verified != nil && !*r.Outcome.Verified {
+				unverified++
+			}
 			_ = stream.Write(o.bulkResult(sv, r, showPasswords))
 		},
 		OnProgress: progress,
@@ -384,6 +388,14 @@ func runBulk(ctx context.Context, o *Options) error {
 			return err
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+	}
+	if unverified > 0 {
+		code := cmdutil.ExitPartial
+		if unverified == sum.Succeeded && sum.Failed == 0 && sum.Skipped == 0 {
+			code = cmdutil.ExitRefused
+		}
+		return &cmdutil.ExitError{Code: code, Err: fmt.Errorf(
+			"%d rows were changed but their new password could not be verified (they are in the journal and the secrets file)", unverified)}
 	}
 	if code := sum.ExitCode(); code != 0 {
 		return &cmdutil.ExitError{Code: code}
@@ -483,10 +495,14 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	out := batch.Outcome{OK: res.OK, Message: res.Message, Services: res.Services, Class: "ok"}
 	if o.Verify {
 		var r output.PasswdResult
-		o.verify(ctx, s.client, s.target, p, password, &r)
+		// The row stays OK in the journal: the server has this password now,
+		// so it must be exported. The run's exit code counts it as failed.
+		verr := o.verify(ctx, s.client, s.target, p, password, &r)
 		out.Verified = r.Verified
-		if r.Verified != nil && !*r.Verified {
-			out.OK, out.Exit, out.Class = false, cmdutil.ExitRefused, "unverified"
+		switch {
+		case verr != nil:
+			out.Message = "changed, but could not be verified: " + verr.Error()
+		case r.Verified != nil && !*r.Verified:
 			out.Message = "changed, but the new password does not work yet (verification failed)"
 		}
 	}

@@ -91,8 +91,9 @@ func runSingle(ctx context.Context, o *Options) error {
 		// Shown once, and only when it is the server's password now.
 		r.Password = password
 	}
+	var verr error
 	if err == nil && res != nil && res.OK && o.Verify {
-		o.verify(ctx, c, t, p, password, &r)
+		verr = o.verify(ctx, c, t, p, password, &r)
 	}
 	pr, perr := f.Printer()
 	if perr != nil {
@@ -111,6 +112,10 @@ func runSingle(ctx context.Context, o *Options) error {
 	}
 	if p.needsOldPassword() && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) && t.Name != "" {
 		f.Warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or its password-command) before the next use", t.Name, p.user)
+	}
+	if verr != nil {
+		return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
+			"the server accepted the new password for %s but it could not be verified: %w", p.display, verr)}
 	}
 	if r.Verified != nil && !*r.Verified {
 		return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(

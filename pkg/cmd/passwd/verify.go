@@ -13,19 +13,21 @@ import (
 // pretending would be worse than saying so.
 const verifyUnsupported = "unsupported"
 
-// verify proves that the new password works and records it in r.
-func (o *Options) verify(ctx context.Context, c *cpanel.Client, t *cmdutil.Target, p *plan, password string, r *output.PasswdResult) {
+// verify proves that the new password works and records it in r. The
+// error says why verification could not be done at all (r.Verified is then
+// false too: the change is unproven).
+func (o *Options) verify(ctx context.Context, c *cpanel.Client, t *cmdutil.Target, p *plan, password string, r *output.PasswdResult) error {
 	ok, err := o.verifyPassword(ctx, c, t, p, password)
 	if err != nil {
-		o.F.Warnf("could not verify %s: %v", p.display, err)
 		r.Verified = boolPtr(false)
-		return
+		return err
 	}
 	if ok == nil {
 		r.Verify = verifyUnsupported
-		return
+		return nil
 	}
 	r.Verified = ok
+	return nil
 }
 
 // verifyPassword returns nil (no error) when the kind cannot be verified.
