@@ -154,7 +154,21 @@ func TestBulkCrashResume(t *testing.T) {
 	if testing.Short() {
 		rows, kills = 120, 3
 	}
-	e := newEnv(t, bulkState(rows), simulator.Options{Latency: 15 * time.Millisecond})
+	crashResume(t, rows, kills, 15*time.Millisecond, 15, 60)
+}
+
+// TestBulkCrashResumeFullSpeed is the same with no server latency, so the
+// kills land while the group-committed journal is busiest.
+func TestBulkCrashResumeFullSpeed(t *testing.T) {
+	rows, kills := 20000, 20
+	if testing.Short() {
+		rows, kills = 3000, 3
+	}
+	crashResume(t, rows, kills, 0, 10, 40)
+}
+
+func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, spreadMS int) {
+	e := newEnv(t, bulkState(rows), simulator.Options{Latency: latency})
 	e.writeConfig()
 	in := filepath.Join(e.dir, "users.csv")
 	writeUsers(t, in, rows)
@@ -180,7 +194,7 @@ func TestBulkCrashResume(t *testing.T) {
 		} else {
 			cmd = start("account", "passwd", "--resume", journal, "--concurrency", "8", "-o", "json")
 		}
-		time.Sleep(time.Duration(15+rng.IntN(60)) * time.Millisecond)
+		time.Sleep(time.Duration(minMS+rng.IntN(spreadMS)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		if first {
@@ -294,5 +308,45 @@ func TestBulkWeakRowsRefusedLocally(t *testing.T) {
 	}
 	if !e.srv.Sim.CheckPassword("user0002", "Strong-Enough-2026!x") {
 		t.Error("the strong row was not changed")
+	}
+}
+
+// Mail rows as JSON Lines on standard input, with an owner column and
+// --verify: every row is proven and recorded.
+func TestBulkEmailStdinVerify(t *testing.T) {
+	st := simulator.SampleState()
+	bob := st.Accounts["bob"]
+	var in strings.Builder
+	for i := 0; i < 5; i++ {
+		addr := fmt.Sprintf("box%d@bob.example", i)
+		bob.Mail = append(bob.Mail, simulator.MailUser{Address: addr, Password: "Old-Mail-2024!xyz"})
+		fmt.Fprintf(&in, "{\"address\":%q,\"owner\":\"bob\"}\n", addr)
+	}
+	e := newEnv(t, st, simulator.Options{})
+	e.writeConfig()
+	out := filepath.Join(e.dir, "mail.csv")
+	r := e.run(in.String(), "email", "passwd", "--from", "-", "--generate", "--verify", "--secrets-out", out, "--journal", filepath.Join(e.dir, "j"), "-o", "json")
+	e.wantCode(r, 0)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want 5 rows:\n%s", r.stdout)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `"verified":true`) {
+			t.Errorf("row not verified: %s", l)
+		}
+	}
+	secrets := readSecrets(t, out)
+	if len(secrets) != 5 {
+		t.Errorf("secrets file has %d rows, want 5", len(secrets))
+	}
+	for addr, pw := range secrets {
+		if !e.srv.Sim.CheckPassword(addr, pw) {
+			t.Errorf("%s: secrets file is not the server's password", addr)
+		}
+	}
+	data, _ := os.ReadFile(out)
+	if !strings.HasPrefix(string(data), "address,password") {
+		t.Errorf("mail secrets need an address column:\n%s", data)
 	}
 }
