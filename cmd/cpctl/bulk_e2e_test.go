@@ -350,3 +350,58 @@ func TestBulkEmailStdinVerify(t *testing.T) {
 		t.Errorf("mail secrets need an address column:\n%s", data)
 	}
 }
+
+// TestBulkFaults: rows that hit a 500, a connection reset after the change
+// ran (reply lost), and a timeout fail with their reasons, the run exits 5,
+// and a resume retries exactly those rows with the passwords the journal
+// fixed, so the server ends with the journal's password everywhere.
+func TestBulkFaults(t *testing.T) {
+	e := newEnv(t, bulkState(8), simulator.Options{})
+	e.writeConfig()
+	e.srv.Sim.SetFault("user0001", simulator.Fault{Kind: simulator.Fault500})
+	e.srv.Sim.SetFault("user0003", simulator.Fault{Kind: simulator.FaultReset})
+	e.srv.Sim.SetFault("user0005", simulator.Fault{Kind: simulator.FaultLatency, Latency: 3 * time.Second})
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 8)
+	journal := filepath.Join(e.dir, "faults.journal")
+	out := filepath.Join(e.dir, "new.csv")
+	r := e.run("", "--timeout", "700ms", "account", "passwd", "--from", in, "--generate", "--journal", journal, "--secrets-out", out, "-o", "json")
+	e.wantCode(r, 5)
+	failed := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var row struct {
+			Target  string `json:"target"`
+			OK      bool   `json:"ok"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal([]byte(l), &row); err != nil {
+			t.Fatalf("bad JSON line %q", l)
+		}
+		if !row.OK {
+			failed[row.Target] = row.Message
+		}
+	}
+	if len(failed) != 3 || failed["user0001"] == "" || failed["user0003"] == "" || failed["user0005"] == "" {
+		t.Fatalf("want user0001, user0003, user0005 failed, got %v", failed)
+	}
+	if !strings.Contains(r.stderr, "--resume "+journal) {
+		t.Errorf("should say how to finish:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the secrets file was written before the run was complete")
+	}
+	for _, u := range []string{"user0001", "user0003", "user0005"} {
+		e.srv.Sim.SetFault(u, simulator.Fault{})
+	}
+	r = e.run("", "account", "passwd", "--resume", journal, "-o", "json")
+	e.wantCode(r, 0)
+	secrets := readSecrets(t, out)
+	if len(secrets) != 8 {
+		t.Fatalf("secrets file has %d rows, want 8", len(secrets))
+	}
+	for u, pw := range secrets {
+		if !e.srv.Sim.CheckPassword(u, pw) {
+			t.Errorf("%s: the server's password is not the journal's", u)
+		}
+	}
+}

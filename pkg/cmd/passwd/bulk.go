@@ -383,6 +383,17 @@ func runBulk(ctx context.Context, o *Options) error {
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
 			"interrupted with %d rows not done; finish with: cpctl %s passwd --resume %s", sum.Pending, o.Kind, journal)}
 	}
+	// Rows whose reply was lost (a reset, a timeout, a 5xx) may have the new
+	// password on the server or not: only a resume, which sends the same
+	// password again, settles them. Until then the secrets file would be
+	// incomplete, so it is not written.
+	if uncertain, err := uncertainRows(journal); err != nil {
+		return err
+	} else if uncertain > 0 {
+		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
+			"%d rows got no usable reply and may or may not have the new password; once the server is reachable, finish with: cpctl %s passwd --resume %s",
+			uncertain, o.Kind, journal)}
+	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := exportSecrets(journal, o.SecretsOut); err != nil {
 			return err
@@ -401,6 +412,21 @@ func runBulk(ctx context.Context, o *Options) error {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
+}
+
+// uncertainRows counts the rows whose last attempt lost its reply.
+func uncertainRows(journal string) (int, error) {
+	st, err := batch.Show(journal)
+	if err != nil {
+		return 0, fmt.Errorf("read journal %s: %w", journal, err)
+	}
+	n := 0
+	for _, fl := range st.Failures {
+		if fl.Retry {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
