@@ -366,3 +366,25 @@ func TestChildProcessesGetNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A generated password whose reply is lost (the change ran, the connection
+// broke) is still shown, so it is never set on the server and unknown.
+func TestGeneratedPasswordReplyLost(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultReset})
+	r := e.run("", "account", "passwd", "bob", "--generate", "-o", "json")
+	e.wantCode(r, 4)
+	var rows []struct {
+		Password string `json:"password"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || rows[0].Password == "" {
+		t.Fatalf("the password should be printed: %v\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	if !e.srv.Sim.CheckPassword("bob", rows[0].Password) {
+		t.Error("the server does not have the printed password")
+	}
+	if !strings.Contains(r.stderr, "may or may not have the new password") {
+		t.Errorf("should warn:\n%s", r.stderr)
+	}
+}

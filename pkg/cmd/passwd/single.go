@@ -87,8 +87,9 @@ func runSingle(ctx context.Context, o *Options) error {
 
 	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
 	r := result(p, res, err)
-	if generated && o.SecretsOut == "" && r.OK {
-		// Shown once, and only when it is the server's password now.
+	if generated && o.SecretsOut == "" && (r.OK || maybeSet(err)) {
+		// Shown once: when it is the server's password now, or may be
+		// (the reply was lost), so that it is never set and unknown.
 		r.Password = password
 	}
 	var verr error
@@ -103,6 +104,9 @@ func runSingle(ctx context.Context, o *Options) error {
 		return fmt.Errorf("print: %w", err)
 	}
 	if err != nil {
+		if generated && maybeSet(err) {
+			f.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\n' PASSWORD | cpctl ... --password-stdin)")
+		}
 		if generated && o.SecretsOut != "" && definitelyNotSet(err) {
 			// The server answered no: the recorded password was never set,
 			// and keeping it would mislead whoever reads the file.
@@ -130,6 +134,13 @@ func runSingle(ctx context.Context, o *Options) error {
 func definitelyNotSet(err error) bool {
 	var apiErr *cpanel.Error
 	return errors.As(err, &apiErr) && (apiErr.Kind == cpanel.ErrRefused || apiErr.Kind == cpanel.ErrAuth)
+}
+
+// maybeSet reports whether the request may have reached the server and
+// run although no usable reply came back.
+func maybeSet(err error) bool {
+	var apiErr *cpanel.Error
+	return errors.As(err, &apiErr) && apiErr.Kind == cpanel.ErrTransport
 }
 
 // secretsRow is the --secrets-out header and row for one change.
