@@ -509,11 +509,7 @@ func (f *Factory) Client(ctx context.Context, t *Target) (*cpanel.Client, error)
 func (f *Factory) logExchange(x cpanel.Exchange) {
 	w := f.IO.ErrOut
 	fmt.Fprintf(w, "> %s %s\n", x.Method, x.URL)
-	for k, vs := range x.RequestHeader {
-		for _, v := range vs {
-			fmt.Fprintf(w, "> %s: %s\n", k, v)
-		}
-	}
+	writeHeaders(w, "> ", x.RequestHeader)
 	if x.RequestBody != "" {
 		fmt.Fprintf(w, "> %s\n", x.RequestBody)
 	}
@@ -522,11 +518,7 @@ func (f *Factory) logExchange(x cpanel.Exchange) {
 		return
 	}
 	fmt.Fprintf(w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))
-	for k, vs := range x.ResponseHeader {
-		for _, v := range vs {
-			fmt.Fprintf(w, "< %s: %s\n", k, v)
-		}
-	}
+	writeHeaders(w, "< ", x.ResponseHeader)
 	if x.ResponseBody != "" {
 		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
 	}

@@ -12,6 +12,14 @@ import (
 // caller passes values that are already redacted.
 func WriteRequest(w io.Writer, method, url string, header http.Header, body string) {
 	fmt.Fprintf(w, "%s %s\n", method, url)
+	writeHeaders(w, "", header)
+	if body != "" {
+		fmt.Fprintf(w, "\n%s\n", body)
+	}
+}
+
+// writeHeaders prints headers in a stable order, each line after prefix.
+func writeHeaders(w io.Writer, prefix string, header http.Header) {
 	keys := make([]string, 0, len(header))
 	for k := range header {
 		keys = append(keys, k)
@@ -19,10 +27,7 @@ func WriteRequest(w io.Writer, method, url string, header http.Header, body stri
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range header[k] {
-			fmt.Fprintf(w, "%s: %s\n", k, v)
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
 		}
-	}
-	if body != "" {
-		fmt.Fprintf(w, "\n%s\n", body)
 	}
 }
