@@ -405,3 +405,23 @@ func TestBulkFaults(t *testing.T) {
 		}
 	}
 }
+
+// The progress bar appears at a terminal and never in a pipe.
+func TestBulkProgressOnlyAtTerminal(t *testing.T) {
+	e := newEnv(t, bulkState(20), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 20)
+	out, code := ptyRun(t, e, nil, "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "tty.journal"))
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "20/20 100%") || !strings.Contains(out, "rows/s") {
+		t.Errorf("no progress bar at a terminal:\n%s", out)
+	}
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "pipe.journal"))
+	e.wantCode(r, 0)
+	if strings.Contains(r.stderr, "rows/s") || strings.Contains(r.stdout, "rows/s") {
+		t.Errorf("progress text in a pipe:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -312,9 +312,36 @@ func runBulk(ctx context.Context, o *Options) error {
 	showPasswords := o.SecretsOut == ""
 	unverified := 0 // counted by OnResult, which runs on one goroutine
 	stream := pr.Stream(streamOptions(o, showPasswords)...)
-	var progress func(batch.Progress)
+	// The progress bar lives on the last line of stderr. When stdout is the
+	// same terminal, each result row first wipes the bar and then redraws
+	// it below the row, so the two never share a line.
+	var (
+		progress     func(batch.Progress)
+		progressMu   sync.Mutex
+		lastProgress *batch.Progress
+		writeRow     = func(r output.PasswdResult) { _ = stream.Write(r) }
+	)
 	if f.IO.ErrTTY {
-		progress = batch.NewProgressBar(f.IO.ErrOut)
+		bar := batch.NewProgressBar(f.IO.ErrOut)
+		progress = func(p batch.Progress) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			lastProgress = &p
+			bar(p)
+		}
+		if f.IO.OutTTY {
+			writeRow = func(r output.PasswdResult) {
+				progressMu.Lock()
+				defer progressMu.Unlock()
+				if lastProgress != nil && !lastProgress.Final {
+					fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+				}
+				_ = stream.Write(r)
+				if lastProgress != nil && !lastProgress.Final {
+					bar(*lastProgress)
+				}
+			}
+		}
 	}
 	cfg := batch.RunConfig{
 		Journal:     journal,
@@ -328,7 +355,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			if r.Outcome.OK && r.Outcome.Verified != nil && !*r.Outcome.Verified {
 				unverified++
 			}
-			_ = stream.Write(o.bulkResult(sv, r, showPasswords))
+			writeRow(o.bulkResult(sv, r, showPasswords))
 		},
 		OnProgress: progress,
 	}
