@@ -317,8 +317,8 @@ func TestDemo(t *testing.T) {
 }
 
 // Through a cPanel profile that logs in with the account's password, that
-// password is the old one: no prompt, and a warning that the profile is
-// now stale.
+// password is the old one (no prompt), and the profile is updated so that
+// it keeps working.
 func TestCPanelPasswordProfileUsesItsPassword(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	f := &config.File{CurrentProfile: "cppw", Profiles: map[string]*config.Profile{
@@ -333,12 +333,19 @@ func TestCPanelPasswordProfileUsesItsPassword(t *testing.T) {
 	if !e.srv.Sim.CheckPassword("bob", newPass) {
 		t.Fatal("password not changed")
 	}
-	if !strings.Contains(r.stderr, "update the profile") {
-		t.Errorf("should warn that the profile's password is stale:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "now logs in with the new password") {
+		t.Errorf("should say the profile was updated:\n%s", r.stderr)
+	}
+	// The profile still works: it holds the new password.
+	cfg, err := config.Load(e.cfg)
+	if err != nil || cfg.Profiles["cppw"].Password != newPass {
+		t.Fatalf("the stored password was not replaced: %v", err)
 	}
 	if !strings.Contains(r.stdout, `"verified": true`) {
 		t.Errorf("verify through a cPanel profile:\n%s", r.stdout)
 	}
+	r = e.run("", "profile", "test", "cppw")
+	e.wantCode(r, 0)
 }
 
 // A token command sees no secret in its argv or environment: it gets

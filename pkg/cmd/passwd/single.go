@@ -115,7 +115,7 @@ func runSingle(ctx context.Context, o *Options) error {
 		return err
 	}
 	if p.needsOldPassword() && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) && t.Name != "" {
-		f.Warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or its password-command) before the next use", t.Name, p.user)
+		o.refreshProfilePassword(t, p, password)
 	}
 	if verr != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
@@ -126,6 +126,25 @@ func runSingle(ctx context.Context, o *Options) error {
 			"the server accepted the new password for %s but verification failed: the new password does not work yet", p.display)}
 	}
 	return nil
+}
+
+// refreshProfilePassword keeps a cPanel profile usable after it changed
+// its own login password: a password stored in the config file is replaced
+// (the file is rewritten atomically, mode 0600); one fetched by a command
+// lives elsewhere, so the user is told to update it there.
+func (o *Options) refreshProfilePassword(t *cmdutil.Target, p *plan, password string) {
+	f := o.F
+	cfg, path, err := f.Config()
+	if err == nil {
+		if stored, ok := cfg.Profiles[t.Name]; ok && stored.Password != "" && stored.PasswordCommand == "" {
+			stored.Password = password
+			if err = cfg.Save(path); err == nil {
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: profile %s now logs in with the new password\n", t.Name)
+				return
+			}
+		}
+	}
+	f.Warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or where its password-command reads it) before the next use", t.Name, p.user)
 }
 
 // definitelyNotSet reports whether the server answered and refused, so
