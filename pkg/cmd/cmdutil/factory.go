@@ -357,7 +357,7 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 		return cc, Usagef("no login user for %s: give --auth-user or set user in the profile", t.DisplayName())
 	}
 	cc.OTP = f.otpSource(t)
-	if p.Insecure {
+	if p.Insecure && p.TLSFingerprint == "" { // a pin is checked even with --insecure
 		f.warnOnce.Do(func() {
 			f.Warnf("TLS certificate verification is off (--insecure): anyone on the network path can read the credentials; pin the certificate with tls-fingerprint instead")
 		})

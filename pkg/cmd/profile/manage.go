@@ -74,10 +74,10 @@ func secretSource(p *config.Profile) string {
 
 func pinState(p *config.Profile) string {
 	switch {
+	case p.TLSFingerprint != "": // checked even when insecure is set
+		return "pinned"
 	case p.Insecure:
 		return "insecure"
-	case p.TLSFingerprint != "":
-		return "pinned"
 	case p.CACert != "":
 		return "ca-cert"
 	}
