@@ -156,3 +156,52 @@ func TestProfileAddTwoFactor(t *testing.T) {
 		t.Errorf("show must hide the TOTP secret:\n%s", r.stdout)
 	}
 }
+
+// The server says yes but the password did not take: --verify catches it,
+// exits 1 with one line, and reports verified false.
+func TestVerifyCatchesStaleChange(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"email", []string{"email", "passwd", "info@bob.example", "--owner", "bob"}},
+		{"account", []string{"account", "passwd", "bob"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e.with(t)
+			e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultStale, Count: 1})
+			r := e.run("Stale-Pass-2026!xyz\n", append(tt.args, "--password-stdin", "--verify", "-o", "json")...)
+			e.wantCode(r, 1)
+			if !strings.Contains(r.stdout, `"verified": false`) || !strings.Contains(r.stdout, `"ok": true`) {
+				t.Errorf("want ok true, verified false:\n%s", r.stdout)
+			}
+			if !strings.Contains(r.stderr, "verification failed") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("want one line saying verification failed:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// In bulk, an unverified row is reported, recorded in the journal, and
+// makes the run exit 5.
+func TestBulkVerifyStale(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultStale, Count: 1})
+	os.WriteFile(filepath.Join(e.dir, "users.csv"), []byte("user\nalice\nbob\n"), 0o600)
+	journal := filepath.Join(e.dir, "v.journal")
+	r := e.run("", "account", "passwd", "--from", filepath.Join(e.dir, "users.csv"), "--generate", "--verify", "--journal", journal, "-o", "json")
+	e.wantCode(r, 5)
+	if !strings.Contains(r.stdout, `"verified":false`) || !strings.Contains(r.stdout, `"verified":true`) {
+		t.Errorf("want one verified and one unverified row:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "could not be verified") {
+		t.Errorf("the summary should name the unverified rows:\n%s", r.stderr)
+	}
+	data, _ := os.ReadFile(journal)
+	if !strings.Contains(string(data), `"verified":false`) {
+		t.Error("the journal does not record the verification")
+	}
+}

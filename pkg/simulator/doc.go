@@ -72,5 +72,5 @@
 //	    fault: {kind: "503", count: 1, retry-after: 2s}
 //
 // Fault kinds are none, latency, 500, 502, 503, reset, truncated,
-// login-page and token-denied. A dump never holds a plaintext password.
+// login-page, token-denied and stale (success reply, old password kept). A dump never holds a plaintext password.
 package simulator

@@ -261,6 +261,9 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 			return
 		}
 	}
+	if faulted && f.Kind == FaultStale {
+		defer s.keepPasswords(c.target)()
+	}
 	rep := c.exec()
 	if faulted {
 		switch f.Kind {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,9 +79,13 @@ const (
 	// FaultTokenDenied answers 401 with the "security token invalid" page,
 	// without running the call.
 	FaultTokenDenied
+	// FaultStale answers as if the change succeeded but leaves the old
+	// password in place, like a server whose sub-step failed silently or
+	// whose cache is stale: only verifying the new password shows it.
+	FaultStale
 )
 
-var faultNames = [...]string{"none", "latency", "500", "502", "503", "reset", "truncated", "login-page", "token-denied"}
+var faultNames = [...]string{"none", "latency", "500", "502", "503", "reset", "truncated", "login-page", "token-denied", "stale"}
 
 // String names the kind as the YAML state spells it.
 func (k FaultKind) String() string {
@@ -300,6 +305,25 @@ func (s *Simulator) takeFault(target string) (Fault, bool) {
 		}
 	}
 	return out, true
+}
+
+// keepPasswords returns a function that puts back the account's password
+// hashes (its own, its FTP and mail accounts') as they are now.
+func (s *Simulator) keepPasswords(account string) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.st.Accounts[account]
+	if !ok {
+		return func() {}
+	}
+	own := a.PasswordHash
+	ftp := slices.Clone(a.FTP)
+	mail := slices.Clone(a.Mail)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		a.PasswordHash, a.FTP, a.Mail = own, ftp, mail
+	}
 }
 
 // Stats returns a snapshot of the counters.
