@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/secret/totp"
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
 
@@ -203,5 +205,38 @@ func TestBulkVerifyStale(t *testing.T) {
 	data, _ := os.ReadFile(journal)
 	if !strings.Contains(string(data), `"verified":false`) {
 		t.Error("the journal does not record the verification")
+	}
+}
+
+// At a terminal, a profile without a TOTP source is asked for the code
+// once, for a passwd command and for a mirror command alike.
+func TestTwoFactorPromptAtTerminal(t *testing.T) {
+	st := simulator.SampleState()
+	st.Root.TFASecret = tfaSecret
+	e := newEnv(t, st, simulator.Options{})
+	f := &config.File{CurrentProfile: "none", Profiles: map[string]*config.Profile{
+		"none": {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token", Token: simulator.SampleRootToken, TLSFingerprint: e.srv.Fingerprint},
+	}}
+	if err := f.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.Code(tfaSecret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, exit := ptyRun(t, e, [][2]string{{"New password for bob", newPass}, {"Retype", newPass}, {"Two-factor code", code}}, "account", "passwd", "bob")
+	if exit != 0 || !e.srv.Sim.CheckPassword("bob", newPass) {
+		t.Fatalf("exit %d, password changed %v:\n%s", exit, e.srv.Sim.CheckPassword("bob", newPass), out)
+	}
+	code, _ = totp.Code(tfaSecret, time.Now())
+	out, exit = ptyRun(t, e, [][2]string{{"Two-factor code", code}}, "whmapi1", "version")
+	if exit != 0 || !strings.Contains(out, "11.136") {
+		t.Fatalf("whmapi1 with a prompted code: exit %d\n%s", exit, out)
+	}
+	// Without a terminal the mirror command names the keys to set.
+	r := e.run("", "whmapi1", "version")
+	e.wantCode(r, 3)
+	if !strings.Contains(r.stderr, "totp-secret") {
+		t.Errorf("should name totp-secret:\n%s", r.stderr)
 	}
 }

@@ -347,7 +347,7 @@ func (o *Options) profileNames() ([]string, error) {
 
 // single calls one server and prints its reply as the server tool would.
 func (o *Options) single(ctx context.Context, fm Format, t *cmdutil.Target, params []cpanel.Param) error {
-	r := o.call(ctx, t, params)
+	r := o.call(ctx, t, params, true)
 	if r.Body != nil {
 		if err := Render(o.F.IO.Out, fm, r.Body); err != nil {
 			return fmt.Errorf("print: %w", err)
@@ -357,8 +357,10 @@ func (o *Options) single(ctx context.Context, fm Format, t *cmdutil.Target, para
 }
 
 // call makes the call on one server. The reply is kept whenever it is
-// JSON, also when the call failed, so it can be printed.
-func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.Param) Result {
+// JSON, also when the call failed, so it can be printed. prompt allows
+// asking for a two-factor code at a terminal (not while several servers
+// are called at once).
+func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.Param, prompt bool) Result {
 	res := Result{Profile: t.DisplayName()}
 	req, err := o.request(t, params)
 	if err != nil {
@@ -370,8 +372,18 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 		res.Err = err
 		return res.done()
 	}
-	defer c.Close()
+	defer func() { c.Close() }()
 	rep, err := c.Call(ctx, req)
+	if err != nil {
+		nc, ferr := o.F.TwoFactorFallback(ctx, t, err, prompt)
+		if nc != nil {
+			c.Close()
+			c = nc
+			rep, err = c.Call(ctx, req)
+		} else {
+			err = ferr
+		}
+	}
 	if rep != nil && rep.Decoded != nil {
 		res.Body = rep.Body
 	}

@@ -50,7 +50,7 @@ func (o *Options) runAll(ctx context.Context, targets []*cmdutil.Target, params 
 				return
 			}
 			defer func() { <-sem }()
-			results[i] = o.call(ctx, t, params)
+			results[i] = o.call(ctx, t, params, false)
 		}()
 	}
 	wg.Wait()

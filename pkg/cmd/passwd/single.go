@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
@@ -224,42 +223,17 @@ func (o *Options) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client
 // at a terminal, or names the profile key to set.
 func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan, password, oldPassword string) (*cpanel.Result, error) {
 	res, err := send(ctx, *c, o, p, password, oldPassword)
-	var apiErr *cpanel.Error
-	if err == nil || !errors.As(err, &apiErr) || !apiErr.TwoFactor {
-		return res, annotate(err, t)
+	if err == nil {
+		return res, nil
 	}
-	if t.Profile.TOTPSecret != "" || t.Profile.TOTPCommand != "" {
-		return res, annotate(err, t)
-	}
-	if !o.F.CanPrompt() {
-		return res, &cpanel.Error{Kind: cpanel.ErrAuth, Op: apiErr.Op, Status: apiErr.Status, TwoFactor: true,
-			Reason: fmt.Sprintf("two-factor authentication is required for %s: set totp-secret or totp-command in the profile (see 'cpctl profile add --help')", profileWord(t))}
-	}
-	code, perr := o.F.Prompter.Input(fmt.Sprintf("Two-factor code for %s:", profileWord(t)), "")
-	if perr != nil {
-		return res, &cmdutil.ExitError{Code: cmdutil.ExitAuth, Err: fmt.Errorf("two-factor code: %w", perr)}
-	}
-	code = strings.TrimSpace(code)
-	cc, cerr := o.F.ClientConfig(ctx, t)
-	if cerr != nil {
-		return res, cerr
-	}
-	cc.OTP = func(context.Context) (string, error) { return code, nil }
-	nc, cerr := cpanel.New(cc)
-	if cerr != nil {
-		return res, cerr
+	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
+	if nc == nil {
+		return res, annotate(ferr, t)
 	}
 	(*c).Close()
 	*c = nc
 	res, err = send(ctx, nc, o, p, password, oldPassword)
 	return res, annotate(err, t)
-}
-
-func profileWord(t *cmdutil.Target) string {
-	if t.Name == "" {
-		return t.Profile.URL
-	}
-	return "profile " + t.Name
 }
 
 // annotate turns an untrusted-certificate failure into advice: the
