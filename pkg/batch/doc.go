@@ -2,7 +2,8 @@
 //
 // A run has two phases. The plan phase (Plan, or Run with an Input) reads the
 // input once, as a stream, validates every row and writes it into a new
-// journal; if any row is invalid the journal is removed and nothing is sent.
+// journal, which is written aside and linked into place only when complete;
+// if any row is invalid no journal appears and nothing is sent.
 // The run phase (Resume, or the rest of Run) streams the rows back from the
 // journal and sends them through an injected executor with bounded
 // concurrency per profile and an optional rate limit. Before a row's request
@@ -37,9 +38,9 @@
 //     through ReadHeader. Meta must not hold credentials.
 //   - row: one per input row, seq counting from 1 in input order, line the
 //     input line it came from.
-//   - planned: the plan is complete and holds rows rows. A journal without it
-//     was cut short while reading the input; nothing was sent from it and it
-//     cannot be resumed.
+//   - planned: the plan is complete and holds rows rows. Plans are linked
+//     into place whole, so a journal always has it; one without it (written
+//     by hand, or damaged) cannot be resumed.
 //   - intent: written and fsync'd before the row's request is sent. It
 //     carries the password sent; a generated password exists nowhere else. A
 //     row sent again after a crash has one intent per attempt, always with the

@@ -386,6 +386,23 @@ func createFile(path string) (*os.File, error) {
 	return f, nil
 }
 
+// removeStalePlans deletes the half-written plans of runs that were killed
+// while planning into path: they hold the input's passwords and nothing was
+// sent from them. A plan is stale when nobody holds its lock.
+func removeStalePlans(path string) {
+	matches, _ := filepath.Glob(path + ".planning-*")
+	for _, m := range matches {
+		f, err := os.OpenFile(m, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if lockFile(f) == nil {
+			os.Remove(m)
+		}
+		f.Close()
+	}
+}
+
 // Plan reads the input once, validating every row and writing it into a new
 // journal at path, which must not exist. If any row is invalid the journal is
 // removed and a *ValidationError lists the rows: nothing is ever sent from a
@@ -395,7 +412,16 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if !kind.valid() {
 		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
 	}
-	f, err := createFile(path)
+	// The plan is written aside and linked into place when complete, so a
+	// journal at path is always a whole plan: a run killed while reading its
+	// input leaves no journal (nothing was sent) and is simply run again.
+	if _, err := os.Lstat(path); err == nil {
+		return 0, fmt.Errorf("journal %s already exists: resume it, or choose another name", path)
+	}
+	removeStalePlans(path)
+	tmp := fmt.Sprintf("%s.planning-%d", path, os.Getpid())
+	linked := false
+	f, err := createFile(tmp)
 	if err != nil {
 		return 0, err
 	}
@@ -403,7 +429,8 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 		if cerr := f.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close journal: %w", cerr)
 		}
-		if err != nil {
+		os.Remove(tmp) // after the link, path keeps the file
+		if err != nil && linked {
 			os.Remove(path)
 		}
 	}()
@@ -436,6 +463,13 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := f.Sync(); err != nil {
 		return n, fmt.Errorf("sync journal: %w", err)
 	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return n, fmt.Errorf("journal %s already exists: resume it, or choose another name", path)
+		}
+		return n, fmt.Errorf("create journal: %w", err)
+	}
+	linked = true
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return n, err
 	}

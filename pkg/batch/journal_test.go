@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -282,5 +283,48 @@ func TestGroupCommitSyncFailure(t *testing.T) {
 	}
 	if err := j.close(); !errors.Is(err, boom) {
 		t.Fatalf("close err = %v", err)
+	}
+}
+
+// errAfter fails after n bytes, like an input that breaks mid-file.
+type errAfter struct {
+	r io.Reader
+	n int
+}
+
+func (e *errAfter) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, errors.New("input broke")
+	}
+	if len(p) > e.n {
+		p = p[:e.n]
+	}
+	n, err := e.r.Read(p)
+	e.n -= n
+	return n, err
+}
+
+// A plan that fails part-way leaves neither a journal nor its temporary
+// file, and a stale temporary file of a killed run is cleaned up.
+func TestPlanIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.journal")
+	stale := path + ".planning-99999"
+	if err := os.WriteFile(stale, []byte("half a plan\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := &errAfter{r: strings.NewReader("user,password\nu1,Pass-One-2026!x\nu2,Pass-Two-2026!x\n"), n: 30}
+	if _, err := Plan(path, in, KindAccount, nil, ValidateOptions{}); err == nil {
+		t.Fatal("want the input's error")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("files left behind: %v", entries)
+	}
+	if _, err := Plan(path, strings.NewReader("user,password\nu1,Pass-One-2026!x\n"), KindAccount, nil, ValidateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Plan(path, strings.NewReader("user,password\nu1,Pass-One-2026!x\n"), KindAccount, nil, ValidateOptions{}); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("a second plan into the same journal: %v", err)
 	}
 }
