@@ -283,8 +283,8 @@ func result(p *plan, res *cpanel.Result, err error) output.PasswdResult {
 
 // checkStrength refuses, before anything is sent, a password that scores
 // below the server's minimum for the app, unless --force.
-func checkStrength(o *Options, p *plan, password string, min int, generated bool) error {
-	if min <= 0 || generated {
+func checkStrength(o *Options, p *plan, password string, min int) error {
+	if min <= 0 {
 		return nil
 	}
 	score := strength.Score(password)

@@ -63,7 +63,7 @@ func runSingle(ctx context.Context, o *Options) error {
 		return dryRun(ctx, o, p, password, oldPassword)
 	}
 
-	c, err := o.client(ctx, t)
+	c, err := f.Client(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func runSingle(ctx context.Context, o *Options) error {
 	if !generated && !o.Force {
 		// A generated password scores 100, so the minimum cannot refuse it:
 		// reading it would cost a round trip for nothing.
-		if err := checkStrength(o, p, password, o.minimum(ctx, c, t, p.app()), generated); err != nil {
+		if err := checkStrength(o, p, password, o.minimum(ctx, c, t, p.app())); err != nil {
 			return err
 		}
 	}
@@ -104,7 +104,7 @@ func runSingle(ctx context.Context, o *Options) error {
 	}
 	if err != nil {
 		if generated && maybeSet(err) {
-			f.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\n' PASSWORD | cpctl ... --password-stdin)")
+			f.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
 		}
 		if generated && o.SecretsOut != "" && definitelyNotSet(err) {
 			// The server answered no: the recorded password was never set,
@@ -210,12 +210,6 @@ func wrapSecretErr(err error) error {
 		return &cmdutil.UsageError{Err: err}
 	}
 	return err
-}
-
-// client builds the API client; the first use of an untrusted certificate
-// gets a message that shows its fingerprint and how to pin it.
-func (o *Options) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client, error) {
-	return o.F.Client(ctx, t)
 }
 
 // sendWithTwoFactor sends the change; when the server refuses for
