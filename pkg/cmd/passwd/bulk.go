@@ -395,10 +395,6 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	_ = stream.Close()
 	if err != nil {
-		var ve *batch.ValidationError
-		if errors.As(err, &ve) {
-			return o.validationErr(err)
-		}
 		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
