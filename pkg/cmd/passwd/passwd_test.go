@@ -1,0 +1,96 @@
+package passwd
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+)
+
+func TestResolvePlan(t *testing.T) {
+	whm := &cmdutil.Target{Name: "w", Kind: cpanel.KindWHM, Profile: config.Profile{URL: "https://h:2087", User: "root"}}
+	cp := &cmdutil.Target{Name: "c", Kind: cpanel.KindCPanel, Profile: config.Profile{URL: "https://h:2083", User: "bob"}}
+	tests := []struct {
+		name   string
+		kind   Kind
+		api    string
+		target *cmdutil.Target
+		arg    string
+		owner  string
+		want   cpanel.API
+		user   string
+		domain string
+		usage  bool
+	}{
+		{"account via whm", Account, "", whm, "bob", "", cpanel.WHMAPI1, "bob", "", false},
+		{"account via whm legacy", Account, "whmapi0", whm, "bob", "", cpanel.WHMAPI0, "bob", "", false},
+		{"account via whm bad api", Account, "uapi", whm, "bob", "", "", "", "", true},
+		{"account via whm needs user", Account, "", whm, "", "", "", "", "", true},
+		{"account own via cpanel", Account, "", cp, "", "", cpanel.CPAPI2, "bob", "", false},
+		{"account other via cpanel", Account, "", cp, "alice", "", "", "", "", true},
+		{"ftp via whm needs owner", FTP, "", whm, "files", "", "", "", "", true},
+		{"ftp via whm", FTP, "", whm, "files@bob.example", "bob", cpanel.CPAPI2, "files", "bob.example", false},
+		{"ftp uapi direct", FTP, "uapi", cp, "files", "", cpanel.UAPI, "files", "", false},
+		{"ftp bad form", FTP, "", cp, "@bob.example", "", "", "", "", true},
+		{"email needs an address", Email, "", cp, "info", "", "", "", "", true},
+		{"email two @", Email, "", cp, "a@b@c", "", "", "", "", true},
+		{"email direct", Email, "", cp, "info@bob.example", "", cpanel.CPAPI2, "info", "bob.example", false},
+		{"email owner mismatch", Email, "", cp, "info@bob.example", "alice", "", "", "", true},
+		{"email bad api", Email, "whmapi1", whm, "info@bob.example", "bob", "", "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Options{Kind: tt.kind, API: tt.api}
+			p, err := resolvePlan(o, tt.target, tt.arg, tt.owner)
+			var usage *cmdutil.UsageError
+			if tt.usage {
+				if !errors.As(err, &usage) {
+					t.Fatalf("want a usage error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.api != tt.want || p.user != tt.user || p.domain != tt.domain {
+				t.Errorf("got api %s user %q domain %q", p.api, p.user, p.domain)
+			}
+		})
+	}
+}
+
+func TestAccountOptions(t *testing.T) {
+	o := &Options{NoDBPassUpdate: true, Digest: true}
+	ao, err := o.accountOptions()
+	if err != nil || ao.DBPassUpdate == nil || *ao.DBPassUpdate || ao.Digest == nil || !*ao.Digest {
+		t.Fatalf("got %+v, %v", ao, err)
+	}
+	ao, _ = (&Options{}).accountOptions()
+	if ao.DBPassUpdate != nil || ao.Digest != nil {
+		t.Error("unset flags must leave the parameters out (server default / keep the setting)")
+	}
+	if _, err := (&Options{Digest: true, NoDigest: true}).accountOptions(); err == nil {
+		t.Error("contradicting flags accepted")
+	}
+}
+
+func TestMetaRoundTrip(t *testing.T) {
+	o := &Options{Kind: FTP, API: "uapi", Owner: "bob", Verify: true, Force: true, NoDBPassUpdate: true, SecretsOut: "/tmp/x.csv"}
+	o.Password.Length = 24
+	o.Password.SimpleCharset = true
+	m := o.meta("prod")
+	r := &Options{Kind: FTP}
+	profile, err := r.restore(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if profile != "prod" || r.API != "uapi" || r.Owner != "bob" || !r.Verify || !r.Force || !r.NoDBPassUpdate || r.DBPassUpdate ||
+		r.Password.Length != 24 || !r.Password.SimpleCharset || r.SecretsOut != "/tmp/x.csv" {
+		t.Errorf("restored %+v", r)
+	}
+	if _, err := (&Options{Kind: Email}).restore(m); err == nil {
+		t.Error("an ftp journal resumed as email")
+	}
+}
