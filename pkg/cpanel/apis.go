@@ -82,7 +82,9 @@ func (c *Client) ChangeOwnPassword(ctx context.Context, oldPassword, newPassword
 	if c.kind == KindWHM {
 		req.User = c.cfg.User
 	}
-	rep, a, err := c.call(ctx, req)
+	// Passwd::change_password needs the old password: once it ran, a
+	// repeat is refused, so it is never retried after a gateway error.
+	rep, a, err := c.call(notIdempotent(ctx), req)
 	return result(CPAPI2, "Passwd::change_password", rep, a, err)
 }
 

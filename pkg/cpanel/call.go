@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -32,7 +33,9 @@ func basicAuth(user, pass string) string {
 // reply and still exit with the right code. A nil reply comes with a transport *Error, or with
 // a plain error when the request itself is invalid (nothing was sent).
 func (c *Client) Call(ctx context.Context, req Request) (*Reply, error) {
-	rep, _, err := c.call(ctx, req)
+	// Any function may come through here (createacct, api_token_create,
+	// ...): repeating one after a gateway error could run it twice.
+	rep, _, err := c.call(notIdempotent(ctx), req)
 	if err != nil {
 		return rep, err
 	}
@@ -239,7 +242,11 @@ func (c *Client) send(ctx context.Context, op, rawURL string, form []Param, body
 		}
 		var wait time.Duration
 		switch {
-		case err == nil && (rep.Status == http.StatusBadGateway || rep.Status == http.StatusServiceUnavailable || rep.Status == http.StatusGatewayTimeout):
+		case err == nil && (rep.Status == http.StatusServiceUnavailable ||
+			(idempotent(ctx) && (rep.Status == http.StatusBadGateway || rep.Status == http.StatusGatewayTimeout))):
+			// 503 is the server saying it is being updated: nothing ran. A
+			// proxy's 502/504 may come after the call ran behind it, so only
+			// a call that is safe to run twice is repeated then.
 			wait = backoff(try)
 			if ra, ok := retryAfter(rep.header, time.Now()); ok {
 				wait = min(ra, c.timeout)
@@ -261,6 +268,19 @@ func (c *Client) send(ctx context.Context, op, rawURL string, form []Param, body
 		case <-t.C:
 		}
 	}
+}
+
+type notIdempotentKey struct{}
+
+// notIdempotent marks calls that must not be repeated once the server may
+// have run them.
+func notIdempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, notIdempotentKey{}, true)
+}
+
+func idempotent(ctx context.Context) bool {
+	v, _ := ctx.Value(notIdempotentKey{}).(bool)
+	return !v
 }
 
 // backoff is exponential with jitter: base·2^try scaled by a random factor in [0.5, 1.5).
@@ -311,7 +331,12 @@ func retryableConnError(ctx context.Context, err error) bool {
 	if errors.As(err, &dns) {
 		return dns.IsTemporary || dns.IsTimeout
 	}
-	return true
+	// Only a failure of the network itself may pass on a second try; an
+	// error of our own making (a two-factor code source that failed, a
+	// request that could not be built) would fail the same way again.
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // roundTrip sends one request and reads the whole reply. written reports whether the request
