@@ -304,7 +304,14 @@ func TestVersionReadsNoConfig(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
-	r := e.run("", "demo")
+	// Nothing in the environment may send the demo's changes elsewhere: the
+	// simulator here stands for a real server that must not be touched.
+	vars := []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TOKEN=" + simulator.SampleRootToken,
+		"CPCTL_TLS_FINGERPRINT=" + e.srv.Fingerprint, "CPCTL_PROFILE=other", "CPCTL_OUTPUT=yaml"}
+	r := e.runEnv(vars, "", "demo")
+	if n := e.srv.Sim.Stats().Requests; n != 0 {
+		t.Errorf("the demo sent %d requests to the server named in CPCTL_URL", n)
+	}
 	e.wantCode(r, 0)
 	for _, want := range []string{"Password changed for user “bob”.", `"kind": "ftp"`, "currently suspended", "(exit code 1)"} {
 		if !strings.Contains(r.stdout, want) {

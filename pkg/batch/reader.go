@@ -162,8 +162,9 @@ func (r *Reader) nextCSV() (Row, error) {
 		r.done = true
 		return Row{}, io.EOF
 	}
-	line, _ := r.cr.FieldPos(0)
 	if err != nil {
+		// FieldPos panics after a quoting error (no field was read), so
+		// the line comes from the error itself.
 		var pe *csv.ParseError
 		if !errors.As(err, &pe) {
 			r.done = true
@@ -177,6 +178,7 @@ func (r *Reader) nextCSV() (Row, error) {
 		// boundary, so nothing after it can be read reliably.
 		return Row{}, r.fatal(pe.StartLine, "%v (reading stops here)", pe.Err)
 	}
+	line, _ := r.cr.FieldPos(0)
 	r.seq++
 	row := Row{Seq: r.seq, Line: line, Target: strings.TrimSpace(rec[r.iTarget])}
 	if r.iOwner >= 0 {

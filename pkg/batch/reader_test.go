@@ -84,6 +84,19 @@ func TestReader(t *testing.T) {
 			wantErr: []string{"line 2: extraneous or missing \" in quoted-field (reading stops here)"},
 		},
 		{
+			name:    "csv unterminated quote on the first row does not panic",
+			kind:    KindAccount,
+			in:      "user\n\"bob\n",
+			wantErr: []string{"line 2: extraneous or missing \" in quoted-field (reading stops here)"},
+		},
+		{
+			name:    "csv bare quote after a good row",
+			kind:    KindAccount,
+			in:      "user\nalice\nb\"ob\n",
+			want:    []Row{{Seq: 1, Line: 2, Target: "alice"}},
+			wantErr: []string{"line 3: bare \" in non-quoted-field (reading stops here)"},
+		},
+		{
 			name:   "jsonl",
 			kind:   KindEmail,
 			in:     "\n{\"address\":\"a@b.example\",\"password\":\"p w\",\"owner\":\" o \",\"profile\":null}\n\n{\"address\":\"c@d.example\"}",
@@ -178,6 +191,8 @@ func TestValidate(t *testing.T) {
 		{name: "several problems on one row", kind: KindAccount, in: "user,password\n,\n", wantN: 1,
 			wantErr: []string{"line 2: missing user; missing password"}},
 		{name: "header error", kind: KindAccount, in: "usr\nbob\n", wantErr: []string{"line 1: header: unknown column"}},
+		{name: "unterminated quote", kind: KindAccount, opts: ValidateOptions{Generate: true}, in: "user\n\"bob\n",
+			wantErr: []string{"line 2: extraneous or missing \" in quoted-field"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

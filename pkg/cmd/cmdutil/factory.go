@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/cpctl/cpctl/pkg/config"
@@ -68,6 +69,10 @@ type Factory struct {
 	// Environ is the environment given to token and TOTP commands.
 	Environ []string
 
+	// Flags are the root's persistent flags, to tell a flag given on the
+	// command line from a value that came from the environment.
+	Flags *pflag.FlagSet
+
 	cfgOnce sync.Once
 	cfg     *config.File
 	cfgPath string
@@ -89,6 +94,29 @@ func NewFactory(ios *IOStreams) *Factory {
 	// No SetDefault here: viper's IsSet counts defaults as set, and the
 	// profile layer must see whether a flag or variable really was given.
 	return &Factory{IO: ios, Viper: v, Now: time.Now, Environ: os.Environ()}
+}
+
+// NewIsolatedFactory is a factory that reads no CPCTL_ variable and passes
+// none to child processes: `cpctl demo` runs real commands on it so that
+// nothing in the user's environment (a CPCTL_URL, a CPCTL_TOKEN) can send
+// the demo's changes to a real server.
+func NewIsolatedFactory(ios *IOStreams) *Factory {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CPCTL_") {
+			env = append(env, kv)
+		}
+	}
+	return &Factory{IO: ios, Viper: viper.New(), Now: time.Now, Environ: env}
+}
+
+// flagChanged reports whether the global flag was given on the command line.
+func (f *Factory) flagChanged(name string) bool {
+	if f.Flags == nil {
+		return false
+	}
+	fl := f.Flags.Lookup(name)
+	return fl != nil && fl.Changed
 }
 
 // CanPrompt reports whether a prompt may be shown: standard input is a
@@ -217,6 +245,22 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 	override := func(key string, dst *string) {
 		if v.IsSet(key) && v.GetString(key) != "" {
 			*dst = v.GetString(key)
+		}
+	}
+	if u := v.GetString(KeyURL); u != "" && name != "" && u != t.Profile.URL {
+		// A profile's credentials belong to its server. Only an explicit
+		// --url may redirect them, and only for a single profile: never a
+		// CPCTL_URL left in the environment, and never several profiles
+		// (or a bulk run's rows) at once, which would all go to one host.
+		if !f.flagChanged("url") {
+			return nil, Usagef("CPCTL_URL is set, and profile %q has its own server and credentials: unset CPCTL_URL, or give --url to send them to %s on purpose", name, u)
+		}
+		names, err := f.ProfileNames()
+		if err != nil {
+			return nil, err
+		}
+		if len(names) != 1 || names[0] != name {
+			return nil, Usagef("--url names one server; it cannot apply to several profiles (%s)", strings.Join(names, ", "))
 		}
 	}
 	override(KeyURL, &t.Profile.URL)

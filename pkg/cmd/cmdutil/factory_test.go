@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func newTestFactory(t *testing.T, args ...string) *Factory {
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
+	f.Flags = fs
 	return f
 }
 
@@ -53,7 +55,7 @@ func TestPrecedence(t *testing.T) {
 		wantTimeout time.Duration
 	}{
 		{"profile", nil, []string{"--profile", "p"}, "https://profile:2087", 30 * time.Second},
-		{"env over profile", map[string]string{"CPCTL_URL": "https://env:2087", "CPCTL_TIMEOUT": "40s"}, []string{"--profile", "p"}, "https://env:2087", 40 * time.Second},
+		{"env over profile", map[string]string{"CPCTL_TIMEOUT": "40s"}, []string{"--profile", "p"}, "https://profile:2087", 40 * time.Second},
 		{"flag over env", map[string]string{"CPCTL_URL": "https://env:2087"}, []string{"--profile", "p", "--url", "https://flag:2087", "--timeout", "50s"}, "https://flag:2087", 50 * time.Second},
 		{"default timeout", map[string]string{"CPCTL_URL": "https://env:2087", "CPCTL_TOKEN": "X"}, nil, "https://env:2087", 2 * time.Minute},
 	}
@@ -102,6 +104,47 @@ func TestURLWithoutProfileIgnoresCurrent(t *testing.T) {
 	}
 	if tg.Profile.Token == "SECRET" {
 		t.Fatal("the current profile's token was picked up for another URL")
+	}
+}
+
+// A profile's credentials go to another server only on an explicit --url
+// for that one profile: never from CPCTL_URL, never for several profiles.
+func TestURLOverrideGuards(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	cfg := &config.File{Profiles: map[string]*config.Profile{
+		"a": {URL: "https://a:2087", Token: "A"}, "b": {URL: "https://b:2087", Token: "B"},
+	}}
+	if err := cfg.Save(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CPCTL_CONFIG", cfgPath)
+	tests := []struct {
+		name    string
+		env     string
+		args    []string
+		wantErr string
+	}{
+		{"env URL with a profile", "https://evil:2087", []string{"--profile", "a"}, "CPCTL_URL is set"},
+		{"flag URL with two profiles", "", []string{"--profile", "a,b", "--url", "https://x:2087"}, "several profiles"},
+		{"flag URL with one profile", "", []string{"--profile", "a", "--url", "https://x:2087"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("CPCTL_URL", tt.env)
+			}
+			f := newTestFactory(t, tt.args...)
+			_, err := f.ResolveTarget("a")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("want %q, got %v", tt.wantErr, err)
+			}
+		})
 	}
 }
 

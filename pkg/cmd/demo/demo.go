@@ -78,9 +78,8 @@ func runDemo(ctx context.Context, f *cmdutil.Factory, run Runner) error {
 	var failed []string
 	for i, s := range steps {
 		fmt.Fprintf(w, "%d. %s\n$ cpctl %s\n", i+1, s.say, strings.Join(s.args, " "))
-		sub := cmdutil.NewFactory(f.IO)
-		sub.Environ = f.Environ
-		args := append([]string{"--config", cfgPath, "--no-input"}, s.args...)
+		sub := cmdutil.NewIsolatedFactory(f.IO)
+		args := append([]string{"--config", cfgPath, "--profile", "demo", "--no-input"}, s.args...)
 		err := run(ctx, sub, args)
 		code := cmdutil.ExitCode(err)
 		if err != nil && !cmdutil.IsSilent(err) {

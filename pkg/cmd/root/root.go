@@ -59,6 +59,7 @@ Try it without a server: cpctl demo
 	})
 
 	pf := cmd.PersistentFlags()
+	f.Flags = pf
 	pf.StringP("profile", "p", "", "profile `NAME` (several, comma-separated, where a command allows) [CPCTL_PROFILE]")
 	pf.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/cpctl/config.yaml) [CPCTL_CONFIG]")
 	pf.StringP("output", "o", "", "output format: table, json or yaml (default table) [CPCTL_OUTPUT]")
