@@ -44,6 +44,18 @@ func TestTwoFactor(t *testing.T) {
 			}
 		})
 	}
+	t.Run("CPCTL_TOKEN with a profile that holds only the TOTP secret", func(t *testing.T) {
+		e := e.with(t)
+		f := &config.File{Profiles: map[string]*config.Profile{
+			"cron": {URL: e.srv.WHMURL, Kind: "whm", User: "root", TLSFingerprint: e.srv.Fingerprint, TOTPSecret: tfaSecret},
+		}}
+		cfg := filepath.Join(e.dir, "cron.yaml")
+		if err := f.Save(cfg); err != nil {
+			t.Fatal(err)
+		}
+		r := e.runEnv([]string{"CPCTL_TOKEN=" + simulator.SampleRootToken}, newPass+"cron\n", "--config", cfg, "-p", "cron", "account", "passwd", "bob", "--password-stdin")
+		e.wantCode(r, 0)
+	})
 	t.Run("wrong code", func(t *testing.T) {
 		e := e.with(t)
 		r := e.run(newPass+"\n", "-p", "wrong", "account", "passwd", "bob", "--password-stdin")

@@ -181,6 +181,8 @@ func TestExitCodes(t *testing.T) {
 		{"CPCTL_TOKEN does not replace a profile's token", []string{"CPCTL_TOKEN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 0, ""},
 		{"bad token", []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TLS_FINGERPRINT=" + e.srv.Fingerprint, "CPCTL_TOKEN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 3, "Access denied"},
 		{"server down", []string{"CPCTL_URL=https://127.0.0.1:1", "CPCTL_TOKEN=" + simulator.SampleRootToken, "CPCTL_KIND=whm"}, newPass + "\n", []string{"account", "passwd", "bob", "--password-stdin"}, 4, "127.0.0.1:1"},
+		{"unreadable password file", nil, "", []string{"account", "passwd", "bob", "--password-file", "/nonexistent/pw"}, 2, "unreadable"},
+		{"generate and a password file", nil, "", []string{"account", "passwd", "bob", "--generate", "--password-file", "/etc/hostname"}, 2, "--generate cannot be combined"},
 		{"weak password refused locally", nil, "abcdefgh\n", []string{"account", "passwd", "bob", "--password-stdin"}, 1, "scores 22"},
 	}
 	for _, tt := range tests {
@@ -400,5 +402,29 @@ func TestGeneratedPasswordReplyLost(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "may or may not have the new password") {
 		t.Errorf("should warn:\n%s", r.stderr)
+	}
+}
+
+// A dry run through a session login shows the login and the call itself,
+// and sends nothing.
+func TestDryRunSession(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	f := &config.File{CurrentProfile: "sess", Profiles: map[string]*config.Profile{
+		"sess": {URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "session", Password: simulator.SampleRootPassword, TLSFingerprint: e.srv.Fingerprint},
+	}}
+	if err := f.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--dry-run")
+	e.wantCode(r, 0)
+	e.noSecrets(r, newPass)
+	if n := e.srv.Sim.Stats().Requests; n != 0 {
+		t.Errorf("a dry run sent %d requests", n)
+	}
+	if !strings.Contains(r.stdout, "/login/") || !strings.Contains(r.stdout, "/json-api/passwd") {
+		t.Errorf("want the login and the passwd call:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "cpsess0000000000") {
+		t.Errorf("the cpsess token should be redacted:\n%s", r.stdout)
 	}
 }

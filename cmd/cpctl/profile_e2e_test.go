@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -178,4 +179,22 @@ func TestPinAtTerminal(t *testing.T) {
 	if err != nil || cfg.Profiles["new"] == nil || cfg.Profiles["new"].TLSFingerprint != e.srv.Fingerprint {
 		t.Fatalf("the pin was not saved: %v %+v", err, cfg)
 	}
+}
+
+// A legacy access hash spans many lines, from standard input or a command.
+func TestAccessHashMultiLine(t *testing.T) {
+	st := simulator.SampleState()
+	hash := strings.Repeat("0123456789abcdef", 8)
+	st.Root.AccessHash = hash
+	e := newEnv(t, st, simulator.Options{})
+	lines := hash[:40] + "\n" + hash[40:80] + "\r\n" + hash[80:] + "\n"
+	r := e.run(lines, "profile", "add", "legacy", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 0)
+	e.noSecrets(r, hash)
+	hashFile := filepath.Join(e.dir, "hash.txt")
+	os.WriteFile(hashFile, []byte(lines), 0o600)
+	r = e.run("", "profile", "add", "legacy2", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-command", "cat "+hashFile, "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 0)
+	r = e.run(newPass+"\n", "-p", "legacy2", "account", "passwd", "bob", "--password-stdin")
+	e.wantCode(r, 0)
 }

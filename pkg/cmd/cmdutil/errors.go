@@ -62,7 +62,9 @@ func ExitCode(err error) int {
 	if errors.As(err, &usage) {
 		return ExitUsage
 	}
-	if errors.Is(err, secret.ErrNoInput) || errors.Is(err, secret.ErrMismatch) {
+	// A missing, unreadable or contradictory password, or a prompt the
+	// user interrupted: nothing was sent, the command line must change.
+	if secret.IsUsage(err) || errors.Is(err, secret.ErrCanceled) {
 		return ExitUsage
 	}
 	var apiErr *cpanel.Error

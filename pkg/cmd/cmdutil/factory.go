@@ -271,7 +271,8 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 	// CPCTL_TOKEN and CPCTL_PASSWORD stand in for a secret the profile does
 	// not hold (DESIGN.md), so a variable left in a CI environment never
 	// replaces a profile's own credentials or switches its auth method.
-	held := t.Profile.HasSecret() || t.Profile.TokenCommand != "" || t.Profile.PasswordCommand != ""
+	pr := t.Profile
+	held := pr.Token != "" || pr.Password != "" || pr.AccessHash != "" || pr.TokenCommand != "" || pr.PasswordCommand != ""
 	if tok := v.GetString(KeyToken); tok != "" && !held {
 		t.Profile.Token = tok
 		if !v.IsSet(KeyAuth) && t.Profile.Auth != string(cpanel.AuthAccessHash) {
@@ -381,7 +382,11 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 			cc.Secret = p.AccessHash
 		}
 		if cc.Secret == "" && p.TokenCommand != "" {
-			cc.Secret, err = f.RunSecretCommand(ctx, "token-command", p.TokenCommand)
+			what := "token-command"
+			if cc.Auth == cpanel.AuthAccessHash {
+				what = accessHashCommand
+			}
+			cc.Secret, err = f.RunSecretCommand(ctx, what, p.TokenCommand)
 		}
 	case cpanel.AuthPassword, cpanel.AuthSession:
 		cc.Secret = p.Password
@@ -483,6 +488,9 @@ var otpCode = regexp.MustCompile(`^[0-9]{6}$`)
 
 func isOTPCode(s string) bool { return otpCode.MatchString(s) }
 
+// accessHashCommand names a token-command that prints an access hash.
+const accessHashCommand = "token-command (access hash)"
+
 // RunSecretCommand runs a user's command (token-command and friends) through
 // the shell and returns the first line of its output. The command line comes
 // from the user's own config and holds no secret; the secret travels back on
@@ -508,6 +516,12 @@ func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (s
 		return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w", what, cmdline, err)}
 	}
 	out := strings.TrimSpace(firstLine(stdout.String()))
+	if what == accessHashCommand {
+		// A WHM access hash spans many lines; the server ignores the line
+		// breaks, so all of the output is the secret.
+		out = strings.NewReplacer("\r", "", "\n", "").Replace(stdout.String())
+		out = strings.TrimSpace(out)
+	}
 	if out == "" {
 		return "", &UsageError{Err: fmt.Errorf("%s %q printed nothing", what, cmdline)}
 	}

@@ -532,7 +532,7 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	}
 	var old string
 	if p.needsOldPassword() {
-		old, err = o.oldPassword(s.target)
+		old, err = o.oldPassword(ctx, s.target)
 		if err != nil {
 			return failOutcome(err)
 		}

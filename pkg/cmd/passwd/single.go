@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
@@ -49,7 +51,7 @@ func runSingle(ctx context.Context, o *Options) error {
 
 	var oldPassword string
 	if p.needsOldPassword() {
-		oldPassword, err = o.oldPassword(t)
+		oldPassword, err = o.oldPassword(ctx, t)
 		if err != nil {
 			return err
 		}
@@ -67,7 +69,8 @@ func runSingle(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	// c may be replaced by a client with a two-factor code: close that one.
+	defer func() { c.Close() }()
 
 	if !generated && !o.Force {
 		// A generated password scores 100, so the minimum cannot refuse it:
@@ -172,6 +175,9 @@ func secretsRow(p *plan, password string) ([]string, []string) {
 
 func (o *Options) newPassword(p *plan) (string, bool, error) {
 	if o.Password.Generate {
+		if o.Password.Stdin || o.Password.File != "" || o.Password.Value != "" {
+			return "", false, cmdutil.Usagef("--generate cannot be combined with --password-stdin, --password-file or --password")
+		}
 		user := p.user
 		pw, err := secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
 		if err != nil {
@@ -187,10 +193,10 @@ func (o *Options) newPassword(p *plan) (string, bool, error) {
 	return pw, generated, nil
 }
 
-func (o *Options) oldPassword(t *cmdutil.Target) (string, error) {
+func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, error) {
 	if o.OldPasswordFile == "" && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) {
 		// The account logs in with its own password: that is the old one.
-		cc, err := o.F.ClientConfig(context.Background(), t)
+		cc, err := o.F.ClientConfig(ctx, t)
 		if err == nil && cc.Secret != "" {
 			return cc.Secret, nil
 		}
@@ -206,7 +212,7 @@ func (o *Options) oldPassword(t *cmdutil.Target) (string, error) {
 }
 
 func wrapSecretErr(err error) error {
-	if errors.Is(err, secret.ErrNoInput) || errors.Is(err, secret.ErrMismatch) || errors.Is(err, secret.ErrConflict) {
+	if secret.IsUsage(err) || errors.Is(err, secret.ErrCanceled) {
 		return &cmdutil.UsageError{Err: err}
 	}
 	return err
@@ -287,6 +293,20 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 // errDryRun stops a dry run's request at the transport.
 var errDryRun = errors.New("dry run: not sent")
 
+// refuseTransport sends nothing. A session login gets a made-up success
+// so that the dry run goes on to show the call itself (with its cpsess
+// path redacted), which is what the user asked to see.
 type refuseTransport struct{}
 
-func (refuseTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, errDryRun }
+func (refuseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/login/") {
+		body := `{"status":1,"security_token":"/cpsess0000000000"}`
+		return &http.Response{
+			StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header:        http.Header{"Content-Type": {"application/json"}, "Set-Cookie": {"cpsession=dry-run; path=/"}},
+			Body:          io.NopCloser(strings.NewReader(body)),
+			ContentLength: int64(len(body)), Request: r,
+		}, nil
+	}
+	return nil, errDryRun
+}

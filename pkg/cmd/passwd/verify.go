@@ -3,6 +3,8 @@ package passwd
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
@@ -57,6 +59,12 @@ func (o *Options) verifyPassword(ctx context.Context, c *cpanel.Client, t *cmdut
 		}
 		cc.Kind = cpanel.KindCPanel
 		cc.OTP = nil // the account's own two-factor is not the admin's
+		if hostOf(cpURL) != hostOf(t.Profile.URL) {
+			// cPanel and WHM share one certificate on one host; a
+			// cpanel-url elsewhere (a proxy) has its own, which the WHM pin
+			// would refuse: let the CA file or the system roots judge it.
+			cc.Fingerprint = ""
+		}
 		ok, err := cpanel.CheckLogin(ctx, cc, cpURL, p.user, password)
 		if err != nil {
 			return nil, err
@@ -64,4 +72,13 @@ func (o *Options) verifyPassword(ctx context.Context, c *cpanel.Client, t *cmdut
 		return &ok, nil
 	}
 	return nil, nil
+}
+
+// hostOf is the host name of a URL, without the port.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return strings.ToLower(u.Hostname())
 }

@@ -24,7 +24,11 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 		}
 		switch {
 		case p.TLSFingerprint != "":
-			if info.Fingerprint != p.TLSFingerprint {
+			pin, err := cpanel.NormalizeFingerprint(p.TLSFingerprint)
+			if err != nil {
+				return cmdutil.Usagef("tls-fingerprint %q: %w", p.TLSFingerprint, err)
+			}
+			if info.Fingerprint != pin {
 				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
 					"the certificate of %s does not match the pinned fingerprint (pinned %s, got %s, subject %s)",
 					p.URL, p.TLSFingerprint, info.Fingerprint, info.Subject)}

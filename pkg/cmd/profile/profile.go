@@ -212,6 +212,18 @@ func readSecrets(f *cmdutil.Factory, o *addOptions, p *config.Profile) error {
 	var err error
 	switch {
 	case o.tokenCommand != "" || o.passwordCommand != "":
+	case o.tokenStdin && p.Auth == string(cpanel.AuthAccessHash):
+		// An access hash spans many lines: all of standard input is the
+		// secret, its line breaks dropped (the server ignores them).
+		if o.totpSecretStdin {
+			return cmdutil.Usagef("--totp-secret-stdin cannot follow a multi-line access hash on standard input: use --totp-command")
+		}
+		var all []byte
+		all, err = io.ReadAll(f.IO.In)
+		value = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(string(all)))
+		if err == nil && value == "" {
+			err = cmdutil.Usagef("standard input held no access hash")
+		}
 	case o.tokenStdin || o.passwordStdin:
 		value, err = readLine(secretWord)
 	case f.CanPrompt():
