@@ -1,19 +1,35 @@
 package batch
 
 import (
+	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
 )
+
+// ErrIncomplete says that a journal still has rows without a final outcome
+// (never sent, in flight, reply lost, failed locally): the passwords of some
+// accounts are not known yet, and a resume is needed to learn them.
+// ExportSecrets returns it, wrapped with the count, after writing the rows
+// that are known; WriteSecretsFile refuses to write anything.
+var ErrIncomplete = errors.New("the journal has rows without a final outcome")
 
 // ExportSecrets writes, as CSV with a header row, the password the server now
 // has for every row whose change succeeded: columns user,password
 // (address,password for mail), then owner and profile when any row has one.
 // The output is itself valid input for a later run. Records are streamed; only
 // the passwords of rows sent but not yet answered are held in memory.
+//
+// When some rows are not final (a password may be on the server but is not
+// confirmed), the confirmed rows are still written and the error wraps
+// ErrIncomplete: callers should warn that the export is partial.
 func ExportSecrets(journalPath string, w io.Writer) error {
 	cw := csv.NewWriter(w)
 	var st *journalState
@@ -62,7 +78,84 @@ func ExportSecrets(journalPath string, w io.Writer) error {
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("write secrets: %w", err)
 	}
+	return incomplete(journalPath, st)
+}
+
+func incomplete(journalPath string, st *journalState) error {
+	if n := st.total - st.succeeded - st.failed; n > 0 {
+		return fmt.Errorf("journal %s: %d rows not final, resume the run to finish them: %w", journalPath, n, ErrIncomplete)
+	}
 	return nil
+}
+
+// exportAsidePrefix names the files WriteSecretsFile writes before linking
+// them into place.
+func exportAsidePrefix(path string) string { return filepath.Base(path) + ".export-" }
+
+// WriteSecretsFile writes ExportSecrets' CSV to a new file at path (mode 0600),
+// only when every row of the journal is final; otherwise it returns
+// ErrIncomplete and creates nothing. The file is written aside, synced and
+// linked into place, so path is either absent or complete; an existing path
+// is never replaced.
+func WriteSecretsFile(journalPath, path string) (err error) {
+	st, err := readStateBefore(journalPath, func(*journalState, *record) error { return nil })
+	if err != nil {
+		return err
+	}
+	if !st.planned {
+		return fmt.Errorf("journal %s: the plan was never completed, so no password was sent", journalPath)
+	}
+	if err := incomplete(journalPath, st); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s already exists: choose another name", path)
+	}
+	dir := filepath.Dir(path)
+	removeStaleAside(dir, exportAsidePrefix(path))
+	f, err := os.CreateTemp(dir, exportAsidePrefix(path)+"*")
+	if err != nil {
+		return fmt.Errorf("create secrets file: %w", err)
+	}
+	tmp := f.Name()
+	closed := false
+	defer func() {
+		if !closed {
+			f.Close()
+		}
+		os.Remove(tmp) // after the link, path keeps the file
+	}()
+	// CreateTemp already uses 0600; the chmod guards against a future change.
+	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		return fmt.Errorf("create secrets file: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := ExportSecrets(journalPath, bw); err != nil {
+		return err // ErrIncomplete here means a run started meanwhile
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write secrets file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync secrets file: %w", err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s already exists: choose another name", path)
+		}
+		return fmt.Errorf("create secrets file: %w", err)
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close secrets file: %w", err)
+	}
+	if err := os.Remove(tmp); err != nil {
+		return fmt.Errorf("remove %s: %w", tmp, err)
+	}
+	return syncDir(dir)
 }
 
 // Failure is one row whose last outcome was a failure.
@@ -75,9 +168,14 @@ type Failure struct {
 	Exit    int    `json:"exit" yaml:"exit"`
 	Class   string `json:"class" yaml:"class"`
 	Message string `json:"message" yaml:"message"`
-	// Retry: the reply was lost (ExitTransport), so a resume sends the row
-	// again with the same password.
+	// Retry: the row is not final, so a resume sends it again with the
+	// same password: a reply was lost (ExitTransport, now or in an earlier
+	// attempt) or it failed before anything was sent (ExitLocal). Such rows
+	// count as Pending, not Failed.
 	Retry bool `json:"retry" yaml:"retry"`
+	// MaybeApplied: an attempt's reply was lost, so the server may already
+	// have the row's password, whatever later attempts said.
+	MaybeApplied bool `json:"maybe_applied" yaml:"maybe_applied"`
 }
 
 // Status is a journal's progress, without any secret.
@@ -93,8 +191,8 @@ type Status struct {
 	Planned   bool      `json:"planned" yaml:"planned"`
 	Total     int       `json:"total" yaml:"total"`
 	Succeeded int       `json:"succeeded" yaml:"succeeded"`
-	Failed    int       `json:"failed" yaml:"failed"`
-	Pending   int       `json:"pending" yaml:"pending"`     // rows without a final outcome
+	Failed    int       `json:"failed" yaml:"failed"`       // final failures only
+	Pending   int       `json:"pending" yaml:"pending"`     // rows without a final outcome, Retry ones included
 	InFlight  int       `json:"in_flight" yaml:"in_flight"` // rows sent when the run stopped, awaiting their answer
 	Failures  []Failure `json:"failures" yaml:"failures"`
 }
@@ -102,7 +200,7 @@ type Status struct {
 // Show reads a journal's progress without changing it; a run may be going on.
 func Show(journalPath string) (Status, error) {
 	failures := map[int]Failure{}
-	st, err := readStateBefore(journalPath, func(_ *journalState, rec *record) error {
+	st, err := readStateBefore(journalPath, func(st *journalState, rec *record) error {
 		if rec.T != recOutcome {
 			return nil
 		}
@@ -110,9 +208,11 @@ func Show(journalPath string) (Status, error) {
 			delete(failures, rec.Seq)
 			return nil
 		}
-		o := rec.outcome()
+		// Called before apply, so st.sent still says whether an earlier
+		// attempt was lost.
+		prev := st.sent[rec.Seq]
 		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile,
-			Exit: rec.Exit, Class: rec.Class, Message: rec.Msg, Retry: o.uncertain()}
+			Exit: rec.Exit, Class: rec.Class, Message: rec.Msg, Retry: !finalOutcome(rec.outcome(), prev.uncertain), MaybeApplied: prev.uncertain || rec.Exit == ExitTransport}
 		return nil
 	})
 	if err != nil {
@@ -125,7 +225,7 @@ func Show(journalPath string) (Status, error) {
 	}
 	s.Pending = s.Total - s.Succeeded - s.Failed
 	for _, v := range st.sent {
-		if !v.uncertain {
+		if !v.answered {
 			s.InFlight++
 		}
 	}

@@ -3,6 +3,11 @@ package batch
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -20,8 +25,8 @@ func TestShowInFlightAndEmailExport(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	var out bytes.Buffer
-	if err := ExportSecrets(path, &out); err != nil {
-		t.Fatal(err)
+	if err := ExportSecrets(path, &out); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "2 rows not final") {
+		t.Fatalf("export of a partial run: %v, want ErrIncomplete with the count", err)
 	}
 	if want := "address,password\nb@x.example,\"p,b\"\n"; out.String() != want {
 		t.Errorf("export %q, want %q", out.String(), want)
@@ -36,5 +41,57 @@ func TestShowInFlightAndEmailExport(t *testing.T) {
 	}
 	if want := "address,password\nb@x.example,\"p,b\"\na@x.example,pa\nc@x.example,pc\n"; !sameLines(out.String(), want) {
 		t.Errorf("export %q, want the lines of %q", out.String(), want)
+	}
+}
+
+func TestWriteSecretsFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.journal")
+	if _, err := Plan(path, strings.NewReader("user,password\na,pa\nb,pb\n"), KindAccount, nil, ValidateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "secrets.csv")
+	// A killed earlier export left its aside file, unlocked.
+	stale := filepath.Join(dir, "secrets.csv.export-12345")
+	if err := os.WriteFile(stale, []byte("user,password\na,old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSecretsFile(path, out); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("export before the run: %v, want ErrIncomplete", err)
+	}
+	if _, err := os.Lstat(out); !os.IsNotExist(err) {
+		t.Fatalf("a partial export was created: %v", err)
+	}
+	var rec recorder
+	if _, err := Resume(context.Background(), path, RunConfig{Exec: rec.exec}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSecretsFile(path, out); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameLines(string(data), "user,password\na,pa\nb,pb\n") {
+		t.Errorf("export %q", data)
+	}
+	fi, _ := os.Stat(out)
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("files left: %v, want the journal and the export", entries)
+	}
+	// An existing file is never replaced.
+	if err := os.WriteFile(out, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSecretsFile(path, out); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("err = %v, want already exists", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "keep" {
+		t.Errorf("existing file replaced by %q", b)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -390,16 +391,31 @@ func createFile(path string) (*os.File, error) {
 // while planning into path: they hold the input's passwords and nothing was
 // sent from them. A plan is stale when nobody holds its lock.
 func removeStalePlans(path string) {
-	matches, _ := filepath.Glob(path + ".planning-*")
-	for _, m := range matches {
+	removeStaleAside(filepath.Dir(path), planAsidePrefix(path))
+}
+
+func planAsidePrefix(path string) string { return filepath.Base(path) + ".planning-" }
+
+// removeStaleAside deletes the files in dir whose names start with prefix
+// and that nobody holds locked: files written aside by runs that were killed.
+// The directory is listed rather than globbed, so that a name holding glob
+// characters cannot match other files.
+func removeStaleAside(dir, prefix string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+			continue
+		}
+		m := filepath.Join(dir, e.Name())
 		f, err := os.OpenFile(m, os.O_RDWR, 0)
 		if err != nil {
 			continue
 		}
-		if lockFile(f) == nil {
+		stale := lockFile(f) == nil
+		f.Close() // before the removal, which Windows refuses on an open file
+		if stale {
 			os.Remove(m)
 		}
-		f.Close()
 	}
 }
 
@@ -489,9 +505,25 @@ func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(i%64)) !=
 type sentRow struct {
 	password string
 	attempt  int
-	// uncertain: the last attempt ended in a transport failure, so the
-	// server may or may not have applied the password.
+	// uncertain: an attempt ended in a transport failure, so the server may
+	// have applied the password. It sticks until an attempt succeeds: a
+	// later refusal (a changed token, a local error) says nothing about
+	// what the lost attempt did, so the row is never final while it is set.
 	uncertain bool
+	// answered: the last intent has an outcome (a non-final one); otherwise
+	// the row was in flight when its run stopped.
+	answered bool
+}
+
+// finalOutcome says whether an outcome ends its row for good: a success, or a
+// failure of a row that was never possibly applied and that got past the
+// local checks (ExitLocal rows are sent again once the configuration is
+// fixed).
+func finalOutcome(o Outcome, wasUncertain bool) bool {
+	if o.OK {
+		return true
+	}
+	return !wasUncertain && !o.uncertain() && o.Exit != ExitLocal
 }
 
 // journalState is what a scan of a journal knows.
@@ -505,7 +537,7 @@ type journalState struct {
 	done       bitset // rows with a final outcome
 	sent       map[int]sentRow
 	succeeded  int
-	failed     int // final failures
+	failed     int // final failures: neither uncertain nor ExitLocal
 	hasOwner   bool
 	hasProfile bool
 	headerSeen bool
@@ -564,20 +596,17 @@ func (s *journalState) apply(rec *record) error {
 		if !s.planned || !ok {
 			return damaged("outcome for row %d without an intent", rec.Seq)
 		}
-		if prev.uncertain {
-			s.failed--
-		}
 		o := rec.outcome()
-		switch {
-		case o.OK:
-			s.succeeded++
-		default:
-			s.failed++
-		}
-		if o.uncertain() {
-			prev.uncertain = true
+		if !finalOutcome(o, prev.uncertain) {
+			prev.uncertain = prev.uncertain || o.uncertain()
+			prev.answered = true
 			s.sent[rec.Seq] = prev
 			return nil
+		}
+		if o.OK {
+			s.succeeded++
+		} else {
+			s.failed++
 		}
 		delete(s.sent, rec.Seq)
 		s.done.set(rec.Seq)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Input formats recognised by Reader.
@@ -251,6 +252,10 @@ func (r *Reader) parseJSON(line []byte) (Row, string) {
 	if line[0] != '{' {
 		return Row{}, "not a JSON object"
 	}
+	if !utf8.Valid(line) {
+		// Decoding would replace the bad bytes with U+FFFD and hide them.
+		return Row{}, r.invalidUTF8Keys(line)
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var jr jsonRow
@@ -302,4 +307,23 @@ func (r *Reader) keyError(name string) string {
 		return fmt.Sprintf("unknown key %q", name)
 	}
 	return strings.Replace(err.Error(), "column", "key", 1)
+}
+
+// invalidUTF8Keys names the keys of a JSON object whose values are not valid
+// UTF-8, without quoting them.
+func (r *Reader) invalidUTF8Keys(line []byte) string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil {
+		return "not valid UTF-8"
+	}
+	var bad []string
+	for _, k := range []string{"user", "address", "owner", "password", "profile"} {
+		if v, ok := obj[k]; ok && !utf8.Valid(v) {
+			bad = append(bad, fmt.Sprintf("%q", k))
+		}
+	}
+	if len(bad) == 0 {
+		return "not valid UTF-8"
+	}
+	return fmt.Sprintf("key %s not valid UTF-8 (save the file as UTF-8)", strings.Join(bad, ", "))
 }

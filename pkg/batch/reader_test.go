@@ -191,6 +191,21 @@ func TestValidate(t *testing.T) {
 		{name: "several problems on one row", kind: KindAccount, in: "user,password\n,\n", wantN: 1,
 			wantErr: []string{"line 2: missing user; missing password"}},
 		{name: "header error", kind: KindAccount, in: "usr\nbob\n", wantErr: []string{"line 1: header: unknown column"}},
+		{name: "account duplicates ignore the owner", kind: KindAccount, opts: ValidateOptions{Generate: true},
+			in:    "user,owner\nbob,r1\nbob,r2\nBOB,\n",
+			wantN: 3, wantErr: []string{"line 3: duplicate of line 2", "line 4: duplicate of line 2"}},
+		{name: "ftp empty owner is the default owner", kind: KindFTP, opts: ValidateOptions{Generate: true, DefaultOwner: "o1"},
+			in:    "user,owner\nftp1,\nFtp1,o1\nftp1,o2\n",
+			wantN: 3, wantErr: []string{"line 3: duplicate of line 2"}},
+		{name: "email empty owner is the default owner", kind: KindEmail, opts: ValidateOptions{Generate: true, DefaultOwner: "o1"},
+			in:    "address,owner\nA@b.example,o1\na@b.example,\n",
+			wantN: 2, wantErr: []string{"line 3: duplicate of line 2"}},
+		{name: "invalid UTF-8 in csv", kind: KindAccount,
+			in:    "user,password,owner\nbob,pa\xffss,o\xfe\nalice,ok\xc3\xa9,\n",
+			wantN: 2, wantErr: []string{"line 2: owner, password not valid UTF-8"}},
+		{name: "invalid UTF-8 in jsonl", kind: KindAccount,
+			in:    "{\"user\":\"bob\",\"password\":\"pa\xffss\"}\n{\"user\":\"al\xe9\",\"password\":\"x\"}\n{\"user\":\"c\",\"password\":\"\xc3\xa9\"}\n",
+			wantN: 1, wantErr: []string{`line 1: key "password" not valid UTF-8`, `line 2: key "user" not valid UTF-8`}},
 		{name: "unterminated quote", kind: KindAccount, opts: ValidateOptions{Generate: true}, in: "user\n\"bob\n",
 			wantErr: []string{"line 2: extraneous or missing \" in quoted-field"}},
 	}
@@ -216,6 +231,9 @@ func TestValidate(t *testing.T) {
 			for i, e := range ve.Errors {
 				if !strings.Contains(e.Error(), tt.wantErr[i]) {
 					t.Errorf("error %d = %q, want %q", i, e.Error(), tt.wantErr[i])
+				}
+				if strings.Contains(e.Error(), "pa\xffss") || strings.Contains(e.Error(), `pa\xffss`) || strings.Contains(e.Error(), "\ufffd") {
+					t.Errorf("error %d quotes a password: %q", i, e.Error())
 				}
 			}
 		})

@@ -16,8 +16,15 @@ import (
 // ExitTransport is the Outcome.Exit of a row whose request may or may not have
 // reached the server (connection lost, timeout, unreadable reply). Such a row
 // is retried on resume with the same password, because the server may have
-// applied it; any other outcome is final.
+// applied it. It stays "maybe applied" until an attempt succeeds: a later
+// failure of another kind does not make it final.
 const ExitTransport = 4
+
+// ExitLocal is the Outcome.Exit of a row that failed before anything was sent
+// (a bad profile, a client that could not be built). It is not final: a
+// resume after fixing the configuration sends the row, with the password its
+// intent recorded. Every other failure is final.
+const ExitLocal = 2
 
 // DefaultConcurrency is the number of rows in flight per profile when
 // RunConfig.Concurrency is 0: real servers are slow and shared.
@@ -28,7 +35,8 @@ const DefaultConcurrency = 4
 type Outcome struct {
 	OK bool
 	// Exit is the exit code this row alone would give: 0 ok, 1 refused by
-	// the server, 3 authentication, ExitTransport when the reply was lost.
+	// the server, ExitLocal when nothing was sent, 3 authentication,
+	// ExitTransport when the reply was lost.
 	Exit     int
 	Class    string
 	Message  string
@@ -55,9 +63,9 @@ type Result struct {
 // Progress is a snapshot of a run, handed to RunConfig.OnProgress.
 type Progress struct {
 	Total     int // rows in the journal
-	Done      int // rows with an outcome, including those of earlier runs
+	Done      int // rows with a final outcome, including those of earlier runs
 	Succeeded int
-	Failed    int
+	Failed    int // final failures only
 	Skipped   int // rows already finished when this run started
 	Rate      float64
 	ETA       time.Duration // 0 when unknown
@@ -70,9 +78,12 @@ type Progress struct {
 type Summary struct {
 	Total     int
 	Succeeded int
-	Failed    int
+	Failed    int // final failures only
 	Skipped   int // rows finished before this run started
-	Pending   int // rows without a final outcome: resume to finish them
+	// Pending counts rows without a final outcome, resume to finish them:
+	// rows never sent, rows whose reply was lost (maybe applied) and rows
+	// that failed locally (ExitLocal).
+	Pending int
 	// Interrupted: ctx was cancelled before every row was done.
 	Interrupted bool
 }
@@ -440,12 +451,9 @@ func (r *runner) collect(results <-chan done) Summary {
 				progress(true)
 				return Summary{Total: st.total, Succeeded: succ, Failed: failed, Skipped: skipped, Pending: st.total - succ - failed}
 			}
-			if d.wasUncertain {
-				failed--
-			}
 			if d.Outcome.OK {
 				succ++
-			} else {
+			} else if finalOutcome(d.Outcome, d.wasUncertain) {
 				failed++
 			}
 			finished++

@@ -90,7 +90,7 @@ func csvRows(n int, profiles ...string) string {
 func exportMap(t *testing.T, path string) map[string]string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := ExportSecrets(path, &out); err != nil {
+	if err := ExportSecrets(path, &out); err != nil && !errors.Is(err, ErrIncomplete) {
 		t.Fatal(err)
 	}
 	rd := NewReader(&out, KindAccount) // the export is valid input
@@ -274,11 +274,11 @@ func TestResumeRetriesLostReplies(t *testing.T) {
 	srv.lost = func(r Row) bool { return lose && r.Target == "u3" }
 	path := filepath.Join(t.TempDir(), "j")
 	sum, err := Run(context.Background(), RunConfig{Journal: path, Input: strings.NewReader(csvRows(5, "")), Kind: KindAccount, Exec: srv.exec, Generate: counterGen()})
-	if err != nil || sum.Failed != 1 || sum.Succeeded != 4 || sum.ExitCode() != 5 {
+	if err != nil || sum.Failed != 0 || sum.Pending != 1 || sum.Succeeded != 4 || sum.ExitCode() != 5 {
 		t.Fatalf("sum %+v err %v", sum, err)
 	}
 	st, _ := Show(path)
-	if len(st.Failures) != 1 || !st.Failures[0].Retry {
+	if len(st.Failures) != 1 || !st.Failures[0].Retry || !st.Failures[0].MaybeApplied || st.Pending != 1 || st.Failed != 0 {
 		t.Fatalf("failures %+v", st.Failures)
 	}
 	if got := exportMap(t, path); len(got) != 4 {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ValidateOptions says what makes a row valid.
@@ -19,6 +20,9 @@ type ValidateOptions struct {
 	// DefaultProfile is the profile of rows whose profile column is empty; it
 	// is only used to find duplicates and to ask RequireOwner and CheckProfile.
 	DefaultProfile string
+	// DefaultOwner is the owner the server acts on for ftp and email rows
+	// whose owner column is empty; it is only used to find duplicates.
+	DefaultOwner string
 	// RequireOwner, when set, says whether rows of a profile must name an
 	// owner (ftp and email rows through a WHM profile act on an owner account).
 	RequireOwner func(profile string) bool
@@ -85,6 +89,11 @@ type validator struct {
 }
 
 func (v *validator) check(row *Row) string {
+	// encoding/json would turn an invalid byte into U+FFFD, so a password
+	// other than the file's would be sent. The value is never quoted.
+	if msg := invalidUTF8(v.kind, row); msg != "" {
+		return msg
+	}
 	var msgs []string
 	profile := row.Profile
 	if profile == "" {
@@ -119,9 +128,36 @@ func (v *validator) check(row *Row) string {
 		}
 	}
 	if row.Target != "" {
-		v.seen.add(dupKey(profile, row.Owner, row.Target), row.Line)
+		v.seen.add(v.dupKey(profile, row), row.Line)
 	}
 	return strings.Join(msgs, "; ")
+}
+
+func invalidUTF8(kind Kind, row *Row) string {
+	var bad []string
+	for _, f := range []struct{ name, v string }{{kind.TargetColumn(), row.Target}, {"owner", row.Owner}, {"password", row.Password}, {"profile", row.Profile}} {
+		if !utf8.ValidString(f.v) {
+			bad = append(bad, f.name)
+		}
+	}
+	if bad == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s not valid UTF-8 (save the file as UTF-8)", strings.Join(bad, ", "))
+}
+
+// dupKey is the identity of the account the server acts on: an account row
+// names an account whatever owner it gives, and an ftp or email row without
+// an owner acts on the run's default owner.
+func (v *validator) dupKey(profile string, row *Row) uint64 {
+	owner := row.Owner
+	switch {
+	case v.kind == KindAccount:
+		owner = ""
+	case owner == "":
+		owner = v.opts.DefaultOwner
+	}
+	return dupKey(profile, owner, row.Target)
 }
 
 // dupKey hashes the identity of a row into 64 bits, so that finding
@@ -172,9 +208,16 @@ func (d *dupIndex) duplicates(kind Kind) []RowError {
 			first--
 		}
 		out = append(out, RowError{Line: int(d.lines[i]),
-			Msg: fmt.Sprintf("duplicate of line %d (same profile, owner and %s)", d.lines[first], kind.TargetColumn())})
+			Msg: fmt.Sprintf("duplicate of line %d (same %s)", d.lines[first], dupWhat(kind))})
 	}
 	return out
+}
+
+func dupWhat(kind Kind) string {
+	if kind == KindAccount {
+		return "profile and user"
+	}
+	return "profile, owner and " + kind.TargetColumn()
 }
 
 // checkAddress accepts local@domain with a dotted domain.
