@@ -390,6 +390,13 @@ func TestBulkFaults(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("the secrets file was written before the run was complete")
 	}
+	// An export now is partial, says so and exits 5; it holds the 5
+	// confirmed rows only.
+	r = e.run("", "journal", "export", journal, "--secrets-out", "-")
+	e.wantCode(r, 5)
+	if !strings.Contains(r.stderr, "partial export") || strings.Count(strings.TrimSpace(r.stdout), "\n") != 5 {
+		t.Errorf("partial export:\n%s\n%s", r.stdout, r.stderr)
+	}
 	for _, u := range []string{"user0001", "user0003", "user0005"} {
 		e.srv.Sim.SetFault(u, simulator.Fault{})
 	}

@@ -9,7 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkJournalIntent appends durable intents from 8 goroutines at once
@@ -100,4 +102,69 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkRunProfiles runs a plan through a no-op executor with the real
+// fsync: "3000-profiles" has one row in each of 3,000 profiles (every row on
+// its own connection profile), "1-profile" 10,000 rows on one. It reports the
+// peak number of goroutines and the peak heap in use.
+func BenchmarkRunProfiles(b *testing.B) {
+	cases := []struct {
+		name           string
+		rows, profiles int
+	}{
+		{"3000-profiles", 3000, 3000},
+		{"1-profile", 10_000, 1},
+	}
+	for _, c := range cases {
+		var in strings.Builder
+		in.WriteString("user,profile\n")
+		for i := range c.rows {
+			fmt.Fprintf(&in, "u%d,p%d\n", i, i%c.profiles)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var peakG atomic.Int64
+			var calls atomic.Int64
+			exec := func(context.Context, Row, string) Outcome {
+				if calls.Add(1)%16 == 0 {
+					if g := int64(runtime.NumGoroutine()); g > peakG.Load() {
+						peakG.Store(g)
+					}
+				}
+				return Outcome{OK: true}
+			}
+			var peakHeap atomic.Uint64
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					if ms.HeapInuse > peakHeap.Load() {
+						peakHeap.Store(ms.HeapInuse)
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			}()
+			for b.Loop() {
+				path := filepath.Join(b.TempDir(), "j")
+				sum, err := Run(context.Background(), RunConfig{Journal: path, Input: strings.NewReader(in.String()), Kind: KindAccount,
+					Exec: exec, Generate: counterGen()})
+				if err != nil || sum.Succeeded != c.rows {
+					b.Fatalf("sum %+v err %v", sum, err)
+				}
+			}
+			close(stop)
+			<-sampled
+			b.ReportMetric(float64(c.rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(peakG.Load()), "peak-goroutines")
+			b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
+		})
+	}
 }

@@ -12,7 +12,9 @@
 // nothing: Resume skips rows with an outcome, sends rows that had an intent
 // but no outcome again with the same password (a password change is
 // idempotent) and sends the rest. At the end the journal holds, for every
-// row, the password the server now has; ExportSecrets writes it out as CSV.
+// row, the password the server now has; ExportSecrets writes it out as CSV
+// (and says ErrIncomplete while some rows are not final), WriteSecretsFile
+// writes it to a new file only when every row is final.
 //
 // The package knows nothing about cPanel, HTTP or terminals: the caller
 // supplies Exec (one password change) and, optionally, Generate.
@@ -45,15 +47,21 @@
 //     carries the password sent; a generated password exists nowhere else. A
 //     row sent again after a crash has one intent per attempt, always with the
 //     same password.
-//   - outcome: the server's answer: ok, exit (0 ok, 1 refused, 3 auth, 4 the
-//     reply was lost), class, msg, services, and verified when the executor
-//     checked the new password. An outcome with exit 4 is not final: the row is
-//     sent again, with the same password, on resume. Target, owner and profile
-//     are repeated so the record reads on its own.
+//   - outcome: the server's answer: ok, exit (0 ok, 1 refused, 2 a local
+//     failure before anything was sent, 3 auth, 4 the reply was lost), class,
+//     msg, services, and verified when the executor checked the new password.
+//     Outcomes with exit 2 or 4 are not final: the row is sent again, with the
+//     same password, on resume. Once an attempt's reply was lost the row stays
+//     "maybe applied", and not final, until an attempt succeeds, whatever
+//     later attempts say. Target, owner and profile are repeated so the
+//     record reads on its own.
 //
 // Intents and outcomes of concurrent rows interleave in completion order. A
 // last line cut short by a crash is cut away when the journal is resumed; it
-// was never acknowledged, so no row was sent on its strength. To find which
+// was never acknowledged, so no row was sent on its strength. So is
+// everything from the first unreadable line on, even when readable records
+// follow it: the journal is only appended to and every acknowledged record
+// was synced, so nothing at or after a hole was acknowledged. To find which
 // password an account has, take the password of the last intent of its row
 // whose outcome is ok (or run `cpctl journal export`).
 //

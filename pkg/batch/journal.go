@@ -167,19 +167,20 @@ func headerOf(rec *record) (Header, error) {
 // errDamaged marks a journal that cannot be trusted beyond a torn tail.
 var errDamaged = errors.New("journal damaged")
 
-// scanRecords calls fn for each record of a journal, in order. A last line that
-// is incomplete or unreadable (a write cut short by a crash or a power loss) is
-// not passed to fn: scanRecords reports the offset just past the last good
-// record and tail = true. An unreadable line followed by good records means
-// the file was damaged some other way, and is an error.
+// scanRecords calls fn for each record of a journal, in order, up to the first
+// line that is incomplete or unreadable (a write cut short by a crash or a
+// power loss): it and everything after it is not passed to fn, and
+// scanRecords reports the offset just past the last good record and
+// tail = true. Records after a hole are dropped too: every acknowledged
+// record was fsync'd, and the journal is only appended to, so a record
+// written after the first unreadable line was never acknowledged (a power
+// loss can persist a later page of an unsynced write and not an earlier one).
 func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, err error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
-		off     int64
-		lineNo  int
-		badLine int
-		long    []byte
-		rec     record
+		off  int64
+		long []byte
+		rec  record
 	)
 	for {
 		chunk, rerr := br.ReadSlice('\n')
@@ -194,30 +195,22 @@ func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, er
 		}
 		if len(line) == 0 && rerr != nil {
 			if errors.Is(rerr, io.EOF) {
-				return good, badLine > 0, nil
+				return good, false, nil
 			}
-			return good, badLine > 0, fmt.Errorf("read journal: %w", rerr)
+			return good, false, fmt.Errorf("read journal: %w", rerr)
 		}
-		lineNo++
 		off += int64(len(line))
 		complete := line[len(line)-1] == '\n'
 		rec = record{}
-		ok := complete && json.Unmarshal(line, &rec) == nil && rec.T != ""
-		if !ok {
-			if badLine == 0 {
-				badLine = lineNo
-			}
-		} else {
-			if badLine > 0 {
-				return good, true, fmt.Errorf("%w: line %d is unreadable but records follow it", errDamaged, badLine)
-			}
-			if err := fn(&rec); err != nil {
-				return good, false, err
-			}
-			good = off
+		if !complete || json.Unmarshal(line, &rec) != nil || rec.T == "" {
+			return good, true, nil
 		}
+		if err := fn(&rec); err != nil {
+			return good, false, err
+		}
+		good = off
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return good, badLine > 0, fmt.Errorf("read journal: %w", rerr)
+			return good, false, fmt.Errorf("read journal: %w", rerr)
 		}
 	}
 }
@@ -435,15 +428,15 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 		return 0, fmt.Errorf("journal %s already exists: resume it, or choose another name", path)
 	}
 	removeStalePlans(path)
-	tmp := fmt.Sprintf("%s.planning-%d", path, os.Getpid())
-	linked := false
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%d", planAsidePrefix(path), os.Getpid()))
+	linked, closed := false, false
 	f, err := createFile(tmp)
 	if err != nil {
 		return 0, err
 	}
 	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close journal: %w", cerr)
+		if !closed {
+			f.Close()
 		}
 		os.Remove(tmp) // after the link, path keeps the file
 		if err != nil && linked {
@@ -486,6 +479,16 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 		return n, fmt.Errorf("create journal: %w", err)
 	}
 	linked = true
+	// The aside name goes before the directory is synced, or a crash could
+	// leave it on disk as a second link to the journal, passwords and all.
+	// Closed first: Windows does not remove an open file.
+	closed = true
+	if err := f.Close(); err != nil {
+		return n, fmt.Errorf("close journal: %w", err)
+	}
+	if err := os.Remove(tmp); err != nil {
+		return n, fmt.Errorf("remove %s: %w", tmp, err)
+	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return n, err
 	}
@@ -619,9 +622,12 @@ func (s *journalState) apply(rec *record) error {
 }
 
 // openJournal opens an existing journal for appending: it checks the file's
-// mode, locks it, reads its state and cuts away a torn last line.
+// mode, locks it, reads its state, cuts away a torn tail and leaves the file
+// offset at the end. The file is not opened with O_APPEND, because Windows
+// cannot truncate through such a handle; the journal's only writer is the
+// committer, which appends from that offset.
 func openJournal(path string) (*os.File, *journalState, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -642,6 +648,7 @@ func openJournal(path string) (*os.File, *journalState, error) {
 	if err := lockFile(f); err != nil {
 		return fail(fmt.Errorf("journal %s: %w", path, err))
 	}
+	removePlanLinks(path, fi)
 	st := &journalState{}
 	good, tail, err := scanRecords(io.NewSectionReader(f, 0, fi.Size()), st.apply)
 	if err != nil {
@@ -663,7 +670,31 @@ func openJournal(path string) (*os.File, *journalState, error) {
 			return fail(fmt.Errorf("journal %s: sync: %w", path, err))
 		}
 	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return fail(fmt.Errorf("journal %s: %w", path, err))
+	}
 	return f, st, nil
+}
+
+// removePlanLinks removes the aside names of a plan that a crash left as
+// second links to the journal (Plan removes them before syncing the
+// directory, but an older build did not): each holds every password.
+func removePlanLinks(path string, journal os.FileInfo) {
+	dir, prefix := filepath.Dir(path), planAsidePrefix(path)
+	entries, _ := os.ReadDir(dir)
+	removed := false
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		m := filepath.Join(dir, e.Name())
+		if fi, err := os.Lstat(m); err == nil && os.SameFile(fi, journal) && os.Remove(m) == nil {
+			removed = true
+		}
+	}
+	if removed {
+		_ = syncDir(dir) // best effort: the next resume removes it again
+	}
 }
 
 // readStateBefore scans a journal without changing it (Show, ExportSecrets),

@@ -138,6 +138,35 @@ func TestResumeTornTail(t *testing.T) {
 	}
 }
 
+// A hole in the tail (an unreadable line with records after it) is cut away
+// with everything after it: none of it was acknowledged.
+func TestResumeHoleInTail(t *testing.T) {
+	path := planFile(t, KindAccount, "user\nr1\nr2\n", ValidateOptions{Generate: true})
+	appendLines(t, path,
+		`{"t":"intent","seq":1,"attempt":1,"password":"P1","at":"x"}`+"\n",
+		`{"t":"outcome","seq":1,"line":2,"target":"r1","attempt":1,"ok":true,"exit":0,"at":"x"}`+"\n")
+	before, _ := os.ReadFile(path)
+	appendLines(t, path,
+		"\x00\x00\x00{garbage\n",
+		`{"t":"intent","seq":2,"attempt":1,"password":"P2","at":"x"}`+"\n",
+		`{"t":"outcome","seq":2,"line":3,"target":"r2","attempt":1,"ok":true,"exit":0,"at":"x"}`+"\n")
+	var rec recorder
+	sum, err := Resume(context.Background(), path, RunConfig{Exec: rec.exec, Generate: func(Row) (string, error) { return "G", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(rec.calls); got != "[{r2 G}]" {
+		t.Errorf("calls %s, want r2 only, with a new password", got)
+	}
+	if sum != (Summary{Total: 2, Succeeded: 2, Skipped: 1}) {
+		t.Errorf("summary %+v", sum)
+	}
+	data, _ := os.ReadFile(path)
+	if !bytes.HasPrefix(data, before) || bytes.Contains(data, []byte("garbage")) || bytes.Contains(data, []byte("P2")) {
+		t.Errorf("journal not cut at the hole:\n%s", data)
+	}
+}
+
 func sameLines(a, b string) bool {
 	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
 	if len(la) != len(lb) || la[0] != lb[0] {
@@ -165,7 +194,6 @@ func TestJournalDamaged(t *testing.T) {
 		lines []string
 		want  string
 	}{
-		{"garbage before good records", []string{"{garbage\n", `{"t":"intent","seq":1,"attempt":1,"password":"p","at":"x"}` + "\n"}, "line 4 is unreadable"},
 		{"intents with different passwords", []string{`{"t":"intent","seq":1,"attempt":1,"password":"a","at":"x"}` + "\n", `{"t":"intent","seq":1,"attempt":2,"password":"b","at":"x"}` + "\n"}, "different passwords"},
 		{"outcome without intent", []string{`{"t":"outcome","seq":1,"ok":true}` + "\n"}, "without an intent"},
 		{"intent outside the plan", []string{`{"t":"intent","seq":9,"attempt":1,"password":"a","at":"x"}` + "\n"}, "outside the plan"},
@@ -326,5 +354,34 @@ func TestPlanIsAtomic(t *testing.T) {
 	}
 	if _, err := Plan(path, strings.NewReader("user,password\nu1,Pass-One-2026!x\n"), KindAccount, nil, ValidateOptions{}); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("a second plan into the same journal: %v", err)
+	}
+}
+
+// A plan's aside name left as a second link to the journal (a crash between
+// the link and its removal) is removed when the journal is resumed; a
+// stale plan of another journal that is a different file is not touched.
+func TestResumeRemovesPlanLink(t *testing.T) {
+	path := planFile(t, KindAccount, "user,password\nbob,x\n", ValidateOptions{})
+	dir := filepath.Dir(path)
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("Plan left %v, want the journal alone", entries)
+	}
+	link := path + ".planning-4242"
+	if err := os.Link(path, link); err != nil {
+		t.Fatal(err)
+	}
+	other := path + ".planning-4343"
+	if err := os.WriteFile(other, []byte("someone else's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	if _, err := Resume(context.Background(), path, RunConfig{Exec: rec.exec}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Errorf("second link to the journal survived: %v", err)
+	}
+	if _, err := os.Lstat(other); err != nil {
+		t.Errorf("an unrelated file was removed: %v", err)
 	}
 }

@@ -26,16 +26,3 @@ func TestResumeRefusesWideMode(t *testing.T) {
 		t.Fatalf("mode changed to %v", fi.Mode().Perm())
 	}
 }
-
-func TestResumeLocked(t *testing.T) {
-	path := planFile(t, KindAccount, "user,password\nbob,x\n", ValidateOptions{})
-	f, _, err := openJournal(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, err = Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{OK: true} }})
-	if err == nil || !strings.Contains(err.Error(), "in use") {
-		t.Fatalf("err = %v, want in use", err)
-	}
-}

@@ -119,7 +119,9 @@ type RunConfig struct {
 	// containing the user name, which servers refuse.
 	Generate func(row Row) (string, error)
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
-	// when 0); rows of different profiles run at the same time.
+	// when 0); rows of different profiles run at the same time. The plan is
+	// read once whatever the number of profiles, and workers exist only for
+	// profiles with rows at hand.
 	Concurrency int
 	// Rate limits how many rows start per second over the whole run
 	// (0: no limit), with bursts up to Burst (1 when 0). See ParseRate.
@@ -218,7 +220,6 @@ type done struct {
 func (r *runner) run(ctx context.Context) (Summary, error) {
 	stop, cancelStop := context.WithCancel(ctx)
 	defer cancelStop()
-	execCtx := context.WithoutCancel(ctx)
 
 	var limiter *rate.Limiter
 	if r.cfg.Rate > 0 && r.cfg.Rate != rate.Inf {
@@ -238,43 +239,19 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	}
 
 	results := make(chan done, 64)
-	var wg sync.WaitGroup
-	for profile := range r.st.profiles {
-		// Buffered to the read-ahead, so the workers always find rows whose
-		// intents are on disk while the dispatcher syncs the next batch.
-		jobs := make(chan job, r.readAhead())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(jobs)
-			if err := r.dispatch(stop, profile, jobs); err != nil {
-				fail(err)
-			}
-		}()
-		for range r.cfg.Concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for jb := range jobs {
-					if stop.Err() != nil {
-						continue
-					}
-					if limiter != nil && limiter.Wait(stop) != nil {
-						continue
-					}
-					d, ok := r.do(execCtx, jb)
-					if d.err != nil {
-						fail(d.err)
-					}
-					if ok {
-						results <- d
-					}
-				}
-			}()
-		}
-	}
+	ahead := r.readAhead()
+	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, results: results,
+		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead,
+		queues: map[string]*profileQueue{}, space: make(chan struct{}, 1)}
+	s.wg.Add(1)
 	go func() {
-		wg.Wait()
+		defer s.wg.Done()
+		if err := r.dispatch(s); err != nil {
+			fail(err)
+		}
+	}()
+	go func() {
+		s.wg.Wait()
 		close(results)
 	}()
 
@@ -294,12 +271,133 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 // the password their intent fixed.
 func (r *runner) readAhead() int { return max(2*r.cfg.Concurrency, 64) }
 
-// dispatch streams the rows of one profile from the journal's plan section.
-// It fixes each row's password and writes the intents of a batch of rows in
-// one durable append (group commit) before any of them can be sent: a row
-// is never sent before its intent is on disk, and a row whose intent is
-// on disk but was never sent is simply sent on resume with that password.
-func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job) error {
+// scheduler routes rows whose intents are durable to one bounded queue per
+// profile, each served by up to Concurrency workers. Workers are started when
+// their profile has rows queued and stop when it has none, so a plan spread
+// over thousands of profiles costs goroutines for the rows at hand only.
+//
+// Memory is bounded three ways: perProfile rows per queue, maxQueued over all
+// queues, and held, the durable rows the dispatcher could not queue yet
+// because their profile's queue was full. A slow profile fills its own queue
+// and some of held, while the rows of other profiles keep flowing; only when
+// held is full does the dispatcher wait for a worker to take a row.
+type scheduler struct {
+	r       *runner
+	stop    context.Context
+	execCtx context.Context
+	limiter *rate.Limiter
+	fail    func(error)
+	results chan<- done
+	wg      sync.WaitGroup
+
+	perProfile, maxQueued, maxHeld int
+
+	mu     sync.Mutex
+	queues map[string]*profileQueue // profiles with rows queued or in flight
+	queued int
+	space  chan struct{} // a worker took a row: there may be room
+
+	held []job // the dispatcher's own
+}
+
+type profileQueue struct {
+	jobs    []job
+	workers int
+}
+
+// place moves held rows into their profiles' queues, keeping each profile's
+// rows in order, and starts workers where a profile has fewer than
+// Concurrency.
+func (s *scheduler) place() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.held[:0]
+	for i, jb := range s.held {
+		if s.queued >= s.maxQueued {
+			kept = append(kept, s.held[i:]...)
+			break
+		}
+		q := s.queues[jb.row.Profile]
+		if q == nil {
+			q = &profileQueue{}
+			s.queues[jb.row.Profile] = q
+		}
+		if len(q.jobs) >= s.perProfile {
+			kept = append(kept, jb)
+			continue
+		}
+		q.jobs = append(q.jobs, jb)
+		s.queued++
+		if q.workers < s.r.cfg.Concurrency {
+			q.workers++
+			s.wg.Add(1) // the dispatcher's own count keeps wg above zero
+			go s.work(jb.row.Profile, q)
+		}
+	}
+	clear(s.held[len(kept):])
+	s.held = kept
+}
+
+// drain places held rows until fewer than limit are left, waiting for the
+// workers to make room.
+func (s *scheduler) drain(limit int) error {
+	for {
+		s.place()
+		if len(s.held) < limit {
+			return nil
+		}
+		select {
+		case <-s.space:
+		case <-s.stop.Done():
+			return errStopped
+		}
+	}
+}
+
+// work serves one profile's queue until it is empty.
+func (s *scheduler) work(profile string, q *profileQueue) {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.workers--
+			if q.workers == 0 {
+				delete(s.queues, profile)
+			}
+			s.mu.Unlock()
+			return
+		}
+		jb := q.jobs[0]
+		q.jobs[0] = job{}
+		q.jobs = q.jobs[1:]
+		s.queued--
+		s.mu.Unlock()
+		select {
+		case s.space <- struct{}{}:
+		default: // already signalled
+		}
+		// After Ctrl-C no new row starts: queued rows keep their durable
+		// intents and are sent on resume.
+		if s.stop.Err() != nil {
+			continue
+		}
+		if s.limiter != nil && s.limiter.Wait(s.stop) != nil {
+			continue
+		}
+		d := s.r.do(s.execCtx, jb)
+		if d.err != nil {
+			s.fail(d.err)
+		}
+		s.results <- d
+	}
+}
+
+// dispatch streams the rows of every profile once from the journal's plan
+// section. It fixes each row's password and writes the intents of a batch
+// of rows in one durable append (group commit) before any of them is queued:
+// a row is never sent before its intent is on disk, and a row whose intent
+// is on disk but was never sent is simply sent on resume with that password.
+func (r *runner) dispatch(s *scheduler) error {
 	f, err := os.Open(r.path)
 	if err != nil {
 		return fmt.Errorf("read journal rows: %w", err)
@@ -314,15 +412,10 @@ func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job)
 		if err := r.j.append(buf, true); err != nil {
 			return err
 		}
-		for _, jb := range batch {
-			select {
-			case jobs <- jb:
-			case <-stop.Done():
-				return errStopped
-			}
-		}
-		batch, buf = batch[:0], nil
-		return nil
+		s.held = append(s.held, batch...)
+		clear(batch)
+		batch, buf = batch[:0], buf[:0]
+		return s.drain(s.maxHeld)
 	}
 	_, _, err = scanRecords(f, func(rec *record) error {
 		switch rec.T {
@@ -332,15 +425,15 @@ func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job)
 		default:
 			return nil
 		}
-		if rec.Profile != profile || r.st.done.has(rec.Seq) {
+		if r.st.done.has(rec.Seq) {
 			return nil
 		}
-		if stop.Err() != nil {
+		if s.stop.Err() != nil {
 			return errStopped
 		}
 		jb := job{row: rec.row()}
-		if s, ok := r.st.sent[rec.Seq]; ok {
-			jb.password, jb.attempt, jb.wasUncertain = s.password, s.attempt, s.uncertain
+		if sr, ok := r.st.sent[rec.Seq]; ok {
+			jb.password, jb.attempt, jb.wasUncertain = sr.password, sr.attempt, sr.uncertain
 		}
 		if err := r.intent(&jb); err != nil {
 			return err
@@ -358,6 +451,9 @@ func (r *runner) dispatch(stop context.Context, profile string, jobs chan<- job)
 	})
 	if err == nil || errors.Is(err, errPlanned) {
 		err = flush()
+		if err == nil {
+			err = s.drain(1)
+		}
 	}
 	if err != nil && !errors.Is(err, errStopped) {
 		return fmt.Errorf("read journal rows: %w", err)
@@ -391,8 +487,8 @@ func (r *runner) intent(jb *job) error {
 }
 
 // do sends one row whose intent the dispatcher has made durable, then
-// records the outcome. ok is false when the row was not sent.
-func (r *runner) do(execCtx context.Context, jb job) (done, bool) {
+// records the outcome.
+func (r *runner) do(execCtx context.Context, jb job) done {
 	row, pw, attempt := jb.row, jb.password, jb.attempt
 	start := time.Now()
 	out := r.cfg.Exec(execCtx, row, pw)
@@ -410,7 +506,7 @@ func (r *runner) do(execCtx context.Context, jb job) (done, bool) {
 		err = r.j.append(rec, false)
 	}
 	d.err = err
-	return d, true
+	return d
 }
 
 func now() string { return time.Now().UTC().Format(timeLayout) }

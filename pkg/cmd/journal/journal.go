@@ -3,6 +3,7 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -66,6 +67,18 @@ func newCmdShow(f *cmdutil.Factory) *cobra.Command {
 	}
 }
 
+// exportResult keeps a partial export (the confirmed rows are worth having,
+// say while a server is down) but exits 5 and says why it is partial.
+func exportResult(err error) error {
+	if errors.Is(err, batch.ErrIncomplete) {
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w", err)}
+	}
+	if err != nil {
+		return cmdutil.Usagef("journal: %w", err)
+	}
+	return nil
+}
+
 func newCmdExport(f *cmdutil.Factory) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
@@ -77,18 +90,21 @@ func newCmdExport(f *cmdutil.Factory) *cobra.Command {
 				return cmdutil.Usagef("give --secrets-out FILE (- for standard output)")
 			}
 			if out == "-" {
-				return batch.ExportSecrets(args[0], f.IO.Out)
+				return exportResult(batch.ExportSecrets(args[0], f.IO.Out))
 			}
 			fh, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 			if err != nil {
 				return cmdutil.Usagef("--secrets-out: %w", err)
 			}
-			if err := batch.ExportSecrets(args[0], fh); err != nil {
-				fh.Close()
+			err = batch.ExportSecrets(args[0], fh)
+			if cerr := fh.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+			if err != nil && !errors.Is(err, batch.ErrIncomplete) {
 				os.Remove(out)
 				return cmdutil.Usagef("journal: %w", err)
 			}
-			return fh.Close()
+			return exportResult(err)
 		},
 	}
 	cmd.Flags().StringVar(&out, "secrets-out", "", "`FILE` to create (mode 0600), or - for standard output")

@@ -263,6 +263,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	vopts := batch.ValidateOptions{
 		Generate:       o.Password.Generate,
 		DefaultProfile: defProfile,
+		DefaultOwner:   o.Owner,
 		CheckProfile: func(profile string) error {
 			_, err := f.ResolveTarget(profile)
 			return err
@@ -402,24 +403,21 @@ func runBulk(ctx context.Context, o *Options) error {
 		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}
 	fmt.Fprintln(f.IO.ErrOut)
-	if sum.Interrupted || sum.Pending > 0 {
+	if sum.Pending > 0 {
+		// Rows not done, or not settled: a lost reply (the server may have
+		// the new password) or a local failure before sending. Only a
+		// resume, which sends the same passwords again, settles them, and
+		// until then the secrets file would miss passwords: it waits.
+		why := "are not settled (no usable reply, or not sent)"
+		if sum.Interrupted {
+			why = "are not done (interrupted)"
+		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"interrupted with %d rows not done; finish with: cpctl %s passwd --resume %s", sum.Pending, o.Kind, journal)}
-	}
-	// Rows whose reply was lost (a reset, a timeout, a 5xx) may have the new
-	// password on the server or not: only a resume, which sends the same
-	// password again, settles them. Until then the secrets file would be
-	// incomplete, so it is not written.
-	if uncertain, err := uncertainRows(journal); err != nil {
-		return err
-	} else if uncertain > 0 {
-		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows got no usable reply and may or may not have the new password; once the server is reachable, finish with: cpctl %s passwd --resume %s",
-			uncertain, o.Kind, journal)}
+			"%d rows %s; once the cause is fixed, finish with: cpctl %s passwd --resume %s", sum.Pending, why, o.Kind, journal)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
-		if err := exportSecrets(journal, o.SecretsOut); err != nil {
-			return err
+		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
+			return fmt.Errorf("--secrets-out: %w (the journal %s still holds every password: 'cpctl journal export')", err, journal)
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
 	}
@@ -435,21 +433,6 @@ func runBulk(ctx context.Context, o *Options) error {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
-}
-
-// uncertainRows counts the rows whose last attempt lost its reply.
-func uncertainRows(journal string) (int, error) {
-	st, err := batch.Show(journal)
-	if err != nil {
-		return 0, fmt.Errorf("read journal %s: %w", journal, err)
-	}
-	n := 0
-	for _, fl := range st.Failures {
-		if fl.Retry {
-			n++
-		}
-	}
-	return n, nil
 }
 
 func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
@@ -477,34 +460,6 @@ func (o *Options) validationErr(err error) error {
 		fmt.Fprintf(o.F.IO.ErrOut, "  ... and %d more\n", ve.More)
 	}
 	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
-}
-
-// exportSecrets writes the journal's final passwords to path with mode
-// 0600. The file appears whole or not at all (written aside, then hard-linked
-// into place, which also refuses to replace an existing file), so a run
-// killed while writing it never leaves half a list behind.
-func exportSecrets(journal, path string) error {
-	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("--secrets-out: %w (the journal %s still holds every password: 'cpctl journal export')", err, journal)
-	}
-	defer os.Remove(tmp)
-	if err := batch.ExportSecrets(journal, fh); err != nil {
-		fh.Close()
-		return fmt.Errorf("--secrets-out: %w", err)
-	}
-	if err := fh.Sync(); err != nil {
-		fh.Close()
-		return fmt.Errorf("--secrets-out: %w", err)
-	}
-	if err := fh.Close(); err != nil {
-		return fmt.Errorf("--secrets-out: %w", err)
-	}
-	if err := os.Link(tmp, path); err != nil {
-		return fmt.Errorf("--secrets-out: %w", err)
-	}
-	return nil
 }
 
 // execRow changes one row's password; it never returns the password in

@@ -3,25 +3,9 @@
 package batch
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"syscall"
 )
-
-// lockFile takes an exclusive advisory lock on f without waiting, so that two
-// processes can never run the same journal (they would generate two different
-// passwords for one row). The lock goes with the file descriptor.
-func lockFile(f *os.File) error {
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return errors.New("the journal is in use by another process")
-	}
-	if err != nil {
-		return fmt.Errorf("lock journal: %w", err)
-	}
-	return nil
-}
 
 // checkPrivate refuses a journal that group or others may read or write: it
 // holds passwords, and a widened mode means someone else may have seen or

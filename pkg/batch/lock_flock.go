@@ -1,0 +1,24 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive advisory lock on f without waiting, so that two
+// processes can never run the same journal (they would generate two different
+// passwords for one row). The lock goes with the file descriptor.
+func lockFile(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return errors.New("the journal is in use by another process")
+	}
+	if err != nil {
+		return fmt.Errorf("lock journal: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestRunManyProfiles spreads rows over many profiles: the plan is read once
+// and goroutines exist only for the rows at hand, not Concurrency per profile.
+func TestRunManyProfiles(t *testing.T) {
+	profiles := 3000
+	if testing.Short() {
+		profiles = 1000
+	}
+	var in strings.Builder
+	in.WriteString("user,profile\n")
+	for i := range profiles {
+		fmt.Fprintf(&in, "u%d,p%d\n", i, i)
+	}
+	base := runtime.NumGoroutine()
+	var peak atomic.Int64
+	srv := newFakeServer(200 * time.Microsecond)
+	exec := func(ctx context.Context, row Row, pw string) Outcome {
+		if g := int64(runtime.NumGoroutine()); g > peak.Load() {
+			peak.Store(g)
+		}
+		return srv.exec(ctx, row, pw)
+	}
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
+		Kind: KindAccount, Exec: exec, Generate: counterGen(), Concurrency: 4})
+	if err != nil || sum.Succeeded != profiles {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	// 4 × readAhead rows queued at most, plus the dispatcher, the
+	// committer and the collector's helpers.
+	if limit := int64(base + 4*64 + 16); peak.Load() > limit {
+		t.Errorf("%d goroutines at the peak for %d profiles, want at most %d", peak.Load(), profiles, limit)
+	}
+	t.Logf("%d profiles: %d goroutines at the peak (%d before the run)", profiles, peak.Load(), base)
+}
+
+// TestRunSlowProfileDoesNotBlockOthers holds every row of one profile until
+// the rows of another profile, which come after them in the input, are done.
+func TestRunSlowProfileDoesNotBlockOthers(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("user,profile\n")
+	const slowRows, fastRows = 40, 300
+	for i := range slowRows {
+		fmt.Fprintf(&in, "s%d,slow\n", i)
+	}
+	for i := range fastRows {
+		fmt.Fprintf(&in, "f%d,fast\n", i)
+	}
+	var fastDone atomic.Int64
+	release := make(chan struct{})
+	var once sync.Once
+	timeout := time.After(10 * time.Second)
+	var stuck atomic.Bool
+	exec := func(_ context.Context, row Row, _ string) Outcome {
+		if row.Profile == "fast" {
+			if fastDone.Add(1) == fastRows {
+				once.Do(func() { close(release) })
+			}
+			return Outcome{OK: true}
+		}
+		select {
+		case <-release:
+		case <-timeout:
+			stuck.Store(true)
+			once.Do(func() { close(release) })
+		}
+		return Outcome{OK: true}
+	}
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
+		Kind: KindAccount, Exec: exec, Generate: counterGen(), Concurrency: 2})
+	if err != nil || sum.Succeeded != slowRows+fastRows {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	if stuck.Load() {
+		t.Fatalf("the fast profile waited for the slow one: %d of %d fast rows done while it was stuck", fastDone.Load(), fastRows)
+	}
+}
