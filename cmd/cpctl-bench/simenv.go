@@ -48,7 +48,7 @@ func (b *bench) startSim(name string, n int, lat time.Duration) (*simEnv, error)
 		u := accountName(i)
 		st.AddAccount(u, "root", u+".example", "Old-Pass-2024!xyz")
 	}
-	srv, err := simulator.Start(st, simulator.Options{Latency: lat})
+	srv, err := simulator.Start(st, simulator.Options{Latency: lat, PreciseLatency: lat > 0})
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// WHMAddr and CPanelAddr are the listen addresses Start uses; empty
 	// means a random loopback port.
 	WHMAddr, CPanelAddr string
+	// PreciseLatency makes Latency exact to a few microseconds at the cost
+	// of CPU (the last millisecond is spent yielding, not sleeping): for
+	// benchmarks whose ideal is N x Latency / concurrency.
+	PreciseLatency bool
 }
 
 // FaultKind is a kind of injected failure.
