@@ -405,6 +405,7 @@ func (r *runner) dispatch(s *scheduler) error {
 	defer f.Close()
 	batch := make([]job, 0, r.readAhead())
 	var buf []byte
+	first := true
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -444,7 +445,10 @@ func (r *runner) dispatch(s *scheduler) error {
 		}
 		buf = append(buf, intent...)
 		batch = append(batch, jb)
-		if len(batch) == cap(batch) {
+		// The first batch is just big enough to give every worker a row,
+		// so the first requests leave sooner; later ones fill the read-ahead.
+		if len(batch) == cap(batch) || (first && len(batch) >= r.cfg.Concurrency) {
+			first = false
 			return flush()
 		}
 		return nil
