@@ -76,6 +76,12 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 	if hdr == "" {
 		return h.sessionAuth(r, sessToken)
 	}
+	if sessToken != "" && !h.sessionExists(sessToken) {
+		// A security token in the path is checked whatever else the
+		// request carries: a wrong or expired one is refused.
+		rep := tokenPage(tokenInvalidMsg)
+		return identity{}, &rep
+	}
 	scheme, cred, _ := strings.Cut(strings.TrimSpace(hdr), " ")
 	cred = strings.TrimSpace(cred)
 	deny := accessDenied()
@@ -144,6 +150,16 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 		return identity{}, &rep
 	}
 	return id, nil
+}
+
+// sessionExists reports whether the cpsess token names a live session of
+// this port.
+func (h *handler) sessionExists(token string) bool {
+	s := h.sim
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	sess, ok := s.sessions[token]
+	return ok && sess.role == h.role && s.now().Before(sess.expires)
 }
 
 func (h *handler) sessionAuth(r *http.Request, sessToken string) (identity, *reply) {

@@ -159,6 +159,10 @@ func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
 	if path == "/json-api/cpanel" {
 		mod, fn := p.Get("cpanel_jsonapi_module"), p.Get("cpanel_jsonapi_func")
 		ver := p.Get("cpanel_jsonapi_apiversion")
+		if id.method == "cpaneltoken" && ver != "2" && ver != "3" {
+			// cpsrvd lets a cPanel API token reach API 2 and UAPI only.
+			return call{exec: func() reply { return tokenOnly() }}
+		}
 		return call{fn: apiName(ver) + mod + "::" + fn, target: id.user, exec: func() reply {
 			return s.cpanelCall(id.user, ver, mod, fn, p)
 		}}
@@ -205,8 +209,12 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 	case "Email::passwdpop":
 		if e := s.mailPasswd(acct, p); e != nil {
 			if e.weak {
-				// The quirk in PROTOCOL.md: the event succeeds, the data does not.
-				res.Data = []map[string]any{{"error": e.msg, "result": 0}}
+				// The quirk in PROTOCOL.md, in the shape captured from real
+				// servers: event.result stays 1, data[0].result is 0, and the
+				// reason is in cpanelresult.error and data[0].reason.
+				msg := weakSorry(s.minimumFor("virtual"))
+				res.Error = msg
+				res.Data = []map[string]any{{"reason": msg, "result": 0}}
 				return res
 			}
 			return fail([]map[string]any{{"reason": e.msg, "result": 0}}, e.msg)
@@ -237,6 +245,9 @@ func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
 		app := p.Get("app")
 		if app == "" {
 			return uapiFail("You must specify the " + q("app") + " parameter.")
+		}
+		if !knownApp(app) {
+			return uapiFail("The " + q("app") + " parameter must be one of: " + strings.Join(passwdStrengthApps, ", ") + ".")
 		}
 		s.mu.RLock()
 		min := s.minimum(app)
@@ -275,6 +286,19 @@ func findMail(a *Account, address string) *MailUser {
 		}
 	}
 	return nil
+}
+
+// weakSorry is the wording of the weak-password refusal of WHM passwd and
+// of Email::passwdpop.
+func weakSorry(min int) string {
+	return "Sorry, the password you selected cannot be used because it is too weak and would be too easy to guess. Please select a password with strength rating of " + strconv.Itoa(min) + " or higher."
+}
+
+// minimumFor reads the minimum of an app under the state lock.
+func (s *Simulator) minimumFor(app string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.minimum(app)
 }
 
 func tooWeak(min int) string {
@@ -320,15 +344,19 @@ func (s *Simulator) ftpPasswd(acct string, p url.Values) *opErr {
 	return nil
 }
 
+// A full address in email is taken as it is when no domain is given; with
+// a domain too, the server joins the two as they come, so a mismatch names
+// no mailbox (it is never quietly resolved). A bare local part without a
+// domain means the account's main domain.
 func mailAddress(a *Account, p url.Values) string {
 	email, domain := p.Get("email"), p.Get("domain")
-	if strings.Contains(email, "@") {
+	switch {
+	case domain != "":
+		return email + "@" + domain
+	case strings.Contains(email, "@"):
 		return email
 	}
-	if domain == "" {
-		domain = a.Domain
-	}
-	return email + "@" + domain
+	return email + "@" + a.Domain
 }
 
 // mailPasswd changes a mailbox password (API 2 passwdpop, UAPI passwd_pop).
@@ -368,4 +396,17 @@ func (s *Simulator) verifyMail(acct string, p url.Values) uapiResult {
 		return uapiOK(1)
 	}
 	return uapiOK(0)
+}
+
+// passwdStrengthApps are the apps PasswdStrength/get_required_strength
+// knows; anything else is refused rather than answered with a default.
+var passwdStrengthApps = []string{"createacct", "ftp", "list", "mysql", "passwd", "pop", "postgres", "sshkey", "virtual", "webdisk"}
+
+func knownApp(app string) bool {
+	for _, a := range passwdStrengthApps {
+		if a == app {
+			return true
+		}
+	}
+	return false
 }

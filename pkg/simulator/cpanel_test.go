@@ -58,7 +58,7 @@ func TestAPI2(t *testing.T) {
 				}
 			}},
 		{name: "mail weak quirk", role: RoleWHM, auth: rootAuth, query: api2Query("bob", "Email", "passwdpop"), form: []string{"domain", "bob.example", "email", "info", "password", weakPW},
-			body: `{"cpanelresult":{"apiversion":2,"func":"passwdpop","data":[{"error":"The given password is too weak. Please enter a password with a strength rating of 50 or higher.","result":0}],"event":{"result":1},"module":"Email"}}`,
+			body: `{"cpanelresult":{"apiversion":2,"error":"Sorry, the password you selected cannot be used because it is too weak and would be too easy to guess. Please select a password with strength rating of 50 or higher.","func":"passwdpop","data":[{"reason":"Sorry, the password you selected cannot be used because it is too weak and would be too easy to guess. Please select a password with strength rating of 50 or higher.","result":0}],"event":{"result":1},"module":"Email"}}`,
 			check: func(t *testing.T, _ map[string]any, sim *Simulator) {
 				if sim.CheckPassword("info@bob.example", weakPW) {
 					t.Error("weak mail password accepted")

@@ -17,7 +17,15 @@
 // with no credentials at all answers 401 with the HTML login page; an
 // unknown scheme, or a whm scheme on the cPanel role, answers the 403
 // "Access denied" body; WHM API paths on the cPanel role answer the same
-// 403; the token-only and two-factor refusals are 403 text/plain.
+// 403; the token-only and two-factor refusals are 403 text/plain. A login
+// answers JSON only to a POST with login_only=1; a cpsess token in the path
+// is checked even when a header authenticates the call; a cPanel token gets
+// the token-only 403 for anything but API 2 and UAPI.
+//
+// Messages invented because the protocol notes give none (check them
+// against a real server): an unknown function in API 2, UAPI and API 0; an
+// unsupported cpanel_jsonapi_apiversion; a missing or unknown app for
+// PasswdStrength/get_required_strength; a wrong old password.
 //
 // # Endpoints
 //

@@ -92,7 +92,7 @@ func loginMessage(code string) string {
 	case "invalid_login":
 		return "The login is invalid."
 	case "expired_session":
-		return "Your session has expired."
+		return "Your session has expired. Please log in again."
 	case "logged_out":
 		return "You have logged out."
 	}
@@ -203,7 +203,9 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 
 	switch {
 	case path == "/login" || path == "/login/":
-		if r.Method == http.MethodPost || r.Form.Get("login_only") == "1" {
+		// JSON answers only a POST with login_only=1, as cpsrvd does; a form
+		// login without it gets the HTML pages, and no login works by GET.
+		if r.Method == http.MethodPost && r.Form.Get("login_only") == "1" {
 			s.sleepUntil(r.Context(), arrived.Add(s.opts.Latency))
 			writeReply(w, h.login(r))
 			return
