@@ -186,11 +186,20 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 		return cmd
 	}
 	first := true
-	killed := 0
+	killed, early := 0, 0
 	for killed < kills {
 		var cmd *exec.Cmd
 		if first {
 			cmd = start("account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "8", "--secrets-out", out, "-o", "json")
+			if early >= 3 {
+				// Kills keep landing while the input is read (a slow
+				// machine): let this run get its journal first.
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+					if _, err := os.Stat(journal); err == nil {
+						break
+					}
+				}
+			}
 		} else {
 			cmd = start("account", "passwd", "--resume", journal, "--concurrency", "8", "-o", "json")
 		}
@@ -199,6 +208,7 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 		err := cmd.Wait()
 		if first {
 			if _, serr := os.Stat(journal); serr != nil {
+				early++
 				continue // killed before the journal existed: start again
 			}
 			first = false
@@ -270,7 +280,11 @@ func TestBulkInterrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Interrupt once some rows are done, however slow the machine is.
+	deadline := time.Now().Add(20 * time.Second)
+	for e.srv.Sim.Stats().PasswordChanges < 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
