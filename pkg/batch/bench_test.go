@@ -134,24 +134,7 @@ func BenchmarkRunProfiles(b *testing.B) {
 				}
 				return Outcome{OK: true}
 			}
-			var peakHeap atomic.Uint64
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
-				for {
-					var ms runtime.MemStats
-					runtime.ReadMemStats(&ms)
-					if ms.HeapInuse > peakHeap.Load() {
-						peakHeap.Store(ms.HeapInuse)
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(10 * time.Millisecond):
-					}
-				}
-			}()
+			peakHeap := sampleHeap(10 * time.Millisecond)
 			for b.Loop() {
 				path := filepath.Join(b.TempDir(), "j")
 				sum, err := Run(context.Background(), RunConfig{Journal: path, Input: strings.NewReader(in.String()), Kind: KindAccount,
@@ -160,11 +143,10 @@ func BenchmarkRunProfiles(b *testing.B) {
 					b.Fatalf("sum %+v err %v", sum, err)
 				}
 			}
-			close(stop)
-			<-sampled
+			peak := peakHeap()
 			b.ReportMetric(float64(c.rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 			b.ReportMetric(float64(peakG.Load()), "peak-goroutines")
-			b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
 	}
 }

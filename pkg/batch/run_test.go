@@ -389,34 +389,16 @@ func TestRunMemoryFlat(t *testing.T) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapInuse
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	peakHeap := sampleHeap(5 * time.Millisecond)
 	results := 0
 	sum, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{OK: true} },
 		Generate: counterGen(), Concurrency: 8, OnResult: func(Result) { results++ },
 		syncFn: func(*os.File) error { return nil }}) // the fsync is not what this test measures
-	close(stop)
-	<-sampled
+	peak := peakHeap()
 	if err != nil || sum.Succeeded != n || results != n {
 		t.Fatalf("sum %+v err %v results %d", sum, err, results)
 	}
-	growth := int64(peak.Load()) - int64(base)
+	growth := int64(peak) - int64(base)
 	t.Logf("%d rows: heap in use grew by at most %.1f MB", n, float64(growth)/(1<<20))
 	if growth > 16<<20 {
 		t.Errorf("heap grew by %d MB for %d rows", growth>>20, n)
@@ -431,4 +413,32 @@ func mustOpen(t *testing.T, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// sampleHeap records the peak of the heap in use every interval until the
+// returned function is called, which stops sampling and gives the peak.
+func sampleHeap(interval time.Duration) func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		<-sampled
+		return peak.Load()
+	}
 }
