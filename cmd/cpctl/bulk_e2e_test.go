@@ -41,6 +41,22 @@ func writeUsers(t *testing.T, path string, n int, extra ...string) {
 	}
 }
 
+// checkSecretsFile reads a --secrets-out CSV, fails unless it has want
+// rows, and checks that each password is the one the server has.
+func (e *env) checkSecretsFile(path string, want int) map[string]string {
+	e.t.Helper()
+	secrets := readSecrets(e.t, path)
+	if len(secrets) != want {
+		e.t.Fatalf("secrets file has %d rows, want %d", len(secrets), want)
+	}
+	for target, pw := range secrets {
+		if !e.srv.Sim.CheckPassword(target, pw) {
+			e.t.Errorf("%s: the secrets file's password is not the server's", target)
+		}
+	}
+	return secrets
+}
+
 // readSecrets parses a --secrets-out CSV into target → password.
 func readSecrets(t *testing.T, path string) map[string]string {
 	t.Helper()
@@ -83,15 +99,7 @@ func TestBulkGenerate(t *testing.T) {
 			t.Fatal("password printed although --secrets-out was given")
 		}
 	}
-	secrets := readSecrets(t, out)
-	if len(secrets) != 50 {
-		t.Fatalf("secrets file has %d rows", len(secrets))
-	}
-	for u, pw := range secrets {
-		if !e.srv.Sim.CheckPassword(u, pw) {
-			t.Errorf("%s: secrets file password is not the server's", u)
-		}
-	}
+	secrets := e.checkSecretsFile(out, 50)
 	for _, p := range []string{out, journal} {
 		st, _ := os.Stat(p)
 		if st.Mode().Perm() != 0o600 {
@@ -252,15 +260,7 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 	if len(intents) != rows {
 		t.Fatalf("journal has intents for %d rows, want %d", len(intents), rows)
 	}
-	secrets := readSecrets(t, out)
-	if len(secrets) != rows {
-		t.Fatalf("--secrets-out has %d rows, want %d", len(secrets), rows)
-	}
-	for u, pw := range secrets {
-		if !e.srv.Sim.CheckPassword(u, pw) {
-			t.Fatalf("%s: the server's password is not the journal's", u)
-		}
-	}
+	e.checkSecretsFile(out, rows)
 }
 
 // TestBulkInterrupt sends Ctrl-C (SIGINT) in the middle of a run: no new
@@ -350,15 +350,7 @@ func TestBulkEmailStdinVerify(t *testing.T) {
 			t.Errorf("row not verified: %s", l)
 		}
 	}
-	secrets := readSecrets(t, out)
-	if len(secrets) != 5 {
-		t.Errorf("secrets file has %d rows, want 5", len(secrets))
-	}
-	for addr, pw := range secrets {
-		if !e.srv.Sim.CheckPassword(addr, pw) {
-			t.Errorf("%s: secrets file is not the server's password", addr)
-		}
-	}
+	e.checkSecretsFile(out, 5)
 	data, _ := os.ReadFile(out)
 	if !strings.HasPrefix(string(data), "address,password") {
 		t.Errorf("mail secrets need an address column:\n%s", data)
@@ -416,15 +408,7 @@ func TestBulkFaults(t *testing.T) {
 	}
 	r = e.run("", "account", "passwd", "--resume", journal, "-o", "json")
 	e.wantCode(r, 0)
-	secrets := readSecrets(t, out)
-	if len(secrets) != 8 {
-		t.Fatalf("secrets file has %d rows, want 8", len(secrets))
-	}
-	for u, pw := range secrets {
-		if !e.srv.Sim.CheckPassword(u, pw) {
-			t.Errorf("%s: the server's password is not the journal's", u)
-		}
-	}
+	e.checkSecretsFile(out, 8)
 }
 
 // The progress bar appears at a terminal and never in a pipe.
