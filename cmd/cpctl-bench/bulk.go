@@ -17,10 +17,15 @@ import (
 // bulkRun is one measured `cpctl account passwd --from` process.
 type bulkRun struct {
 	Wall time.Duration
-	RSS  int64 // peak resident set, bytes; 0 when the OS does not say
+	RSS  int64         // peak resident set, bytes; 0 when the OS does not say
+	CPU  time.Duration // user + system time of the cpctl process
+	Sim  time.Duration // CPU this process (the simulator) used meanwhile
 }
 
 func (r bulkRun) rate(rows int) float64 { return float64(rows) / r.Wall.Seconds() }
+
+// perRow is d spread over rows, in seconds.
+func perRow(d time.Duration, rows int) float64 { return d.Seconds() / float64(rows) }
 
 // runBulk rotates the first rows accounts' passwords with the built cpctl,
 // exactly as a user would: generated passwords, a durable journal,
@@ -43,12 +48,13 @@ func (b *bench) runBulk(ctx context.Context, e *simEnv, bin string, rows int, ta
 	cmd.Dir = e.home
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr // stdout: /dev/null
+	simBefore := selfCPU()
 	err = cmd.Run()
 	var run bulkRun
 	if data, rerr := os.ReadFile(usage); rerr == nil {
-		var rss, wall int64
-		if _, serr := fmt.Sscan(string(data), &rss, &wall); serr == nil {
-			run = bulkRun{Wall: time.Duration(wall), RSS: rss}
+		var rss, wall, cpu int64
+		if _, serr := fmt.Sscan(string(data), &rss, &wall, &cpu); serr == nil {
+			run = bulkRun{Wall: time.Duration(wall), RSS: rss, CPU: time.Duration(cpu), Sim: selfCPU() - simBefore}
 		}
 	}
 	if err == nil && run.Wall == 0 {
@@ -139,11 +145,14 @@ func (b *bench) bulkThroughput(ctx context.Context) []result {
 	body := func(i int) []byte { return passwdForm(accountName(i%sz.ThroughRows), pws[i%len(pws)]) }
 
 	var cp, lg []float64
+	var cpCPU, simCPU, lgCPU []float64 // CPU seconds per row
 	var small []bulkRun
 	for rep := 0; rep < sz.ThroughReps; rep++ {
 		if b.o.want("4") {
 			l := newLoadgen(e.passwdURL(), e.pool, authHeader(), concurrency)
+			cpu0 := selfCPU()
 			d, err := l.run(ctx, sz.ThroughRows, concurrency, body)
+			lgCPU = append(lgCPU, perRow(selfCPU()-cpu0, sz.ThroughRows))
 			l.close()
 			if err != nil {
 				return fail(fmt.Errorf("load generator: %w", err))
@@ -156,6 +165,8 @@ func (b *bench) bulkThroughput(ctx context.Context) []result {
 		}
 		small = append(small, r)
 		cp = append(cp, r.rate(sz.ThroughRows))
+		cpCPU = append(cpCPU, perRow(r.CPU, sz.ThroughRows))
+		simCPU = append(simCPU, perRow(r.Sim, sz.ThroughRows))
 	}
 	if b.o.profileDir != "" {
 		if err := b.profileBulk(ctx, e, sz.ThroughRows); err != nil {
@@ -168,7 +179,8 @@ func (b *bench) bulkThroughput(ctx context.Context) []result {
 		rs = append(rs, result{
 			ID: "4", What: what4, Goal: &goal{Limit: 0.5}, Ratio: sc.Median / sl.Median,
 			Figures: []figure{{"cpctl", sc, unitPerSecond}, {"loadgen", sl, unitPerSecond}},
-			Note:    "rows/s over process wall time",
+			Note: fmt.Sprintf("rows/s over process wall time; CPU per row: cpctl %s + simulator %s, load generator and simulator %s",
+				unitSeconds.format(summarize(cpCPU).Median), unitSeconds.format(summarize(simCPU).Median), unitSeconds.format(summarize(lgCPU).Median)),
 		})
 	}
 	if !b.o.want("5") {

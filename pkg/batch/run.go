@@ -439,11 +439,7 @@ func (r *runner) dispatch(s *scheduler) error {
 		if err := r.intent(&jb); err != nil {
 			return err
 		}
-		intent, err := encodeRecord(intentRec{T: recIntent, Seq: jb.row.Seq, Attempt: jb.attempt, Password: jb.password, At: now()})
-		if err != nil {
-			return err
-		}
-		buf = append(buf, intent...)
+		buf = appendIntentRec(buf, jb.row.Seq, jb.attempt, jb.password, time.Now())
 		batch = append(batch, jb)
 		// The first batch is just big enough to give every worker a row,
 		// so the first requests leave sooner; later ones fill the read-ahead.
@@ -504,16 +500,9 @@ func (r *runner) do(execCtx context.Context, jb job) done {
 		out.Exit = 0
 	}
 	d := done{Result: Result{Row: row, Password: pw, Generated: row.Password == "", Attempt: attempt, Outcome: out, Duration: elapsed}, wasUncertain: jb.wasUncertain}
-	rec, err := encodeRecord(outcomeRec{T: recOutcome, Seq: row.Seq, Line: row.Line, Target: row.Target, Owner: row.Owner, Profile: row.Profile,
-		Attempt: attempt, OK: out.OK, Exit: out.Exit, Class: out.Class, Msg: out.Message, Services: out.Services, Verified: out.Verified, At: now()})
-	if err == nil {
-		err = r.j.append(rec, false)
-	}
-	d.err = err
+	d.err = r.j.append(appendOutcomeRec(make([]byte, 0, 256), &row, attempt, &out, time.Now()), false)
 	return d
 }
-
-func now() string { return time.Now().UTC().Format(timeLayout) }
 
 func (r *runner) collect(results <-chan done) Summary {
 	st := r.st

@@ -1,6 +1,7 @@
 // Command rusage runs a program and records its peak resident set size and
-// wall time: `rusage OUT -- PROGRAM ARGS...` writes "MAXRSS_BYTES WALL_NS"
-// to OUT and exits with the program's exit code.
+// wall time: `rusage OUT -- PROGRAM ARGS...` writes "MAXRSS_BYTES WALL_NS
+// CPU_NS" to OUT (CPU is user plus system time) and exits with the
+// program's exit code.
 //
 // cpctl-bench cannot read a child's peak RSS itself: Go starts children with
 // vfork semantics (CLONE_VM), and Linux charges the parent's resident set at
@@ -45,7 +46,8 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "rusage:", err)
 		return 127
 	}
-	if err := os.WriteFile(out, fmt.Appendf(nil, "%d %d\n", peakRSS(cmd.ProcessState), wall.Nanoseconds()), 0o600); err != nil {
+	if err := os.WriteFile(out, fmt.Appendf(nil, "%d %d %d\n", peakRSS(cmd.ProcessState), wall.Nanoseconds(),
+		(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()).Nanoseconds()), 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, "rusage:", err)
 		return 127
 	}
