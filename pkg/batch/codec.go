@@ -93,16 +93,8 @@ func appendIntentRec(b []byte, seq, attempt int, password string, at time.Time) 
 }
 
 // appendOutcomeRec appends the outcome record of attempt at row r,
-// newline included. An outcome with services or a verification result
-// goes through encoding/json: those are rare and not worth a second copy
-// of the format.
+// newline included.
 func appendOutcomeRec(b []byte, r *Row, attempt int, o *Outcome, at time.Time) []byte {
-	if len(o.Services) > 0 || o.Verified != nil {
-		rec, _ := encodeRecord(outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
-			Attempt: attempt, OK: o.OK, Exit: o.Exit, Class: o.Class, Msg: o.Message, Services: o.Services, Verified: o.Verified,
-			At: at.UTC().Format(timeLayout)}) // strings, ints and bools always marshal
-		return append(b, rec...)
-	}
 	b = append(b, `{"t":"outcome"`...)
 	b = appendIntField(b, "seq", r.Seq)
 	b = appendIntField(b, "line", r.Line)
@@ -122,6 +114,17 @@ func appendOutcomeRec(b []byte, r *Row, attempt int, o *Outcome, at time.Time) [
 	}
 	if o.Message != "" {
 		b = appendStringField(b, "msg", o.Message)
+	}
+	if len(o.Services) > 0 {
+		b = appendField(b, "services")
+		for i, sv := range o.Services {
+			b = append(b, "[,"[min(i, 1)])
+			b = appendString(b, sv)
+		}
+		b = append(b, ']')
+	}
+	if o.Verified != nil {
+		b = strconv.AppendBool(appendField(b, "verified"), *o.Verified)
 	}
 	b = appendTime(appendField(b, "at"), at)
 	return append(b, '}', '\n')

@@ -29,7 +29,7 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(got, want) {
-					t.Errorf("%s(%q, %d):\n got %s\nwant %s", what, s, n, got, want)
+					t.Fatalf("%s(%q, %d):\n got %s\nwant %s", what, s, n, got, want)
 				}
 			}
 			check("row", appendRowRec(nil, &row),
