@@ -22,6 +22,10 @@ type analysis struct {
 // decodeJSON decodes a whole body as generic JSON with json.Number numbers. Trailing data other
 // than white space is an error, so a concatenation or truncation is not mistaken for a reply.
 func decodeJSON(body []byte) (any, error) {
+	if v, ok := parseJSON(body); ok {
+		return v, nil
+	}
+	// The fast path declined: encoding/json decides, with its own error messages.
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
