@@ -214,15 +214,23 @@ func Main(info version.Info) int {
 	cmd.SetArgs(args)
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
-	// flight); a second one kills the process as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// flight); a second one kills the process as usual. The handler is
+	// installed only when a command is about to run, not for --help or a
+	// usage error: signal.Notify starts a thread of its own, a tenth of
+	// the start-up budget of `cpctl --help`.
+	stop := func() {}
+	defer func() { stop() }()
+	cmd.PersistentPreRun = func(c *cobra.Command, _ []string) {
+		ctx, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+		stop = cancel
+		go func() {
+			<-ctx.Done()
+			cancel()
+		}()
+		c.SetContext(ctx)
+	}
 
-	err := cmd.ExecuteContext(ctx)
+	err := cmd.ExecuteContext(context.Background())
 	if err == nil {
 		return cmdutil.ExitOK
 	}

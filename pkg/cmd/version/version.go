@@ -22,6 +22,9 @@ func NewCmd(f *cmdutil.Factory, info Info) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
+		// Only prints: it needs no Ctrl-C handling, so it overrides the
+		// root's hook that installs one (and starts a thread for it).
+		PersistentPreRun: func(*cobra.Command, []string) {},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(f.IO.Out, "cpctl %s (commit %s, built %s, %s %s/%s)\n",
 				info.Version, info.Commit, info.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
