@@ -95,10 +95,12 @@ Try it without a server: cpctl demo
 	return cmd
 }
 
-// subcommand is a top-level command, built only when needed.
+// subcommand is a top-level command, built only when needed. short is its
+// one-line description, which root help shows without building it
+// (TestRootHelpStubsMatch holds it to the built command's).
 type subcommand struct {
-	name, group string
-	build       func() []*cobra.Command
+	name, group, short string
+	build              func() []*cobra.Command
 }
 
 func subcommands(f *cmdutil.Factory, info version.Info) []subcommand {
@@ -109,17 +111,30 @@ func subcommands(f *cmdutil.Factory, info version.Info) []subcommand {
 		return one(func() *cobra.Command { return api.NewCmd(f, a, nil) })
 	}
 	return []subcommand{
-		{"account", "passwd", one(func() *cobra.Command { return account.NewCmd(f) })},
-		{"ftp", "passwd", one(func() *cobra.Command { return ftp.NewCmd(f) })},
-		{"email", "passwd", one(func() *cobra.Command { return email.NewCmd(f) })},
-		{"journal", "passwd", one(func() *cobra.Command { return journal.NewCmd(f) })},
-		{"whmapi1", "api", apiCmd(cpanel.WHMAPI1)},
-		{"cpapi2", "api", apiCmd(cpanel.CPAPI2)},
-		{"uapi", "api", apiCmd(cpanel.UAPI)},
-		{"profile", "setup", one(func() *cobra.Command { return profile.NewCmd(f) })},
-		{"demo", "setup", one(func() *cobra.Command { return demo.NewCmd(f, runArgs(info)) })},
-		{"version", "setup", one(func() *cobra.Command { return version.NewCmd(f, info) })},
+		{"account", "passwd", "cPanel account passwords", one(func() *cobra.Command { return account.NewCmd(f) })},
+		{"ftp", "passwd", "FTP account passwords", one(func() *cobra.Command { return ftp.NewCmd(f) })},
+		{"email", "passwd", "Mail account passwords", one(func() *cobra.Command { return email.NewCmd(f) })},
+		{"journal", "passwd", "Inspect and export the journals of bulk runs", one(func() *cobra.Command { return journal.NewCmd(f) })},
+		{"whmapi1", "api", "Call any WHM API 1 function, like the server's whmapi1", apiCmd(cpanel.WHMAPI1)},
+		{"cpapi2", "api", "Call any cPanel API 2 function, like the server's cpapi2", apiCmd(cpanel.CPAPI2)},
+		{"uapi", "api", "Call any UAPI function, like the server's uapi", apiCmd(cpanel.UAPI)},
+		{"profile", "setup", "Manage server profiles", one(func() *cobra.Command { return profile.NewCmd(f) })},
+		{"demo", "setup", "Run the three password changes against a built-in simulator (no server needed)",
+			one(func() *cobra.Command { return demo.NewCmd(f, runArgs(info)) })},
+		{"version", "setup", "Print the version, commit and build date", one(func() *cobra.Command { return version.NewCmd(f, info) })},
 	}
+}
+
+// isRootHelp reports whether args only ask for the root's help, which
+// lists the top-level commands by name and description and nothing more.
+func isRootHelp(args []string) bool {
+	switch len(args) {
+	case 0:
+		return true
+	case 1:
+		return args[0] == "--help" || args[0] == "-h" || args[0] == "help"
+	}
+	return false
 }
 
 // NewCmd builds the whole command tree on the factory.
@@ -141,8 +156,22 @@ func newCmdFor(f *cmdutil.Factory, info version.Info, args []string) *cobra.Comm
 		}
 		only = commandNamed(cmd, names, args)
 	}
+	if only != "" {
+		// The named command neither shows nor reaches cobra's completion
+		// command, which cobra would otherwise build, with a subcommand per
+		// shell, on every run.
+		cmd.CompletionOptions.DisableDefaultCmd = true
+	}
+	rootHelp := args != nil && isRootHelp(args)
 	for _, sc := range subs {
 		if only != "" && sc.name != only {
+			continue
+		}
+		if rootHelp {
+			// Root help shows names and descriptions: building the real
+			// commands (flag sets and all) would triple the cost of
+			// `cpctl --help`. Run makes a stub "available" to cobra's help.
+			cmd.AddCommand(&cobra.Command{Use: sc.name, Short: sc.short, GroupID: sc.group, Run: func(*cobra.Command, []string) {}})
 			continue
 		}
 		for _, c := range sc.build() {

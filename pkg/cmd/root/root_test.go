@@ -1,7 +1,11 @@
 package root
 
 import (
+	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
@@ -51,6 +55,40 @@ func TestLazyTreeRunsTheSameCommand(t *testing.T) {
 		}
 		if len(lazy.Commands()) >= len(full.Commands()) {
 			t.Errorf("%q: the lazy tree built every command", args)
+		}
+	}
+}
+
+// TestRootHelpStubsMatch holds root help, built from stubs, to the help the
+// whole tree prints, and every stub to the command it stands for.
+func TestRootHelpStubsMatch(t *testing.T) {
+	ios, _, _, _ := cmdutil.Test()
+	f := cmdutil.NewFactory(ios)
+	for _, sc := range subcommands(f, version.Info{}) {
+		c := sc.build()[0]
+		if c.Name() != sc.name || c.Short != sc.short || c.Hidden || !c.IsAvailableCommand() {
+			t.Errorf("stub %q %q does not match the command %q %q (hidden %v)", sc.name, sc.short, c.Name(), c.Short, c.Hidden)
+		}
+	}
+	help := func(cmd *cobra.Command, args []string, out *bytes.Buffer) string {
+		t.Helper()
+		cmd.SetArgs(args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		return out.String()
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {}} {
+		ios1, _, out1, _ := cmdutil.Test()
+		stubbed := newCmdFor(cmdutil.NewFactory(ios1), version.Info{}, args)
+		if !isRootHelp(args) || len(stubbed.Commands()) == 0 || stubbed.Commands()[0].HasSubCommands() {
+			t.Fatalf("%q: root help did not use stubs", args)
+		}
+		got := help(stubbed, args, out1)
+		ios2, _, out2, _ := cmdutil.Test()
+		want := help(NewCmd(cmdutil.NewFactory(ios2), version.Info{}), args, out2)
+		if got != want || !strings.Contains(got, "account     cPanel account passwords") {
+			t.Errorf("%q: root help from stubs differs from the whole tree's:\n%s\n---\n%s", args, got, want)
 		}
 	}
 }
