@@ -238,9 +238,9 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		cancelStop()
 	}
 
-	results := make(chan done, 64)
+	c := r.newCollector()
 	ahead := r.readAhead()
-	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, results: results,
+	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, collect: c.add,
 		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead,
 		queues: map[string]*profileQueue{}, space: make(chan struct{}, 1)}
 	s.wg.Add(1)
@@ -250,12 +250,15 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 			fail(err)
 		}
 	}()
+	finished, ticked := make(chan struct{}), make(chan struct{})
 	go func() {
-		s.wg.Wait()
-		close(results)
+		defer close(ticked)
+		c.tick(finished)
 	}()
-
-	sum := r.collect(results)
+	s.wg.Wait()
+	close(finished)
+	<-ticked // no progress line after the final one
+	sum := c.summary()
 	fatalMu.Lock()
 	err := fatalErr
 	fatalMu.Unlock()
@@ -287,7 +290,7 @@ type scheduler struct {
 	execCtx context.Context
 	limiter *rate.Limiter
 	fail    func(error)
-	results chan<- done
+	collect func(done) // called by the workers, one row at a time
 	wg      sync.WaitGroup
 
 	perProfile, maxQueued, maxHeld int
@@ -388,7 +391,7 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 		if d.err != nil {
 			s.fail(d.err)
 		}
-		s.results <- d
+		s.collect(d)
 	}
 }
 
@@ -504,55 +507,87 @@ func (r *runner) do(execCtx context.Context, jb job) done {
 	return d
 }
 
-func (r *runner) collect(results <-chan done) Summary {
+// collector counts finished rows and reports them. Workers call add
+// directly, under its lock: a channel to a collecting goroutine cost a
+// goroutine wake-up per row, a few per cent of a fast run.
+type collector struct {
+	r                *runner
+	mu               sync.Mutex
+	succ, failed     int
+	skipped          int
+	finished         int
+	start, lastShown time.Time
+}
+
+func (r *runner) newCollector() *collector {
 	st := r.st
-	skipped := 0
+	c := &collector{r: r, succ: st.succeeded, failed: st.failed, start: time.Now()}
 	for _, w := range st.done {
-		skipped += bits.OnesCount64(w)
+		c.skipped += bits.OnesCount64(w)
 	}
-	succ, failed := st.succeeded, st.failed
-	start := time.Now()
-	finished := 0
-	var last time.Time
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	progress := func(final bool) {
-		if r.cfg.OnProgress == nil {
-			return
-		}
-		t := time.Now()
-		if !final && t.Sub(last) < 100*time.Millisecond {
-			return
-		}
-		last = t
-		p := Progress{Total: st.total, Done: succ + failed, Succeeded: succ, Failed: failed, Skipped: skipped, Elapsed: t.Sub(start), Final: final}
-		if secs := p.Elapsed.Seconds(); secs > 0 && finished > 0 {
-			p.Rate = float64(finished) / secs
-			p.ETA = time.Duration(float64(st.total-p.Done) / p.Rate * float64(time.Second))
-		}
-		r.cfg.OnProgress(p)
+	c.progress(false)
+	return c
+}
+
+// progress reports, at most every 100 ms unless final; c.mu is held or
+// not yet shared.
+func (c *collector) progress(final bool) {
+	if c.r.cfg.OnProgress == nil {
+		return
 	}
-	progress(false)
+	t := time.Now()
+	if !final && t.Sub(c.lastShown) < 100*time.Millisecond {
+		return
+	}
+	c.lastShown = t
+	total := c.r.st.total
+	p := Progress{Total: total, Done: c.succ + c.failed, Succeeded: c.succ, Failed: c.failed, Skipped: c.skipped, Elapsed: t.Sub(c.start), Final: final}
+	if secs := p.Elapsed.Seconds(); secs > 0 && c.finished > 0 {
+		p.Rate = float64(c.finished) / secs
+		p.ETA = time.Duration(float64(total-p.Done) / p.Rate * float64(time.Second))
+	}
+	c.r.cfg.OnProgress(p)
+}
+
+func (c *collector) add(d done) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d.Outcome.OK {
+		c.succ++
+	} else if finalOutcome(d.Outcome, d.wasUncertain) {
+		c.failed++
+	}
+	c.finished++
+	if c.r.cfg.OnResult != nil {
+		c.r.cfg.OnResult(d.Result)
+	}
+	c.progress(false)
+}
+
+// tick reports progress every second while no row finishes, until
+// finished is closed.
+func (c *collector) tick(finished <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
 		select {
-		case d, ok := <-results:
-			if !ok {
-				progress(true)
-				return Summary{Total: st.total, Succeeded: succ, Failed: failed, Skipped: skipped, Pending: st.total - succ - failed}
-			}
-			if d.Outcome.OK {
-				succ++
-			} else if finalOutcome(d.Outcome, d.wasUncertain) {
-				failed++
-			}
-			finished++
-			if r.cfg.OnResult != nil {
-				r.cfg.OnResult(d.Result)
-			}
-			progress(false)
-		case <-tick.C:
-			last = time.Time{}
-			progress(false)
+		case <-finished:
+			return
+		case <-t.C:
+			c.mu.Lock()
+			c.lastShown = time.Time{}
+			c.progress(false)
+			c.mu.Unlock()
 		}
 	}
+}
+
+// summary reports the final progress and the run's counts, once every
+// worker has stopped.
+func (c *collector) summary() Summary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.progress(true)
+	total := c.r.st.total
+	return Summary{Total: total, Succeeded: c.succ, Failed: c.failed, Skipped: c.skipped, Pending: total - c.succ - c.failed}
 }

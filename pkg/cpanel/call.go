@@ -356,19 +356,24 @@ func (c *Client) roundTrip(ctx context.Context, op, rawURL string, form []Param,
 	if err != nil {
 		return nil, &Error{Kind: ErrTransport, Op: op, Reason: "invalid request URL"}, false
 	}
+	// Canonical keys set directly, values shared between requests (no one
+	// writes to a request's header once it is built): Header.Set
+	// allocated a slice per header per call.
+	h := make(http.Header, 5)
 	if body == nil {
 		hreq.Body, hreq.GetBody, hreq.ContentLength = nil, nil, 0
 	} else {
-		hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h["Content-Type"] = c.hdr.form
 	}
 	if xml {
-		hreq.Header.Set("Accept", "application/xml, text/xml")
+		h["Accept"] = c.hdr.acceptXML
 	} else {
-		hreq.Header.Set("Accept", "application/json")
+		h["Accept"] = c.hdr.acceptJSON
 	}
-	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
+	h["User-Agent"] = c.hdr.userAgent
+	hreq.Header = h
 	if withAuth {
-		hreq.Header.Set("Authorization", c.authHeader)
+		h["Authorization"] = c.hdr.auth
 		if c.cfg.OTP != nil {
 			code, oerr := c.cfg.OTP(ctx)
 			if oerr != nil {
@@ -406,12 +411,17 @@ func readBody(resp *http.Response) ([]byte, error) {
 	r := io.LimitReader(resp.Body, maxReplySize+1)
 	var data []byte
 	if n := resp.ContentLength; n >= 0 && n <= maxReplySize {
-		data = make([]byte, 0, n)
-		buf := bytes.NewBuffer(data)
-		_, err := buf.ReadFrom(r)
-		data = buf.Bytes()
+		// Exactly the announced length: net/http frames the body by it and
+		// reports a short one as io.ErrUnexpectedEOF. (A bytes.Buffer
+		// would reallocate for its 512-byte read margin, doubling the
+		// allocation of every small reply.)
+		data = make([]byte, n)
+		k, err := io.ReadFull(resp.Body, data)
 		if err != nil {
-			return data, err
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return data[:k], err
 		}
 	} else {
 		var err error

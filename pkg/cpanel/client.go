@@ -19,6 +19,11 @@ const (
 	defaultUserAgent  = "cpctl"
 )
 
+// sharedHeaders are the header values of every request a client sends, as
+// net/http stores them, built once: net/http never writes to a request's
+// header, so requests can share them.
+type sharedHeaders struct{ form, acceptJSON, acceptXML, userAgent, auth []string }
+
 // Client talks to one server. It is safe for concurrent use; bulk runs share one Client so that
 // connections (and a session) are reused.
 type Client struct {
@@ -27,6 +32,7 @@ type Client struct {
 	baseStr    string // scheme://host[:port][/prefix], without a trailing slash
 	kind       Kind
 	authHeader string // precomputed for token, password and access hash
+	hdr        sharedHeaders
 	timeout    time.Duration
 	retries    int
 	hc         *http.Client
@@ -205,6 +211,8 @@ func New(cfg Config) (*Client, error) {
 	if c.cfg.UserAgent == "" {
 		c.cfg.UserAgent = defaultUserAgent
 	}
+	c.hdr = sharedHeaders{form: []string{"application/x-www-form-urlencoded"}, acceptJSON: []string{"application/json"},
+		acceptXML: []string{"application/xml, text/xml"}, userAgent: []string{c.cfg.UserAgent}, auth: []string{c.authHeader}}
 	rt := cfg.Transport
 	if rt == nil {
 		tlsCfg, err := tlsConfig(u.Hostname(), cfg.CAFile, cfg.Insecure, c.cfg.Fingerprint)
