@@ -165,6 +165,9 @@ func (b *bench) bulkThroughput(ctx context.Context) []result {
 		}
 		small = append(small, r)
 		cp = append(cp, r.rate(sz.ThroughRows))
+		if len(lg) > 0 {
+			b.logf("measurement 4, round %d: load generator %.0f/s, cpctl %.0f/s", rep+1, lg[len(lg)-1], cp[len(cp)-1])
+		}
 		cpCPU = append(cpCPU, perRow(r.CPU, sz.ThroughRows))
 		simCPU = append(simCPU, perRow(r.Sim, sz.ThroughRows))
 	}

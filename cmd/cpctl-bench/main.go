@@ -210,7 +210,7 @@ func (b *bench) logf(format string, args ...any) {
 }
 
 // build compiles every binary the run measures, the way a user builds cpctl:
-// plain `go build`, no race detector, default flags.
+// `go build` with the release build settings, no race detector.
 func (b *bench) build(ctx context.Context) error {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {

@@ -383,7 +383,16 @@ func (c *Client) roundTrip(ctx context.Context, op, rawURL string, form []Param,
 		}
 	}
 	start := time.Now()
-	resp, herr := c.hc.Do(hreq)
+	var resp *http.Response
+	var herr error
+	if c.cfg.Auth == AuthSession {
+		resp, herr = c.hc.Do(hreq) // the session lives in the cookie jar
+	} else {
+		// Header auth needs no cookies, and no redirect is ever followed:
+		// the transport alone does what http.Client would, without copying
+		// every request's headers for a redirect that never comes.
+		resp, herr = c.hc.Transport.RoundTrip(hreq)
+	}
 	if herr != nil {
 		err = c.transportError(ctx, actx, op, herr)
 		c.log(hreq, form, nil, nil, time.Since(start), err)
