@@ -374,10 +374,16 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 		q.jobs[0] = job{}
 		q.jobs = q.jobs[1:]
 		s.queued--
+		// The dispatcher is woken once the queue is half empty, not for
+		// every row: a goroutine wake-up per row showed in the profiles,
+		// and half a queue still keeps every worker busy.
+		wake := len(q.jobs) <= s.perProfile/2
 		s.mu.Unlock()
-		select {
-		case s.space <- struct{}{}:
-		default: // already signalled
+		if wake {
+			select {
+			case s.space <- struct{}{}:
+			default: // already signalled
+			}
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.

@@ -3,13 +3,15 @@
 // pprof. It behaves exactly like cmd/cpctl otherwise.
 //
 // CPCTL_BENCH_CPUPROFILE=FILE writes a CPU profile of the whole run;
-// CPCTL_BENCH_ALLOCPROFILE=FILE writes the allocation profile at exit.
+// CPCTL_BENCH_ALLOCPROFILE=FILE writes the allocation profile at exit;
+// CPCTL_BENCH_TRACE=FILE writes an execution trace (go tool trace FILE).
 package main
 
 import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"github.com/cpctl/cpctl/pkg/cmd/root"
 	versioncmd "github.com/cpctl/cpctl/pkg/cmd/version"
@@ -32,6 +34,19 @@ func run() int {
 			return 2
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv("CPCTL_BENCH_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
+			return 2
+		}
+		defer trace.Stop()
 	}
 	code := root.Main(versioncmd.Info{Version: "bench", Commit: "none", Date: "unknown"})
 	if path := os.Getenv("CPCTL_BENCH_ALLOCPROFILE"); path != "" {
