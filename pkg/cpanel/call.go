@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -467,7 +468,7 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 	case ctx.Err() != nil:
 		e.Reason = "cancelled"
 		e.Err = ctx.Err()
-	case actx.Err() == context.DeadlineExceeded:
+	case actx.Err() == context.DeadlineExceeded || deadlinePassed(actx, err):
 		e.Reason = "timed out after " + c.timeout.String()
 		e.Err = context.DeadlineExceeded
 	case errors.As(err, &dns):
@@ -478,6 +479,14 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		e.Reason = "request failed"
 	}
 	return e
+}
+
+// deadlinePassed reports a read or write cut off by the connection deadline
+// the context's deadline set, which can fire a moment before the context's
+// own timer does.
+func deadlinePassed(actx context.Context, err error) bool {
+	dl, ok := actx.Deadline()
+	return ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl)
 }
 
 // sanitize strips the *url.Error layer, whose text includes the request URL.

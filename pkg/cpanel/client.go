@@ -36,7 +36,9 @@ type Client struct {
 	timeout    time.Duration
 	retries    int
 	hc         *http.Client
-	transport  *http.Transport // nil when Config.Transport overrides it
+	transport  *http.Transport // through a proxy; nil when Config.Transport overrides it
+	// idleCloser is the transport this client made, whichever it is.
+	idleCloser interface{ CloseIdleConnections() }
 
 	// mu guards the session: the cpsess path segment ("/cpsess0123456789") and a generation
 	// number so that concurrent callers seeing an expired session log in only once.
@@ -219,21 +221,29 @@ func New(cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.transport = &http.Transport{
-			Proxy: http.ProxyFromEnvironment,
-			DialContext: (&net.Dialer{
-				Timeout:   30 * time.Second,
-				KeepAlive: 30 * time.Second,
-			}).DialContext,
-			TLSClientConfig:       tlsCfg,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   128,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   20 * time.Second,
-			ExpectContinueTimeout: time.Second,
+		if useConnTransport(c.baseStr) {
+			ct := newConnTransport(nil)
+			if u.Scheme == "https" {
+				ct = newConnTransport(tlsCfg)
+			}
+			c.idleCloser, rt = ct, ct
+		} else {
+			c.transport = &http.Transport{
+				Proxy: http.ProxyFromEnvironment,
+				DialContext: (&net.Dialer{
+					Timeout:   30 * time.Second,
+					KeepAlive: 30 * time.Second,
+				}).DialContext,
+				TLSClientConfig:       tlsCfg,
+				ForceAttemptHTTP2:     true,
+				MaxIdleConns:          256,
+				MaxIdleConnsPerHost:   128,
+				IdleConnTimeout:       90 * time.Second,
+				TLSHandshakeTimeout:   20 * time.Second,
+				ExpectContinueTimeout: time.Second,
+			}
+			c.idleCloser, rt = c.transport, c.transport
 		}
-		rt = c.transport
 	}
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -263,8 +273,8 @@ func (c *Client) Close() error {
 		err = c.logout(ctx, sess)
 		cancel()
 	}
-	if c.transport != nil {
-		c.transport.CloseIdleConnections()
+	if c.idleCloser != nil {
+		c.idleCloser.CloseIdleConnections()
 	} else {
 		c.hc.CloseIdleConnections()
 	}
