@@ -15,17 +15,25 @@ import (
 // records they write, declining anything else to encoding/json, so the
 // journal format and its reading of odd or damaged lines are unchanged.
 
-// appendString appends s as json.Marshal would. Printable ASCII, which is
-// what generated passwords and user names are made of, is escaped here
-// (json.Marshal's HTML-safe escapes included); a string with a control
-// character or any non-ASCII byte is left to encoding/json.
+// appendString appends s as json.Marshal would. Printable ASCII and valid
+// UTF-8 (server messages quote names in “curly quotes”) are written here,
+// with json.Marshal's HTML-safe escapes; a string with a control
+// character, invalid UTF-8 or U+2028/U+2029 is left to encoding/json.
 func appendString(b []byte, s string) []byte {
 	mark := len(b)
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e:
-			q, _ := json.Marshal(s) // a string always marshals
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+				q, _ := json.Marshal(s) // a string always marshals
+				return append(b[:mark], q...)
+			}
+			b = append(b, s[i:i+size]...)
+			i += size - 1
+		case c < 0x20 || c == 0x7f:
+			q, _ := json.Marshal(s)
 			return append(b[:mark], q...)
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)

@@ -11,7 +11,7 @@ import (
 // codecStrings are the awkward values a journal must carry unchanged.
 var codecStrings = []string{
 	"", "alice", "user@example.com", `quo"te`, `back\slash`, "<b>&amp;</b>", "tab\there", "nl\nx",
-	"\x00\x1f\x7f", "héllo wörld", "日本語", "\u2028\u2029", "bad\xffutf8", "\xed\xa0\x80", "p@ss w0rd!~{}[]:,",
+	"\x00\x1f\x7f", "héllo wörld", "日本語", "Password for “u000123” changed.", "\uFFFD ok", "\u2028\u2029", "bad\xffutf8", "\xed\xa0\x80", "p@ss w0rd!~{}[]:,",
 }
 
 var codecTime = time.Date(2026, 11, 29, 22, 4, 5, 123456789, time.FixedZone("X", 3600))
