@@ -80,12 +80,20 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
+	// A pooled connection needs no dial, which would have noticed a
+	// context cancelled before the call: nothing may be sent for it.
+	if err := ctx.Err(); err != nil {
+		t.put(pc)
+		closeBody(req)
+		return nil, err
+	}
 	// A cancelled context interrupts a blocked read or write at once; the
-	// deadline of the context bounds the whole exchange.
-	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
+	// deadline of the context bounds the whole exchange. The deadline is
+	// set first so that it cannot undo a cancellation that comes between.
 	if dl, ok := ctx.Deadline(); ok {
 		_ = pc.conn.SetDeadline(dl)
 	}
+	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		_ = pc.conn.Close()
@@ -217,6 +225,10 @@ func (t *connTransport) CloseIdleConnections() {
 	}
 }
 
+// drainWait bounds how long Close waits for the rest of a body the caller
+// did not read to its end.
+const drainWait = 100 * time.Millisecond
+
 // connBody is a reply body read straight from the connection.
 type connBody struct {
 	body  io.ReadCloser
@@ -255,12 +267,15 @@ func (b *connBody) Close() error {
 	if !b.eof && b.err == nil {
 		// A caller that read exactly the announced length has not seen
 		// the end yet; a little more is drained, as net/http does, rather
-		// than dropping a good connection.
+		// than dropping a good connection. A server that stalls meanwhile
+		// must not hold up Close: the drain gets a moment, no more.
+		_ = pc.conn.SetReadDeadline(time.Now().Add(drainWait))
 		if _, err := io.CopyN(io.Discard, b.body, 4<<10); errors.Is(err, io.EOF) {
 			b.eof = true
 		}
 	}
-	_ = b.body.Close()
+	// b.body.Close is not called: after the end it does nothing, and
+	// before it, it would read all the rest of the reply, however long.
 	stopped := b.stop()
 	if b.eof && b.err == nil && b.reuse && stopped {
 		b.t.put(pc)
