@@ -4,5 +4,10 @@ package cpanel
 
 import "net"
 
-// connAlive cannot peek here; the pool's idle timeout is the only guard.
-func connAlive(net.Conn) bool { return true }
+// canPeek is false here: there is no portable non-blocking peek, so these
+// systems keep net/http's Transport, whose reader goroutine notices a
+// connection the server closed while it was idle.
+const canPeek = false
+
+// connAlive is never called where canPeek is false.
+func connAlive(net.Conn) bool { return false }

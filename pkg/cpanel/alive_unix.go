@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// canPeek says connAlive can tell a closed idle connection from a live one.
+const canPeek = true
+
 // connAlive reports whether an idle connection is still open and quiet: a
 // non-blocking peek finds nothing to read. End of file means the server
 // closed it (idle timeout, restart); bytes mean something unasked for (a

@@ -286,8 +286,12 @@ func (b *connBody) Close() error {
 
 // useConnTransport reports whether a client for u talks to its server
 // directly, with connTransport; through a proxy it keeps net/http's
-// Transport, which speaks CONNECT.
+// Transport, which speaks CONNECT, and so it does where connections cannot
+// be checked before reuse (canPeek).
 func useConnTransport(u string) bool {
+	if !canPeek {
+		return false
+	}
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return false

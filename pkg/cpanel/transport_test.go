@@ -1,4 +1,8 @@
+//go:build unix
+
 package cpanel
+
+// These tests run where connTransport is used (canPeek).
 
 import (
 	"bufio"
