@@ -128,8 +128,9 @@ type RunConfig struct {
 	Rate  rate.Limit
 	Burst int
 
-	// OnResult gets every finished row, in completion order, from one
-	// goroutine.
+	// OnResult gets every finished row, in completion order, one call at
+	// a time (from the workers, under a lock: it needs no locking of its
+	// own, and a slow OnResult holds the workers back).
 	OnResult func(Result)
 	// OnProgress gets a snapshot at most ten times a second, and a final one.
 	OnProgress func(Progress)

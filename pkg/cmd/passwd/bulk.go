@@ -311,7 +311,7 @@ func runBulk(ctx context.Context, o *Options) error {
 		return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
 	}
 	showPasswords := o.SecretsOut == ""
-	unverified := 0 // counted by OnResult, which runs on one goroutine
+	unverified := 0 // counted by OnResult, which the runner calls one at a time
 	stream := pr.Stream(streamOptions(o, showPasswords)...)
 	// The progress bar lives on the last line of stderr. When stdout is the
 	// same terminal, each result row first wipes the bar and then redraws

@@ -92,3 +92,21 @@ func TestRootHelpStubsMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyVersionSkipsTheInterruptHook guards the Ctrl-C handler: the root
+// installs it in PersistentPreRun, and cobra runs only the nearest such hook,
+// so a command with a hook of its own would run without it. Only version,
+// which just prints, may.
+func TestOnlyVersionSkipsTheInterruptHook(t *testing.T) {
+	ios, _, _, _ := cmdutil.Test()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasParent() && c.Name() != "version" && (c.PersistentPreRun != nil || c.PersistentPreRunE != nil) {
+			t.Errorf("%s has its own PersistentPreRun: it would run without the Ctrl-C handler", c.CommandPath())
+		}
+		for _, sc := range c.Commands() {
+			walk(sc)
+		}
+	}
+	walk(NewCmd(cmdutil.NewFactory(ios), version.Info{}))
+}
