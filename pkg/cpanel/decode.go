@@ -26,6 +26,12 @@ func decodeJSON(body []byte) (any, error) {
 		return v, nil
 	}
 	// The fast path declined: encoding/json decides, with its own error messages.
+	return stdlibDecode(body)
+}
+
+// stdlibDecode is decodeJSON with encoding/json alone: the fallback, and the
+// reference the fast path is tested against.
+func stdlibDecode(body []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

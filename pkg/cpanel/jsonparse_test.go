@@ -3,8 +3,6 @@ package cpanel
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,21 +10,6 @@ import (
 	"testing"
 	"unicode/utf8"
 )
-
-// stdlibDecode is decodeJSON's encoding/json path, kept here on its own so that the fast path
-// is always compared with the reference and never with itself.
-func stdlibDecode(body []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON reply")
-	}
-	return v, nil
-}
 
 // checkAgainstStdlib fails t when parseJSON accepts what encoding/json rejects or builds a
 // different tree, or when decodeJSON answers differently from encoding/json. It returns whether

@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -22,31 +23,35 @@ func main() {
 }
 
 func run() int {
-	if path := os.Getenv("CPCTL_BENCH_CPUPROFILE"); path != "" {
+	stops := []func(){}
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}()
+	for _, p := range []struct {
+		env   string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{"CPCTL_BENCH_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{"CPCTL_BENCH_TRACE", trace.Start, trace.Stop},
+	} {
+		path := os.Getenv(p.env)
+		if path == "" {
+			continue
+		}
 		f, err := os.Create(path)
+		if err == nil {
+			if err = p.start(f); err != nil {
+				f.Close()
+			}
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
 			return 2
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if path := os.Getenv("CPCTL_BENCH_TRACE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			fmt.Fprintln(os.Stderr, "cpctlprof:", err)
-			return 2
-		}
-		defer trace.Stop()
+		stops = append(stops, func() { p.stop(); f.Close() })
 	}
 	code := root.Main(versioncmd.Info{Version: "bench", Commit: "none", Date: "unknown"})
 	if path := os.Getenv("CPCTL_BENCH_ALLOCPROFILE"); path != "" {
