@@ -72,21 +72,29 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendRowRec appends the plan record of r, newline included.
-func appendRowRec(b []byte, r *Row) []byte {
-	b = append(b, `{"t":"row"`...)
+// appendOmitEmpty appends a string field that json's omitempty leaves out
+// when empty.
+func appendOmitEmpty(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendStringField(b, key, v)
+}
+
+// appendRowFields appends the fields that name a row, shared by its plan
+// and outcome records.
+func appendRowFields(b []byte, r *Row) []byte {
 	b = appendIntField(b, "seq", r.Seq)
 	b = appendIntField(b, "line", r.Line)
 	b = appendStringField(b, "target", r.Target)
-	if r.Owner != "" {
-		b = appendStringField(b, "owner", r.Owner)
-	}
-	if r.Profile != "" {
-		b = appendStringField(b, "profile", r.Profile)
-	}
-	if r.Password != "" {
-		b = appendStringField(b, "password", r.Password)
-	}
+	b = appendOmitEmpty(b, "owner", r.Owner)
+	return appendOmitEmpty(b, "profile", r.Profile)
+}
+
+// appendRowRec appends the plan record of r, newline included.
+func appendRowRec(b []byte, r *Row) []byte {
+	b = appendRowFields(append(b, `{"t":"row"`...), r)
+	b = appendOmitEmpty(b, "password", r.Password)
 	return append(b, '}', '\n')
 }
 
@@ -103,26 +111,13 @@ func appendIntentRec(b []byte, seq, attempt int, password string, at time.Time) 
 // appendOutcomeRec appends the outcome record of attempt at row r,
 // newline included.
 func appendOutcomeRec(b []byte, r *Row, attempt int, o *Outcome, at time.Time) []byte {
-	b = append(b, `{"t":"outcome"`...)
-	b = appendIntField(b, "seq", r.Seq)
-	b = appendIntField(b, "line", r.Line)
-	b = appendStringField(b, "target", r.Target)
-	if r.Owner != "" {
-		b = appendStringField(b, "owner", r.Owner)
-	}
-	if r.Profile != "" {
-		b = appendStringField(b, "profile", r.Profile)
-	}
+	b = appendRowFields(append(b, `{"t":"outcome"`...), r)
 	b = appendIntField(b, "attempt", attempt)
 	b = appendField(b, "ok")
 	b = strconv.AppendBool(b, o.OK)
 	b = appendIntField(b, "exit", o.Exit)
-	if o.Class != "" {
-		b = appendStringField(b, "class", o.Class)
-	}
-	if o.Message != "" {
-		b = appendStringField(b, "msg", o.Message)
-	}
+	b = appendOmitEmpty(b, "class", o.Class)
+	b = appendOmitEmpty(b, "msg", o.Message)
 	if len(o.Services) > 0 {
 		b = appendField(b, "services")
 		for i, sv := range o.Services {

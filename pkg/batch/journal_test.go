@@ -296,6 +296,49 @@ func TestGroupCommit(t *testing.T) {
 	t.Logf("%d intents, %d syncs", workers*each, n)
 }
 
+// TestOutcomesStartNoSyncs holds the committer to its design: records
+// nobody waits for (outcomes) ride with the next intents or the lazyFlush
+// tick. It once kept syncing them back to back while they kept arriving, one
+// fsync after another for as long as the run was fast.
+func TestOutcomesStartNoSyncs(t *testing.T) {
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "j"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syncs atomic.Int64
+	j := startJournal(f, func(*os.File) error {
+		time.Sleep(time.Millisecond) // outcomes keep arriving during each sync
+		syncs.Add(1)
+		return nil
+	})
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { // outcomes flow all along, as workers finish rows
+		defer close(done)
+		for i := 0; time.Since(start) < 30*time.Millisecond; i++ {
+			if err := j.append([]byte(fmt.Sprintf(`{"t":"outcome","seq":%d}`+"\n", i)), false); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	time.Sleep(2 * time.Millisecond) // the dispatcher's intents come meanwhile
+	if err := j.append([]byte(`{"t":"intent","seq":0}`+"\n"), true); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	// One sync for the intent and one per lazyFlush tick that came by, on
+	// a machine however slow; syncing outcomes as they come makes ~30.
+	elapsed := time.Since(start)
+	if n, most := syncs.Load(), int64(1+elapsed/lazyFlush+1); n > most {
+		t.Errorf("%d syncs in %s for one intent and outcomes only, want at most %d", n, elapsed.Round(time.Millisecond), most)
+	}
+	if err := j.close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGroupCommitSyncFailure(t *testing.T) {
 	f, err := os.CreateTemp(t.TempDir(), "j")
 	if err != nil {
