@@ -107,29 +107,30 @@ func sessionRejected(rep *Reply, xml bool) bool {
 	return false
 }
 
+// currentSession returns the cpsess path prefix and its generation, "" when
+// there is no session.
+func (c *Client) currentSession() (string, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session, c.gen
+}
+
 // ensureSession returns the current cpsess path prefix, logging in when there is none. Only one
 // caller logs in at a time; the others wait and reuse its session.
 func (c *Client) ensureSession(ctx context.Context) (string, uint64, error) {
-	c.mu.Lock()
-	if c.session != "" {
-		s, g := c.session, c.gen
-		c.mu.Unlock()
+	if s, g := c.currentSession(); s != "" {
 		return s, g, nil
 	}
-	c.mu.Unlock()
 	select {
 	case c.loginSem <- struct{}{}:
 	case <-ctx.Done():
 		return "", 0, &Error{Kind: ErrTransport, Op: "session login", Reason: "cancelled", Err: ctx.Err()}
 	}
 	defer func() { <-c.loginSem }()
-	c.mu.Lock()
-	if c.session != "" {
-		s, g := c.session, c.gen
-		c.mu.Unlock()
+	// Another caller may have logged in while this one waited.
+	if s, g := c.currentSession(); s != "" {
 		return s, g, nil
 	}
-	c.mu.Unlock()
 	sess, err := c.login(ctx, c.cfg.User, c.cfg.Secret, c.cfg.OTP)
 	if err != nil {
 		return "", 0, err

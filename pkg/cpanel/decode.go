@@ -301,6 +301,14 @@ func shortText(rep *Reply) string {
 	return s
 }
 
+// orStatusText is the server's reason, or the status text when it gave none.
+func orStatusText(reason string, status int) string {
+	if reason == "" {
+		return http.StatusText(status)
+	}
+	return reason
+}
+
 // analyze classifies a reply: failure class and reason, or the message and services of a success.
 func analyze(b built, rep *Reply) *analysis {
 	a := &analysis{}
@@ -311,15 +319,9 @@ func analyze(b built, rep *Reply) *analysis {
 	if rep.Decoded == nil {
 		switch {
 		case st == http.StatusUnauthorized || st == http.StatusForbidden:
-			reason := shortText(rep)
-			if reason == "" {
-				reason = http.StatusText(st)
-			}
-			kind, tf := classifyReason(reason)
-			if kind != ErrAuth {
-				kind = ErrAuth
-			}
-			a.err = &Error{Kind: kind, Status: st, Reason: reason, TwoFactor: tf}
+			reason := orStatusText(shortText(rep), st)
+			_, tf := classifyReason(reason)
+			a.err = &Error{Kind: ErrAuth, Status: st, Reason: reason, TwoFactor: tf}
 		case st >= 200 && st < 300 && strings.Contains(strings.ToLower(rep.ContentType), "html"):
 			// cpsrvd answers an API path it will not serve to these credentials with its login
 			// page (200, text/html): the server wants a login, so this is an auth failure.
@@ -336,37 +338,20 @@ func analyze(b built, rep *Reply) *analysis {
 			}
 			a.err = &Error{Kind: ErrTransport, Status: st, Reason: reason}
 		default:
-			reason := shortText(rep)
-			if reason == "" {
-				reason = http.StatusText(st)
-			}
-			a.err = &Error{Kind: ErrTransport, Status: st, Reason: reason}
+			a.err = &Error{Kind: ErrTransport, Status: st, Reason: orStatusText(shortText(rep), st)}
 		}
 		return a
 	}
 	f := findFailure(rep.Decoded)
-	switch {
-	case st == http.StatusUnauthorized || st == http.StatusForbidden:
-		reason := f.reason
-		if reason == "" {
-			reason = http.StatusText(st)
-		}
-		_, tf := classifyReason(reason)
-		a.err = &Error{Kind: ErrAuth, Status: st, Reason: reason, TwoFactor: tf}
-		return a
-	case st >= 500 || st < 200 || (st >= 300 && st < 400):
-		reason := f.reason
-		if reason == "" {
-			reason = http.StatusText(st)
-		}
-		a.err = &Error{Kind: ErrTransport, Status: st, Reason: reason}
-		return a
-	case st >= 400:
-		reason := f.reason
-		if reason == "" {
-			reason = http.StatusText(st)
-		}
+	if st < 200 || st >= 300 {
+		reason := orStatusText(f.reason, st)
 		kind, tf := classifyReason(reason)
+		switch {
+		case st == http.StatusUnauthorized || st == http.StatusForbidden:
+			kind = ErrAuth
+		case st >= 500 || st < 400:
+			kind, tf = ErrTransport, false
+		}
 		a.err = &Error{Kind: kind, Status: st, Reason: reason, TwoFactor: tf}
 		return a
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/cpctl/cpctl/pkg/secret/totp"
@@ -305,16 +304,6 @@ func hashInto(plain, hash *string) {
 		*hash = HashPassword(*plain)
 		*plain = ""
 	}
-}
-
-// sortedKeys returns a map's keys in order, for stable listings.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // HashPassword returns a salted SHA-256 hash "sha256$salt$hex". It is cheap

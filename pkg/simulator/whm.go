@@ -2,7 +2,9 @@ package simulator
 
 import (
 	"encoding/xml"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -284,7 +286,7 @@ func (s *Simulator) listaccts(id identity, p url.Values) reply {
 	search := p.Get("search")
 	s.mu.RLock()
 	list := make([]acctEntry, 0)
-	for _, name := range sortedKeys(s.st.Accounts) {
+	for _, name := range slices.Sorted(maps.Keys(s.st.Accounts)) {
 		a := s.st.Accounts[name]
 		if id.kind == kindReseller && a.Owner != id.user {
 			continue

@@ -1,7 +1,8 @@
 package api
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -139,7 +140,7 @@ func completeArgs(api cpanel.API) func(*cobra.Command, []string, string) ([]stri
 			switch len(args) {
 			case 0:
 				var out []string
-				for _, m := range sortedKeys(mods) {
+				for _, m := range slices.Sorted(maps.Keys(mods)) {
 					if strings.HasPrefix(m, toComplete) {
 						out = append(out, m)
 					}
@@ -165,19 +166,10 @@ func completeArgs(api cpanel.API) func(*cobra.Command, []string, string) ([]stri
 
 func describe(fns map[string]fn, prefix string) []string {
 	var out []string
-	for _, name := range sortedKeys(fns) {
+	for _, name := range slices.Sorted(maps.Keys(fns)) {
 		if strings.HasPrefix(name, prefix) {
 			out = append(out, name+"\t"+fns[name].desc)
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
