@@ -477,19 +477,11 @@ func TestConnTransportEarlyClose(t *testing.T) {
 				_, _ = io.WriteString(w, "small:"+r.URL.Path)
 			})
 			tr := transportFor(t, srv)
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/big", nil)
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 10)
-			if _, err := io.ReadFull(resp.Body, buf); err != nil {
-				t.Fatal(err)
-			}
+			resp := startBody(t, tr, srv.URL+"/big")
 			if err := resp.Body.Close(); err != nil && tc.reused {
 				t.Fatalf("Close: %v", err)
 			}
-			if _, err := resp.Body.Read(buf); err == nil {
+			if _, err := resp.Body.Read(make([]byte, 10)); err == nil {
 				t.Fatal("Read after Close succeeded")
 			}
 			for i := range 3 {
@@ -564,18 +556,24 @@ func TestConnTransportAbandonedBodyClose(t *testing.T) {
 	})
 }
 
-// abandon reads 10 bytes of url's reply body and closes it, failing if Close takes a second.
-func abandon(t *testing.T, tr *connTransport, url string) {
+// startBody GETs url and reads the first 10 bytes of the reply body, leaving the rest unread.
+func startBody(t *testing.T, tr *connTransport, url string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 10)
-	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+	if _, err := io.ReadFull(resp.Body, make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// abandon reads 10 bytes of url's reply body and closes it, failing if Close takes a second.
+func abandon(t *testing.T, tr *connTransport, url string) {
+	t.Helper()
+	resp := startBody(t, tr, url)
 	start := time.Now()
 	closed := make(chan struct{})
 	go func() {
