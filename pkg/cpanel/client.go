@@ -2,6 +2,7 @@ package cpanel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -222,10 +223,11 @@ func New(cfg Config) (*Client, error) {
 			return nil, err
 		}
 		if useConnTransport(c.baseStr) {
-			ct := newConnTransport(nil)
+			var connTLS *tls.Config // nil: plain http
 			if u.Scheme == "https" {
-				ct = newConnTransport(tlsCfg)
+				connTLS = tlsCfg
 			}
+			ct := newConnTransport(connTLS)
 			c.idleCloser, rt = ct, ct
 		} else {
 			c.transport = &http.Transport{
