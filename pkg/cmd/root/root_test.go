@@ -110,3 +110,30 @@ func TestOnlyVersionSkipsTheInterruptHook(t *testing.T) {
 	}
 	walk(NewCmd(cmdutil.NewFactory(ios), version.Info{}))
 }
+
+// TestCompletionCommandOnlyWhenReachable: cobra's completion command is left
+// out when the command line names another command, and still works when it
+// is asked for (the lazy tree must not lose it).
+func TestCompletionCommandOnlyWhenReachable(t *testing.T) {
+	ios, _, out, _ := cmdutil.Test()
+	cmd := newCmdFor(cmdutil.NewFactory(ios), version.Info{}, []string{"completion", "bash"})
+	cmd.SetArgs([]string{"completion", "bash"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "bash completion") || !strings.Contains(out.String(), "cpctl") {
+		t.Errorf("cpctl completion bash wrote no bash completion script: %.200q", out.String())
+	}
+
+	ios2, _, _, _ := cmdutil.Test()
+	named := newCmdFor(cmdutil.NewFactory(ios2), version.Info{}, []string{"version"})
+	named.SetArgs([]string{"version"})
+	if err := named.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range named.Commands() {
+		if c.Name() == "completion" {
+			t.Error("cpctl version built cobra's completion command")
+		}
+	}
+}
