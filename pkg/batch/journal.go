@@ -109,12 +109,30 @@ func (r *record) outcome() Outcome {
 	return Outcome{OK: r.OK, Exit: r.Exit, Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
 }
 
-func encodeRecord(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+// appendRecord appends v as one journal line, newline included.
+func appendRecord(b []byte, v any) ([]byte, error) {
+	enc, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode journal record: %w", err)
+		return b, fmt.Errorf("encode journal record: %w", err)
 	}
+	b = append(b, enc...)
 	return append(b, '\n'), nil
+}
+
+func encodeRecord(v any) ([]byte, error) { return appendRecord(nil, v) }
+
+func rowRecOf(r *Row) rowRec {
+	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password}
+}
+
+func intentRecOf(seq, attempt int, password string, at time.Time) intentRec {
+	return intentRec{T: recIntent, Seq: seq, Attempt: attempt, Password: password, At: at.UTC().Format(timeLayout)}
+}
+
+func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
+	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
+		Attempt: attempt, OK: o.OK, Exit: o.Exit, Class: o.Class, Msg: o.Message, Services: o.Services, Verified: o.Verified,
+		At: at.UTC().Format(timeLayout)}
 }
 
 // Header is what a journal's first record says about its run.
@@ -202,7 +220,7 @@ func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, er
 		off += int64(len(line))
 		complete := line[len(line)-1] == '\n'
 		rec = record{}
-		if !complete || !decodeRecord(line, &rec) || rec.T == "" {
+		if !complete || json.Unmarshal(line, &rec) != nil || rec.T == "" {
 			return good, true, nil
 		}
 		if err := fn(&rec); err != nil {
@@ -464,14 +482,7 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := write(headerRec{T: recHeader, V: journalVersion, Kind: kind.String(), Created: time.Now().UTC().Format(timeLayout), Meta: meta}); err != nil {
 		return 0, err
 	}
-	var scratch []byte
-	n, err = scanInput(in, kind, opts, func(r *Row) error {
-		scratch = appendRowRec(scratch[:0], r)
-		if _, err := w.Write(scratch); err != nil {
-			return fmt.Errorf("write journal: %w", err)
-		}
-		return nil
-	})
+	n, err = scanInput(in, kind, opts, func(r *Row) error { return write(rowRecOf(r)) })
 	if err != nil {
 		return n, err
 	}

@@ -449,7 +449,11 @@ func (r *runner) dispatch(s *scheduler) error {
 		if err := r.intent(&jb); err != nil {
 			return err
 		}
-		buf = appendIntentRec(buf, jb.row.Seq, jb.attempt, jb.password, time.Now())
+		b, err := appendRecord(buf, intentRecOf(jb.row.Seq, jb.attempt, jb.password, time.Now()))
+		if err != nil {
+			return err
+		}
+		buf = b
 		batch = append(batch, jb)
 		// The first batch is just big enough to give every worker a row,
 		// so the first requests leave sooner; later ones fill the read-ahead.
@@ -510,7 +514,11 @@ func (r *runner) do(execCtx context.Context, jb job) done {
 		out.Exit = 0
 	}
 	d := done{Result: Result{Row: row, Password: pw, Generated: row.Password == "", Attempt: attempt, Outcome: out, Duration: elapsed}, wasUncertain: jb.wasUncertain}
-	d.err = r.j.append(appendOutcomeRec(make([]byte, 0, 256), &row, attempt, &out, time.Now()), false)
+	rec, err := encodeRecord(outcomeRecOf(&row, attempt, &out, time.Now()))
+	if err == nil {
+		err = r.j.append(rec, false)
+	}
+	d.err = err
 	return d
 }
 
