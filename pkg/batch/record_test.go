@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // awkwardStrings are values a journal must carry unchanged: quotes,
@@ -48,8 +50,9 @@ func TestRecordsRoundTrip(t *testing.T) {
 			add(rowRecOf(&row))
 			add(intentRecOf(n, n+2, s, at))
 			outcomes := []Outcome{
-				{OK: true}, {Exit: 4, Class: s, Message: s}, {OK: true, Services: []string{"ftp", s}},
-				{OK: true, Verified: &yes}, {Exit: 1, Verified: &no, Message: s},
+				{State: fate.Applied}, {State: fate.Unknown, Class: s, Message: s}, {State: fate.Applied, Services: []string{"ftp", s}},
+				{State: fate.Applied, Verified: &yes}, {State: fate.Refused, Auth: true, Verified: &no, Message: s},
+				{State: fate.NotSent, Network: true, Class: s},
 			}
 			for i := range outcomes {
 				add(outcomeRecOf(&row, n, &outcomes[i], at))
