@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
 
@@ -90,13 +91,13 @@ func whmPasswdExecutor(base, caFile, token string) (func(context.Context, Row, s
 		body := url.Values{"user": {row.Target}, "password": {pw}}.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/json-api/passwd?api.version=1", strings.NewReader(body))
 		if err != nil {
-			return Outcome{Exit: ExitTransport, Class: "transport", Message: err.Error()}
+			return Outcome{State: fate.Unknown, Class: "transport", Message: err.Error()}
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", "whm root:"+token)
 		resp, err := client.Do(req)
 		if err != nil {
-			return Outcome{Exit: ExitTransport, Class: "transport", Message: err.Error()}
+			return Outcome{State: fate.Unknown, Class: "transport", Message: err.Error()}
 		}
 		defer resp.Body.Close()
 		var reply struct {
@@ -109,12 +110,12 @@ func whmPasswdExecutor(base, caFile, token string) (func(context.Context, Row, s
 			} `json:"metadata"`
 		}
 		if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
-			return Outcome{Exit: ExitTransport, Class: "transport", Message: fmt.Sprintf("HTTP %d: unreadable reply", resp.StatusCode)}
+			return Outcome{State: fate.Unknown, Class: "transport", Message: fmt.Sprintf("HTTP %d: unreadable reply", resp.StatusCode)}
 		}
 		if r := strings.Trim(string(reply.Metadata.Result), `"`); r != "1" {
-			return Outcome{Exit: 1, Class: "refused", Message: reply.Metadata.Reason}
+			return Outcome{State: fate.Refused, Class: "refused", Message: reply.Metadata.Reason}
 		}
-		return Outcome{OK: true, Message: reply.Metadata.Reason, Services: reply.Data.App}
+		return Outcome{State: fate.Applied, Message: reply.Metadata.Reason, Services: reply.Data.App}
 	}, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // ErrIncomplete says that a journal still has rows without a final outcome
@@ -54,7 +56,7 @@ func ExportSecrets(journalPath string, w io.Writer) error {
 			write(cols...)
 		case recOutcome:
 			s, ok := st.sent[rec.Seq]
-			if !rec.OK || !ok {
+			if !rec.outcome().OK() || !ok {
 				return nil // apply reports an outcome without an intent
 			}
 			fields := []string{rec.Target, s.password}
@@ -165,13 +167,14 @@ type Failure struct {
 	Target  string `json:"target" yaml:"target"`
 	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
 	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
-	Exit    int    `json:"exit" yaml:"exit"`
-	Class   string `json:"class" yaml:"class"`
-	Message string `json:"message" yaml:"message"`
+	// State is the last attempt's: refused, not-sent or unknown.
+	State   fate.State `json:"state" yaml:"state"`
+	Exit    int        `json:"exit" yaml:"exit"`
+	Class   string     `json:"class" yaml:"class"`
+	Message string     `json:"message" yaml:"message"`
 	// Retry: the row is not final, so a resume sends it again with the
-	// same password: a reply was lost (ExitTransport, now or in an earlier
-	// attempt) or it failed before anything was sent (ExitLocal). Such rows
-	// count as Pending, not Failed.
+	// same password: a reply was lost (unknown, now or in an earlier
+	// attempt) or it was not sent. Such rows count as Pending, not Failed.
 	Retry bool `json:"retry" yaml:"retry"`
 	// MaybeApplied: an attempt's reply was lost, so the server may already
 	// have the row's password, whatever later attempts said.
@@ -204,7 +207,8 @@ func Show(journalPath string) (Status, error) {
 		if rec.T != recOutcome {
 			return nil
 		}
-		if rec.OK {
+		o := rec.outcome()
+		if o.OK() {
 			delete(failures, rec.Seq)
 			return nil
 		}
@@ -212,7 +216,8 @@ func Show(journalPath string) (Status, error) {
 		// attempt was lost.
 		prev := st.sent[rec.Seq]
 		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile,
-			Exit: rec.Exit, Class: rec.Class, Message: rec.Msg, Retry: !finalOutcome(rec.outcome(), prev.uncertain), MaybeApplied: prev.uncertain || rec.Exit == ExitTransport}
+			State: o.State, Exit: o.ExitCode(), Class: rec.Class, Message: rec.Msg,
+			Retry: !finalOutcome(o, prev.uncertain), MaybeApplied: prev.uncertain || o.State.MaybeApplied()}
 		return nil
 	})
 	if err != nil {

@@ -11,10 +11,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // journalVersion is the "v" of the header record; readers refuse newer ones.
-const journalVersion = 1
+// Version 2 records each outcome's state; version 1 journals (whose outcomes
+// say only ok and an exit code) are still read and resumed.
+const journalVersion = 2
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
@@ -68,8 +72,11 @@ type outcomeRec struct {
 	Owner    string   `json:"owner,omitempty"`
 	Profile  string   `json:"profile,omitempty"`
 	Attempt  int      `json:"attempt"`
-	OK       bool     `json:"ok"`
-	Exit     int      `json:"exit"`
+	State    string   `json:"state"`
+	Auth     bool     `json:"auth,omitempty"`
+	Network  bool     `json:"network,omitempty"`
+	OK       bool     `json:"ok"`   // derived from state, for people reading the journal
+	Exit     int      `json:"exit"` // derived from state, auth and network, likewise
 	Class    string   `json:"class,omitempty"`
 	Msg      string   `json:"msg,omitempty"`
 	Services []string `json:"services,omitempty"`
@@ -92,6 +99,9 @@ type record struct {
 	Profile  string            `json:"profile"`
 	Password string            `json:"password"`
 	Attempt  int               `json:"attempt"`
+	State    string            `json:"state"`
+	Auth     bool              `json:"auth"`
+	Network  bool              `json:"network"`
 	OK       bool              `json:"ok"`
 	Exit     int               `json:"exit"`
 	Class    string            `json:"class"`
@@ -105,16 +115,64 @@ func (r *record) row() Row {
 	return Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile}
 }
 
+// outcome reads an outcome record. The state decides; a record without one
+// (format 1) is read by its ok and exit code, as the release that wrote it
+// did. A state this build does not know may hide an applied change, so it
+// reads as unknown.
 func (r *record) outcome() Outcome {
-	return Outcome{OK: r.OK, Exit: r.Exit, Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
+	o := Outcome{State: fate.State(r.State), Auth: r.Auth, Network: r.Network,
+		Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
+	if r.State == "" {
+		o.State, o.Auth, o.Network = stateOfV1(r.OK, r.Exit)
+	}
+	if !o.State.Valid() {
+		o.State = fate.Unknown
+	}
+	return o
 }
 
-func encodeRecord(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode journal record: %w", err)
+// stateOfV1 maps a format-1 outcome onto its state: ok is applied, exit 1 a
+// refusal and 3 a refusal of the credentials (both final in format 1), 2 a
+// failure before sending, 4 a lost reply. Format 1 wrote no other code; one
+// read anyway is unknown, never final.
+func stateOfV1(ok bool, exit int) (state fate.State, auth, network bool) {
+	switch {
+	case ok:
+		return fate.Applied, false, false
+	case exit == fate.ExitRefused:
+		return fate.Refused, false, false
+	case exit == fate.ExitAuth:
+		return fate.Refused, true, false
+	case exit == fate.ExitUsage:
+		return fate.NotSent, false, false
 	}
+	return fate.Unknown, false, false
+}
+
+// appendRecord appends v as one journal line, newline included.
+func appendRecord(b []byte, v any) ([]byte, error) {
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return b, fmt.Errorf("encode journal record: %w", err)
+	}
+	b = append(b, enc...)
 	return append(b, '\n'), nil
+}
+
+func encodeRecord(v any) ([]byte, error) { return appendRecord(nil, v) }
+
+func rowRecOf(r *Row) rowRec {
+	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password}
+}
+
+func intentRecOf(seq, attempt int, password string, at time.Time) intentRec {
+	return intentRec{T: recIntent, Seq: seq, Attempt: attempt, Password: password, At: at.UTC().Format(timeLayout)}
+}
+
+func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
+	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
+		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(), Class: o.Class, Msg: o.Message, Services: o.Services, Verified: o.Verified,
+		At: at.UTC().Format(timeLayout)}
 }
 
 // Header is what a journal's first record says about its run.
@@ -202,7 +260,7 @@ func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, er
 		off += int64(len(line))
 		complete := line[len(line)-1] == '\n'
 		rec = record{}
-		if !complete || !decodeRecord(line, &rec) || rec.T == "" {
+		if !complete || json.Unmarshal(line, &rec) != nil || rec.T == "" {
 			return good, true, nil
 		}
 		if err := fn(&rec); err != nil {
@@ -464,14 +522,7 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := write(headerRec{T: recHeader, V: journalVersion, Kind: kind.String(), Created: time.Now().UTC().Format(timeLayout), Meta: meta}); err != nil {
 		return 0, err
 	}
-	var scratch []byte
-	n, err = scanInput(in, kind, opts, func(r *Row) error {
-		scratch = appendRowRec(scratch[:0], r)
-		if _, err := w.Write(scratch); err != nil {
-			return fmt.Errorf("write journal: %w", err)
-		}
-		return nil
-	})
+	n, err = scanInput(in, kind, opts, func(r *Row) error { return write(rowRecOf(r)) })
 	if err != nil {
 		return n, err
 	}
@@ -530,15 +581,18 @@ type sentRow struct {
 	answered bool
 }
 
-// finalOutcome says whether an outcome ends its row for good: a success, or a
-// failure of a row that was never possibly applied and that got past the
-// local checks (ExitLocal rows are sent again once the configuration is
-// fixed).
+// finalOutcome says whether an outcome ends its row for good: applied, or
+// refused when no earlier attempt of the row may have been applied (a
+// refusal says nothing about what a lost attempt did). Not-sent and unknown
+// rows are sent again, with the same password, on resume.
 func finalOutcome(o Outcome, wasUncertain bool) bool {
-	if o.OK {
+	switch o.State {
+	case fate.Applied:
 		return true
+	case fate.Refused:
+		return !wasUncertain
 	}
-	return !wasUncertain && !o.uncertain() && o.Exit != ExitLocal
+	return false
 }
 
 // journalState is what a scan of a journal knows.
@@ -552,7 +606,7 @@ type journalState struct {
 	done       bitset // rows with a final outcome
 	sent       map[int]sentRow
 	succeeded  int
-	failed     int // final failures: neither uncertain nor ExitLocal
+	failed     int // final failures: refused, never maybe applied
 	hasOwner   bool
 	hasProfile bool
 	headerSeen bool
@@ -613,12 +667,12 @@ func (s *journalState) apply(rec *record) error {
 		}
 		o := rec.outcome()
 		if !finalOutcome(o, prev.uncertain) {
-			prev.uncertain = prev.uncertain || o.uncertain()
+			prev.uncertain = prev.uncertain || o.State.MaybeApplied()
 			prev.answered = true
 			s.sent[rec.Seq] = prev
 			return nil
 		}
-		if o.OK {
+		if o.OK() {
 			s.succeeded++
 		} else {
 			s.failed++
