@@ -34,8 +34,11 @@ type Stream struct {
 	cols     []column // fixed by the first Write
 	widths   []int    // fitted to the terminal by the first Write; nil: pad only
 	narrow   bool     // the terminal is too narrow for a line per row
-	rows     int
-	closed   bool
+	// pwOwnLine: the terminal has no room for a PASSWORD column, so each
+	// password is printed alone on the line after its row.
+	pwOwnLine bool
+	rows      int
+	closed    bool
 }
 
 // Stream starts a stream. In a table, the PASSWORD and VERIFIED columns
@@ -100,7 +103,11 @@ func (s *Stream) writeRow(buf *bytes.Buffer, r PasswdResult) error {
 		s.cols = passwdColumns(s.password || r.Password != "", s.verified || r.Verified != nil || r.Verify != "")
 		s.fit()
 		if !s.narrow {
-			s.line(buf, headers(s.cols))
+			hs := headers(s.cols)
+			if s.pwOwnLine {
+				hs = hs[:len(hs)-1]
+			}
+			s.line(buf, hs)
 		}
 	}
 	if r.Password != "" && !s.cols[len(s.cols)-1].raw {
@@ -128,52 +135,62 @@ func (s *Stream) keep() []bool {
 	return k
 }
 
-// Widths a streamed column may shrink to at a terminal before the rows go
-// vertical; a message keeps at least minMessage columns.
+// At a terminal, a streamed row is one line: its cells shrink to these
+// widths (cut with "…") before the rows go vertical, and MESSAGE keeps at
+// least minMessage columns.
+var minStreamWidth = map[string]int{"PROFILE": 8, "TARGET": 20, "RESULT": 6, "SERVICES": 8, "VERIFIED": 11}
+
 const (
-	minStreamCell = 6
-	minMessage    = 20
+	minMessage = 16
 	// passwordRoom is kept at the end of a line for a generated password
 	// (secret.DefaultLength); a longer one goes on a line of its own.
 	passwordRoom = 20
 )
 
 // fit sets the column widths of a table stream for the terminal's width:
-// the MESSAGE column takes what the others leave, and they shrink (their
-// cells then cut with "…") until it has minMessage columns.
+// MESSAGE takes what the others leave, and they shrink, widest first, until
+// it has its usual width or they reach their minimum. When a password
+// would leave MESSAGE too little room, passwords go on lines of their own.
 func (s *Stream) fit() {
 	if !s.p.terminal || s.p.width <= 0 {
 		return
 	}
 	n := len(s.cols)
-	if s.cols[n-1].raw {
+	pw := s.cols[n-1].raw
+	if pw {
 		n-- // the password is never cut: it is not fitted
 	}
+	msg := n - 1 // MESSAGE is the last fitted column
 	w := make([]int, n)
 	for i := range n {
 		w[i] = s.cols[i].width
 	}
-	room := s.p.width - 2*(n-1)
-	if n < len(s.cols) {
-		room -= 2 + passwordRoom
-	}
-	msg := n - 1 // MESSAGE is the last fitted column
-	others := func() int { return sum(w) - w[msg] }
-	for room-others() < minMessage {
-		widest := -1
-		for i := range msg {
-			low := max(minStreamCell, twwidth.Width(s.cols[i].header))
-			if w[i] > low && (widest < 0 || w[i] > w[widest]) {
-				widest = i
+	try := func(room int) bool {
+		others := func() int { return sum(w) - w[msg] }
+		for room-others() < s.cols[msg].width {
+			widest := -1
+			for i := range msg {
+				if w[i] > minStreamWidth[s.cols[i].header] && (widest < 0 || w[i] > w[widest]) {
+					widest = i
+				}
 			}
+			if widest < 0 {
+				break
+			}
+			w[widest]--
 		}
-		if widest < 0 {
-			s.narrow = true
-			return
-		}
-		w[widest]--
+		w[msg] = room - others()
+		return w[msg] >= minMessage
 	}
-	w[msg] = room - others()
+	room := s.p.width - 2*(n-1)
+	switch {
+	case pw && try(room-2-passwordRoom):
+	case try(room):
+		s.pwOwnLine = pw
+	default:
+		s.narrow = true
+		return
+	}
 	s.widths = w
 }
 
@@ -194,8 +211,8 @@ func (s *Stream) line(buf *bytes.Buffer, cells []string) {
 		if s.widths != nil && i < len(s.widths) {
 			c = ellipsis(c, s.widths[i])
 		}
-		if s.cols[i].raw && s.widths != nil && buf.Len()-start > 0 &&
-			twwidth.Width(buf.String()[start:])+twwidth.Width(c) > s.p.width {
+		if s.cols[i].raw && s.widths != nil && (s.pwOwnLine ||
+			twwidth.Width(buf.String()[start:])+twwidth.Width(c) > s.p.width) {
 			own = c
 			break
 		}
