@@ -12,7 +12,12 @@ func boxOverhead(cols int) int { return 3*cols + 1 }
 
 // minCell is the narrowest a shrinkable column gets before the table gives
 // up on a box: narrower, a message wraps into more lines than it has words.
-const minCell = 12
+// Beside a kept column (a password), the others keep minBeside: a message
+// in a dozen columns reads worse than a password on a line of its own.
+const (
+	minCell   = 12
+	minBeside = 24
+)
 
 // grid is a table to draw: cells are already made safe for a terminal.
 // keep marks the columns that are never wrapped or cut (a generated
@@ -33,7 +38,11 @@ func (g grid) render(b *strings.Builder, width int) {
 		drawBox(b, g.headers, g.rows, nat)
 		return
 	}
-	if w, ok := g.shrink(nat, width); ok {
+	floor := minCell
+	if anyTrue(g.keep) {
+		floor = minBeside
+	}
+	if w, ok := g.shrink(nat, width, floor); ok {
 		drawBox(b, g.headers, g.rows, w)
 		return
 	}
@@ -45,7 +54,7 @@ func (g grid) render(b *strings.Builder, width int) {
 		return
 	}
 	sub := g.without(drop)
-	if w, ok := sub.shrink(sub.natural(), width); ok {
+	if w, ok := sub.shrink(sub.natural(), width, minCell); ok {
 		drawBox(b, sub.headers, sub.rows, w)
 		g.keptLines(b)
 		return
@@ -68,14 +77,15 @@ func (g grid) natural() []int {
 }
 
 // shrink narrows the widest shrinkable columns, one column at a time, until
-// the box fits width, and reports whether it could.
-func (g grid) shrink(nat []int, width int) ([]int, bool) {
+// the box fits width, and reports whether it could without narrowing any
+// below floor (or its header).
+func (g grid) shrink(nat []int, width, floor int) ([]int, bool) {
 	w := append([]int(nil), nat...)
 	low := make([]int, len(w))
 	for i := range w {
 		low[i] = w[i]
 		if !g.kept(i) {
-			low[i] = min(nat[i], max(twwidth.Width(g.headers[i]), minCell))
+			low[i] = min(nat[i], max(twwidth.Width(g.headers[i]), floor))
 		}
 	}
 	need := sum(w) + boxOverhead(len(w)) - width
