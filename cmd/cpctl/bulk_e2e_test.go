@@ -83,7 +83,7 @@ func TestBulkGenerate(t *testing.T) {
 	writeUsers(t, in, 50)
 	out := filepath.Join(e.dir, "new.csv")
 	journal := filepath.Join(e.dir, "run.journal")
-	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-out", out, "--journal", journal, "-o", "json", "--concurrency", "8")
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-out", out, "--journal", journal, "-o", "jsonl", "--concurrency", "8")
 	e.wantCode(r, 0)
 	// JSON Lines, one object per row, without passwords (they went to the file).
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -198,7 +198,7 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 	for killed < kills {
 		var cmd *exec.Cmd
 		if first {
-			cmd = start("account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "8", "--secrets-out", out, "-o", "json")
+			cmd = start("account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "8", "--secrets-out", out, "-o", "jsonl")
 			if early >= 3 {
 				// Kills keep landing while the input is read (a slow
 				// machine): let this run get its journal first.
@@ -209,7 +209,7 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 				}
 			}
 		} else {
-			cmd = start("account", "passwd", "--resume", journal, "--concurrency", "8", "-o", "json")
+			cmd = start("account", "passwd", "--resume", journal, "--concurrency", "8", "-o", "jsonl")
 		}
 		time.Sleep(time.Duration(minMS+rng.IntN(spreadMS)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
@@ -229,7 +229,7 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 	if first {
 		t.Fatal("the run never created its journal")
 	}
-	r := e.run("", "account", "passwd", "--resume", journal, "-o", "json")
+	r := e.run("", "account", "passwd", "--resume", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	t.Logf("%d kills", killed)
 
@@ -298,7 +298,7 @@ func TestBulkInterrupt(t *testing.T) {
 	if changed == 0 || changed >= 200 {
 		t.Fatalf("%d rows changed before the interrupt; the test wants a run cut in the middle", changed)
 	}
-	r := e.run("", "account", "passwd", "--resume", journal, "-o", "json")
+	r := e.run("", "account", "passwd", "--resume", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	if got := e.srv.Sim.Stats().PasswordChanges; got != 200 {
 		t.Errorf("%d password changes in all, want exactly 200 (each row once)", got)
@@ -312,7 +312,7 @@ func TestBulkWeakRowsRefusedLocally(t *testing.T) {
 	e.writeConfig()
 	in := filepath.Join(e.dir, "mixed.csv")
 	os.WriteFile(in, []byte("user,password\nuser0000,abcdefgh\nuser0001,\nuser0002,Strong-Enough-2026!x\n"), 0o600)
-	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "j"), "-o", "json")
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "j"), "-o", "jsonl")
 	e.wantCode(r, 5)
 	if !strings.Contains(r.stdout, "scores 22, below the server's minimum of 50") {
 		t.Errorf("the weak row should be refused locally:\n%s", r.stdout)
@@ -339,7 +339,7 @@ func TestBulkEmailStdinVerify(t *testing.T) {
 	e := newEnv(t, st, simulator.Options{})
 	e.writeConfig()
 	out := filepath.Join(e.dir, "mail.csv")
-	r := e.run(in.String(), "email", "passwd", "--from", "-", "--generate", "--verify", "--secrets-out", out, "--journal", filepath.Join(e.dir, "j"), "-o", "json")
+	r := e.run(in.String(), "email", "passwd", "--from", "-", "--generate", "--verify", "--secrets-out", out, "--journal", filepath.Join(e.dir, "j"), "-o", "jsonl")
 	e.wantCode(r, 0)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 5 {
@@ -371,7 +371,7 @@ func TestBulkFaults(t *testing.T) {
 	writeUsers(t, in, 8)
 	journal := filepath.Join(e.dir, "faults.journal")
 	out := filepath.Join(e.dir, "new.csv")
-	r := e.run("", "--timeout", "700ms", "account", "passwd", "--from", in, "--generate", "--journal", journal, "--secrets-out", out, "-o", "json")
+	r := e.run("", "--timeout", "700ms", "account", "passwd", "--from", in, "--generate", "--journal", journal, "--secrets-out", out, "-o", "jsonl")
 	e.wantCode(r, 5)
 	failed := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
@@ -406,7 +406,7 @@ func TestBulkFaults(t *testing.T) {
 	for _, u := range []string{"user0001", "user0003", "user0005"} {
 		e.srv.Sim.SetFault(u, simulator.Fault{})
 	}
-	r = e.run("", "account", "passwd", "--resume", journal, "-o", "json")
+	r = e.run("", "account", "passwd", "--resume", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	e.checkSecretsFile(out, 8)
 }

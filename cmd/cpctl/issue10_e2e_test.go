@@ -206,7 +206,7 @@ func TestBulkVerifyStale(t *testing.T) {
 	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultStale, Count: 1})
 	os.WriteFile(filepath.Join(e.dir, "users.csv"), []byte("user\nalice\nbob\n"), 0o600)
 	journal := filepath.Join(e.dir, "v.journal")
-	r := e.run("", "account", "passwd", "--from", filepath.Join(e.dir, "users.csv"), "--generate", "--verify", "--journal", journal, "-o", "json")
+	r := e.run("", "account", "passwd", "--from", filepath.Join(e.dir, "users.csv"), "--generate", "--verify", "--journal", journal, "-o", "jsonl")
 	e.wantCode(r, 5)
 	if !strings.Contains(r.stdout, `"verified":false`) || !strings.Contains(r.stdout, `"verified":true`) {
 		t.Errorf("want one verified and one unverified row:\n%s", r.stdout)

@@ -2,9 +2,10 @@
 // and it renders them as a table, JSON or YAML, so that the formats carry
 // the same fields and cannot drift apart.
 //
-// Tables differ on purpose between a terminal (tablewriter boxes) and a
-// pipe (a header line and tab-separated rows, stable for cut and awk).
-// No colour codes are ever written.
+// Tables differ on purpose between a terminal (boxes that fit its width)
+// and a pipe (a header line and tab-separated rows, stable for cut and
+// awk). No colour codes are ever written, and untrusted text reaches a
+// terminal only through pkg/termsafe; JSON and YAML keep the exact text.
 package output
 
 import (
@@ -13,13 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
-	"unicode"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
+
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // Format is an output format chosen with -o.
@@ -28,25 +29,32 @@ type Format string
 // The output formats.
 const (
 	Table Format = "table"
-	JSON  Format = "json"
+	// JSON is always one JSON value: a list for results, streamed or not.
+	JSON Format = "json"
+	// JSONL is JSON Lines: one compact object per line, no enclosing list.
+	JSONL Format = "jsonl"
 	YAML  Format = "yaml"
 )
+
+const formatHint = "use table, json, jsonl or yaml"
 
 // ErrFormat is wrapped when an output format is unknown (a usage error).
 var ErrFormat = errors.New("unknown output format")
 
-// ParseFormat parses the value of -o; empty means Table, and "yml" is
-// accepted for YAML.
+// ParseFormat parses the value of -o; empty means Table, "yml" is accepted
+// for YAML and "ndjson" for JSONL.
 func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "table":
 		return Table, nil
 	case "json":
 		return JSON, nil
+	case "jsonl", "ndjson":
+		return JSONL, nil
 	case "yaml", "yml":
 		return YAML, nil
 	}
-	return "", fmt.Errorf("%w %q: use table, json or yaml", ErrFormat, s)
+	return "", fmt.Errorf("%w %q: %s", ErrFormat, s, formatHint)
 }
 
 // PasswdResult is one row of every passwd command. Its JSON and YAML field
@@ -86,19 +94,56 @@ type Printer struct {
 	format   Format
 	w        io.Writer
 	terminal bool
+	width    int // columns of the terminal; 0 when unknown
+}
+
+// Option configures a Printer.
+type Option func(*Printer)
+
+// WithWidth sets the width of the terminal in columns, which boxed tables
+// and streamed rows fit; 0 (unknown) lets a table take what it needs.
+func WithWidth(columns int) Option {
+	return func(p *Printer) { p.width = max(columns, 0) }
 }
 
 // New returns a Printer. terminal says whether w is a terminal, which
 // selects boxed tables over tab-separated ones.
-func New(format Format, w io.Writer, terminal bool) *Printer {
-	return &Printer{format: format, w: w, terminal: terminal}
+func New(format Format, w io.Writer, terminal bool, opts ...Option) *Printer {
+	p := &Printer{format: format, w: w, terminal: terminal}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
-// Results prints the rows of a passwd command: a JSON or YAML list, or a
-// table of PROFILE TARGET RESULT SERVICES MESSAGE, with a VERIFIED column
-// when any row was verified and a PASSWORD column when any was generated.
+// TerminalWidth returns the width in columns of the terminal f is, or 0
+// when f is nil, not a terminal or of unknown size.
+func TerminalWidth(f *os.File) int {
+	if f == nil {
+		return 0
+	}
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || w <= 0 {
+		return 0
+	}
+	return w
+}
+
+// Results prints the rows of a passwd command: a JSON or YAML list, JSON
+// Lines, or a table of PROFILE TARGET RESULT SERVICES MESSAGE, with a
+// VERIFIED column when any row was verified and a PASSWORD column when any
+// was generated. At a terminal too narrow for the password, it is printed
+// whole below the table.
 func (p *Printer) Results(rs []PasswdResult) error {
 	switch p.format {
+	case JSONL:
+		var buf bytes.Buffer
+		for _, r := range rs {
+			if err := encodeLine(&buf, r.normalized()); err != nil {
+				return err
+			}
+		}
+		return p.write(buf.Bytes())
 	case JSON, YAML:
 		list := make([]PasswdResult, len(rs))
 		for i, r := range rs {
@@ -119,7 +164,9 @@ func (p *Printer) Results(rs []PasswdResult) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		return p.table(headers(cols), rows)
+		keep := make([]bool, len(cols))
+		keep[len(cols)-1] = withPW
+		return p.table(grid{headers: headers(cols), rows: rows, keep: keep, label: 1})
 	}
 	return p.badFormat()
 }
@@ -134,6 +181,14 @@ func (p *Printer) Table(headers []string, rows [][]string) error {
 		}
 	}
 	switch p.format {
+	case JSONL:
+		var buf bytes.Buffer
+		for _, row := range rows {
+			if err := encodeLine(&buf, orderedObject{keys: keys(headers), values: pad(row, len(headers))}); err != nil {
+				return err
+			}
+		}
+		return p.write(buf.Bytes())
 	case JSON:
 		list := make([]orderedObject, len(rows))
 		for i, row := range rows {
@@ -160,18 +215,25 @@ func (p *Printer) Table(headers []string, rows [][]string) error {
 		for i, row := range rows {
 			clean[i] = pad(row, len(headers))
 			for j := range clean[i] {
-				clean[i][j] = sanitize(clean[i][j])
+				clean[i][j] = termsafe.String(clean[i][j])
 			}
 		}
-		return p.table(headers, clean)
+		return p.table(grid{headers: headers, rows: clean})
 	}
 	return p.badFormat()
 }
 
-// Value prints any value as JSON (2-space indented) or YAML. The table
-// format prints YAML too, as the readable form of a single object.
+// Value prints any value as JSON (2-space indented), one line of JSON for
+// JSONL, or YAML. The table format prints YAML too, as the readable form of
+// a single object.
 func (p *Printer) Value(v any) error {
 	switch p.format {
+	case JSONL:
+		var buf bytes.Buffer
+		if err := encodeLine(&buf, v); err != nil {
+			return err
+		}
+		return p.write(buf.Bytes())
 	case JSON:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -194,7 +256,7 @@ func (p *Printer) Value(v any) error {
 }
 
 func (p *Printer) badFormat() error {
-	return fmt.Errorf("%w %q: use table, json or yaml", ErrFormat, string(p.format))
+	return fmt.Errorf("%w %q: %s", ErrFormat, string(p.format), formatHint)
 }
 
 func (p *Printer) write(b []byte) error {
@@ -204,37 +266,34 @@ func (p *Printer) write(b []byte) error {
 	return flush(p.w)
 }
 
-// table renders headers and rows, which are already sanitized.
-func (p *Printer) table(headers []string, rows [][]string) error {
+// table renders g, whose cells are already made safe: tab-separated
+// through a pipe, a box fitting the terminal's width at one.
+func (p *Printer) table(g grid) error {
 	if !p.terminal {
 		var buf bytes.Buffer
-		buf.WriteString(strings.Join(headers, "\t"))
+		buf.WriteString(strings.Join(g.headers, "\t"))
 		buf.WriteByte('\n')
-		for _, row := range rows {
+		for _, row := range g.rows {
 			buf.WriteString(strings.Join(row, "\t"))
 			buf.WriteByte('\n')
 		}
 		return p.write(buf.Bytes())
 	}
-	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})),
-		// Headers are printed as given; auto-format would rewrite "_" and case.
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		// Never wrap or cut a cell: a generated password must stay whole.
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-	t.Header(headers)
-	if err := t.Bulk(rows); err != nil {
-		return fmt.Errorf("output: table: %w", err)
+	var b strings.Builder
+	g.render(&b, p.width)
+	return p.write([]byte(b.String()))
+}
+
+// encodeLine appends v to buf as one line of compact JSON.
+func encodeLine(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	// Server messages hold & and < often enough that \u0026 would only
+	// make them harder to read; this output is never HTML.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("output: encoding JSON: %w", err)
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("output: table: %w", err)
-	}
-	return p.write(buf.Bytes())
+	return nil
 }
 
 func marshalYAML(v any) ([]byte, error) {
@@ -267,26 +326,30 @@ type column struct {
 	header string
 	width  int // for aligned streaming only
 	value  func(PasswdResult) string
+	// raw: never escaped, wrapped or cut. A generated password is ours
+	// and printable; anything done to it would show the user a password
+	// the server does not have.
+	raw bool
 }
 
 func passwdColumns(password, verified bool) []column {
 	cols := []column{
-		{"PROFILE", 12, func(r PasswdResult) string { return r.Profile }},
-		{"TARGET", 28, func(r PasswdResult) string { return r.Target }},
-		{"RESULT", 6, func(r PasswdResult) string {
+		{header: "PROFILE", width: 12, value: func(r PasswdResult) string { return r.Profile }},
+		{header: "TARGET", width: 28, value: func(r PasswdResult) string { return r.Target }},
+		{header: "RESULT", width: 6, value: func(r PasswdResult) string {
 			if r.OK {
 				return "ok"
 			}
 			return "FAILED"
 		}},
-		{"SERVICES", 22, func(r PasswdResult) string { return strings.Join(r.Services, ",") }},
+		{header: "SERVICES", width: 22, value: func(r PasswdResult) string { return strings.Join(r.Services, ",") }},
 	}
 	if verified {
-		cols = append(cols, column{"VERIFIED", 11, verifiedCell})
+		cols = append(cols, column{header: "VERIFIED", width: 11, value: verifiedCell})
 	}
-	cols = append(cols, column{"MESSAGE", 48, func(r PasswdResult) string { return r.Message }})
+	cols = append(cols, column{header: "MESSAGE", width: 48, value: func(r PasswdResult) string { return r.Message }})
 	if password {
-		cols = append(cols, column{"PASSWORD", 0, func(r PasswdResult) string { return r.Password }})
+		cols = append(cols, column{header: "PASSWORD", value: func(r PasswdResult) string { return r.Password }, raw: true})
 	}
 	return cols
 }
@@ -312,24 +375,12 @@ func headers(cols []column) []string {
 func cells(cols []column, r PasswdResult) []string {
 	row := make([]string, len(cols))
 	for i, c := range cols {
-		row[i] = sanitize(c.value(r))
+		row[i] = c.value(r)
+		if !c.raw {
+			row[i] = termsafe.String(row[i])
+		}
 	}
 	return row
-}
-
-// sanitize keeps a cell on one line and strips control characters, so a
-// server message cannot break the tab-separated layout or send escape
-// sequences to the user's terminal.
-func sanitize(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 func keys(headers []string) []string {

@@ -108,6 +108,7 @@ var variants = []struct {
 	ext      string
 }{
 	{JSON, false, "json"},
+	{JSONL, false, "jsonl"},
 	{YAML, false, "yaml"},
 	{Table, true, "txt"},
 	{Table, false, "tsv"},
@@ -129,13 +130,9 @@ func TestResultsGolden(t *testing.T) {
 }
 
 func TestStreamGolden(t *testing.T) {
-	streamExt := map[string]string{"json": "jsonl"}
 	for _, tc := range cases {
 		for _, v := range variants {
 			ext := v.ext
-			if e, ok := streamExt[ext]; ok {
-				ext = e
-			}
 			t.Run(tc.name+"."+ext, func(t *testing.T) {
 				var buf bytes.Buffer
 				s := New(v.format, &buf, v.terminal).Stream()
@@ -295,7 +292,7 @@ func TestTableSanitizes(t *testing.T) {
 func TestStreamJSONLines(t *testing.T) {
 	var buf bytes.Buffer
 	fw := &flushWriter{w: &buf}
-	s := New(JSON, fw, false).Stream()
+	s := New(JSONL, fw, false).Stream()
 	rows := []PasswdResult{okBob, failed, generated}
 	for i, r := range rows {
 		if err := s.Write(r); err != nil {
@@ -364,9 +361,18 @@ func TestStreamConcurrent(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if v.format == JSON {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if v.format == JSONL {
 			if n := strings.Count(buf.String(), "\n"); n != 50 {
 				t.Errorf("%d JSON lines, want 50", n)
+			}
+		}
+		if v.format == JSON {
+			var list []PasswdResult
+			if err := json.Unmarshal(buf.Bytes(), &list); err != nil || len(list) != 50 {
+				t.Errorf("JSON stream: %d rows, %v", len(list), err)
 			}
 		}
 		if v.format == Table {
@@ -471,7 +477,7 @@ func TestParseFormat(t *testing.T) {
 		err  bool
 	}{
 		{"", Table, false}, {"table", Table, false}, {"JSON", JSON, false}, {"yaml", YAML, false},
-		{"yml", YAML, false}, {" json ", JSON, false}, {"xml", "", true}, {"jsonl", "", true},
+		{"yml", YAML, false}, {" json ", JSON, false}, {"xml", "", true}, {"jsonl", JSONL, false}, {"NDJSON", JSONL, false}, {"json-lines", "", true},
 	} {
 		got, err := ParseFormat(tc.in)
 		if (err != nil) != tc.err || got != tc.want {

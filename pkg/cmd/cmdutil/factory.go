@@ -144,7 +144,7 @@ func (f *Factory) Printer() (*output.Printer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return output.New(fm, f.IO.Out, f.IO.OutTTY), nil
+	return output.New(fm, f.IO.Out, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile))), nil
 }
 
 // Warnf prints a warning line on standard error.

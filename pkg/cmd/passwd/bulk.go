@@ -216,7 +216,7 @@ func runBulk(ctx context.Context, o *Options) error {
 		defer paced.Close()
 		out = paced
 	}
-	pr := output.New(fm, out, f.IO.OutTTY)
+	pr := output.New(fm, out, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile)))
 	rateLimit, err := batch.ParseRate(o.Bulk.Rate)
 	if err != nil {
 		return cmdutil.Usagef("--rate: %w", err)

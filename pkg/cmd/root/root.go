@@ -62,7 +62,7 @@ Try it without a server: cpctl demo
 	f.Flags = pf
 	pf.StringP("profile", "p", "", "profile `NAME` (several, comma-separated, where a command allows) [CPCTL_PROFILE]")
 	pf.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/cpctl/config.yaml) [CPCTL_CONFIG]")
-	pf.StringP("output", "o", "", "output format: table, json or yaml (default table) [CPCTL_OUTPUT]")
+	pf.StringP("output", "o", "", "output format: table, json, jsonl or yaml (default table) [CPCTL_OUTPUT]")
 	pf.String("url", "", "server `URL` without a profile, e.g. https://host:2087 [CPCTL_URL]")
 	pf.String("kind", "", "server kind: whm or cpanel (inferred from the port or host) [CPCTL_KIND]")
 	pf.String("auth-user", "", "login `USER` for the server [CPCTL_USER]")
