@@ -55,6 +55,9 @@ type Options struct {
 	// of CPU (the last millisecond is spent yielding, not sleeping): for
 	// benchmarks whose ideal is N x Latency / concurrency.
 	PreciseLatency bool
+	// Capacity limits how many API calls are in service at once (see
+	// Capacity); the zero value means unlimited.
+	Capacity Capacity
 }
 
 // FaultKind is a kind of injected failure.
@@ -144,6 +147,7 @@ type Stats struct {
 // Simulator is a stateful, concurrency-safe emulator of cPanel & WHM.
 type Simulator struct {
 	opts Options
+	gate *gate // nil without Options.Capacity
 
 	mu sync.RWMutex // guards st
 	st *State
@@ -177,6 +181,7 @@ func New(state *State, opts Options) *Simulator {
 		faults:     make(map[string]*Fault),
 		sessions:   make(map[string]*session),
 		byFunction: make(map[string]int64),
+		gate:       newGate(opts.Capacity),
 	}
 	for name, a := range st.Accounts {
 		if a.Owner == "" {
@@ -354,5 +359,5 @@ func (s *Simulator) countFunction(name string) {
 
 // Handler returns the HTTP handler of one server role.
 func (s *Simulator) Handler(role Role) http.Handler {
-	return &handler{sim: s, role: role}
+	return s.gate.wrap(&handler{sim: s, role: role})
 }
