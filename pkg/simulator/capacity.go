@@ -38,16 +38,17 @@ type Capacity struct {
 type gate struct {
 	c     Capacity
 	slots chan struct{} // one token per call in service
+	sleep func(context.Context, time.Duration)
 
 	mu      sync.Mutex
 	waiting int
 }
 
-func newGate(c Capacity) *gate {
+func newGate(c Capacity, sleep func(context.Context, time.Duration)) *gate {
 	if c.Limit <= 0 {
 		return nil
 	}
-	return &gate{c: c, slots: make(chan struct{}, c.Limit)}
+	return &gate{c: c, slots: make(chan struct{}, c.Limit), sleep: sleep}
 }
 
 // wrap puts next behind the gate; a nil gate changes nothing.
@@ -118,15 +119,7 @@ func (g *gate) service(ctx context.Context) {
 	if j := g.c.ServiceJitter; j > 0 {
 		d += time.Duration(rand.Int64N(int64(2*j)+1)) - j
 	}
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	g.sleep(ctx, d)
 }
 
 // overflow answers a call that found the queue full, as an overloaded

@@ -181,8 +181,8 @@ func New(state *State, opts Options) *Simulator {
 		faults:     make(map[string]*Fault),
 		sessions:   make(map[string]*session),
 		byFunction: make(map[string]int64),
-		gate:       newGate(opts.Capacity),
 	}
+	s.gate = newGate(opts.Capacity, s.sleep)
 	for name, a := range st.Accounts {
 		if a.Owner == "" {
 			a.Owner = "root"
