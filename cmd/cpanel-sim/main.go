@@ -30,6 +30,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cert := fs.String("cert", "", "PEM certificate file (default: a generated self-signed one)")
 	key := fs.String("key", "", "PEM private key file")
 	latency := fs.Duration("latency", 0, "latency added to every API call")
+	var capacity simulator.Capacity
+	fs.IntVar(&capacity.Limit, "capacity", 0, "API calls in service at once; the rest queue (0: unlimited)")
+	fs.DurationVar(&capacity.ServiceTime, "service-time", 0, "how long one API call is in service (with --capacity)")
+	fs.DurationVar(&capacity.ServiceJitter, "service-jitter", 0, "service time varies uniformly by up to this much either way")
+	fs.IntVar(&capacity.QueueLimit, "queue-limit", 0, "calls that may wait; beyond it a call gets 503 with Retry-After: 1 (0: no limit)")
 	dump := fs.String("dump", "", "write the state here on SIGUSR1 and on exit")
 	logReq := fs.Bool("log", false, "log each request to stderr (never secrets)")
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +45,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cpanel-sim: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if capacity.Limit < 0 || capacity.QueueLimit < 0 || capacity.ServiceTime < 0 || capacity.ServiceJitter < 0 {
+		fmt.Fprintln(stderr, "cpanel-sim: --capacity, --queue-limit, --service-time and --service-jitter must not be negative")
+		return 2
+	}
+	if capacity.Limit == 0 && (capacity.QueueLimit > 0 || capacity.ServiceTime > 0 || capacity.ServiceJitter > 0) {
+		fmt.Fprintln(stderr, "cpanel-sim: --queue-limit, --service-time and --service-jitter need --capacity")
 		return 2
 	}
 	if (*cert == "") != (*key == "") {
@@ -66,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *cpListen != "" {
 		cpAddr = *cpListen
 	}
-	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, WHMAddr: whmAddr, CPanelAddr: cpAddr}
+	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, WHMAddr: whmAddr, CPanelAddr: cpAddr, Capacity: capacity}
 	if *logReq {
 		opts.RequestLog = stderr
 	}
