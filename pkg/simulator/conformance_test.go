@@ -269,3 +269,36 @@ func TestRequiredStrengthNeverRefuses(t *testing.T) {
 		})
 	}
 }
+
+// The server scores 1 a password that cracklib or its bad-passwords list
+// rejects, however long: the simulator's dictionary step refuses them too.
+func TestDictionaryStep(t *testing.T) {
+	bob := cpAuth("bob", SampleBobToken)
+	tests := []struct {
+		name string
+		h    func(*Simulator) http.Handler
+		r    req
+		want string
+	}{
+		{"WHM passwd password1", func(s *Simulator) http.Handler { return s.Handler(RoleWHM) },
+			req{path: "/json-api/passwd", query: "api.version=1", form: form("user", "bob", "password", "password1"), auth: rootAuth}, weakMessage(50)},
+		{"WHM passwd Summer2024!", func(s *Simulator) http.Handler { return s.Handler(RoleWHM) },
+			req{path: "/json-api/passwd", query: "api.version=1", form: form("user", "alice", "password", "Summer2024!"), auth: rootAuth}, weakMessage(50)},
+		{"UAPI FTP leetspeak", func(s *Simulator) http.Handler { return s.Handler(RoleCPanel) },
+			req{path: "/execute/Ftp/passwd", form: form("user", "files", "pass", "P@ssw0rd123"), auth: bob}, tooWeak(50)},
+		{"UAPI mail built on the mailbox name", func(s *Simulator) http.Handler { return s.Handler(RoleCPanel) },
+			req{path: "/execute/Email/passwd_pop", form: form("email", "info", "domain", "bob.example", "password", "Info2024!!"), auth: bob}, tooWeak(50)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := newSample(t)
+			w := serve(t, tt.h(sim), tt.r)
+			if !strings.Contains(w.Body.String(), tt.want) {
+				t.Errorf("got %s\nwant %q", w.Body.String(), tt.want)
+			}
+			if sim.Stats().PasswordChanges != 0 {
+				t.Error("a dictionary password was accepted")
+			}
+		})
+	}
+}
