@@ -112,7 +112,7 @@ func recordedReplies() []recorded {
 	}
 }
 
-// staticReplies are quoted from PROTOCOL.md and the seeds, not produced by
+// staticReplies are quoted from docs/protocol.md and the seeds, not produced by
 // the simulator; only their sidecars are checked.
 var staticReplies = []string{
 	"login_ok.json", "whmapi1_exception.json", "whmapi1_string_result_ok.json", "whmapi1_string_result_fail.json",
