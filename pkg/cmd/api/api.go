@@ -50,15 +50,6 @@ type Options struct {
 	outputSet, profileSet bool
 }
 
-// NewCmds returns whmapi1, cpapi2 and uapi.
-func NewCmds(f *cmdutil.Factory) []*cobra.Command {
-	return []*cobra.Command{
-		NewCmd(f, cpanel.WHMAPI1, nil),
-		NewCmd(f, cpanel.CPAPI2, nil),
-		NewCmd(f, cpanel.UAPI, nil),
-	}
-}
-
 const commonLong = `
 Arguments follow the server-side tool's rules: each is key=value, with the
 key and the value URI-decoded once (%26 is "&", %20 a space; "+" stays a

@@ -3,7 +3,6 @@ package cmdutil
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -582,5 +581,3 @@ func (f *Factory) logExchange(x cpanel.Exchange) {
 	}
 }
 
-// ErrCancelled is returned when the user interrupts a prompt.
-var ErrCancelled = errors.New("cancelled")
