@@ -126,13 +126,13 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 			valid = VerifyHash(l.PasswordHash, secret)
 			id.method = "basic"
 		case "cpanel":
-			valid = hasToken(l, secret)
+			valid = h.tokenOK(l, secret, r.RemoteAddr)
 			id.method = "cpaneltoken"
 		case "whm":
 			// One scheme carries both tokens and legacy access hashes; the
 			// hash is sent with its line breaks, which the server drops.
 			clean := stripCRLF(secret)
-			if hasToken(l, clean) {
+			if h.tokenOK(l, clean, r.RemoteAddr) {
 				valid, id.method = true, "whmtoken"
 			} else if l.AccessHash != "" {
 				stored := stripCRLF(l.AccessHash)

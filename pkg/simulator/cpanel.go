@@ -285,6 +285,9 @@ func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
 		}
 		return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
 	}
+	if mod == "Tokens" {
+		return s.uapiTokens(acct, fn, p)
+	}
 	switch mod {
 	case "Ftp", "Email", "PasswdStrength", "Variables":
 		return uapiFail("Could not find function " + q(fn) + " in module " + q(mod) + ".")

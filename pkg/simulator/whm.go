@@ -261,6 +261,9 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 		c.target = p.Get("cpanel.user")
 		c.exec = func() reply { return s.uapiCPanel(id, p) }
 	default:
+		if tc, ok := s.whmTokenCall(id, fn, p); ok {
+			return tc
+		}
 		c.exec = func() reply {
 			return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
 		}
