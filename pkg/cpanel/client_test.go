@@ -152,7 +152,7 @@ func TestAuthHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
+			defer func() { _ = c.Close(context.Background()) }()
 			if _, err := c.Call(context.Background(), Request{API: UAPI, Module: "Variables", Function: "get_user_information", User: "bob"}); err != nil && tt.kind == KindCPanel {
 				t.Fatal(err)
 			}

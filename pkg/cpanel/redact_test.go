@@ -97,7 +97,7 @@ func TestLoggerNeverSeesSecrets(t *testing.T) {
 	if _, err := sc.FTPPasswd(ctx, UAPI, "", "ftp", "", newPW); err != nil {
 		t.Fatal(err)
 	}
-	_ = sc.Close()
+	_ = sc.Close(context.Background())
 	if ss.logins.Load() < 2 {
 		t.Fatal("the session was not renewed; the test would miss login traffic")
 	}

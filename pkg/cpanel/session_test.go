@@ -139,7 +139,7 @@ func TestSessionLoginAndRelogin(t *testing.T) {
 			if n := ss.logins.Load(); n != 2 {
 				t.Errorf("logins %d, want 2 (exactly one re-login)", n)
 			}
-			if err := c.Close(); err != nil {
+			if err := c.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if n := ss.logouts.Load(); n != 1 {

@@ -39,7 +39,7 @@ func simClient(t *testing.T, srv *simulator.Server, kind Kind, auth AuthMethod, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	return c
 }
 
@@ -402,6 +402,6 @@ func TestSimPlainHTTP(t *testing.T) {
 		if _, err := c.AccountPasswd(ctx, WHMAPI1, "bob", newPass, AccountPasswdOptions{}); err != nil {
 			t.Fatalf("%s over http: %v", auth, err)
 		}
-		_ = c.Close()
+		_ = c.Close(context.Background())
 	}
 }

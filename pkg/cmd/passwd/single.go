@@ -70,7 +70,7 @@ func runSingle(ctx context.Context, o *Options) error {
 		return err
 	}
 	// c may be replaced by a client with a two-factor code: close that one.
-	defer func() { c.Close() }()
+	defer func() { _ = c.Close(ctx) }()
 
 	if !generated && !o.Force {
 		// A generated password scores 100, so the minimum cannot refuse it:
@@ -230,7 +230,7 @@ func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *c
 	if nc == nil {
 		return res, annotate(ferr, t)
 	}
-	(*c).Close()
+	_ = (*c).Close(ctx)
 	*c = nc
 	res, err = send(ctx, nc, o, p, password, oldPassword)
 	return res, annotate(err, t)
