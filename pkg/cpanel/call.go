@@ -187,7 +187,7 @@ func (c *Client) login(ctx context.Context, user, pass string, otp func(context.
 func analyzeLogin(rep *Reply) (string, *Error) {
 	m, _ := rep.Decoded.(map[string]any)
 	status, hasStatus := marker(m["status"])
-	if hasStatus && status == 0 {
+	if hasStatus && status == 0 && rep.Status < 500 {
 		reason := firstString(m, "message", "reason", "error", "statusmsg")
 		if reason == "" {
 			reason = "login refused"

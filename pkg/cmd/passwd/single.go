@@ -11,6 +11,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
 )
@@ -153,15 +154,14 @@ func (o *Options) refreshProfilePassword(t *cmdutil.Target, p *plan, password st
 // the password cannot have been set; after a transport failure it may have
 // been, and its record must stay.
 func definitelyNotSet(err error) bool {
-	var apiErr *cpanel.Error
-	return errors.As(err, &apiErr) && (apiErr.Kind == cpanel.ErrRefused || apiErr.Kind == cpanel.ErrAuth)
+	s := cpanel.StateOf(err)
+	return s == fate.Refused || s == fate.NotSent
 }
 
 // maybeSet reports whether the request may have reached the server and
 // run although no usable reply came back.
 func maybeSet(err error) bool {
-	var apiErr *cpanel.Error
-	return errors.As(err, &apiErr) && apiErr.Kind == cpanel.ErrTransport
+	return cpanel.StateOf(err) == fate.Unknown
 }
 
 // secretsRow is the --secrets-out header and row for one change.
