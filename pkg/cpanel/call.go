@@ -50,10 +50,20 @@ func (c *Client) call(ctx context.Context, req Request) (*Reply, *analysis, erro
 		return rep, nil, err
 	}
 	a := analyze(b, rep)
+	if r := c.secrets(b.form); r != nil {
+		// A server that echoes a password back must not get it onto a terminal, into -o json
+		// or a log: the reply, its decoded form and the message all lose every encoding of it.
+		rep.Body = []byte(r.Replace(string(rep.Body)))
+		rep.Decoded = scrubTree(r, rep.Decoded)
+		a.message = r.Replace(a.message)
+		if a.err != nil {
+			a.err.Reason = r.Replace(a.err.Reason)
+		}
+	}
 	if a.err != nil {
 		a.err.Op = b.op
 		a.err.Written = true
-		a.err.Reason = c.scrub(a.err.Reason, b.form)
+		a.err.Reason = redactCpsess(a.err.Reason)
 		return rep, a, a.err
 	}
 	return rep, a, nil
@@ -469,10 +479,10 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		u, ok := asUntrusted(err)
 		if ok {
 			e.Err = u
+			e.Reason = "TLS certificate not trusted: " + u.Why()
 		}
 		return ok
 	}():
-		e.Reason = "TLS certificate not trusted"
 	case ctx.Err() != nil:
 		e.Reason = "cancelled"
 		e.Err = ctx.Err()
@@ -504,22 +514,6 @@ func sanitize(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// scrub removes any secret parameter value that a server might echo back in its message.
-func (c *Client) scrub(s string, form []Param) string {
-	if s == "" {
-		return s
-	}
-	for _, p := range form {
-		if isSecretParam(p) && len(p.Value) >= 4 && strings.Contains(s, p.Value) {
-			s = strings.ReplaceAll(s, p.Value, redacted)
-		}
-	}
-	if len(c.cfg.Secret) >= 4 && strings.Contains(s, c.cfg.Secret) {
-		s = strings.ReplaceAll(s, c.cfg.Secret, redacted)
-	}
-	return redactCpsess(s)
 }
 
 func looksJSON(b []byte) bool {

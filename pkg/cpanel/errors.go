@@ -1,10 +1,12 @@
 package cpanel
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -156,14 +158,53 @@ type UntrustedCertificateError struct {
 
 // Error says why the certificate was not trusted.
 func (e *UntrustedCertificateError) Error() string {
-	msg := "untrusted certificate (" + e.Cert.Fingerprint + ")"
-	if e.Cert.SelfSigned {
-		msg = "untrusted self-signed certificate (" + e.Cert.Fingerprint + ")"
+	return "untrusted certificate (" + e.Cert.Fingerprint + "): " + e.Why()
+}
+
+// Why says in words why the certificate was not trusted: expired or not yet valid (with the
+// date), issued for other names (naming them and the host), or signed by an unknown authority
+// or by itself (with the hint to pin it). Text taken from the certificate is made safe for a
+// terminal: whoever presents a certificate chooses its names.
+func (e *UntrustedCertificateError) Why() string {
+	var inv x509.CertificateInvalidError
+	var he x509.HostnameError
+	var ua x509.UnknownAuthorityError
+	const day = "2006-01-02 15:04 UTC"
+	switch {
+	case errors.As(e.Err, &inv) && inv.Reason == x509.Expired && inv.Cert != nil:
+		if time.Now().Before(inv.Cert.NotBefore) {
+			return "the certificate is not valid until " + inv.Cert.NotBefore.UTC().Format(day)
+		}
+		return "the certificate expired on " + inv.Cert.NotAfter.UTC().Format(day)
+	case errors.As(e.Err, &he) && he.Certificate != nil:
+		names := certNames(he.Certificate)
+		if len(names) == 0 {
+			return "the certificate names no host, and the server is " + termsafe.Bounded(he.Host, 255)
+		}
+		return "the certificate is for " + termsafe.Bounded(strings.Join(names, ", "), maxReasonRunes) +
+			", not for " + termsafe.Bounded(he.Host, 255)
+	case e.Cert.SelfSigned:
+		return "the certificate is self-signed; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+	case errors.As(e.Err, &ua):
+		return "the certificate is signed by an unknown authority (" + termsafe.Bounded(e.Cert.Issuer, 200) +
+			"); if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+	case e.Err != nil:
+		return termsafe.Bounded(e.Err.Error(), maxReasonRunes)
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	return "not trusted"
+}
+
+// certNames lists the host names and addresses a certificate is for (the subject's common
+// name when it has none, as older certificates do).
+func certNames(c *x509.Certificate) []string {
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
 	}
-	return msg
+	if len(names) == 0 && c.Subject.CommonName != "" {
+		names = append(names, c.Subject.CommonName)
+	}
+	return names
 }
 
 // Unwrap returns the verification error.

@@ -14,6 +14,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 func (o *Options) secretEnv() secret.Env {
@@ -249,8 +250,8 @@ func annotate(err error, t *cmdutil.Target) error {
 			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or --tls-fingerprint %s", t.Name, uc.Cert.Fingerprint)
 		}
 		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
-			Reason: fmt.Sprintf("the certificate of %s is not trusted (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",
-				serverName(t.Profile.URL), uc.Cert.Subject, uc.Cert.Fingerprint, how), Err: nil}
+			Reason: fmt.Sprintf("the certificate of %s is not trusted: %s (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",
+				serverName(t.Profile.URL), uc.Why(), termsafe.String(uc.Cert.Subject), uc.Cert.Fingerprint, how), Err: nil}
 	}
 	var fm *cpanel.FingerprintMismatchError
 	if errors.As(err, &fm) {
