@@ -314,13 +314,21 @@ func (c *Client) send(ctx context.Context, out outgoing) (*Reply, error) {
 			// Waiting would outlive the caller's deadline: report what we have now.
 			return rep, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if c.sleep(ctx, wait) != nil {
 			return rep, err
-		case <-t.C:
 		}
+	}
+}
+
+// sleep waits d or until ctx ends; tests replace it to see the waits without taking them.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

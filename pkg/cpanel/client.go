@@ -39,6 +39,7 @@ type Client struct {
 	retries    int
 	hc         *http.Client
 	maxReply   int64 // bytes of a reply body read at most
+	sleep      func(context.Context, time.Duration) error
 
 	// mu guards the session: the cpsess path segment ("/cpsess0123456789") and a generation
 	// number so that concurrent callers seeing an expired session log in only once.
@@ -153,7 +154,7 @@ func New(cfg Config) (*Client, error) {
 	if strings.ContainsAny(cfg.User, ":\r\n") {
 		return nil, errors.New("user name contains ':' or a line break")
 	}
-	c := &Client{cfg: cfg, base: u, kind: kind, loginSem: make(chan struct{}, 1), maxReply: maxReplySize}
+	c := &Client{cfg: cfg, base: u, kind: kind, loginSem: make(chan struct{}, 1), maxReply: maxReplySize, sleep: sleep}
 	c.baseStr = strings.TrimSuffix(u.String(), "/")
 	switch cfg.Auth {
 	case AuthToken:

@@ -200,6 +200,7 @@ func TestRetryOnlyBeforeWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			c.sleep = noSleep
 			before := handshakes.Load()
 			_, err = c.AccountPasswd(context.Background(), WHMAPI1, "bob", newPass, AccountPasswdOptions{})
 			e := wantState(t, err, fate.NotSent)
@@ -240,7 +241,8 @@ func TestCancelledBeforeSend(t *testing.T) {
 // TestReplyCaps: an endless header and a body that never ends are both cut off, and the
 // timeout bounds the whole exchange, body included.
 func TestReplyCaps(t *testing.T) {
-	const timeout = 2 * time.Second
+	const timeout = 5 * time.Second
+	const stall = 300 * time.Millisecond
 	tests := []struct {
 		name   string
 		answer func(c net.Conn, req *http.Request)
@@ -260,7 +262,7 @@ func TestReplyCaps(t *testing.T) {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
 			buf := make([]byte, 1)
 			_, _ = c.Read(buf) // until the client gives up
-		}, "timed out", timeout + time.Second},
+		}, "timed out", stall + time.Second},
 		{"body past the cap", func(c net.Conn, _ *http.Request) {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
 			chunk := strings.Repeat(" ", 64<<10)
@@ -275,7 +277,11 @@ func TestReplyCaps(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newRawServer(t, tc.answer)
-			c := rawClient(t, s.url(), timeout)
+			tmo := timeout
+			if tc.reason == "timed out" {
+				tmo = stall
+			}
+			c := rawClient(t, s.url(), tmo)
 			c.maxReply = 1 << 20
 			start := time.Now()
 			_, err := c.AccountPasswd(context.Background(), WHMAPI1, "bob", newPass, AccountPasswdOptions{})
