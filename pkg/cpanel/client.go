@@ -40,6 +40,9 @@ type Client struct {
 	hc         *http.Client
 	maxReply   int64 // bytes of a reply body read at most
 	sleep      func(context.Context, time.Duration) error
+	// ownForms are the encodings of cfg.Secret a reply may echo, and ownSecret their replacer.
+	ownForms  []string
+	ownSecret *strings.Replacer
 
 	// mu guards the session: the cpsess path segment ("/cpsess0123456789") and a generation
 	// number so that concurrent callers seeing an expired session log in only once.
@@ -199,6 +202,8 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.cfg.Fingerprint = fp
 	}
+	c.ownForms = ownSecretForms(cfg.Secret)
+	c.ownSecret = newRedactor(c.ownForms)
 	c.timeout = cfg.Timeout
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout

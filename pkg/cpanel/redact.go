@@ -76,20 +76,31 @@ func (c *Client) scrub(s string, form []Param) string {
 const minSecretLen = 4
 
 // secrets is a replacer of every form (secretForms) of the secret parameters in form and of the
-// client's own secret; nil when there is none to hide.
+// client's own secret; nil when there is none to hide. A call without secret parameters gets
+// the client's own replacer, built once.
 func (c *Client) secrets(form []Param) *strings.Replacer {
 	var olds []string
-	add := func(v string) {
-		if len(v) >= minSecretLen {
-			olds = append(olds, secretForms(v)...)
-		}
-	}
 	for _, p := range form {
-		if isSecretParam(p) {
-			add(p.Value)
+		if isSecretParam(p) && len(p.Value) >= minSecretLen {
+			olds = append(olds, secretForms(p.Value)...)
 		}
 	}
-	add(c.cfg.Secret)
+	if len(olds) == 0 {
+		return c.ownSecret
+	}
+	return newRedactor(append(olds, c.ownForms...))
+}
+
+// ownSecretForms are the forms of the client's own secret, which every reply is cleaned of.
+func ownSecretForms(secret string) []string {
+	if len(secret) < minSecretLen {
+		return nil
+	}
+	return secretForms(secret)
+}
+
+// newRedactor replaces each of olds with "<redacted>"; nil when olds is empty.
+func newRedactor(olds []string) *strings.Replacer {
 	if len(olds) == 0 {
 		return nil
 	}
