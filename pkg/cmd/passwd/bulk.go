@@ -169,6 +169,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 		if sv.err != nil {
 			return
 		}
+		sv.target.MaxConns = s.o.Bulk.Concurrency
 		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
 	})
 	return sv, sv.err
