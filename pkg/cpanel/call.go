@@ -50,7 +50,7 @@ func (c *Client) call(ctx context.Context, req Request) (*Reply, *analysis, erro
 		return rep, nil, err
 	}
 	a := analyze(b, rep)
-	if r := c.secrets(b.form); r != nil {
+	if r := c.replySecrets(b.form, rep); r != nil {
 		// A server that echoes a password back must not get it onto a terminal, into -o json
 		// or a log: the reply, its decoded form and the message all lose every encoding of it.
 		rep.Body = []byte(r.Replace(string(rep.Body)))

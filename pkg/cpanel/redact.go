@@ -91,6 +91,64 @@ func (c *Client) secrets(form []Param) *strings.Replacer {
 	return newRedactor(append(olds, c.ownForms...))
 }
 
+// replySecrets is secrets(form) for a reply, skipping the replacer of the request's secrets
+// when the reply cannot hold any form of them: the common case, and building the forms and
+// their replacer is most of the cost of redaction. Every form keeps the secret's longest run of
+// ASCII letters and digits as it is, so a reply whose body and decoded strings lack that run
+// holds no form of it.
+func (c *Client) replySecrets(form []Param, rep *Reply) *strings.Replacer {
+	body := string(rep.Body)
+	for _, p := range form {
+		if !isSecretParam(p) || len(p.Value) < minSecretLen {
+			continue
+		}
+		run := longestAlnumRun(p.Value)
+		if run == "" || strings.Contains(body, run) || treeContains(rep.Decoded, run) {
+			return c.secrets(form)
+		}
+	}
+	return c.ownSecret
+}
+
+// longestAlnumRun is the longest run of ASCII letters and digits in s.
+func longestAlnumRun(s string) string {
+	best, start := "", -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isAlnum(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start > len(best) {
+			best = s[start:i]
+		}
+		start = -1
+	}
+	return best
+}
+
+// treeContains reports whether any string of a decoded JSON tree (keys included) holds s.
+func treeContains(v any, s string) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, s)
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, s) || treeContains(e, s) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if treeContains(e, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ownSecretForms are the forms of the client's own secret, which every reply is cleaned of.
 func ownSecretForms(secret string) []string {
 	if len(secret) < minSecretLen {

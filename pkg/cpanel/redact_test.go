@@ -173,3 +173,19 @@ func TestEchoedPasswordRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretFormsKeepAlnumRun checks what replySecrets relies on to skip redaction: every
+// encoding of a secret holds its longest run of ASCII letters and digits unchanged.
+func TestSecretFormsKeepAlnumRun(t *testing.T) {
+	for _, pw := range []string{`Pä ss"<&>'/+%=😀x`, "Zq7!vR2#mX9@pL4$ &=+", "%41%42abc", `\u0041bcd`, "ab&amp;cd", "!@#$%^"} {
+		run := longestAlnumRun(pw)
+		for _, f := range secretForms(pw) {
+			if !strings.Contains(f, run) {
+				t.Errorf("%q: form %q lacks the run %q", pw, f, run)
+			}
+		}
+	}
+	if got := longestAlnumRun("ab!cdef#g"); got != "cdef" {
+		t.Errorf("longestAlnumRun = %q", got)
+	}
+}
