@@ -363,12 +363,12 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 		res.Err = err
 		return res.done()
 	}
-	defer func() { c.Close() }()
+	defer func() { _ = c.Close(ctx) }()
 	rep, err := c.Call(ctx, req)
 	if err != nil {
 		nc, ferr := o.F.TwoFactorFallback(ctx, t, err, prompt)
 		if nc != nil {
-			c.Close()
+			_ = c.Close(ctx)
 			c = nc
 			rep, err = c.Call(ctx, req)
 		} else {

@@ -179,6 +179,8 @@ type Target struct {
 	Profile config.Profile
 	Kind    cpanel.Kind
 	Timeout time.Duration
+	// MaxConns sizes the client's keep-alive pool (bulk runs set their concurrency); 0 = default.
+	MaxConns int
 
 	fromFile bool
 	cfgPath  string
@@ -365,7 +367,7 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 	cc := cpanel.Config{
 		URL: p.URL, Kind: t.Kind, Auth: cpanel.AuthMethod(p.Auth), User: p.User,
 		CAFile: p.CACert, Insecure: p.Insecure, Fingerprint: p.TLSFingerprint,
-		Timeout: t.Timeout, UserAgent: "cpctl",
+		Timeout: t.Timeout, UserAgent: "cpctl", MaxConns: t.MaxConns,
 	}
 	if t.fromFile && p.HasSecret() {
 		cfg, _, _ := f.Config()

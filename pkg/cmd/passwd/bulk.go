@@ -170,17 +170,18 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 		if sv.err != nil {
 			return
 		}
+		sv.target.MaxConns = s.o.Bulk.Concurrency
 		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
 	})
 	return sv, sv.err
 }
 
-func (s *servers) close() {
+func (s *servers) close(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sv := range s.m {
 		if sv.client != nil {
-			sv.client.Close()
+			_ = sv.client.Close(ctx)
 		}
 	}
 }
@@ -260,7 +261,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 
 	sv := &servers{o: o, def: defProfile, m: map[string]*server{}}
-	defer sv.close()
+	defer sv.close(ctx)
 	vopts := batch.ValidateOptions{
 		Generate:       o.Password.Generate,
 		DefaultProfile: defProfile,
