@@ -114,7 +114,8 @@ func WriteSecretsFile(journalPath, path string) (err error) {
 		return fmt.Errorf("%s already exists: choose another name", path)
 	}
 	dir := filepath.Dir(path)
-	removeStaleAside(dir, exportAsidePrefix(path))
+	prefix := exportAsidePrefix(path)
+	removeStaleAside(dir, func(name string) bool { return strings.HasPrefix(name, prefix) }, nil)
 	f, err := os.CreateTemp(dir, exportAsidePrefix(path)+"*")
 	if err != nil {
 		return fmt.Errorf("create secrets file: %w", err)
