@@ -36,6 +36,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envChild) == "1" {
 		os.Exit(crashChild())
 	}
+	if path := os.Getenv(envPlanChild); path != "" {
+		planChild(path) // never returns: it is killed
+	}
 	os.Exit(m.Run())
 }
 

@@ -64,6 +64,12 @@
 // applied, 1 refused, 3 refused (credentials), 2 not-sent, 4 unknown. A
 // format-1 journal resumes; the records appended to it are format 2's.
 //
+// When a run is interrupted (its context cancelled), rows in flight finish
+// and are recorded; rows whose intents are durable but that were never sent
+// get an outcome of state not-sent and class "interrupted", so that only
+// rows whose request may have been written (after a crash) count as in
+// flight.
+//
 // Intents and outcomes of concurrent rows interleave in completion order. A
 // last line cut short by a crash is cut away when the journal is resumed; it
 // was never acknowledged, so no row was sent on its strength. So is

@@ -114,7 +114,8 @@ func WriteSecretsFile(journalPath, path string) (err error) {
 		return fmt.Errorf("%s already exists: choose another name", path)
 	}
 	dir := filepath.Dir(path)
-	removeStaleAside(dir, exportAsidePrefix(path))
+	prefix := exportAsidePrefix(path)
+	removeStaleAside(dir, func(name string) bool { return strings.HasPrefix(name, prefix) }, nil)
 	f, err := os.CreateTemp(dir, exportAsidePrefix(path)+"*")
 	if err != nil {
 		return fmt.Errorf("create secrets file: %w", err)
@@ -191,13 +192,18 @@ type Status struct {
 	// secrets (password, token, hash, cookie, ...).
 	Meta map[string]string `json:"meta" yaml:"meta"`
 	// Planned is false when the input was never fully read: nothing was sent.
-	Planned   bool      `json:"planned" yaml:"planned"`
-	Total     int       `json:"total" yaml:"total"`
-	Succeeded int       `json:"succeeded" yaml:"succeeded"`
-	Failed    int       `json:"failed" yaml:"failed"`       // final failures only
-	Pending   int       `json:"pending" yaml:"pending"`     // rows without a final outcome, Retry ones included
-	InFlight  int       `json:"in_flight" yaml:"in_flight"` // rows sent when the run stopped, awaiting their answer
-	Failures  []Failure `json:"failures" yaml:"failures"`
+	Planned   bool `json:"planned" yaml:"planned"`
+	Total     int  `json:"total" yaml:"total"`
+	Succeeded int  `json:"succeeded" yaml:"succeeded"`
+	Failed    int  `json:"failed" yaml:"failed"`   // final failures only
+	Pending   int  `json:"pending" yaml:"pending"` // rows without a final outcome, Retry ones included
+	// InFlight counts rows whose request may have been written when the run
+	// stopped, with no answer recorded (a crash, or a journal of format 1,
+	// which did not record rows an interrupted run never sent). After a
+	// Ctrl-C it is 0: rows in flight finish and are recorded, and the rest
+	// are recorded as not sent.
+	InFlight int       `json:"in_flight" yaml:"in_flight"`
+	Failures []Failure `json:"failures" yaml:"failures"`
 }
 
 // Show reads a journal's progress without changing it; a run may be going on.
@@ -211,6 +217,9 @@ func Show(journalPath string) (Status, error) {
 		if o.OK() {
 			delete(failures, rec.Seq)
 			return nil
+		}
+		if o.State == fate.NotSent && rec.Class == classInterrupted {
+			return nil // pending, not failed: the run stopped before sending it
 		}
 		// Called before apply, so st.sent still says whether an earlier
 		// attempt was lost.

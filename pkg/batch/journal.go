@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cpctl/cpctl/pkg/fate"
 )
@@ -170,9 +172,44 @@ func intentRecOf(seq, attempt int, password string, at time.Time) intentRec {
 }
 
 func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
+	services := o.Services
+	if len(services) > maxServices || slices.ContainsFunc(services, func(s string) bool { return len(s) > maxServiceBytes }) {
+		services = nil
+		for _, sv := range o.Services[:min(len(o.Services), maxServices)] {
+			services = append(services, clip(sv, maxServiceBytes))
+		}
+	}
 	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
-		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(), Class: o.Class, Msg: o.Message, Services: o.Services, Verified: o.Verified,
+		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(),
+		Class: clip(o.Class, maxServiceBytes), Msg: clip(o.Message, maxMessageBytes), Services: services, Verified: o.Verified,
 		At: at.UTC().Format(timeLayout)}
+}
+
+// maxJournalLine caps a journal line for readers, so that a file that is not
+// a journal (say /dev/zero) fails at once instead of filling memory. The
+// writer stays far below it: input records are at most MaxRecordBytes, and
+// what an executor reports is clipped to the limits below before it is
+// written.
+const maxJournalLine = 1 << 20
+
+// Limits on what an outcome record keeps of an executor's report.
+const (
+	maxMessageBytes = 4 << 10
+	maxServices     = 32
+	maxServiceBytes = 256
+)
+
+// clip cuts s to at most n bytes, at a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // Header is what a journal's first record says about its run.
@@ -193,15 +230,21 @@ func ReadHeader(journalPath string) (Header, error) {
 		return Header{}, fmt.Errorf("open journal: %w", err)
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(f).ReadBytes('\n')
-	if err != nil {
-		return Header{}, fmt.Errorf("read journal %s: no complete header record", journalPath)
+	var (
+		first record
+		seen  bool
+	)
+	_, _, err = scanRecords(f, func(rec *record) error {
+		first, seen = *rec, true
+		return errStopped
+	})
+	if err != nil && !errors.Is(err, errStopped) {
+		return Header{}, fmt.Errorf("read journal %s: %w", journalPath, err)
 	}
-	var rec record
-	if err := json.Unmarshal(line, &rec); err != nil || rec.T != recHeader {
-		return Header{}, fmt.Errorf("read journal %s: the first line is not a header record", journalPath)
+	if !seen || first.T != recHeader {
+		return Header{}, fmt.Errorf("read journal %s: the first line is not a complete header record", journalPath)
 	}
-	return headerOf(&rec)
+	return headerOf(&first)
 }
 
 func headerOf(rec *record) (Header, error) {
@@ -236,16 +279,23 @@ var errDamaged = errors.New("journal damaged")
 func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, err error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
-		off  int64
-		long []byte
-		rec  record
+		off    int64
+		long   []byte
+		rec    record
+		lineNo int
 	)
 	for {
 		chunk, rerr := br.ReadSlice('\n')
 		if errors.Is(rerr, bufio.ErrBufferFull) {
 			long = append(long, chunk...)
+			if len(long) > maxJournalLine {
+				// No journal line is this long (see maxJournalLine):
+				// this is not a journal, or not one to cut short.
+				return good, false, fmt.Errorf("%w: line %d is longer than %d MiB", errDamaged, lineNo+1, maxJournalLine>>20)
+			}
 			continue
 		}
+		lineNo++
 		line := chunk
 		if long != nil {
 			line = append(long, chunk...)
@@ -445,23 +495,42 @@ func createFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// removeStalePlans deletes the half-written plans of runs that were killed
-// while planning into path: they hold the input's passwords and nothing was
-// sent from them. A plan is stale when nobody holds its lock.
+// removeStalePlans deletes the half-written plans that runs killed while
+// planning left in path's directory, whatever journal they were for: they hold the
+// input's passwords, nothing was sent from them, and with timestamped
+// journal names no later run would ever plan into the same name again. A
+// plan is a file named JOURNAL.planning-PID that is empty or starts with a
+// journal header; it is stale when nobody holds its lock (the lock dies with
+// its process).
 func removeStalePlans(path string) {
-	removeStaleAside(filepath.Dir(path), planAsidePrefix(path))
+	own := planAsidePrefix(path)
+	removeStaleAside(filepath.Dir(path), func(name string) bool {
+		_, pid, ok := strings.Cut(name, planInfix)
+		// Without locks a live run's plan looks stale: only this
+		// journal's own are removed then, as no other run may use its name.
+		return ok && pid != "" && strings.Trim(pid, "0123456789") == "" && (canLock || strings.HasPrefix(name, own))
+	}, func(f *os.File) bool {
+		head := make([]byte, len(planHead))
+		n, _ := io.ReadFull(f, head)
+		return n == 0 || (n == len(head) && string(head) == planHead)
+	})
 }
 
-func planAsidePrefix(path string) string { return filepath.Base(path) + ".planning-" }
+// planHead is how every plan (and journal) starts.
+const planHead = `{"t":"header"`
 
-// removeStaleAside deletes the files in dir whose names start with prefix
-// and that nobody holds locked: files written aside by runs that were killed.
-// The directory is listed rather than globbed, so that a name holding glob
-// characters cannot match other files.
-func removeStaleAside(dir, prefix string) {
+const planInfix = ".planning-"
+
+func planAsidePrefix(path string) string { return filepath.Base(path) + planInfix }
+
+// removeStaleAside deletes the regular files in dir whose names match and
+// whose content is (looks) ours, and that nobody holds locked: files written
+// aside by runs that were killed. The directory is listed rather than
+// globbed, so that a name holding glob characters cannot match other files.
+func removeStaleAside(dir string, match func(name string) bool, ours func(*os.File) bool) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+		if !match(e.Name()) || !e.Type().IsRegular() {
 			continue
 		}
 		m := filepath.Join(dir, e.Name())
@@ -469,7 +538,7 @@ func removeStaleAside(dir, prefix string) {
 		if err != nil {
 			continue
 		}
-		stale := lockFile(f) == nil
+		stale := lockFile(f) == nil && (ours == nil || ours(f))
 		f.Close() // before the removal, which Windows refuses on an open file
 		if stale {
 			os.Remove(m)

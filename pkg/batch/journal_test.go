@@ -383,7 +383,7 @@ func TestPlanIsAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "run.journal")
 	stale := path + ".planning-99999"
-	if err := os.WriteFile(stale, []byte("half a plan\n"), 0o600); err != nil {
+	if err := os.WriteFile(stale, []byte(`{"t":"header","v":2,"kind":"account"}`+"\n"+`{"t":"row","seq":1,"line":2,"tar`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	in := &errAfter{r: strings.NewReader("user,password\nu1,Pass-One-2026!x\nu2,Pass-Two-2026!x\n"), n: 30}

@@ -387,10 +387,8 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.
-		if s.stop.Err() != nil {
-			continue
-		}
-		if s.limiter != nil && s.limiter.Wait(s.stop) != nil {
+		if s.stop.Err() != nil || (s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
+			s.r.notSent(jb)
 			continue
 		}
 		d := s.r.do(s.execCtx, jb)
@@ -471,7 +469,30 @@ func (r *runner) dispatch(s *scheduler) error {
 	if err != nil && !errors.Is(err, errStopped) {
 		return fmt.Errorf("read journal rows: %w", err)
 	}
+	// Stopped: the rows whose intents are durable but that never reached a
+	// queue were not sent either.
+	for _, jb := range s.held {
+		r.notSent(jb)
+	}
+	clear(s.held)
+	s.held = s.held[:0]
 	return nil
+}
+
+// classInterrupted is the class of the not-sent outcome of a row the run
+// stopped before sending.
+const classInterrupted = "interrupted"
+
+// notSent records that a row whose intent is durable was never sent: the
+// run stopped first. Without it the row would count as in flight (its
+// request possibly written) in journal show. Best effort: a lost record only
+// makes the row look in flight, and a resume sends it with the same
+// password either way.
+func (r *runner) notSent(jb job) {
+	o := Outcome{State: fate.NotSent, Class: classInterrupted, Message: "not sent: the run was interrupted"}
+	if rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &o, time.Now())); err == nil {
+		_ = r.j.append(rec, false)
+	}
 }
 
 var (
