@@ -1,17 +1,21 @@
 // Command cpanel-sim serves the cPanel & WHM simulator of pkg/simulator on
 // two listeners (WHM and cPanel). It prints one "key: value" line each for
 // whm-url, cpanel-url, fingerprint and ca-file, then serves until SIGINT or
-// SIGTERM. The state is written to --dump on SIGUSR1 and on exit.
+// SIGTERM. The state is written to --dump on SIGUSR1, and on exit once the
+// listeners are closed and the calls in flight have finished.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
@@ -89,26 +93,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_ = f.Sync()
 	}
 
+	return serveUntil(srv, sigs, *dump, stderr)
+}
+
+// shutdownGrace bounds how long a stopping server waits for calls in flight.
+const shutdownGrace = 30 * time.Second
+
+// serveUntil dumps on each dump signal and stops at any other signal (or
+// when sigs closes). It stops accepting, lets the calls in flight finish,
+// and only then writes the final dump, so the dump holds every change the
+// server acknowledged.
+func serveUntil(srv *simulator.Server, sigs <-chan os.Signal, dump string, stderr io.Writer) int {
 	code := 0
 	for sig := range sigs {
-		if err := writeDump(srv.Sim, *dump); err != nil {
-			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
-			code = 1
-		}
 		if !isDumpSignal(sig) {
 			break
 		}
+		if err := writeDump(srv.Sim, dump); err != nil {
+			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+			code = 1
+		}
 	}
-	if err := srv.Close(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+		code = 1
+	}
+	if err := writeDump(srv.Sim, dump); err != nil {
 		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
 		code = 1
 	}
 	return code
 }
 
-// writeDump writes the state atomically (temp file + rename), mode 0600:
-// it holds password hashes.
-func writeDump(sim *simulator.Simulator, path string) error {
+// writeDump writes the state atomically, mode 0600 (it holds password
+// hashes): a temporary file of a fresh random name, created exclusively so
+// that no planted file or symlink is written through, synced, then renamed
+// over path (which replaces a symlink at path rather than following it).
+func writeDump(sim *simulator.Simulator, path string) (err error) {
 	if path == "" {
 		return nil
 	}
@@ -116,8 +139,25 @@ func writeDump(sim *simulator.Simulator, path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write dump: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write dump: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write dump: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("write dump: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,6 +40,9 @@ type Server struct {
 
 	servers []*http.Server
 	tmpDir  string
+	// inflight counts handlers running, so Shutdown can wait for calls
+	// that http.Server no longer tracks (hijacked or cut connections).
+	inflight sync.WaitGroup
 }
 
 // Start serves a new simulator of state on two loopback listeners.
@@ -88,8 +92,13 @@ func Start(state *State, opts Options) (*Server, error) {
 			scheme = "https"
 		}
 		*r.url = scheme + "://" + ln.Addr().String()
+		h := sim.Handler(r.role)
 		hs := &http.Server{
-			Handler:           sim.Handler(r.role),
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				srv.inflight.Add(1)
+				defer srv.inflight.Done()
+				h.ServeHTTP(w, req)
+			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			// Clients that reject the self-signed certificate would
@@ -103,16 +112,19 @@ func Start(state *State, opts Options) (*Server, error) {
 	return srv, nil
 }
 
-// Close stops both listeners and removes the CA file.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+// Shutdown stops accepting connections, lets the calls in flight finish
+// until ctx ends (then cuts them), waits until every handler has
+// returned, and removes the CA file. Afterwards State and Dump hold every
+// change a client was told about, and no call can change them any more.
+func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, hs := range s.servers {
 		if err := hs.Shutdown(ctx); err != nil {
 			errs = append(errs, hs.Close())
 		}
 	}
+	// No handler starts once the servers are shut: Wait cannot race Add.
+	s.inflight.Wait()
 	if s.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(s.tmpDir))
 	}
@@ -120,6 +132,13 @@ func (s *Server) Close() error {
 		return fmt.Errorf("close simulator: %w", err)
 	}
 	return nil
+}
+
+// Close is Shutdown with two seconds' grace for the calls in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
 }
 
 // NewTestServer starts a simulator for a test and closes it at cleanup.
