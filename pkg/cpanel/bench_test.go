@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 func BenchmarkBuildRequest(b *testing.B) {
@@ -67,7 +68,7 @@ func BenchmarkDecodeReply(b *testing.B) {
 // New uses) and, as the baseline in the same run, net/http's Transport with the same TLS
 // configuration.
 func BenchmarkCallSimulator(b *testing.B) {
-	srv := simulator.NewTestServer(b, simulator.SampleState(), simulator.Options{})
+	srv := simtest.NewServer(b, simulator.SampleState(), simulator.Options{})
 	u, err := url.Parse(srv.WHMURL)
 	if err != nil {
 		b.Fatal(err)

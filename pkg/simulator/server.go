@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -139,17 +138,6 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return s.Shutdown(ctx)
-}
-
-// NewTestServer starts a simulator for a test and closes it at cleanup.
-func NewTestServer(t testing.TB, state *State, opts Options) *Server {
-	t.Helper()
-	srv, err := Start(state, opts)
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
 }
 
 func loadOrMakeCert(opts Options) (tls.Certificate, error) {

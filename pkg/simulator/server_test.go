@@ -40,7 +40,7 @@ func postPasswd(t testing.TB, c *http.Client, base, user, pw string) (*http.Resp
 }
 
 func TestFaults(t *testing.T) {
-	srv := NewTestServer(t, SampleState(), Options{Plain: true})
+	srv := startTestServer(t, SampleState(), Options{Plain: true})
 	c := &http.Client{Timeout: 10 * time.Second}
 	tests := []struct {
 		kind    FaultKind
@@ -157,7 +157,7 @@ accounts:
 }
 
 func TestTLSServer(t *testing.T) {
-	srv := NewTestServer(t, SampleState(), Options{})
+	srv := startTestServer(t, SampleState(), Options{})
 	pemBytes, err := os.ReadFile(srv.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +387,7 @@ func BenchmarkWHMPasswd(b *testing.B) {
 // BenchmarkWHMPasswdTLS measures full calls over TLS keep-alive
 // connections from parallel clients.
 func BenchmarkWHMPasswdTLS(b *testing.B) {
-	srv := NewTestServer(b, SampleState(), Options{})
+	srv := startTestServer(b, SampleState(), Options{})
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.CertPEM)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}
