@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"math/big"
 	"net"
@@ -148,7 +149,64 @@ func loadOrMakeCert(opts Options) (tls.Certificate, error) {
 		}
 		return cert, nil
 	}
+	if opts.CertDir != "" {
+		return certInDir(opts.CertDir)
+	}
 	return selfSigned()
+}
+
+// certInDir loads dir/cert.pem and dir/key.pem, or makes and saves a new
+// self-signed pair when neither exists. The key is created exclusively
+// with mode 0600, so an existing file or a planted symlink is never
+// written through.
+func certInDir(dir string) (tls.Certificate, error) {
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err == nil {
+		return cert, nil
+	}
+	_, cerr := os.Lstat(certPath)
+	_, kerr := os.Lstat(keyPath)
+	if !errors.Is(cerr, fs.ErrNotExist) || !errors.Is(kerr, fs.ErrNotExist) {
+		return tls.Certificate{}, fmt.Errorf("load certificate from %s: %w", dir, err)
+	}
+	cert, err = selfSigned()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("save certificate: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, fmt.Errorf("save certificate: %w", err)
+	}
+	// The key first: a directory holding a certificate without its key is
+	// refused above rather than silently replaced.
+	for _, f := range []struct {
+		path  string
+		block *pem.Block
+	}{
+		{keyPath, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}},
+		{certPath, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}},
+	} {
+		if err := writeExclusive(f.path, pem.EncodeToMemory(f.block)); err != nil {
+			return tls.Certificate{}, fmt.Errorf("save certificate: %w", err)
+		}
+	}
+	return cert, nil
+}
+
+func writeExclusive(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // selfSigned makes a certificate for 127.0.0.1, ::1 and localhost. It is its
