@@ -18,6 +18,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -62,7 +63,7 @@ func newEnv(t *testing.T, state *simulator.State, opts simulator.Options) *env {
 	if state == nil {
 		state = simulator.SampleState()
 	}
-	srv := simulator.NewTestServer(t, state, opts)
+	srv := simtest.NewServer(t, state, opts)
 	dir := t.TempDir()
 	e := &env{t: t, srv: srv, dir: dir, cfg: filepath.Join(dir, "config", "cpctl", "config.yaml")}
 	e.vars = []string{

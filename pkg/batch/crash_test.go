@@ -22,6 +22,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 // The crash test re-executes this test binary as a child that resumes a
@@ -153,7 +154,7 @@ func TestCrashResume(t *testing.T) {
 		users[i] = fmt.Sprintf("acct%04d", i)
 		st.AddAccount(users[i], "root", users[i]+".example", "Initial-Pa55-word-"+users[i])
 	}
-	srv := simulator.NewTestServer(t, st, simulator.Options{Latency: 2 * time.Millisecond})
+	srv := simtest.NewServer(t, st, simulator.Options{Latency: 2 * time.Millisecond})
 	dir := t.TempDir()
 	intents := map[string]int{} // account → intents over every round
 	kills, round, retries := 0, 0, 0

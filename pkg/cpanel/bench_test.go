@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 func BenchmarkBuildRequest(b *testing.B) {
@@ -62,7 +63,7 @@ func BenchmarkDecodeReply(b *testing.B) {
 // BenchmarkCall measures whole calls over TLS keep-alive against the simulator, sequentially
 // and from parallel goroutines (as a bulk run does), through the transport New builds.
 func BenchmarkCall(b *testing.B) {
-	srv := simulator.NewTestServer(b, simulator.SampleState(), simulator.Options{})
+	srv := simtest.NewServer(b, simulator.SampleState(), simulator.Options{})
 	c, err := New(Config{URL: srv.WHMURL, Kind: KindWHM, User: "root", Secret: simulator.SampleRootToken, CAFile: srv.CAFile})
 	if err != nil {
 		b.Fatal(err)

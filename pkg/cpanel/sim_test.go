@@ -10,6 +10,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/secret/totp"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 const (
@@ -26,7 +27,7 @@ func simState() *simulator.State {
 
 func startSim(t *testing.T, st *simulator.State) *simulator.Server {
 	t.Helper()
-	return simulator.NewTestServer(t, st, simulator.Options{})
+	return simtest.NewServer(t, st, simulator.Options{})
 }
 
 func simClient(t *testing.T, srv *simulator.Server, kind Kind, auth AuthMethod, user, secret string) *Client {
@@ -386,7 +387,7 @@ func TestSimNoSecretInQuery(t *testing.T) {
 }
 
 func TestSimPlainHTTP(t *testing.T) {
-	srv := simulator.NewTestServer(t, simState(), simulator.Options{Plain: true})
+	srv := simtest.NewServer(t, simState(), simulator.Options{Plain: true})
 	if !strings.HasPrefix(srv.WHMURL, "http://") {
 		t.Fatalf("simulator URL %s", srv.WHMURL)
 	}

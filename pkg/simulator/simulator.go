@@ -43,6 +43,11 @@ type Options struct {
 	// Start generates a self-signed ECDSA certificate for 127.0.0.1 and
 	// localhost.
 	CertFile, KeyFile string
+	// CertDir keeps the generated certificate across restarts: Start
+	// loads cert.pem and key.pem from it, or generates them and saves them
+	// there (the directory 0700, the key 0600), so a pinned fingerprint
+	// keeps working. Ignored when CertFile is set.
+	CertDir string
 	// RequestLog, when set, gets one line per request: method, path
 	// (without query string, cpsess token redacted), status, duration.
 	RequestLog io.Writer

@@ -18,12 +18,13 @@ var (
 
 // Rules a real server applies through cracklib before it scores a
 // password (docs/protocol.md, "Password strength"): shorter than minLength
-// bytes, fewer than minDifferent distinct bytes, or more than maxSteps
-// neighbouring characters one code point apart is rejected outright.
+// bytes, or fewer than minDifferent distinct bytes, is rejected outright.
+// cracklib also rejects runs of neighbouring characters ("abcdef"); that
+// rule is left out because its threshold differs between versions, and an
+// estimate must never refuse what a server accepts.
 const (
 	minLength    = 6
 	minDifferent = 5
-	maxSteps     = 4
 )
 
 // Rejection says why the server's dictionary step would refuse password
@@ -43,9 +44,6 @@ func Rejection(password, user string) string {
 	lower := strings.ToLower(strings.TrimSpace(password))
 	if lower == "" {
 		return "it is all whitespace"
-	}
-	if steps(lower) > maxSteps {
-		return "it is too simplistic/systematic"
 	}
 	user = strings.ToLower(strings.TrimSpace(user))
 	for _, base := range [2]string{lower, reverse(lower)} {
@@ -143,17 +141,6 @@ func distinctBytes(s string) int {
 	for i := 0; i < len(s); i++ {
 		if !seen[s[i]] {
 			seen[s[i]] = true
-			n++
-		}
-	}
-	return n
-}
-
-// steps counts neighbours one code point apart ("ab", "21").
-func steps(s string) int {
-	n := 0
-	for i := 1; i < len(s); i++ {
-		if d := int(s[i]) - int(s[i-1]); d == 1 || d == -1 {
 			n++
 		}
 	}

@@ -18,7 +18,7 @@ func TestScoreForDictionary(t *testing.T) {
 		{"$ummer1", "", "it is based on a dictionary word"},
 		{"!!Luggage2024", "", "it is based on a dictionary word"},
 		{"12345luggage", "", "it is based on a dictionary word"},
-		{"egaggul", "", "it is based on a dictionary word"},   // reversed
+		{"egaggul", "", "it is based on a dictionary word"},    // reversed
 		{"drowssap99", "", "it is based on a dictionary word"}, // reversed, digits after
 		{"MONKEY99!", "", "it is based on a dictionary word"},
 		{"M0nk3y!!", "", "it is based on a dictionary word"},
@@ -31,7 +31,7 @@ func TestScoreForDictionary(t *testing.T) {
 		{"abc", "", "it is WAY too short"},
 		{"Ab1!x", "", "it is too short"},
 		{"aaaaaaa1", "", "it does not contain enough DIFFERENT characters"},
-		{"abcdef12", "", "it is too simplistic/systematic"},
+		{"bgH9QphKLKJcZUHnLdMc", "", ""}, // neighbours are not judged
 		{"Xq7!vR2#mK9$pL4&", "", ""},
 		{"Bob-Pass-2024!xyz", "bob", ""},
 		{"Files-Pass-2024!xyz", "files", ""},
