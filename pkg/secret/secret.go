@@ -82,7 +82,7 @@ func (e Env) warnf(format string, args ...any) {
 	if e.Warn == nil {
 		return
 	}
-	fmt.Fprintf(e.Warn, "warning: "+format+"\n", args...)
+	fmt.Fprintf(e.Warn, "cpctl: warning: "+format+"\n", args...)
 }
 
 // Resolve returns the new password and whether it was generated. label

@@ -454,10 +454,10 @@ func (o *Options) validationErr(err error) error {
 		return &cmdutil.UsageError{Err: err}
 	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.F.IO.ErrOut, "  line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
 	}
 	if ve.More > 0 {
-		fmt.Fprintf(o.F.IO.ErrOut, "  ... and %d more\n", ve.More)
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
 	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
 }

@@ -166,7 +166,7 @@ func editProfile(f *cmdutil.Factory, name string, edit func(*config.File) string
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
-	fmt.Fprintln(f.IO.ErrOut, msg)
+	fmt.Fprintln(f.IO.ErrOut, "cpctl: "+msg)
 	return nil
 }
 
@@ -178,7 +178,7 @@ func newCmdUse(f *cmdutil.Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return editProfile(f, args[0], func(cfg *config.File) string {
 				cfg.CurrentProfile = args[0]
-				return "Current profile: " + args[0]
+				return "current profile: " + args[0]
 			})
 		},
 	}
@@ -198,7 +198,7 @@ func newCmdRemove(f *cmdutil.Factory) *cobra.Command {
 				if cfg.CurrentProfile == args[0] {
 					cfg.CurrentProfile = ""
 				}
-				return "Removed profile " + args[0]
+				return "removed profile " + args[0]
 			})
 		},
 	}
@@ -244,7 +244,7 @@ offered for pinning; the pin is saved in the profile.`,
 				if err := cfg.Save(path); err != nil {
 					return err
 				}
-				fmt.Fprintf(f.IO.ErrOut, "Pinned the certificate in profile %s\n", name)
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: pinned the certificate in profile %s\n", name)
 			}
 			fmt.Fprintf(f.IO.Out, "profile %s: ok\n", name)
 			return nil

@@ -107,6 +107,7 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 	add("passwd", account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, nil), api.NewCmd(f, cpanel.CPAPI2, nil), api.NewCmd(f, cpanel.UAPI, nil))
 	add("setup", profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
+	guardUnknownCommands(cmd)
 	return cmd
 }
 
@@ -159,9 +160,7 @@ func spellOut(fs *pflag.FlagSet, a string) []string {
 // the real commands.
 func runArgs(info version.Info) demo.Runner {
 	return func(ctx context.Context, f *cmdutil.Factory, args []string) error {
-		cmd := NewCmd(f, info)
-		setArgs(cmd, args)
-		return cmd.ExecuteContext(ctx)
+		return execute(ctx, NewCmd(f, info), args)
 	}
 }
 
@@ -174,7 +173,6 @@ func Main(info version.Info) int {
 		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
 	}
 	cmd := NewCmd(f, info)
-	setArgs(cmd, os.Args[1:])
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
 	// flight); a second one kills the process as usual. The handler is
@@ -193,7 +191,7 @@ func Main(info version.Info) int {
 		c.SetContext(ctx)
 	}
 
-	err := cmd.ExecuteContext(context.Background())
+	err := execute(context.Background(), cmd, os.Args[1:])
 	if err == nil {
 		return cmdutil.ExitOK
 	}
@@ -201,7 +199,7 @@ func Main(info version.Info) int {
 		fmt.Fprintln(ios.ErrOut, "cpctl: "+oneLine(err))
 		var usage *cmdutil.UsageError
 		if errors.As(err, &usage) && strings.Contains(err.Error(), "flag") {
-			fmt.Fprintln(ios.ErrOut, "Run 'cpctl --help' or add --help to the command for usage.")
+			fmt.Fprintln(ios.ErrOut, "cpctl: run 'cpctl --help', or add --help to the command, for usage")
 		}
 	}
 	return cmdutil.ExitCode(err)
