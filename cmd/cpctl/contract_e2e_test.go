@@ -51,3 +51,21 @@ func TestStderrLinesStartWithCpctl(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C at a prompt is an interrupt (130); entries that differ are asked
+// again rather than ending the run.
+func TestPromptInterruptAndRetry(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	out, exit := ptyRun(t, e, [][2]string{{"New password for bob", "\x03"}}, "account", "passwd", "bob")
+	if exit != 130 {
+		t.Errorf("Ctrl-C at the prompt: exit %d, want 130\n%s", exit, out)
+	}
+	out, exit = ptyRun(t, e, [][2]string{
+		{"New password for bob", newPass}, {"Retype", newPass + "x"},
+		{"New password for bob", newPass}, {"Retype", newPass},
+	}, "account", "passwd", "bob")
+	if exit != 0 || !e.srv.Sim.CheckPassword("bob", newPass) {
+		t.Errorf("a second, matching entry: exit %d, password changed %v\n%s", exit, e.srv.Sim.CheckPassword("bob", newPass), out)
+	}
+}

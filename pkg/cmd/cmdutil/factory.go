@@ -580,4 +580,3 @@ func (f *Factory) logExchange(x cpanel.Exchange) {
 		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
 	}
 }
-

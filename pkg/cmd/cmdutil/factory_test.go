@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +157,8 @@ func TestExitCode(t *testing.T) {
 		{nil, 0},
 		{Usagef("bad"), 2},
 		{secret.ErrNoInput, 2},
+		{fmt.Errorf("prompt: %w", secret.ErrCanceled), 130},
+		{&UsageError{Err: secret.ErrCanceled}, 130},
 		{&cpanel.Error{Kind: cpanel.ErrAuth}, 3},
 		{&cpanel.Error{Kind: cpanel.ErrTransport}, 4},
 		{&cpanel.Error{Kind: cpanel.ErrRefused}, 1},

@@ -181,9 +181,10 @@ func Main(info version.Info) int {
 	// the start-up budget of `cpctl --help`.
 	stop := func() {}
 	defer func() { stop() }()
+	var signaled context.Context
 	cmd.PersistentPreRun = func(c *cobra.Command, _ []string) {
 		ctx, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-		stop = cancel
+		stop, signaled = cancel, ctx
 		go func() {
 			<-ctx.Done()
 			cancel()
@@ -202,7 +203,13 @@ func Main(info version.Info) int {
 			fmt.Fprintln(ios.ErrOut, "cpctl: run 'cpctl --help', or add --help to the command, for usage")
 		}
 	}
-	return cmdutil.ExitCode(err)
+	code := cmdutil.ExitCode(err)
+	if signaled != nil && signaled.Err() != nil && code != cmdutil.ExitUsage {
+		// Whatever the interrupted command made of its canceled context,
+		// the user stopped it: scripts see 130, as from any other tool.
+		code = cmdutil.ExitInterrupted
+	}
+	return code
 }
 
 // oneLine keeps an error on one line: server messages sometimes carry
