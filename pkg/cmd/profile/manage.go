@@ -2,11 +2,13 @@ package profile
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 )
 
@@ -29,7 +31,7 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 				list := make([]listed, 0, len(cfg.Profiles))
 				for _, n := range cfg.Names() {
 					p := cfg.Profiles[n]
-					list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
+					list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
 				}
 				return pr.Value(list)
 			}
@@ -40,11 +42,24 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 				if n == cfg.CurrentProfile {
 					current = "*"
 				}
-				rows = append(rows, []string{n, current, p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
+				rows = append(rows, []string{n, current, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
 			}
 			return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
 		},
 	}
+}
+
+// kindOf is the profile's kind, or the one its URL implies when the
+// profile leaves it out (the port: 2087 is WHM, 2083 cPanel), as a
+// command would use it; "" when neither says.
+func kindOf(p *config.Profile) string {
+	if p.Kind != "" {
+		return strings.ToLower(p.Kind)
+	}
+	if k, ok := cpanel.InferKind(p.URL); ok {
+		return string(k)
+	}
+	return ""
 }
 
 // listed is one profile in `profile list -o json|yaml`.

@@ -4,7 +4,6 @@ package root
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,7 +32,8 @@ const exitCodesHelp = `Exit codes:
   2  usage error: bad flags, missing value, unreadable input file
   3  authentication or authorization failed (bad token, 401/403, access denied)
   4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
-  5  bulk run: some rows succeeded and some failed`
+  5  bulk run: some rows succeeded and some failed
+130  interrupted (Ctrl-C), at a prompt or during a run; a bulk run prints how to resume`
 
 // newRoot builds the root command with its flags and no subcommands.
 func newRoot(f *cmdutil.Factory, info version.Info) *cobra.Command {
@@ -54,8 +54,8 @@ Try it without a server: cpctl demo
 	cmd.SetVersionTemplate("cpctl {{.Version}}\n")
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &cmdutil.UsageError{Err: err}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())}
 	})
 
 	pf := cmd.PersistentFlags()
@@ -198,10 +198,6 @@ func Main(info version.Info) int {
 	}
 	if !cmdutil.IsSilent(err) {
 		fmt.Fprintln(ios.ErrOut, "cpctl: "+oneLine(err))
-		var usage *cmdutil.UsageError
-		if errors.As(err, &usage) && strings.Contains(err.Error(), "flag") {
-			fmt.Fprintln(ios.ErrOut, "cpctl: run 'cpctl --help', or add --help to the command, for usage")
-		}
 	}
 	code := cmdutil.ExitCode(err)
 	if signaled != nil && signaled.Err() != nil && code != cmdutil.ExitUsage {

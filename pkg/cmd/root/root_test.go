@@ -158,3 +158,37 @@ func TestGroupHelp(t *testing.T) {
 		}
 	}
 }
+
+// The small contract items of issue 17, each as the user sees it.
+func TestSmallContract(t *testing.T) {
+	// profile list shows the kind a profile without one gets from its port.
+	stdout, _, err := run(t, "", "profile", "list")
+	if err != nil || !strings.Contains(stdout, "2087\twhm\t") {
+		t.Errorf("profile list: %v, no inferred kind whm:\n%q", err, stdout)
+	}
+	// Completion menus show FILE, not `FILE`.
+	stdout, _, err = run(t, "", "__complete", "account", "passwd", "--password-f")
+	if err != nil || !strings.Contains(stdout, "first line of FILE") || strings.Contains(stdout, "`") {
+		t.Errorf("completion: %v, descriptions with backticks or missing:\n%s", err, stdout)
+	}
+	// Help keeps marking the value's name.
+	stdout, _, _ = run(t, "", "account", "passwd", "--help")
+	if !strings.Contains(stdout, "--password-file FILE") {
+		t.Errorf("help lost the value name of --password-file:\n%s", stdout)
+	}
+	// profile add without a name shows its usage line, exit 2.
+	_, _, err = run(t, "", "profile", "add")
+	if err == nil || !strings.Contains(err.Error(), "usage: cpctl profile add NAME --url URL") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("profile add with no name: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+	// The demo is four steps.
+	stdout, _, _ = run(t, "", "help")
+	if !strings.Contains(stdout, "Run four password changes") {
+		t.Errorf("cpctl help does not say the demo runs four changes:\n%s", stdout)
+	}
+	// A flag error is one line that says where to look.
+	_, _, err = run(t, "", "account", "passwd", "--bogus")
+	if err == nil || err.Error() != "unknown flag: --bogus; see 'cpctl account passwd --help'" {
+		t.Errorf("unknown flag: %v", err)
+	}
+}

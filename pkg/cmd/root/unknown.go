@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 )
@@ -27,6 +28,9 @@ type unknownSlot struct{}
 // with help.
 func execute(ctx context.Context, root *cobra.Command, args []string) error {
 	setArgs(root, args)
+	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		plainCompletions(root)
+	}
 	var unknown error
 	err := root.ExecuteContext(context.WithValue(ctx, unknownSlot{}, &unknown))
 	if err == nil {
@@ -65,6 +69,7 @@ func guardUnknownCommands(root *cobra.Command) {
 		return flagErr(c, err)
 	})
 
+	walk(root, withUsageLine)
 	for _, c := range root.Commands() {
 		if c.Name() != "help" {
 			continue
@@ -84,6 +89,41 @@ func guardUnknownCommands(root *cobra.Command) {
 			return nil
 		}
 	}
+}
+
+// walk calls fn on c and every command below it.
+func walk(c *cobra.Command, fn func(*cobra.Command)) {
+	fn(c)
+	for _, sc := range c.Commands() {
+		walk(sc, fn)
+	}
+}
+
+// withUsageLine makes a wrong number of arguments a usage error (exit 2)
+// that shows the command's usage line: `cpctl profile add` alone said only
+// "accepts 1 arg(s), received 0" and exited 1.
+func withUsageLine(c *cobra.Command) {
+	args := c.Args
+	if args == nil || c == c.Root() {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, a []string) error {
+		if err := args(cmd, a); err != nil {
+			return &cmdutil.UsageError{Err: fmt.Errorf("%w; usage: %s", err, cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// plainCompletions takes the backticks out of flag descriptions, which
+// mark the value's name in help (`FILE`) but are shown as they are by a
+// shell's completion menu.
+func plainCompletions(root *cobra.Command) {
+	walk(root, func(c *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{c.LocalNonPersistentFlags(), c.PersistentFlags()} {
+			fs.VisitAll(func(fl *pflag.Flag) { fl.Usage = strings.ReplaceAll(fl.Usage, "`", "") })
+		}
+	})
 }
 
 func isGroup(c *cobra.Command) bool { return c.HasSubCommands() && !c.Runnable() }
