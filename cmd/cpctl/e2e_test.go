@@ -146,7 +146,7 @@ func (e *env) wantCode(r result, code int) {
 		// One clear line on stderr for a failure (warnings may precede it).
 		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
 		last := lines[len(lines)-1]
-		if !strings.HasPrefix(last, "cpctl: ") && !strings.HasPrefix(last, "Run 'cpctl") {
+		if !strings.HasPrefix(last, "cpctl: ") {
 			e.t.Errorf("stderr should end with a 'cpctl: ...' line, got:\n%s", r.stderr)
 		}
 	}

@@ -419,6 +419,15 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 }
 
 func (f *Factory) missingSecret(t *Target) error {
+	if t.Name == "" && !f.Viper.IsSet(KeyAuth) {
+		// CI mode with no method chosen: an API token is what a script
+		// should use (WHM's root token above all), a password the fallback.
+		what := "a cPanel API token"
+		if t.Kind == cpanel.KindWHM {
+			what = "a WHM API token"
+		}
+		return Usagef("no credentials for %s: set CPCTL_TOKEN (%s), or CPCTL_PASSWORD; or use a profile", t.Profile.URL, what)
+	}
 	switch cpanel.AuthMethod(t.Profile.Auth) {
 	case cpanel.AuthToken, cpanel.AuthAccessHash:
 		if t.Name == "" {
@@ -582,4 +591,3 @@ func (f *Factory) logExchange(x cpanel.Exchange) {
 		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
 	}
 }
-

@@ -410,12 +410,13 @@ func runBulk(ctx context.Context, o *Options) error {
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		why := "are not settled (no usable reply, or not sent)"
+		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, shellQuote(journal))
 		if sum.Interrupted {
-			why = "are not done (interrupted)"
+			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
+				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows %s; once the cause is fixed, finish with: cpctl %s passwd --resume %s", sum.Pending, why, o.Kind, journal)}
+			"%d rows are not settled (no usable reply, or not sent); once the cause is fixed, finish with: %s", sum.Pending, resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -456,10 +457,10 @@ func (o *Options) validationErr(err error) error {
 		return &cmdutil.UsageError{Err: err}
 	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.F.IO.ErrOut, "  line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
 	}
 	if ve.More > 0 {
-		fmt.Fprintf(o.F.IO.ErrOut, "  ... and %d more\n", ve.More)
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
 	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
 }
@@ -578,4 +579,13 @@ func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) ou
 		out.Password = r.Password
 	}
 	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so a command we
+// print can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

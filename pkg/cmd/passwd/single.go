@@ -213,7 +213,7 @@ func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, e
 }
 
 func wrapSecretErr(err error) error {
-	if secret.IsUsage(err) || errors.Is(err, secret.ErrCanceled) {
+	if secret.IsUsage(err) {
 		return &cmdutil.UsageError{Err: err}
 	}
 	return err

@@ -4,7 +4,6 @@ package root
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,7 +32,8 @@ const exitCodesHelp = `Exit codes:
   2  usage error: bad flags, missing value, unreadable input file
   3  authentication or authorization failed (bad token, 401/403, access denied)
   4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
-  5  bulk run: some rows succeeded and some failed`
+  5  bulk run: some rows succeeded and some failed
+130  interrupted (Ctrl-C), at a prompt or during a run; a bulk run prints how to resume`
 
 // newRoot builds the root command with its flags and no subcommands.
 func newRoot(f *cmdutil.Factory, info version.Info) *cobra.Command {
@@ -54,8 +54,8 @@ Try it without a server: cpctl demo
 	cmd.SetVersionTemplate("cpctl {{.Version}}\n")
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &cmdutil.UsageError{Err: err}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())}
 	})
 
 	pf := cmd.PersistentFlags()
@@ -107,6 +107,7 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 	add("passwd", account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, nil), api.NewCmd(f, cpanel.CPAPI2, nil), api.NewCmd(f, cpanel.UAPI, nil))
 	add("setup", profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
+	guardUnknownCommands(cmd)
 	return cmd
 }
 
@@ -159,9 +160,7 @@ func spellOut(fs *pflag.FlagSet, a string) []string {
 // the real commands.
 func runArgs(info version.Info) demo.Runner {
 	return func(ctx context.Context, f *cmdutil.Factory, args []string) error {
-		cmd := NewCmd(f, info)
-		setArgs(cmd, args)
-		return cmd.ExecuteContext(ctx)
+		return execute(ctx, NewCmd(f, info), args)
 	}
 }
 
@@ -174,7 +173,6 @@ func Main(info version.Info) int {
 		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
 	}
 	cmd := NewCmd(f, info)
-	setArgs(cmd, os.Args[1:])
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
 	// flight); a second one kills the process as usual. The handler is
@@ -183,9 +181,10 @@ func Main(info version.Info) int {
 	// the start-up budget of `cpctl --help`.
 	stop := func() {}
 	defer func() { stop() }()
+	var signaled context.Context
 	cmd.PersistentPreRun = func(c *cobra.Command, _ []string) {
 		ctx, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-		stop = cancel
+		stop, signaled = cancel, ctx
 		go func() {
 			<-ctx.Done()
 			cancel()
@@ -193,18 +192,20 @@ func Main(info version.Info) int {
 		c.SetContext(ctx)
 	}
 
-	err := cmd.ExecuteContext(context.Background())
+	err := execute(context.Background(), cmd, os.Args[1:])
 	if err == nil {
 		return cmdutil.ExitOK
 	}
 	if !cmdutil.IsSilent(err) {
 		fmt.Fprintln(ios.ErrOut, "cpctl: "+oneLine(err))
-		var usage *cmdutil.UsageError
-		if errors.As(err, &usage) && strings.Contains(err.Error(), "flag") {
-			fmt.Fprintln(ios.ErrOut, "Run 'cpctl --help' or add --help to the command for usage.")
-		}
 	}
-	return cmdutil.ExitCode(err)
+	code := cmdutil.ExitCode(err)
+	if signaled != nil && signaled.Err() != nil && code != cmdutil.ExitUsage {
+		// Whatever the interrupted command made of its canceled context,
+		// the user stopped it: scripts see 130, as from any other tool.
+		code = cmdutil.ExitInterrupted
+	}
+	return code
 }
 
 // oneLine keeps an error on one line: server messages sometimes carry

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,10 +14,10 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 )
 
-// execute runs a command line in-process as Main would, on a config file
+// run runs a command line in-process as Main would, on a config file
 // holding profiles named like commands (ftp, email), and returns stdout,
 // stderr and the error.
-func execute(t *testing.T, stdin string, args ...string) (string, string, error) {
+func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	const profiles = `current-profile: ftp
@@ -34,16 +35,14 @@ profiles:
 	t.Setenv("CPCTL_CONFIG", cfg)
 	ios, in, out, errOut := cmdutil.Test()
 	in.WriteString(stdin)
-	cmd := NewCmd(cmdutil.NewFactory(ios), version.Info{Version: "test"})
-	setArgs(cmd, args)
-	err := cmd.Execute()
+	err := execute(context.Background(), NewCmd(cmdutil.NewFactory(ios), version.Info{Version: "test"}), args)
 	return out.String(), errOut.String(), err
 }
 
 // A profile named like a command, after combined shorthands (-vp), is the
 // profile's name, not the command (issue 14).
 func TestProfileNamedLikeACommand(t *testing.T) {
-	stdout, stderr, err := execute(t, "N3w-Pa55!word-for-2026\n", "-vp", "ftp", "--dry-run", "account", "passwd", "bob", "--password-stdin")
+	stdout, stderr, err := run(t, "N3w-Pa55!word-for-2026\n", "-vp", "ftp", "--dry-run", "account", "passwd", "bob", "--password-stdin")
 	if err != nil {
 		t.Fatalf("cpctl -vp ftp --dry-run account passwd bob --password-stdin: %v\n%s", err, stderr)
 	}
@@ -51,7 +50,7 @@ func TestProfileNamedLikeACommand(t *testing.T) {
 		t.Errorf("the dry run did not go to profile ftp's server, or showed the password:\n%s\n%s", stdout, stderr)
 	}
 
-	stdout, _, err = execute(t, "", "-vp", "ftp", "account", "passwd", "--help")
+	stdout, _, err = run(t, "", "-vp", "ftp", "account", "passwd", "--help")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +99,96 @@ func TestOnlyVersionSkipsTheInterruptHook(t *testing.T) {
 }
 
 func TestCompletionCommand(t *testing.T) {
-	stdout, _, err := execute(t, "", "completion", "bash")
+	stdout, _, err := run(t, "", "completion", "bash")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stdout, "bash completion") || !strings.Contains(stdout, "cpctl") {
 		t.Errorf("cpctl completion bash wrote no bash completion script: %.200q", stdout)
+	}
+}
+
+// An unknown command at any level is one line naming the nearest command,
+// and exit 2, never its parent's help and 0 (issue 17).
+func TestUnknownCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"account", "pasword", "bob"}, `unknown command "pasword" for "cpctl account"; did you mean "passwd"?`},
+		{[]string{"account", "paswd", "bob", "--generate"}, `unknown command "paswd" for "cpctl account"; did you mean "passwd"?`},
+		{[]string{"profile", "lst"}, `unknown command "lst" for "cpctl profile"; did you mean "list"?`},
+		{[]string{"journal", "sho", "x"}, `unknown command "sho" for "cpctl journal"; did you mean "show"?`},
+		{[]string{"accont"}, `unknown command "accont" for "cpctl"; did you mean "account"?`},
+		{[]string{"-o", "json", "accont", "--bogus"}, `unknown command "accont" for "cpctl"; did you mean "account"?`},
+		{[]string{"help", "nosuch"}, `unknown command "nosuch" for "cpctl"`},
+		{[]string{"help", "account", "paswd"}, `unknown command "paswd" for "cpctl account"; did you mean "passwd"?`},
+		{[]string{"completion", "bsh"}, `unknown command "bsh" for "cpctl completion"; did you mean "bash" or "zsh"?`},
+		{[]string{"-p", "ftp", "ftp", "pass"}, `unknown command "pass" for "cpctl ftp"; did you mean "passwd"?`},
+		{[]string{"email", "xyzzy"}, `unknown command "xyzzy" for "cpctl email"`},
+	}
+	for _, tt := range tests {
+		stdout, _, err := run(t, "", tt.args...)
+		if err == nil || err.Error() != tt.want || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("cpctl %q: error %v (exit %d), want %q (exit 2)", tt.args, err, cmdutil.ExitCode(err), tt.want)
+		}
+		if stdout != "" {
+			t.Errorf("cpctl %q printed %q", tt.args, stdout)
+		}
+	}
+}
+
+// Help and a known command are untouched by the guard.
+func TestGroupHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "Change passwords:"},
+		{[]string{"--help"}, "Change passwords:"},
+		{[]string{"help"}, "Change passwords:"},
+		{[]string{"account"}, "cpctl account [command]"},
+		{[]string{"account", "--help"}, "cpctl account [command]"},
+		{[]string{"help", "account", "passwd"}, "Change a cPanel account's password"},
+		{[]string{"profile", "ls"}, "ftp"},
+	} {
+		stdout, stderr, err := run(t, "", tt.args...)
+		if err != nil || !strings.Contains(stdout, tt.want) {
+			t.Errorf("cpctl %q: %v, printed %q %q, want %q in it", tt.args, err, stdout, stderr, tt.want)
+		}
+	}
+}
+
+// The small contract items of issue 17, each as the user sees it.
+func TestSmallContract(t *testing.T) {
+	// profile list shows the kind a profile without one gets from its port.
+	stdout, _, err := run(t, "", "profile", "list")
+	if err != nil || !strings.Contains(stdout, "2087\twhm\t") {
+		t.Errorf("profile list: %v, no inferred kind whm:\n%q", err, stdout)
+	}
+	// Completion menus show FILE, not `FILE`.
+	stdout, _, err = run(t, "", "__complete", "account", "passwd", "--password-f")
+	if err != nil || !strings.Contains(stdout, "first line of FILE") || strings.Contains(stdout, "`") {
+		t.Errorf("completion: %v, descriptions with backticks or missing:\n%s", err, stdout)
+	}
+	// Help keeps marking the value's name.
+	stdout, _, _ = run(t, "", "account", "passwd", "--help")
+	if !strings.Contains(stdout, "--password-file FILE") {
+		t.Errorf("help lost the value name of --password-file:\n%s", stdout)
+	}
+	// profile add without a name shows its usage line, exit 2.
+	_, _, err = run(t, "", "profile", "add")
+	if err == nil || !strings.Contains(err.Error(), "usage: cpctl profile add NAME --url URL") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("profile add with no name: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+	// The demo is four steps.
+	stdout, _, _ = run(t, "", "help")
+	if !strings.Contains(stdout, "Run four password changes") {
+		t.Errorf("cpctl help does not say the demo runs four changes:\n%s", stdout)
+	}
+	// A flag error is one line that says where to look.
+	_, _, err = run(t, "", "account", "passwd", "--bogus")
+	if err == nil || err.Error() != "unknown flag: --bogus; see 'cpctl account passwd --help'" {
+		t.Errorf("unknown flag: %v", err)
 	}
 }
