@@ -47,8 +47,8 @@ func (f *Failures) Len() int { return len(f.rows) + f.more }
 // SummaryInput is what the end of a bulk run at a terminal says.
 type SummaryInput struct {
 	// Kind (account, ftp or email) names the command that resumes the run.
-	Kind    string
-	Journal string
+	Kind                     string
+	Journal                  string
 	Total, Succeeded, Failed int
 	// Skipped rows finished in an earlier run of the same journal.
 	Skipped int
