@@ -1,0 +1,120 @@
+//go:build linux || darwin || freebsd
+
+package main
+
+// cpctl run in a real pseudo-terminal of 80 and 120 columns: what the user
+// sees fits the terminal, and a generated password arrives whole.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/creack/pty"
+
+	"github.com/cpctl/cpctl/pkg/simulator"
+)
+
+// runPTY runs cpctl with stdin, stdout and stderr on one pseudo-terminal of
+// cols columns, and returns everything it drew, "\r\n" turned into "\n".
+func (e *env) runPTY(cols uint16, args ...string) (string, int) {
+	e.t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(append([]string{}, e.vars...), "CPCTL_NO_INPUT=1", "TERM=xterm")
+	cmd.Dir = e.dir
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: cols, Rows: 50})
+	if err != nil {
+		e.t.Fatalf("start cpctl in a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	var out bytes.Buffer
+	_, _ = io.Copy(&out, ptmx) // ends with EIO when cpctl exits
+	code := 0
+	if err := cmd.Wait(); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			e.t.Fatal(err)
+		}
+		code = ee.ExitCode()
+	}
+	return strings.ReplaceAll(out.String(), "\r\n", "\n"), code
+}
+
+// A generated password is printed whole, in the box at 120 columns and
+// alone under it at 80, and is the password the server now has; no line
+// of the box is wider than the terminal.
+func TestTableFitsTerminal(t *testing.T) {
+	for _, cols := range []uint16{80, 120} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) {
+			e := newEnv(t, nil, simulator.Options{})
+			e.writeConfig()
+			out, code := e.runPTY(cols, "account", "passwd", "bob", "--generate")
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			var pw string
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			for i, l := range lines {
+				if n := utf8.RuneCountInString(l); n > int(cols) {
+					t.Errorf("line of %d columns at %d: %q", n, cols, l)
+				}
+				if strings.HasSuffix(l, "(shown only once):") && i+1 < len(lines) {
+					pw = lines[i+1]
+				}
+				if f := strings.Split(l, "│"); len(f) == 8 && strings.TrimSpace(f[2]) == "bob" {
+					pw = strings.TrimSpace(f[6])
+				}
+			}
+			if pw == "" || !e.srv.Sim.CheckPassword("bob", pw) {
+				t.Fatalf("the password the server has is not printed whole (found %q):\n%s", pw, out)
+			}
+			golden(t, fmt.Sprintf("pty/account-passwd-generate.w%d.txt", cols), strings.ReplaceAll(out, pw, strings.Repeat("X", len(pw))))
+		})
+	}
+}
+
+// progressRE matches what the progress bar draws and then wipes.
+var progressRE = regexp.MustCompile("(?m)^.*\r|\x1b\\[K")
+
+// At the end of a bulk run at a terminal, stderr names the failed row, the
+// journal and the commands to list the failures and export the passwords.
+func TestBulkSummaryAtTerminal(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	// carol is suspended in the sample state: her row is refused.
+	if err := os.WriteFile(in, []byte("user\nalice\nbob\ncarol\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := e.runPTY(80, "account", "passwd", "--from", in, "--generate", "--journal", "run.journal")
+	if code != 5 {
+		t.Fatalf("exit %d, want 5:\n%s", code, out)
+	}
+	// Progress redraws end in "\r"; what stays on screen is after them.
+	screen := progressRE.ReplaceAllString(out, "")
+	t.Logf("the terminal shows:\n%s", screen)
+	for _, want := range []string{
+		"cpctl: 3 rows: 2 succeeded, 1 failed\n",
+		"cpctl: not changed:\n",
+		"cpctl:   line 4  carol  Sorry, the user “carol” is currently suspended.",
+		"cpctl: journal (it holds the new passwords: keep it private): run.journal\n",
+		"cpctl: every failure: cpctl journal show run.journal\n",
+		"cpctl: the new passwords, as CSV: cpctl journal export run.journal --secrets-out new-passwords.csv\n",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, screen)
+		}
+	}
+	for _, l := range strings.Split(screen, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 && !strings.Contains(l, "run.journal") {
+			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+}
