@@ -7,8 +7,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +118,45 @@ func TestBulkSummaryAtTerminal(t *testing.T) {
 	for _, l := range strings.Split(screen, "\n") {
 		if n := utf8.RuneCountInString(l); n > 80 && !strings.Contains(l, "run.journal") {
 			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+}
+
+// hostileReason is a refusal whose text would retitle the window and
+// reverse the line if it reached a terminal as it is.
+const hostileReason = "Sorry \x1b]0;pwned\x07 \x1b[2J \u202eevil\u202c \u009b31m"
+
+// Text from the server reaches stdout's table and stderr escaped; -o json
+// carries it exactly.
+func TestServerTextEscaped(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		b, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+			"command": "passwd", "result": 0, "version": 1, "reason": hostileReason}})
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+	e := newEnv(t, nil, simulator.Options{})
+	vars := []string{"CPCTL_URL=" + srv.URL, "CPCTL_TOKEN=" + simulator.SampleRootToken, "CPCTL_KIND=whm"}
+	for _, format := range []string{"table", "json"} {
+		r := e.runEnv(vars, "Some-Strong-Pass-2026!x\n", "account", "passwd", "bob", "--password-stdin", "-o", format)
+		if r.code == 0 {
+			t.Fatalf("-o %s: a refusal exited 0:\n%s\n%s", format, r.stdout, r.stderr)
+		}
+		for name, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+			if format == "json" && name == "stdout" {
+				var rows []struct{ Message string }
+				if err := json.Unmarshal([]byte(s), &rows); err != nil || len(rows) != 1 || rows[0].Message != hostileReason {
+					t.Errorf("-o json does not carry the exact text: %v\n%s", err, s)
+				}
+				continue
+			}
+			if strings.ContainsAny(s, "\x1b\x07\u202e\u009b") {
+				t.Errorf("-o %s: control characters reached %s: %q", format, name, s)
+			}
+			if strings.Contains(s, "Sorry") && !strings.Contains(s, `Sorry \x1b]0;pwned\x07`) {
+				t.Errorf("-o %s: %s does not show the text escaped: %q", format, name, s)
+			}
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 const exitCodesHelp = `Exit codes:
@@ -264,7 +265,7 @@ func Main(info version.Info) int {
 		return cmdutil.ExitOK
 	}
 	if !cmdutil.IsSilent(err) {
-		fmt.Fprintln(ios.ErrOut, "cpctl: "+oneLine(err))
+		fmt.Fprintln(ios.ErrOut, "cpctl: "+termsafe.String(oneLine(err)))
 		var usage *cmdutil.UsageError
 		if errors.As(err, &usage) && strings.Contains(err.Error(), "flag") {
 			fmt.Fprintln(ios.ErrOut, "Run 'cpctl --help' or add --help to the command for usage.")
