@@ -2,10 +2,12 @@
 
 package main
 
-// cpctl run in a real pseudo-terminal of 80 and 120 columns: what the user
-// sees fits the terminal, and a generated password arrives whole.
+// The output contract end to end: at a real pseudo-terminal of 80 and 120
+// columns what the user sees fits and a generated password arrives whole;
+// server text reaches the terminal escaped; -o json stays one JSON list.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -17,7 +19,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/creack/pty"
@@ -158,5 +162,53 @@ func TestServerTextEscaped(t *testing.T) {
 				t.Errorf("-o %s: %s does not show the text escaped: %q", format, name, s)
 			}
 		}
+	}
+}
+
+// A bulk run's -o json is one JSON list even when Ctrl-C cuts it short:
+// the list is closed after the rows in flight are printed.
+func TestBulkJSONInterrupted(t *testing.T) {
+	e := newEnv(t, bulkState(200), simulator.Options{Latency: 20 * time.Millisecond})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 200)
+	cmd := exec.Command(binPath, "account", "passwd", "--from", in, "--generate",
+		"--journal", filepath.Join(e.dir, "j"), "--concurrency", "4", "-o", "json")
+	cmd.Env, cmd.Dir = e.vars, e.dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once ten rows have been printed: the reads block until
+	// they are, so no clock is involved.
+	var got bytes.Buffer
+	sc := bufio.NewScanner(stdout)
+	rows := 0
+	for rows < 10 && sc.Scan() {
+		got.Write(sc.Bytes())
+		got.WriteByte('\n')
+		if sc.Text() == "  }" || sc.Text() == "  }," {
+			rows++
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() {
+		got.Write(sc.Bytes())
+		got.WriteByte('\n')
+	}
+	_ = cmd.Wait()
+	var list []map[string]any
+	if err := json.Unmarshal(got.Bytes(), &list); err != nil {
+		t.Fatalf("interrupted -o json is not one JSON list: %v\n%s\nstderr:\n%s", err, got.String(), stderr.String())
+	}
+	if len(list) < 10 || len(list) >= 200 {
+		t.Errorf("%d rows in the list; want the run cut in the middle", len(list))
 	}
 }
