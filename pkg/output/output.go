@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -223,13 +224,22 @@ func (p *Printer) Table(headers []string, rows [][]string) error {
 	return p.badFormat()
 }
 
-// Value prints any value as JSON (2-space indented), one line of JSON for
-// JSONL, or YAML. The table format prints YAML too, as the readable form of
-// a single object.
+// Value prints any value as JSON (2-space indented), JSON Lines (a list
+// one element per line, anything else on one line), or YAML. The table
+// format prints YAML too, as the readable form of a single object.
 func (p *Printer) Value(v any) error {
 	switch p.format {
 	case JSONL:
 		var buf bytes.Buffer
+		rv := reflect.ValueOf(v)
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8 {
+			for i := range rv.Len() {
+				if err := encodeLine(&buf, rv.Index(i).Interface()); err != nil {
+					return err
+				}
+			}
+			return p.write(buf.Bytes())
+		}
 		if err := encodeLine(&buf, v); err != nil {
 			return err
 		}

@@ -470,6 +470,30 @@ func TestValue(t *testing.T) {
 	}
 }
 
+func TestValueJSONLines(t *testing.T) {
+	type item struct {
+		A string `json:"a"`
+	}
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{[]item{{"x"}, {"y&z"}}, "{\"a\":\"x\"}\n{\"a\":\"y&z\"}\n"},
+		{[]item{}, ""},
+		{item{"one"}, "{\"a\":\"one\"}\n"},
+		{map[string]int{"n": 1}, "{\"n\":1}\n"},
+		{[]byte("hi"), "\"aGk=\"\n"},
+	} {
+		var buf bytes.Buffer
+		if err := New(JSONL, &buf, false).Value(tc.v); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != tc.want {
+			t.Errorf("Value(%v) = %q, want %q", tc.v, buf.String(), tc.want)
+		}
+	}
+}
+
 func TestParseFormat(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

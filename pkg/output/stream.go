@@ -103,11 +103,9 @@ func (s *Stream) writeRow(buf *bytes.Buffer, r PasswdResult) error {
 		s.cols = passwdColumns(s.password || r.Password != "", s.verified || r.Verified != nil || r.Verify != "")
 		s.fit()
 		if !s.narrow {
-			hs := headers(s.cols)
-			if s.pwOwnLine {
-				hs = hs[:len(hs)-1]
-			}
-			s.line(buf, hs)
+			// With passwords on their own lines, the header has one too:
+			// the layout of every row below.
+			s.line(buf, headers(s.cols))
 		}
 	}
 	if r.Password != "" && !s.cols[len(s.cols)-1].raw {

@@ -20,6 +20,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/secret/totp"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // Viper keys. Each global setting is declared once here; flags and
@@ -148,7 +149,7 @@ func (f *Factory) Printer() (*output.Printer, error) {
 
 // Warnf prints a warning line on standard error.
 func (f *Factory) Warnf(format string, a ...any) {
-	fmt.Fprintf(f.IO.ErrOut, "cpctl: warning: "+format+"\n", a...)
+	fmt.Fprintln(f.IO.ErrOut, "cpctl: warning: "+termsafe.String(fmt.Sprintf(format, a...)))
 }
 
 // ConfigPath is --config, CPCTL_CONFIG or the XDG default.

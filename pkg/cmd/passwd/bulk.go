@@ -314,6 +314,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	showPasswords := o.SecretsOut == ""
 	unverified := 0 // counted by OnResult, which the runner calls one at a time
+	var failures output.Failures
 	stream := pr.Stream(streamOptions(o, showPasswords)...)
 	// The progress bar lives on the last line of stderr. When stdout is the
 	// same terminal, each result row first wipes the bar and then redraws
@@ -358,6 +359,9 @@ func runBulk(ctx context.Context, o *Options) error {
 			if r.Outcome.OK() && r.Outcome.Verified != nil && !*r.Outcome.Verified {
 				unverified++
 			}
+			if !r.Outcome.OK {
+				failures.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
+			}
 			writeRow(o.bulkResult(sv, r, showPasswords))
 		},
 		OnProgress: progress,
@@ -400,11 +404,19 @@ func runBulk(ctx context.Context, o *Options) error {
 	if err != nil {
 		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
-	if sum.Skipped > 0 {
-		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+	if f.IO.ErrTTY {
+		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
+			Kind: string(o.Kind), Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
+			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: &failures,
+			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
+		})
+	} else {
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+		if sum.Skipped > 0 {
+			fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+		}
+		fmt.Fprintln(f.IO.ErrOut)
 	}
-	fmt.Fprintln(f.IO.ErrOut)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a

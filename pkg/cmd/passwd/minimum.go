@@ -13,6 +13,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // minimumsTTL is how long fetched minimums are trusted: they change rarely,
@@ -52,7 +53,7 @@ func (o *Options) minimums(ctx context.Context, c *cpanel.Client, t *cmdutil.Tar
 		// Not every login may read them (a reseller without the ACL, a
 		// server without the function): the server checks anyway.
 		if o.F.Verbose {
-			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: could not read the server's minimum password strengths: %v\n", err)
+			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: could not read the server's minimum password strengths: %s\n", termsafe.String(err.Error()))
 		}
 		return nil
 	}

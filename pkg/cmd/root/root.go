@@ -24,6 +24,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 const exitCodesHelp = `Exit codes:
@@ -197,7 +198,7 @@ func Main(info version.Info) int {
 		return cmdutil.ExitOK
 	}
 	if !cmdutil.IsSilent(err) {
-		fmt.Fprintln(ios.ErrOut, "cpctl: "+oneLine(err))
+		fmt.Fprintln(ios.ErrOut, "cpctl: "+termsafe.String(oneLine(err)))
 	}
 	code := cmdutil.ExitCode(err)
 	if signaled != nil && signaled.Err() != nil && code != cmdutil.ExitUsage {
