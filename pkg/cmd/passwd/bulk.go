@@ -359,7 +359,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			if r.Outcome.OK() && r.Outcome.Verified != nil && !*r.Outcome.Verified {
 				unverified++
 			}
-			if !r.Outcome.OK {
+			if !r.Outcome.OK() {
 				failures.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
 			}
 			writeRow(o.bulkResult(sv, r, showPasswords))
