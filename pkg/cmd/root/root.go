@@ -22,6 +22,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/ftp"
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
+	"github.com/cpctl/cpctl/pkg/cmd/token"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
@@ -119,6 +120,7 @@ func subcommands(f *cmdutil.Factory, info version.Info) []subcommand {
 		{"cpapi2", "api", "Call any cPanel API 2 function, like the server's cpapi2", apiCmd(cpanel.CPAPI2)},
 		{"uapi", "api", "Call any UAPI function, like the server's uapi", apiCmd(cpanel.UAPI)},
 		{"profile", "setup", "Manage server profiles", one(func() *cobra.Command { return profile.NewCmd(f) })},
+		{"token", "setup", "List, create, revoke and rotate the API tokens of a profile's login", one(func() *cobra.Command { return token.NewCmdToken(f, nil) })},
 		{"demo", "setup", "Run the three password changes against a built-in simulator (no server needed)",
 			one(func() *cobra.Command { return demo.NewCmd(f, runArgs(info)) })},
 		{"version", "setup", "Print the version, commit and build date", one(func() *cobra.Command { return version.NewCmd(f, info) })},
