@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -302,6 +303,11 @@ func (s *Simulator) whmTokenCall(id identity, fn string, p url.Values) (call, bo
 	default:
 		return call{}, false
 	}
+	run := c.exec
+	c.exec = func() reply {
+		s.waitHold(c.fn)
+		return run()
+	}
 	return c, true
 }
 
@@ -497,6 +503,7 @@ func listAnd(w []string) string {
 
 // uapiTokens runs UAPI Tokens functions as the cPanel account acct.
 func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
+	s.waitHold("uapi:Tokens::" + fn)
 	switch fn {
 	case "create_full_access":
 		return s.uapiTokenCreate(acct, p)
@@ -601,4 +608,59 @@ func (s *Simulator) TokenNames(user string, cpanel bool) []string {
 		names[t.Name] = true
 	}
 	return slices.Sorted(maps.Keys(names))
+}
+
+// tokenHolds are the pending HoldTokenCall requests.
+type tokenHolds struct {
+	mu    sync.Mutex
+	seen  map[string]int
+	holds []*tokenHold
+}
+
+type tokenHold struct {
+	fn      string
+	at      int // the value of seen[fn] that triggers it
+	arrived chan struct{}
+	release chan struct{}
+}
+
+// HoldTokenCall makes the nth call of the token function fn from now on
+// ("whmapi1:api_token_create", "uapi:Tokens::list", ...) wait, after
+// authentication and before doing anything, until release is called.
+// arrived is closed when that call comes in. Tests use it to kill a client
+// at a known step; release must be called (t.Cleanup) to free the handler.
+func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, release func()) {
+	h := &s.holds
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen == nil {
+		h.seen = map[string]int{}
+	}
+	hold := &tokenHold{fn: fn, at: h.seen[fn] + nth, arrived: make(chan struct{}), release: make(chan struct{})}
+	h.holds = append(h.holds, hold)
+	var once sync.Once
+	return hold.arrived, func() { once.Do(func() { close(hold.release) }) }
+}
+
+// waitHold counts a call of fn and waits if a hold is set on it.
+func (s *Simulator) waitHold(fn string) {
+	h := &s.holds
+	h.mu.Lock()
+	if h.seen == nil {
+		h.seen = map[string]int{}
+	}
+	h.seen[fn]++
+	var hit *tokenHold
+	for i, hold := range h.holds {
+		if hold.fn == fn && hold.at == h.seen[fn] {
+			hit = hold
+			h.holds = slices.Delete(h.holds, i, i+1)
+			break
+		}
+	}
+	h.mu.Unlock()
+	if hit != nil {
+		close(hit.arrived)
+		<-hit.release
+	}
 }
