@@ -139,7 +139,13 @@ func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		if len(names) == 1 {
 			return firstErr
 		}
-		return &cmdutil.ExitError{Code: cmdutil.ExitCode(firstErr)}
+		failed := 0
+		for _, row := range rows {
+			if row[1] == "failed" {
+				failed++
+			}
+		}
+		return &cmdutil.ExitError{Code: cmdutil.ExitCode(firstErr), Err: fmt.Errorf("%d of %d profiles failed to rotate", failed, len(names))}
 	}
 	return nil
 }
