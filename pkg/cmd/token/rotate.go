@@ -159,6 +159,7 @@ type rotation struct {
 	prof    config.Profile // as the file has it
 	s       *session       // on the token the store holds now
 	j       *journal
+	resumed bool // the journal came from an earlier run
 }
 
 func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options) (outcome, error) {
@@ -201,6 +202,7 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options)
 			return out, fmt.Errorf("rotation journal %s belongs to %s@%s, not to profile %s: check that server's tokens, then remove the file",
 				r.jpath, r.j.User, r.j.Server, name)
 		}
+		r.resumed = true
 		fmt.Fprintf(f.IO.ErrOut, "Resuming the rotation of profile %s after step %q\n", name, r.j.Step)
 	} else if err := r.begin(ctx, o); err != nil {
 		return out, err
@@ -318,10 +320,13 @@ func (r *rotation) run(ctx context.Context) error {
 
 func (r *rotation) create(ctx context.Context) error {
 	c := r.s.client
-	// A create that may have run before a crash left a token of this name
-	// whose secret nobody has: revoke it (a no-op when there is none).
-	if err := c.RevokeTokens(ctx, r.j.NewName); err != nil {
-		return err
+	if r.resumed {
+		// A create that may have run before a crash left a token of this
+		// name whose secret nobody has: revoke it (a no-op when there is
+		// none), and create it again.
+		if err := c.RevokeTokens(ctx, r.j.NewName); err != nil {
+			return err
+		}
 	}
 	spec := cpanel.TokenSpec{Name: r.j.NewName, ACLs: r.j.ACLs, Whitelist: r.j.Whitelist}
 	if r.j.Expires != 0 {

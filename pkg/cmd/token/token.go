@@ -68,6 +68,9 @@ stopped when run again.`,
 			if runF != nil {
 				return runF(o)
 			}
+			if f.DryRun {
+				return dryRun(f, o)
+			}
 			switch o.Verb {
 			case "list":
 				return runList(c.Context(), f, o)
@@ -455,5 +458,38 @@ func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Revoked %s\n", strings.Join(o.Names, ", "))
+	return nil
+}
+
+// dryRun says what the command would do and sends nothing: a rotation or
+// revocation cannot be previewed as one request.
+func dryRun(f *cmdutil.Factory, o *Options) error {
+	target := "the profile's login"
+	if names, err := f.ProfileNames(); err == nil && o.AllProfiles {
+		target = "every token profile's login"
+	} else if err == nil && len(names) == 1 && names[0] != "" {
+		target = "profile " + names[0] + "'s login"
+	}
+	var what string
+	switch o.Verb {
+	case "list":
+		what = "list the API tokens of " + target
+	case "create":
+		what = "create API token " + o.Name + " for " + target
+		if len(o.ACLs) > 0 {
+			what += " with ACLs " + strings.Join(o.ACLs, ",")
+		}
+		if len(o.Whitelist) > 0 {
+			what += " usable from " + strings.Join(o.Whitelist, ",")
+		}
+		if o.Expires != "" {
+			what += " expiring " + o.Expires
+		}
+	case "revoke":
+		what = "revoke API tokens " + strings.Join(o.Names, ", ") + " of " + target
+	default:
+		what = "rotate the API token of " + target + ": create a new one, prove it, store it, revoke the old one"
+	}
+	fmt.Fprintf(f.IO.Out, "dry run: would %s; nothing sent\n", what)
 	return nil
 }
