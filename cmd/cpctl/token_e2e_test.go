@@ -397,3 +397,22 @@ func TestTokenRotateAllProfiles(t *testing.T) {
 		t.Error("the reseller's old token still works")
 	}
 }
+
+// TestTokenVerboseRedacts: -v logs every exchange; a created token (in the
+// create reply) and the token sent to api_token_get_details must not show.
+func TestTokenVerboseRedacts(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	r := e.run("", "-v", "token", "create", "v1")
+	e.wantCode(r, 0)
+	tok := strings.TrimSpace(r.stdout)
+	if len(tok) != 32 || strings.Contains(r.stderr, tok) {
+		t.Fatalf("the new token leaked into the log:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "api_token_create") {
+		t.Fatalf("-v logged nothing:\n%s", r.stderr)
+	}
+	r = e.run("", "-v", "token", "rotate")
+	e.wantCode(r, 0)
+	e.noSecrets(r, tok, loadProfile(t, e, "whm").Token)
+}
