@@ -17,6 +17,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 func TestNewCmdToken(t *testing.T) {
@@ -111,7 +112,7 @@ type simEnv struct {
 
 func newSimEnv(t *testing.T) *simEnv {
 	t.Helper()
-	srv := simulator.NewTestServer(t, simulator.SampleState(), simulator.Options{})
+	srv := simtest.NewServer(t, simulator.SampleState(), simulator.Options{})
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	cfg := &config.File{CurrentProfile: "whm", Profiles: map[string]*config.Profile{
 		"whm": {URL: srv.WHMURL, Kind: "whm", User: "root", Auth: "token", Token: simulator.SampleRootToken, CACert: srv.CAFile},
