@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// fuzzSeeds adds the PROTOCOL.md table and any recorded replies to a fuzz corpus.
+// fuzzSeeds adds the docs/protocol.md table and any recorded replies to a fuzz corpus.
 func fuzzSeeds(f *testing.F, add func(status int, body []byte)) {
 	for _, tc := range protocolCases() {
 		add(tc.status, []byte(tc.body))
