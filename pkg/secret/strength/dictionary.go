@@ -2,6 +2,7 @@ package strength
 
 import (
 	_ "embed"
+	"slices"
 	"strings"
 )
 
@@ -47,16 +48,31 @@ func Rejection(password, user string) string {
 	}
 	user = strings.ToLower(strings.TrimSpace(user))
 	for _, base := range [2]string{lower, reverse(lower)} {
-		for _, c := range candidates(base) {
+		cs := candidates(base)
+		for i, c := range cs {
+			if len(c) < 3 || slices.Contains(cs[:i], c) {
+				continue
+			}
 			if user != "" && (c == user || c == user+user) {
 				return "it is based on your username"
 			}
-			if len(c) >= 3 && (inList(commonPasswords, c) || inList(dictionaryWords, c)) {
+			// The word list holds letters only: a candidate with anything
+			// else in it need not be looked up there.
+			if inList(commonPasswords, c) || (onlyLetters(c) && inList(dictionaryWords, c)) {
 				return "it is based on a dictionary word"
 			}
 		}
 	}
 	return ""
+}
+
+func onlyLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // candidates are the forms of a lowercased password that cracklib's
