@@ -40,10 +40,6 @@ type api2Error struct {
 	Error string      `json:"error"`
 }
 
-func api2Refusal(msg string) reply {
-	return jsonReply(200, map[string]api2Error{"cpanelresult": {Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg}})
-}
-
 // whmCPanelRefusal words a refusal of WHM's /json-api/cpanel before the
 // call runs, byte for byte as the server formats it: the message
 // HTML-escaped, the object followed by a newline, and wrapped in
