@@ -480,9 +480,9 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	// A generated password scores 100, so only the file's own passwords
 	// are checked against the server's minimum.
 	if row.Password != "" && !o.Force {
-		if min := s.minimum(ctx, o, p.app()); min > 0 && strength.Score(password) < min {
+		if min := s.minimum(ctx, o, p.app()); min > 0 && strength.ScoreFor(password, p.user) < min {
 			return batch.Outcome{Exit: cmdutil.ExitRefused, Class: "refused",
-				Message: fmt.Sprintf("not sent: the password scores %d, below the server's minimum of %d", strength.Score(password), min)}
+				Message: fmt.Sprintf("not sent: the password scores %d, below the server's minimum of %d", strength.ScoreFor(password, p.user), min)}
 		}
 	}
 	var old string
