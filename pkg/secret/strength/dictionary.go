@@ -84,12 +84,32 @@ func candidates(s string) [6]string {
 	// after trimming digits, so "$ummer1" becomes "summer" while
 	// "password1" does not become "passwordi".
 	inner := strings.Trim(s, "0123456789")
-	return [6]string{
-		s, core,
-		unleet(core, 'i'), unleet(core, 'l'),
-		trimNonLetters(unleet(inner, 'i')), trimNonLetters(unleet(inner, 'l')),
+	c := [6]string{s, core}
+	// A form with other symbols in it stays no word after undoing
+	// leetspeak: not building it saves most of the work for strong
+	// passwords.
+	if leetable(core) {
+		c[2], c[3] = unleet(core, 'i'), unleet(core, 'l')
 	}
+	if leetable(inner) {
+		c[4], c[5] = trimNonLetters(unleet(inner, 'i')), trimNonLetters(unleet(inner, 'l'))
+	}
+	return c
 }
+
+// leetable reports whether s holds only letters and leetspeak digits and
+// symbols.
+func leetable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) && !strings.ContainsRune(leetChars, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// leetChars are the characters unleet reads as letters.
+const leetChars = "0134@5$7+89!|"
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' }
 
