@@ -89,7 +89,8 @@ func TestTransportReports(t *testing.T) {
 	srv.Close()
 	rec := &doneRecorder{}
 	c := &http.Client{Transport: Transport(http.DefaultTransport, rec)}
-	if _, err := c.Get(srv.URL); err == nil {
+	if resp, err := c.Get(srv.URL); err == nil {
+		_ = resp.Body.Close()
 		t.Fatal("want an error from a closed server")
 	}
 	if len(rec.calls) != 1 || rec.calls[0].latency != 0 || rec.calls[0].overloaded {
@@ -113,7 +114,11 @@ func TestTransportWaitsForLimit(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("pass=x"))
-	if _, err := Transport(http.DefaultTransport, fullLimiter{}).RoundTrip(req); !errors.Is(err, errNoRoom) {
+	resp, err := Transport(http.DefaultTransport, fullLimiter{}).RoundTrip(req)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if !errors.Is(err, errNoRoom) {
 		t.Fatalf("err = %v, want the limiter's", err)
 	}
 	if hits.Load() != 0 {
