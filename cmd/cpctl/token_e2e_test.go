@@ -89,6 +89,19 @@ func TestTokenListCreateRevoke(t *testing.T) {
 		t.Error("a revoked token still works")
 	}
 
+	r = e.run("", "token", "create", "saved", "--save-to-profile", "whm-saved")
+	e.wantCode(r, 0)
+	e.noSecrets(r)
+	if sp := loadProfile(t, e, "whm-saved"); sp.TokenName != "saved" || !e.srv.Sim.CheckToken("whm", "root", sp.Token) ||
+		strings.Contains(r.stdout+r.stderr, sp.Token) {
+		t.Errorf("--save-to-profile: %+v\n%s%s", sp, r.stdout, r.stderr)
+	}
+	r = e.run("", "-p", "whm-saved", "token", "revoke", "saved", "--force")
+	e.wantCode(r, 0)
+	if sp := loadProfile(t, e, "whm-saved"); e.srv.Sim.CheckToken("whm", "root", sp.Token) {
+		t.Error("revoke --force of the profile's own token: it still works")
+	}
+
 	// A cPanel profile: UAPI Tokens, full access only.
 	r = e.run("", "-p", "cp", "token", "create", "deploy", "-o", "json")
 	e.wantCode(r, 0)

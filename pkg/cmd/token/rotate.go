@@ -187,6 +187,11 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options)
 		return out, cmdutil.Usagef("profile %s holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one", name)
 	}
 	r := &rotation{f: f, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp}
+	unlock, err := lockRotation(strings.TrimSuffix(r.jpath, ".json") + ".lock")
+	if err != nil {
+		return out, fmt.Errorf("profile %s: %w", name, err)
+	}
+	defer unlock()
 	s, err := open(ctx, f, name)
 	if err != nil {
 		return out, err
@@ -361,6 +366,10 @@ func (r *rotation) prove(ctx context.Context) error {
 		return err
 	}
 	defer nc.Close()
+	// The harmless call profile test makes, then the server's name for it.
+	if _, err := nc.Ping(ctx); err != nil {
+		return r.abandon(ctx, fmt.Errorf("the new token does not work: %w", err))
+	}
 	known := false
 	d, found, ok, err := nc.TokenDetails(ctx, r.j.NewToken)
 	if err == nil && ok {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -443,19 +444,33 @@ func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		return err
 	}
 	defer s.Close()
-	if !o.Force {
-		using, err := inUse(ctx, s)
-		if err != nil {
+	using, err := inUse(ctx, s)
+	if err != nil {
+		return err
+	}
+	if using != "" && slices.Contains(o.Names, using) {
+		if !o.Force {
+			return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", using, s.target.DisplayName())
+		}
+		// The profile's own token goes: nothing can check afterwards.
+		if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
 			return err
 		}
-		for _, n := range o.Names {
-			if n == using {
-				return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", n, s.target.DisplayName())
-			}
-		}
+		fmt.Fprintf(f.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
+		return nil
 	}
 	if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
 		return err
+	}
+	// Success is the server no longer listing them, whatever it answered.
+	tokens, err := s.client.ListTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("revoked, but the check that followed failed: %w", err)
+	}
+	for _, t := range tokens {
+		if slices.Contains(o.Names, t.Name) {
+			return fmt.Errorf("the server still lists token %s after revoking it", termsafe.Bounded(t.Name, 64))
+		}
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Revoked %s\n", strings.Join(o.Names, ", "))
 	return nil

@@ -214,3 +214,22 @@ func TestDryRunSendsNothing(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+func TestRotateLocked(t *testing.T) {
+	e := newSimEnv(t)
+	unlock, err := lockRotation(strings.TrimSuffix(journalPath(e.cfgPath, "whm"), ".json") + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = runRotate(context.Background(), e.f, &Options{Verb: "rotate"})
+	if err == nil || !strings.Contains(err.Error(), "another rotation of this profile is running") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := e.srv.Sim.Stats().Requests; n != 0 {
+		t.Errorf("%d requests while another rotation held the lock", n)
+	}
+	unlock()
+	if err := runRotate(context.Background(), e.f, &Options{Verb: "rotate"}); err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+}
