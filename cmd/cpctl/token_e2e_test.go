@@ -429,3 +429,23 @@ func TestTokenVerboseRedacts(t *testing.T) {
 	e.wantCode(r, 0)
 	e.noSecrets(r, tok, loadProfile(t, e, "whm").Token)
 }
+
+// TestTokenListGolden pins the table and JSON of token list on a state with
+// fixed times (our own simulator).
+func TestTokenListGolden(t *testing.T) {
+	st := simulator.SampleState()
+	st.Root.Tokens = nil
+	st.Root.APITokens = []simulator.APIToken{
+		{Name: "main", Token: simulator.SampleRootToken, Created: 1_764_633_600},
+		{Name: "ci-deploy", Token: "CIDEPLOY0123456789ABCDEFGHIJKLMN", Created: 1_764_633_700, ExpiresAt: 4_102_444_800,
+			ACLs: []string{"passwd", "list-accts"}, Whitelist: []string{"198.51.100.0/24", "203.0.113.7"}},
+	}
+	e := newEnv(t, st, simulator.Options{})
+	e.writeConfig()
+	for _, format := range []string{"table", "json"} {
+		r := e.run("", "token", "list", "-o", format)
+		e.wantCode(r, 0)
+		e.noSecrets(r, "CIDEPLOY0123456789ABCDEFGHIJKLMN")
+		golden(t, "token-list."+format, r.stdout)
+	}
+}

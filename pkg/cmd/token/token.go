@@ -251,8 +251,8 @@ type tokenRow struct {
 	FullAccess bool     `json:"full-access" yaml:"full-access"`
 	ACLs       []string `json:"acls" yaml:"acls"`
 	Whitelist  []string `json:"whitelist-ips" yaml:"whitelist-ips"`
-	Created    string   `json:"created" yaml:"created"`
-	Expires    string   `json:"expires" yaml:"expires"`
+	Created    *string  `json:"created" yaml:"created"`
+	Expires    *string  `json:"expires" yaml:"expires"` // null: never
 	Status     string   `json:"status" yaml:"status"`
 	InUse      bool     `json:"in-use" yaml:"in-use"`
 }
@@ -262,6 +262,15 @@ func stamp(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// stampOrNil is stamp for JSON and YAML, where an unknown or absent time is null.
+func stampOrNil(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := stamp(t)
+	return &s
 }
 
 func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
@@ -291,7 +300,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	rows := make([]tokenRow, 0, len(tokens))
 	for _, t := range tokens {
 		r := tokenRow{Name: termsafe.Bounded(t.Name, 64), FullAccess: t.FullAccess, ACLs: safeList(t.ACLs),
-			Whitelist: safeList(t.Whitelist), Created: stamp(t.Created), Expires: stamp(t.Expires), Status: "ok",
+			Whitelist: safeList(t.Whitelist), Created: stampOrNil(t.Created), Expires: stampOrNil(t.Expires), Status: "ok",
 			InUse: using != "" && t.Name == using}
 		if r.ACLs == nil {
 			r.ACLs = []string{}
@@ -303,7 +312,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		case t.Expired(now):
 			r.Status = "expired"
 			f.Warnf("token %s expired on %s; the server keeps expired tokens until they are revoked: cpctl token revoke %s",
-				r.Name, r.Expires, r.Name)
+				r.Name, stamp(t.Expires), r.Name)
 		case !t.Expires.IsZero() && t.Expires.Sub(now) < warn:
 			days := int(t.Expires.Sub(now).Hours() / 24)
 			r.Status = fmt.Sprintf("expires in %dd", days)
@@ -311,7 +320,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 			if r.InUse {
 				what += " (the one this profile uses; rotate it with 'cpctl token rotate')"
 			}
-			f.Warnf("%s expires in %d days (%s)", what, days, r.Expires)
+			f.Warnf("%s expires in %d days (%s)", what, days, stamp(t.Expires))
 		}
 		rows = append(rows, r)
 	}
@@ -328,15 +337,19 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		if wl == "" {
 			wl = "any"
 		}
-		exp := r.Expires
-		if exp == "" {
-			exp = "never"
+		exp := "never"
+		if r.Expires != nil {
+			exp = *r.Expires
+		}
+		created := ""
+		if r.Created != nil {
+			created = *r.Created
 		}
 		use := ""
 		if r.InUse {
 			use = "yes"
 		}
-		table[i] = []string{r.Name, access, wl, r.Created, exp, r.Status, use}
+		table[i] = []string{r.Name, access, wl, created, exp, r.Status, use}
 	}
 	return p.Table([]string{"NAME", "ACCESS", "WHITELIST", "CREATED", "EXPIRES", "STATUS", "IN USE"}, table)
 }
