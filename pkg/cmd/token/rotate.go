@@ -391,7 +391,9 @@ func (r *rotation) prove(ctx context.Context) error {
 
 // store puts the new token where the profile gets its token from.
 func (r *rotation) store(ctx context.Context) error {
-	if r.prof.TokenStoreCommand == "" {
+	// The store is where the profile reads its token from: its own token
+	// field first, as the client does.
+	if r.prof.Token != "" || r.prof.TokenStoreCommand == "" {
 		cfg, err := config.Load(r.cfgPath)
 		if err != nil {
 			return r.abandon(ctx, err)
@@ -458,6 +460,8 @@ func (r *rotation) runStore(ctx context.Context) error {
 		}
 	}
 	cmd.Env = env
+	// A command that leaves a child holding stderr must not hang the rotation.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
