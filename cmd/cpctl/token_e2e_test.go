@@ -197,10 +197,20 @@ func TestTokenRotateCPanelNeedsName(t *testing.T) {
 // storeEnv sets up profile "cmd" whose token lives in a file read by
 // token-command and written by token-store-command.
 func storeEnv(t *testing.T, storeCmd string) (*env, string) {
+	return storeEnvKind(t, storeCmd, false)
+}
+
+// storeEnvKind is storeEnv with, for cpanel, profile "cmd" on bob's cPanel
+// account (its token recorded as imported-1, the simulator's name for it).
+func storeEnvKind(t *testing.T, storeCmd string, cpanel bool) (*env, string) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	tokFile := filepath.Join(e.dir, "tok")
-	if err := os.WriteFile(tokFile, []byte(simulator.SampleRootToken+"\n"), 0o600); err != nil {
+	old := simulator.SampleRootToken
+	if cpanel {
+		old = simulator.SampleBobToken
+	}
+	if err := os.WriteFile(tokFile, []byte(old+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(e.cfg)
@@ -209,6 +219,10 @@ func storeEnv(t *testing.T, storeCmd string) (*env, string) {
 	}
 	cfg.Profiles["cmd"] = &config.Profile{URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token",
 		TokenCommand: "cat " + tokFile, TokenStoreCommand: strings.ReplaceAll(storeCmd, "TOK", tokFile), TLSFingerprint: e.srv.Fingerprint}
+	if cpanel {
+		p := cfg.Profiles["cmd"]
+		p.URL, p.Kind, p.User, p.TokenName = e.srv.CPanelURL, "cpanel", "bob", "imported-1"
+	}
 	if err := cfg.Save(e.cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -271,18 +285,22 @@ func loadProfileRaw(t *testing.T, e *env) string {
 // left over.
 func TestTokenRotateKilled(t *testing.T) {
 	tests := []struct {
-		name string
-		fn   string // token call to hold; "" holds the store command
-		nth  int
-		step string // journal step at the kill; "" for no journal
+		name   string
+		fn     string // token call to hold; "" holds the store command
+		nth    int
+		step   string // journal step at the kill; "" for no journal
+		cpanel bool   // a cPanel profile (UAPI Tokens)
 	}{
-		{"while finding the old token", "whmapi1:api_token_get_details", 1, ""},
-		{"while creating", "whmapi1:api_token_create", 1, "creating"},
-		{"after the server created it, before the reply", "whmapi1:api_token_create reply", 1, "creating"},
-		{"while proving", "whmapi1:api_token_get_details", 2, "created"},
-		{"while storing", "", 0, "proved"},
-		{"while revoking the old token", "whmapi1:api_token_revoke", 1, "stored"},
-		{"after the server revoked the old token, before the reply", "whmapi1:api_token_revoke reply", 1, "stored"},
+		{"cPanel: after the server created it", "uapi:Tokens::create_full_access reply", 1, "creating", true},
+		{"cPanel: while proving", "uapi:Tokens::list", 2, "created", true},
+		{"cPanel: while revoking the old token", "uapi:Tokens::revoke", 1, "stored", true},
+		{"while finding the old token", "whmapi1:api_token_get_details", 1, "", false},
+		{"while creating", "whmapi1:api_token_create", 1, "creating", false},
+		{"after the server created it, before the reply", "whmapi1:api_token_create reply", 1, "creating", false},
+		{"while proving", "whmapi1:api_token_get_details", 2, "created", false},
+		{"while storing", "", 0, "proved", false},
+		{"while revoking the old token", "whmapi1:api_token_revoke", 1, "stored", false},
+		{"after the server revoked the old token, before the reply", "whmapi1:api_token_revoke reply", 1, "stored", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,7 +313,11 @@ func TestTokenRotateKilled(t *testing.T) {
 				// Signal the test, then wait to be killed.
 				store += " && echo > " + fifo + " && exec sleep 600"
 			}
-			e, tokFile := storeEnv(t, store)
+			e, tokFile := storeEnvKind(t, store, tc.cpanel)
+			scheme, user, oldTok := "whm", "root", simulator.SampleRootToken
+			if tc.cpanel {
+				scheme, user, oldTok = "cpanel", "bob", simulator.SampleBobToken
+			}
 			var arrived <-chan struct{}
 			if tc.fn != "" {
 				a, release := e.srv.Sim.HoldTokenCall(tc.fn, tc.nth)
@@ -344,7 +366,7 @@ func TestTokenRotateKilled(t *testing.T) {
 			}
 			// At every kill point some store holds a working token.
 			b, _ := os.ReadFile(tokFile)
-			if !e.srv.Sim.CheckToken("whm", "root", strings.TrimSpace(string(b))) {
+			if !e.srv.Sim.CheckToken(scheme, user, strings.TrimSpace(string(b))) {
 				t.Fatal("after the kill the store holds no working token")
 			}
 
@@ -366,13 +388,13 @@ func TestTokenRotateKilled(t *testing.T) {
 			}
 			b, _ = os.ReadFile(tokFile)
 			held := strings.TrimSpace(string(b))
-			if held == simulator.SampleRootToken || !e.srv.Sim.CheckToken("whm", "root", held) {
+			if held == oldTok || !e.srv.Sim.CheckToken(scheme, user, held) {
 				t.Fatal("the store does not hold a new working token")
 			}
-			if e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) {
+			if e.srv.Sim.CheckToken(scheme, user, oldTok) {
 				t.Error("the old token still works")
 			}
-			if names := e.srv.Sim.TokenNames("root", false); len(names) != 1 {
+			if names := e.srv.Sim.TokenNames(user, tc.cpanel); len(names) != 1 {
 				t.Errorf("tokens left: %v, want only the new one", names)
 			}
 			if _, err := os.Stat(jpath); !os.IsNotExist(err) {
