@@ -471,3 +471,41 @@ func TestTokenListGolden(t *testing.T) {
 		golden(t, "token-list."+format, r.stdout)
 	}
 }
+
+// TestTokenRotateStoreUnknown: when token-command cannot say what the store
+// holds after the store command ran, both tokens are kept (exit 4) and the
+// journal lets a later run finish.
+func TestTokenRotateStoreUnknown(t *testing.T) {
+	e, tokFile := storeEnv(t, "cat > TOK.new && rm TOK")
+	r := e.run("", "-p", "cmd", "token", "rotate")
+	e.wantCode(r, 4)
+	if !strings.Contains(r.stderr, "cannot tell whether the new token") || !strings.Contains(r.stderr, "both it and the old token imported-1 work") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	b, err := os.ReadFile(tokFile + ".new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTok := strings.TrimSpace(string(b))
+	if !e.srv.Sim.CheckToken("whm", "root", newTok) || !e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) {
+		t.Fatal("both tokens must still work")
+	}
+	// Fix the store (the token file is back) and resume.
+	if err := os.Rename(tokFile+".new", tokFile); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Profiles["cmd"].TokenStoreCommand = "cat > " + tokFile + ".new && mv " + tokFile + ".new " + tokFile
+	if err := cfg.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run("", "-p", "cmd", "token", "rotate")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stderr, `after step "proved"`) || e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) ||
+		!e.srv.Sim.CheckToken("whm", "root", newTok) {
+		t.Errorf("resume: %s", r.stderr)
+	}
+}

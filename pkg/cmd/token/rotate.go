@@ -196,7 +196,7 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options)
 	if err != nil {
 		return out, err
 	}
-	defer s.Close()
+	defer func() { _ = s.client.Close() }() //nolint:contextcheck // Close logs out on its own short deadline, also after ctx ends
 	r.s = s
 	r.j, err = loadJournal(r.jpath)
 	if err != nil {
@@ -293,11 +293,11 @@ func (r *rotation) save() error { return r.j.save(r.jpath, r.f.Now()) }
 // revoked with the old one, which keeps working.
 func (r *rotation) abandon(ctx context.Context, cause error) error {
 	if err := r.s.client.RevokeTokens(ctx, r.j.NewName); err != nil {
-		return fmt.Errorf("%w; revoking the new token %s failed too (%v): revoke it with 'cpctl token revoke %s'; the old token %s still works",
+		return fmt.Errorf("%w; revoking the new token %s failed too (%w): revoke it with 'cpctl token revoke %s'; the old token %s still works",
 			cause, r.j.NewName, err, r.j.NewName, r.j.OldName)
 	}
 	if err := os.Remove(r.jpath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w; the new token was revoked but the journal could not be removed: %v", cause, err)
+		return fmt.Errorf("%w; the new token was revoked but the journal could not be removed: %w", cause, err)
 	}
 	return fmt.Errorf("%w; revoked the new token %s, and the old token %s still works", cause, r.j.NewName, r.j.OldName)
 }
@@ -365,7 +365,7 @@ func (r *rotation) prove(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
+	defer func() { _ = nc.Close() }() //nolint:contextcheck // Close logs out on its own short deadline, also after ctx ends
 	// The harmless call profile test makes, then the server's name for it.
 	if _, err := nc.Ping(ctx); err != nil {
 		return r.abandon(ctx, fmt.Errorf("the new token does not work: %w", err))
@@ -418,8 +418,15 @@ func (r *rotation) store(ctx context.Context) error {
 		case readErr == nil:
 			return r.abandon(ctx, errors.New("token-store-command succeeded but token-command still prints another token"))
 		default:
-			return fmt.Errorf("cannot tell whether the new token %s was stored (%v; token-command: %v): both it and the old token %s work; fix the commands and run 'cpctl token rotate' again",
-				r.j.NewName, runErr, readErr, r.j.OldName)
+			cause := fmt.Errorf("token-command: %w", readErr)
+			if runErr != nil {
+				cause = errors.Join(runErr, cause)
+			}
+			// The store may have happened: exit 4, like any change whose
+			// outcome is unknown.
+			return &cmdutil.ExitError{Code: cmdutil.ExitTransport, Err: fmt.Errorf(
+				"cannot tell whether the new token %s was stored (%w): both it and the old token %s work; fix the commands and run 'cpctl token rotate' again",
+				r.j.NewName, cause, r.j.OldName)}
 		}
 		if err := r.recordName(); err != nil {
 			r.f.Warnf("%v", err)
@@ -485,7 +492,7 @@ func (r *rotation) revokeOld(ctx context.Context) error {
 	if err != nil {
 		return keep(err)
 	}
-	defer nc.Close()
+	defer func() { _ = nc.Close() }() //nolint:contextcheck // Close logs out on its own short deadline, also after ctx ends
 	if r.j.OldName != r.j.NewName {
 		if err := nc.RevokeTokens(ctx, r.j.OldName); err != nil {
 			return keep(err)

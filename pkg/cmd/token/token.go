@@ -194,8 +194,6 @@ type session struct {
 	client *cpanel.Client
 }
 
-func (s *session) Close() { _ = s.client.Close() }
-
 // open resolves one profile (or --url) and connects with its credentials.
 func open(ctx context.Context, f *cmdutil.Factory, name string) (*session, error) {
 	t, err := f.ResolveTarget(name)
@@ -286,7 +284,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { _ = s.client.Close() }() //nolint:contextcheck // Close logs out on its own short deadline, also after ctx ends
 	tokens, err := s.client.ListTokens(ctx)
 	if err != nil {
 		return err
@@ -391,7 +389,7 @@ func runCreate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { _ = s.client.Close() }() //nolint:contextcheck // Close logs out on its own short deadline, also after ctx ends
 	if s.target.Kind == cpanel.KindCPanel && (len(o.ACLs) > 0 || len(o.Whitelist) > 0) {
 		return cmdutil.Usagef("--acl and --whitelist-ip apply to WHM tokens; a cPanel token has full access")
 	}
@@ -456,7 +454,7 @@ func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { _ = s.client.Close() }() //nolint:contextcheck // Close logs out on its own short deadline, also after ctx ends
 	using, err := inUse(ctx, s)
 	if err != nil {
 		return err
