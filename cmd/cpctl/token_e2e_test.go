@@ -372,14 +372,7 @@ func TestTokenRotateKilled(t *testing.T) {
 
 			if tc.fn == "" {
 				// The resumed run stores again: without the wait this time.
-				cfg, err := config.Load(e.cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg.Profiles["cmd"].TokenStoreCommand = "cat > " + tokFile + ".new && mv " + tokFile + ".new " + tokFile
-				if err := cfg.Save(e.cfg); err != nil {
-					t.Fatal(err)
-				}
+				plainStore(t, e, tokFile)
 			}
 			r := e.run("", "-p", "cmd", "token", "rotate")
 			e.wantCode(r, 0)
@@ -494,6 +487,18 @@ func TestTokenRotateStoreUnknown(t *testing.T) {
 	if err := os.Rename(tokFile+".new", tokFile); err != nil {
 		t.Fatal(err)
 	}
+	plainStore(t, e, tokFile)
+	r = e.run("", "-p", "cmd", "token", "rotate")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stderr, `after step "proved"`) || e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) ||
+		!e.srv.Sim.CheckToken("whm", "root", newTok) {
+		t.Errorf("resume: %s", r.stderr)
+	}
+}
+
+// plainStore sets profile "cmd"'s token-store-command to replace tokFile.
+func plainStore(t *testing.T, e *env, tokFile string) {
+	t.Helper()
 	cfg, err := config.Load(e.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -501,11 +506,5 @@ func TestTokenRotateStoreUnknown(t *testing.T) {
 	cfg.Profiles["cmd"].TokenStoreCommand = "cat > " + tokFile + ".new && mv " + tokFile + ".new " + tokFile
 	if err := cfg.Save(e.cfg); err != nil {
 		t.Fatal(err)
-	}
-	r = e.run("", "-p", "cmd", "token", "rotate")
-	e.wantCode(r, 0)
-	if !strings.Contains(r.stderr, `after step "proved"`) || e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) ||
-		!e.srv.Sim.CheckToken("whm", "root", newTok) {
-		t.Errorf("resume: %s", r.stderr)
 	}
 }
