@@ -180,11 +180,21 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options)
 		}
 		return out, cmdutil.Usagef("profile %s does not authenticate with an API token", name)
 	}
-	if fp.TokenCommand != "" && fp.TokenStoreCommand == "" && fp.Token == "" {
-		return out, cmdutil.Usagef("profile %s takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored", name)
+	// Where there is nowhere to store a new token, --all-profiles passes
+	// the profile over (saying why); naming it is a usage error.
+	noStore := ""
+	switch {
+	case fp.TokenCommand != "" && fp.TokenStoreCommand == "" && fp.Token == "":
+		noStore = "takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored"
+	case fp.Token == "" && fp.TokenCommand == "":
+		noStore = "holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one"
 	}
-	if fp.Token == "" && fp.TokenCommand == "" {
-		return out, cmdutil.Usagef("profile %s holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one", name)
+	if noStore != "" {
+		if o.AllProfiles {
+			out.result, out.message = "skipped", "the profile "+noStore
+			return out, nil
+		}
+		return out, cmdutil.Usagef("profile %s %s", name, noStore)
 	}
 	r := &rotation{f: f, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp}
 	unlock, err := lockRotation(strings.TrimSuffix(r.jpath, ".json") + ".lock")
