@@ -89,6 +89,19 @@ func TestTokenListCreateRevoke(t *testing.T) {
 		t.Error("a revoked token still works")
 	}
 
+	r = e.run("", "token", "create", "saved", "--save-to-profile", "whm-saved")
+	e.wantCode(r, 0)
+	e.noSecrets(r)
+	if sp := loadProfile(t, e, "whm-saved"); sp.TokenName != "saved" || !e.srv.Sim.CheckToken("whm", "root", sp.Token) ||
+		strings.Contains(r.stdout+r.stderr, sp.Token) {
+		t.Errorf("--save-to-profile: %+v\n%s%s", sp, r.stdout, r.stderr)
+	}
+	r = e.run("", "-p", "whm-saved", "token", "revoke", "saved", "--force")
+	e.wantCode(r, 0)
+	if sp := loadProfile(t, e, "whm-saved"); e.srv.Sim.CheckToken("whm", "root", sp.Token) {
+		t.Error("revoke --force of the profile's own token: it still works")
+	}
+
 	// A cPanel profile: UAPI Tokens, full access only.
 	r = e.run("", "-p", "cp", "token", "create", "deploy", "-o", "json")
 	e.wantCode(r, 0)
@@ -184,10 +197,20 @@ func TestTokenRotateCPanelNeedsName(t *testing.T) {
 // storeEnv sets up profile "cmd" whose token lives in a file read by
 // token-command and written by token-store-command.
 func storeEnv(t *testing.T, storeCmd string) (*env, string) {
+	return storeEnvKind(t, storeCmd, false)
+}
+
+// storeEnvKind is storeEnv with, for cpanel, profile "cmd" on bob's cPanel
+// account (its token recorded as imported-1, the simulator's name for it).
+func storeEnvKind(t *testing.T, storeCmd string, cpanel bool) (*env, string) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	tokFile := filepath.Join(e.dir, "tok")
-	if err := os.WriteFile(tokFile, []byte(simulator.SampleRootToken+"\n"), 0o600); err != nil {
+	old := simulator.SampleRootToken
+	if cpanel {
+		old = simulator.SampleBobToken
+	}
+	if err := os.WriteFile(tokFile, []byte(old+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(e.cfg)
@@ -196,6 +219,10 @@ func storeEnv(t *testing.T, storeCmd string) (*env, string) {
 	}
 	cfg.Profiles["cmd"] = &config.Profile{URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token",
 		TokenCommand: "cat " + tokFile, TokenStoreCommand: strings.ReplaceAll(storeCmd, "TOK", tokFile), TLSFingerprint: e.srv.Fingerprint}
+	if cpanel {
+		p := cfg.Profiles["cmd"]
+		p.URL, p.Kind, p.User, p.TokenName = e.srv.CPanelURL, "cpanel", "bob", "imported-1"
+	}
 	if err := cfg.Save(e.cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -258,18 +285,22 @@ func loadProfileRaw(t *testing.T, e *env) string {
 // left over.
 func TestTokenRotateKilled(t *testing.T) {
 	tests := []struct {
-		name string
-		fn   string // token call to hold; "" holds the store command
-		nth  int
-		step string // journal step at the kill; "" for no journal
+		name   string
+		fn     string // token call to hold; "" holds the store command
+		nth    int
+		step   string // journal step at the kill; "" for no journal
+		cpanel bool   // a cPanel profile (UAPI Tokens)
 	}{
-		{"while finding the old token", "whmapi1:api_token_get_details", 1, ""},
-		{"while creating", "whmapi1:api_token_create", 1, "creating"},
-		{"after the server created it, before the reply", "whmapi1:api_token_create reply", 1, "creating"},
-		{"while proving", "whmapi1:api_token_get_details", 2, "created"},
-		{"while storing", "", 0, "proved"},
-		{"while revoking the old token", "whmapi1:api_token_revoke", 1, "stored"},
-		{"after the server revoked the old token, before the reply", "whmapi1:api_token_revoke reply", 1, "stored"},
+		{"cPanel: after the server created it", "uapi:Tokens::create_full_access reply", 1, "creating", true},
+		{"cPanel: while proving", "uapi:Tokens::list", 2, "created", true},
+		{"cPanel: while revoking the old token", "uapi:Tokens::revoke", 1, "stored", true},
+		{"while finding the old token", "whmapi1:api_token_get_details", 1, "", false},
+		{"while creating", "whmapi1:api_token_create", 1, "creating", false},
+		{"after the server created it, before the reply", "whmapi1:api_token_create reply", 1, "creating", false},
+		{"while proving", "whmapi1:api_token_get_details", 2, "created", false},
+		{"while storing", "", 0, "proved", false},
+		{"while revoking the old token", "whmapi1:api_token_revoke", 1, "stored", false},
+		{"after the server revoked the old token, before the reply", "whmapi1:api_token_revoke reply", 1, "stored", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -282,7 +313,11 @@ func TestTokenRotateKilled(t *testing.T) {
 				// Signal the test, then wait to be killed.
 				store += " && echo > " + fifo + " && exec sleep 600"
 			}
-			e, tokFile := storeEnv(t, store)
+			e, tokFile := storeEnvKind(t, store, tc.cpanel)
+			scheme, user, oldTok := "whm", "root", simulator.SampleRootToken
+			if tc.cpanel {
+				scheme, user, oldTok = "cpanel", "bob", simulator.SampleBobToken
+			}
 			var arrived <-chan struct{}
 			if tc.fn != "" {
 				a, release := e.srv.Sim.HoldTokenCall(tc.fn, tc.nth)
@@ -331,20 +366,13 @@ func TestTokenRotateKilled(t *testing.T) {
 			}
 			// At every kill point some store holds a working token.
 			b, _ := os.ReadFile(tokFile)
-			if !e.srv.Sim.CheckToken("whm", "root", strings.TrimSpace(string(b))) {
+			if !e.srv.Sim.CheckToken(scheme, user, strings.TrimSpace(string(b))) {
 				t.Fatal("after the kill the store holds no working token")
 			}
 
 			if tc.fn == "" {
 				// The resumed run stores again: without the wait this time.
-				cfg, err := config.Load(e.cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg.Profiles["cmd"].TokenStoreCommand = "cat > " + tokFile + ".new && mv " + tokFile + ".new " + tokFile
-				if err := cfg.Save(e.cfg); err != nil {
-					t.Fatal(err)
-				}
+				plainStore(t, e, tokFile)
 			}
 			r := e.run("", "-p", "cmd", "token", "rotate")
 			e.wantCode(r, 0)
@@ -353,13 +381,13 @@ func TestTokenRotateKilled(t *testing.T) {
 			}
 			b, _ = os.ReadFile(tokFile)
 			held := strings.TrimSpace(string(b))
-			if held == simulator.SampleRootToken || !e.srv.Sim.CheckToken("whm", "root", held) {
+			if held == oldTok || !e.srv.Sim.CheckToken(scheme, user, held) {
 				t.Fatal("the store does not hold a new working token")
 			}
-			if e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) {
+			if e.srv.Sim.CheckToken(scheme, user, oldTok) {
 				t.Error("the old token still works")
 			}
-			if names := e.srv.Sim.TokenNames("root", false); len(names) != 1 {
+			if names := e.srv.Sim.TokenNames(user, tc.cpanel); len(names) != 1 {
 				t.Errorf("tokens left: %v, want only the new one", names)
 			}
 			if _, err := os.Stat(jpath); !os.IsNotExist(err) {
@@ -415,4 +443,68 @@ func TestTokenVerboseRedacts(t *testing.T) {
 	r = e.run("", "-v", "token", "rotate")
 	e.wantCode(r, 0)
 	e.noSecrets(r, tok, loadProfile(t, e, "whm").Token)
+}
+
+// TestTokenListGolden pins the table and JSON of token list on a state with
+// fixed times (our own simulator).
+func TestTokenListGolden(t *testing.T) {
+	st := simulator.SampleState()
+	st.Root.Tokens = nil
+	st.Root.APITokens = []simulator.APIToken{
+		{Name: "main", Token: simulator.SampleRootToken, Created: 1_764_633_600},
+		{Name: "ci-deploy", Token: "CIDEPLOY0123456789ABCDEFGHIJKLMN", Created: 1_764_633_700, ExpiresAt: 4_102_444_800,
+			ACLs: []string{"passwd", "list-accts"}, Whitelist: []string{"198.51.100.0/24", "203.0.113.7"}},
+	}
+	e := newEnv(t, st, simulator.Options{})
+	e.writeConfig()
+	for _, format := range []string{"table", "json"} {
+		r := e.run("", "token", "list", "-o", format)
+		e.wantCode(r, 0)
+		e.noSecrets(r, "CIDEPLOY0123456789ABCDEFGHIJKLMN")
+		golden(t, "token-list."+format, r.stdout)
+	}
+}
+
+// TestTokenRotateStoreUnknown: when token-command cannot say what the store
+// holds after the store command ran, both tokens are kept (exit 4) and the
+// journal lets a later run finish.
+func TestTokenRotateStoreUnknown(t *testing.T) {
+	e, tokFile := storeEnv(t, "cat > TOK.new && rm TOK")
+	r := e.run("", "-p", "cmd", "token", "rotate")
+	e.wantCode(r, 4)
+	if !strings.Contains(r.stderr, "cannot tell whether the new token") || !strings.Contains(r.stderr, "both it and the old token imported-1 work") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	b, err := os.ReadFile(tokFile + ".new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTok := strings.TrimSpace(string(b))
+	if !e.srv.Sim.CheckToken("whm", "root", newTok) || !e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) {
+		t.Fatal("both tokens must still work")
+	}
+	// Fix the store (the token file is back) and resume.
+	if err := os.Rename(tokFile+".new", tokFile); err != nil {
+		t.Fatal(err)
+	}
+	plainStore(t, e, tokFile)
+	r = e.run("", "-p", "cmd", "token", "rotate")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stderr, `after step "proved"`) || e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) ||
+		!e.srv.Sim.CheckToken("whm", "root", newTok) {
+		t.Errorf("resume: %s", r.stderr)
+	}
+}
+
+// plainStore sets profile "cmd"'s token-store-command to replace tokFile.
+func plainStore(t *testing.T, e *env, tokFile string) {
+	t.Helper()
+	cfg, err := config.Load(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Profiles["cmd"].TokenStoreCommand = "cat > " + tokFile + ".new && mv " + tokFile + ".new " + tokFile
+	if err := cfg.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -3,8 +3,9 @@ package cpanel
 // API token management for the profile's own login: WHM API 1
 // api_token_create, api_token_list, api_token_get_details and api_token_revoke
 // on a WHM client; UAPI Tokens/create_full_access, Tokens/list and
-// Tokens/revoke on a cPanel client. Shapes are those of docs/protocol.md's
-// token section: create returns the token once, lists never show it.
+// Tokens/revoke on a cPanel client. The shapes are those of cPanel's
+// Whostmgr::API::1::Tokens and Cpanel::API::Tokens (see docs/simulator.md):
+// create returns the token once, lists never show it.
 
 import (
 	"context"

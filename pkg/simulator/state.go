@@ -178,6 +178,9 @@ func (l *Login) validate(who string) error {
 			return fmt.Errorf("%s: an API token must be 32 characters of A-Z0-9", who)
 		}
 	}
+	if err := validateAPITokens(l.APITokens); err != nil {
+		return fmt.Errorf("%s: %w", who, err)
+	}
 	if l.TFASecret != "" {
 		if _, err := totp.DecodeSecret(l.TFASecret); err != nil {
 			return fmt.Errorf("%s: tfa-secret: %w", who, err)

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"math/big"
 	"net"
@@ -83,6 +84,28 @@ func NewAPIToken() string {
 		b[i] = tokenAlphabet[d.Int64()]
 	}
 	return string(b)
+}
+
+// validateAPITokens checks named tokens as a state file gives them.
+func validateAPITokens(list []APIToken) error {
+	seen := map[string]bool{}
+	for _, t := range list {
+		switch {
+		case !tokenNameRE.MatchString(t.Name):
+			return fmt.Errorf("api-tokens: %q is not a valid token name (1-50 of A-Za-z0-9_-)", t.Name)
+		case seen[t.Name]:
+			return fmt.Errorf("api-tokens: the name %q is used twice", t.Name)
+		case t.Token == "" && t.Hash == "":
+			return fmt.Errorf("api-tokens: %s has neither token nor hash", t.Name)
+		case t.Token != "" && !validToken(t.Token):
+			return fmt.Errorf("api-tokens: %s: an API token must be 32 characters of A-Z0-9", t.Name)
+		}
+		seen[t.Name] = true
+		if _, e := normalizeWhitelist(t.Whitelist); e != nil {
+			return fmt.Errorf("api-tokens: %s: %s", t.Name, string(*e))
+		}
+	}
+	return nil
 }
 
 func cloneAPITokens(in []APIToken) []APIToken {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -264,5 +265,23 @@ func TestHoldTokenCall(t *testing.T) {
 	release()
 	if code := <-done; code != 200 {
 		t.Fatalf("released call: status %d", code)
+	}
+}
+
+func TestAPITokensStateValidation(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"bad name", "root:\n  api-tokens: [{name: 'a b', token: ABCDEFGHIJKLMNOPQRSTUVWXYZ012345}]\n", "is not a valid token name"},
+		{"duplicate", "root:\n  api-tokens: [{name: a, token: ABCDEFGHIJKLMNOPQRSTUVWXYZ012345}, {name: a, token: BBCDEFGHIJKLMNOPQRSTUVWXYZ012345}]\n", "used twice"},
+		{"no secret", "root:\n  api-tokens: [{name: a}]\n", "neither token nor hash"},
+		{"short token", "root:\n  api-tokens: [{name: a, token: ABC}]\n", "32 characters"},
+		{"bad ip", "root:\n  api-tokens: [{name: a, token: ABCDEFGHIJKLMNOPQRSTUVWXYZ012345, whitelist-ips: [nope]}]\n", "Invalid IP address"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseState([]byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
@@ -29,6 +30,9 @@ const (
 	stepProved   = "proved"
 	stepStored   = "stored"
 )
+
+// rotateConcurrency is how many profiles --all-profiles rotates at once.
+const rotateConcurrency = 4
 
 // defaultLifetime is the new token's lifetime when the old one expires but
 // its creation time is unknown.
@@ -119,18 +123,35 @@ func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var firstErr error
-	for _, name := range names {
-		out, err := rotateOne(ctx, f, name, o)
-		if err != nil {
-			out.result = "failed"
-			out.message = termsafe.Bounded(err.Error(), 400)
-			if firstErr == nil {
-				firstErr = err
+	// Profiles are mostly on different servers: rotate a few at once. One
+	// mutex orders the config file's read-modify-write cycles.
+	rows := make([][]string, len(names))
+	errs := make([]error, len(names))
+	var cfgMu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, rotateConcurrency)
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out, err := rotateOne(ctx, f, name, o, &cfgMu)
+			if err != nil {
+				out.result = "failed"
+				out.message = termsafe.Bounded(err.Error(), 400)
+				errs[i] = err
 			}
+			rows[i] = []string{name, out.result, out.old, out.new, out.expires, out.message}
+		}()
+	}
+	wg.Wait()
+	var firstErr error
+	for _, err := range errs {
+		if err != nil {
+			firstErr = err
+			break
 		}
-		rows = append(rows, []string{name, out.result, out.old, out.new, out.expires, out.message})
 	}
 	if err := p.Table([]string{"PROFILE", "RESULT", "OLD", "NEW", "EXPIRES", "MESSAGE"}, rows); err != nil {
 		return err
@@ -159,10 +180,11 @@ type rotation struct {
 	prof    config.Profile // as the file has it
 	s       *session       // on the token the store holds now
 	j       *journal
-	resumed bool // the journal came from an earlier run
+	resumed bool        // the journal came from an earlier run
+	cfgMu   *sync.Mutex // held around the config file's read-modify-write
 }
 
-func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options) (outcome, error) {
+func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options, cfgMu *sync.Mutex) (outcome, error) {
 	out := outcome{profile: name}
 	cfg, cfgPath, err := f.Config()
 	if err != nil {
@@ -180,18 +202,33 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options)
 		}
 		return out, cmdutil.Usagef("profile %s does not authenticate with an API token", name)
 	}
-	if fp.TokenCommand != "" && fp.TokenStoreCommand == "" && fp.Token == "" {
-		return out, cmdutil.Usagef("profile %s takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored", name)
+	// Where there is nowhere to store a new token, --all-profiles passes
+	// the profile over (saying why); naming it is a usage error.
+	noStore := ""
+	switch {
+	case fp.TokenCommand != "" && fp.TokenStoreCommand == "" && fp.Token == "":
+		noStore = "takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored"
+	case fp.Token == "" && fp.TokenCommand == "":
+		noStore = "holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one"
 	}
-	if fp.Token == "" && fp.TokenCommand == "" {
-		return out, cmdutil.Usagef("profile %s holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one", name)
+	if noStore != "" {
+		if o.AllProfiles {
+			out.result, out.message = "skipped", "the profile "+noStore
+			return out, nil
+		}
+		return out, cmdutil.Usagef("profile %s %s", name, noStore)
 	}
-	r := &rotation{f: f, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp}
+	r := &rotation{f: f, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp, cfgMu: cfgMu}
+	unlock, err := lockRotation(strings.TrimSuffix(r.jpath, ".json") + ".lock")
+	if err != nil {
+		return out, fmt.Errorf("profile %s: %w", name, err)
+	}
+	defer unlock()
 	s, err := open(ctx, f, name)
 	if err != nil {
 		return out, err
 	}
-	defer s.Close(ctx)
+	defer func() { _ = s.client.Close(ctx) }()
 	r.s = s
 	r.j, err = loadJournal(r.jpath)
 	if err != nil {
@@ -203,7 +240,7 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options)
 				r.jpath, r.j.User, r.j.Server, name)
 		}
 		r.resumed = true
-		fmt.Fprintf(f.IO.ErrOut, "Resuming the rotation of profile %s after step %q\n", name, r.j.Step)
+		r.say("Resuming the rotation of profile %s after step %q", name, r.j.Step)
 	} else if err := r.begin(ctx, o); err != nil {
 		return out, err
 	}
@@ -288,11 +325,11 @@ func (r *rotation) save() error { return r.j.save(r.jpath, r.f.Now()) }
 // revoked with the old one, which keeps working.
 func (r *rotation) abandon(ctx context.Context, cause error) error {
 	if err := r.s.client.RevokeTokens(ctx, r.j.NewName); err != nil {
-		return fmt.Errorf("%w; revoking the new token %s failed too (%v): revoke it with 'cpctl token revoke %s'; the old token %s still works",
+		return fmt.Errorf("%w; revoking the new token %s failed too (%w): revoke it with 'cpctl token revoke %s'; the old token %s still works",
 			cause, r.j.NewName, err, r.j.NewName, r.j.OldName)
 	}
 	if err := os.Remove(r.jpath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w; the new token was revoked but the journal could not be removed: %v", cause, err)
+		return fmt.Errorf("%w; the new token was revoked but the journal could not be removed: %w", cause, err)
 	}
 	return fmt.Errorf("%w; revoked the new token %s, and the old token %s still works", cause, r.j.NewName, r.j.OldName)
 }
@@ -361,6 +398,10 @@ func (r *rotation) prove(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = nc.Close(ctx) }()
+	// The harmless call profile test makes, then the server's name for it.
+	if _, err := nc.Ping(ctx); err != nil {
+		return r.abandon(ctx, fmt.Errorf("the new token does not work: %w", err))
+	}
 	known := false
 	d, found, ok, err := nc.TokenDetails(ctx, r.j.NewToken)
 	if err == nil && ok {
@@ -382,17 +423,11 @@ func (r *rotation) prove(ctx context.Context) error {
 
 // store puts the new token where the profile gets its token from.
 func (r *rotation) store(ctx context.Context) error {
-	if r.prof.TokenStoreCommand == "" {
-		cfg, err := config.Load(r.cfgPath)
+	// The store is where the profile reads its token from: its own token
+	// field first, as the client does.
+	if r.prof.Token != "" || r.prof.TokenStoreCommand == "" {
+		err := r.updateProfile(func(p *config.Profile) { p.Token, p.TokenName = r.j.NewToken, r.j.NewName })
 		if err != nil {
-			return r.abandon(ctx, err)
-		}
-		p, err := cfg.Profile(r.name)
-		if err != nil {
-			return r.abandon(ctx, err)
-		}
-		p.Token, p.TokenName = r.j.NewToken, r.j.NewName
-		if err := cfg.Save(r.cfgPath); err != nil {
 			return r.abandon(ctx, fmt.Errorf("store the new token in %s: %w", r.cfgPath, err))
 		}
 	} else {
@@ -407,20 +442,39 @@ func (r *rotation) store(ctx context.Context) error {
 		case readErr == nil:
 			return r.abandon(ctx, errors.New("token-store-command succeeded but token-command still prints another token"))
 		default:
-			return fmt.Errorf("cannot tell whether the new token %s was stored (%v; token-command: %v): both it and the old token %s work; fix the commands and run 'cpctl token rotate' again",
-				r.j.NewName, runErr, readErr, r.j.OldName)
+			cause := fmt.Errorf("token-command: %w", readErr)
+			if runErr != nil {
+				cause = errors.Join(runErr, cause)
+			}
+			// The store may have happened: exit 4, like any change whose
+			// outcome is unknown.
+			return &cmdutil.ExitError{Code: cmdutil.ExitTransport, Err: fmt.Errorf(
+				"cannot tell whether the new token %s was stored (%w): both it and the old token %s work; fix the commands and run 'cpctl token rotate' again",
+				r.j.NewName, cause, r.j.OldName)}
 		}
-		if err := r.recordName(); err != nil {
-			r.f.Warnf("%v", err)
+		// The name is kept in the profile: a cPanel server cannot look a
+		// token up, and the next rotation needs it.
+		if err := r.updateProfile(func(p *config.Profile) { p.TokenName = r.j.NewName }); err != nil {
+			r.say("cpctl: warning: record the new token's name in profile %s: %v", r.name, err)
 		}
 	}
 	r.j.Step = stepStored
 	return r.save()
 }
 
-// recordName keeps the new token's name in the profile: a cPanel server
-// cannot look a token up, and the next rotation needs it.
-func (r *rotation) recordName() error {
+// say writes a line to standard error; rotations running side by side
+// take turns (the mutex also guards the config file, briefly).
+func (r *rotation) say(format string, a ...any) {
+	r.cfgMu.Lock()
+	defer r.cfgMu.Unlock()
+	fmt.Fprintf(r.f.IO.ErrOut, format+"\n", a...)
+}
+
+// updateProfile changes the profile in the config file as it is now on
+// disk, so that other profiles' changes made meanwhile are kept.
+func (r *rotation) updateProfile(change func(*config.Profile)) error {
+	r.cfgMu.Lock()
+	defer r.cfgMu.Unlock()
 	cfg, err := config.Load(r.cfgPath)
 	if err != nil {
 		return err
@@ -429,7 +483,7 @@ func (r *rotation) recordName() error {
 	if err != nil {
 		return err
 	}
-	p.TokenName = r.j.NewName
+	change(p)
 	return cfg.Save(r.cfgPath)
 }
 
@@ -449,6 +503,8 @@ func (r *rotation) runStore(ctx context.Context) error {
 		}
 	}
 	cmd.Env = env
+	// A command that leaves a child holding stderr must not hang the rotation.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if i := strings.IndexAny(msg, "\r\n"); i >= 0 {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,8 +194,6 @@ type session struct {
 	client *cpanel.Client
 }
 
-func (s *session) Close(ctx context.Context) { _ = s.client.Close(ctx) }
-
 // open resolves one profile (or --url) and connects with its credentials.
 func open(ctx context.Context, f *cmdutil.Factory, name string) (*session, error) {
 	t, err := f.ResolveTarget(name)
@@ -250,8 +249,8 @@ type tokenRow struct {
 	FullAccess bool     `json:"full-access" yaml:"full-access"`
 	ACLs       []string `json:"acls" yaml:"acls"`
 	Whitelist  []string `json:"whitelist-ips" yaml:"whitelist-ips"`
-	Created    string   `json:"created" yaml:"created"`
-	Expires    string   `json:"expires" yaml:"expires"`
+	Created    *string  `json:"created" yaml:"created"`
+	Expires    *string  `json:"expires" yaml:"expires"` // null: never
 	Status     string   `json:"status" yaml:"status"`
 	InUse      bool     `json:"in-use" yaml:"in-use"`
 }
@@ -261,6 +260,15 @@ func stamp(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// stampOrNil is stamp for JSON and YAML, where an unknown or absent time is null.
+func stampOrNil(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := stamp(t)
+	return &s
 }
 
 func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
@@ -276,7 +284,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close(ctx)
+	defer func() { _ = s.client.Close(ctx) }()
 	tokens, err := s.client.ListTokens(ctx)
 	if err != nil {
 		return err
@@ -290,7 +298,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	rows := make([]tokenRow, 0, len(tokens))
 	for _, t := range tokens {
 		r := tokenRow{Name: termsafe.Bounded(t.Name, 64), FullAccess: t.FullAccess, ACLs: safeList(t.ACLs),
-			Whitelist: safeList(t.Whitelist), Created: stamp(t.Created), Expires: stamp(t.Expires), Status: "ok",
+			Whitelist: safeList(t.Whitelist), Created: stampOrNil(t.Created), Expires: stampOrNil(t.Expires), Status: "ok",
 			InUse: using != "" && t.Name == using}
 		if r.ACLs == nil {
 			r.ACLs = []string{}
@@ -302,7 +310,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		case t.Expired(now):
 			r.Status = "expired"
 			f.Warnf("token %s expired on %s; the server keeps expired tokens until they are revoked: cpctl token revoke %s",
-				r.Name, r.Expires, r.Name)
+				r.Name, stamp(t.Expires), r.Name)
 		case !t.Expires.IsZero() && t.Expires.Sub(now) < warn:
 			days := int(t.Expires.Sub(now).Hours() / 24)
 			r.Status = fmt.Sprintf("expires in %dd", days)
@@ -310,7 +318,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 			if r.InUse {
 				what += " (the one this profile uses; rotate it with 'cpctl token rotate')"
 			}
-			f.Warnf("%s expires in %d days (%s)", what, days, r.Expires)
+			f.Warnf("%s expires in %d days (%s)", what, days, stamp(t.Expires))
 		}
 		rows = append(rows, r)
 	}
@@ -327,15 +335,19 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		if wl == "" {
 			wl = "any"
 		}
-		exp := r.Expires
-		if exp == "" {
-			exp = "never"
+		exp := "never"
+		if r.Expires != nil {
+			exp = *r.Expires
+		}
+		created := ""
+		if r.Created != nil {
+			created = *r.Created
 		}
 		use := ""
 		if r.InUse {
 			use = "yes"
 		}
-		table[i] = []string{r.Name, access, wl, r.Created, exp, r.Status, use}
+		table[i] = []string{r.Name, access, wl, created, exp, r.Status, use}
 	}
 	return p.Table([]string{"NAME", "ACCESS", "WHITELIST", "CREATED", "EXPIRES", "STATUS", "IN USE"}, table)
 }
@@ -377,7 +389,7 @@ func runCreate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close(ctx)
+	defer func() { _ = s.client.Close(ctx) }()
 	if s.target.Kind == cpanel.KindCPanel && (len(o.ACLs) > 0 || len(o.Whitelist) > 0) {
 		return cmdutil.Usagef("--acl and --whitelist-ip apply to WHM tokens; a cPanel token has full access")
 	}
@@ -442,20 +454,34 @@ func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close(ctx)
-	if !o.Force {
-		using, err := inUse(ctx, s)
-		if err != nil {
+	defer func() { _ = s.client.Close(ctx) }()
+	using, err := inUse(ctx, s)
+	if err != nil {
+		return err
+	}
+	if using != "" && slices.Contains(o.Names, using) {
+		if !o.Force {
+			return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", using, s.target.DisplayName())
+		}
+		// The profile's own token goes: nothing can check afterwards.
+		if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
 			return err
 		}
-		for _, n := range o.Names {
-			if n == using {
-				return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", n, s.target.DisplayName())
-			}
-		}
+		fmt.Fprintf(f.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
+		return nil
 	}
 	if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
 		return err
+	}
+	// Success is the server no longer listing them, whatever it answered.
+	tokens, err := s.client.ListTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("revoked, but the check that followed failed: %w", err)
+	}
+	for _, t := range tokens {
+		if slices.Contains(o.Names, t.Name) {
+			return fmt.Errorf("the server still lists token %s after revoking it", termsafe.Bounded(t.Name, 64))
+		}
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Revoked %s\n", strings.Join(o.Names, ", "))
 	return nil

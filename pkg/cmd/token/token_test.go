@@ -215,3 +215,60 @@ func TestDryRunSendsNothing(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+func TestRotateLocked(t *testing.T) {
+	e := newSimEnv(t)
+	unlock, err := lockRotation(strings.TrimSuffix(journalPath(e.cfgPath, "whm"), ".json") + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = runRotate(context.Background(), e.f, &Options{Verb: "rotate"})
+	if err == nil || !strings.Contains(err.Error(), "another rotation of this profile is running") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := e.srv.Sim.Stats().Requests; n != 0 {
+		t.Errorf("%d requests while another rotation held the lock", n)
+	}
+	unlock()
+	if err := runRotate(context.Background(), e.f, &Options{Verb: "rotate"}); err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+}
+
+func TestRotateNowhereToStore(t *testing.T) {
+	e := newSimEnv(t)
+	cfg, err := config.Load(e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Profiles["tc"] = &config.Profile{URL: e.srv.WHMURL, Kind: "whm", User: "root", Auth: "token",
+		TokenCommand: "echo " + simulator.SampleRootToken, CACert: e.srv.CAFile}
+	if err := cfg.Save(e.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	e.f.Viper.Set(cmdutil.KeyProfile, "tc")
+	err = runRotate(context.Background(), e.f, &Options{Verb: "rotate"})
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "set token-store-command") {
+		t.Fatalf("single profile: %v", err)
+	}
+	if n := e.srv.Sim.Stats().Requests; n != 0 {
+		t.Errorf("%d requests before the refusal", n)
+	}
+	e.f.Viper.Set(cmdutil.KeyProfile, "")
+	e.f.Viper.Set(cmdutil.KeyOutput, "json")
+	e.out.Reset() // the refusal's table row
+	if err := runRotate(context.Background(), e.f, &Options{Verb: "rotate", AllProfiles: true}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	if err := json.Unmarshal(e.out.Bytes(), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, e.out)
+	}
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r["profile"]] = r["result"]
+	}
+	if !reflect.DeepEqual(got, map[string]string{"tc": "skipped", "whm": "rotated"}) {
+		t.Errorf("results %v", got)
+	}
+}
