@@ -304,8 +304,8 @@ type scheduler struct {
 	mu       sync.Mutex
 	queues   map[string]*profileQueue // profiles with rows queued or in flight
 	limiters map[string]Limiter
-	queued int
-	space  chan struct{} // a worker took a row: there may be room
+	queued   int
+	space    chan struct{} // a worker took a row: there may be room
 
 	held []job // the dispatcher's own
 }
