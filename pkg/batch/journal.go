@@ -541,7 +541,7 @@ func removeStaleAside(dir string, match func(name string) bool, ours func(*os.Fi
 		stale := lockFile(f) == nil && (ours == nil || ours(f))
 		f.Close() // before the removal, which Windows refuses on an open file
 		if stale {
-			os.Remove(m)
+			_ = os.Remove(m) // best effort: the next run tries again
 		}
 	}
 }
@@ -572,9 +572,9 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 		if !closed {
 			f.Close()
 		}
-		os.Remove(tmp) // after the link, path keeps the file
+		_ = os.Remove(tmp) // gone already after success; after a failure, the next run removes it
 		if err != nil && linked {
-			os.Remove(path)
+			_ = os.Remove(path) // if it stays, it is a whole plan: resumable, nothing sent
 		}
 	}()
 	w := bufio.NewWriterSize(f, 256<<10)
