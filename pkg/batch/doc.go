@@ -2,7 +2,8 @@
 //
 // A run has two phases. The plan phase (Plan, or Run with an Input) reads the
 // input once, as a stream, validates every row and writes it into a new
-// journal, which is written aside and linked into place only when complete;
+// journal, which is written unnamed (Linux) or aside and linked into place
+// only when complete;
 // if any row is invalid no journal appears and nothing is sent.
 // The run phase (Resume, or the rest of Run) streams the rows back from the
 // journal and sends them through an injected executor with bounded

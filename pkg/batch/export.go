@@ -126,7 +126,7 @@ func WriteSecretsFile(journalPath, path string) (err error) {
 		if !closed {
 			f.Close()
 		}
-		os.Remove(tmp) // after the link, path keeps the file
+		_ = os.Remove(tmp) // gone already after success; after a failure, the next run removes it
 	}()
 	// CreateTemp already uses 0600; the chmod guards against a future change.
 	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {

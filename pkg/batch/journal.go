@@ -541,7 +541,7 @@ func removeStaleAside(dir string, match func(name string) bool, ours func(*os.Fi
 		stale := lockFile(f) == nil && (ours == nil || ours(f))
 		f.Close() // before the removal, which Windows refuses on an open file
 		if stale {
-			os.Remove(m)
+			_ = os.Remove(m) // best effort: the next run tries again
 		}
 	}
 }
@@ -552,6 +552,33 @@ func removeStaleAside(dir string, match func(name string) bool, ours func(*os.Fi
 // file with a bad row. On success the journal is durable (file and directory
 // synced) and ready for Resume; Plan returns the number of rows.
 func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts ValidateOptions) (n int, err error) {
+	return plan(path, in, kind, meta, opts, true)
+}
+
+// openPlan creates the file a plan into path is written to, locked, and
+// the function that gives it path once complete. Where the system offers
+// it (Linux, see createUnnamed) and unnamed is set, the file has no name
+// until then, so a process killed while planning leaves nothing behind.
+// Otherwise it is written aside as PATH.planning-PID (aside is that name)
+// and linked into place; a killed run's aside file is removed by the next
+// plan in the directory (removeStalePlans).
+func openPlan(path string, unnamed bool) (f *os.File, aside string, link func(string) error, err error) {
+	if unnamed {
+		if f, link, err := createUnnamed(filepath.Dir(path)); err == nil {
+			if err := lockFile(f); err != nil {
+				f.Close()
+				return nil, "", nil, err
+			}
+			return f, "", link, nil
+		}
+	}
+	aside = filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%d", planAsidePrefix(path), os.Getpid()))
+	f, err = createFile(aside)
+	return f, aside, func(p string) error { return os.Link(aside, p) }, err
+}
+
+// plan is Plan; unnamed false forces the named file aside (tests).
+func plan(path string, in io.Reader, kind Kind, meta map[string]string, opts ValidateOptions, unnamed bool) (n int, err error) {
 	if !kind.valid() {
 		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
 	}
@@ -562,9 +589,8 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 		return 0, fmt.Errorf("journal %s already exists: resume it, or choose another name", path)
 	}
 	removeStalePlans(path)
-	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%d", planAsidePrefix(path), os.Getpid()))
 	linked, closed := false, false
-	f, err := createFile(tmp)
+	f, aside, link, err := openPlan(path, unnamed)
 	if err != nil {
 		return 0, err
 	}
@@ -572,9 +598,11 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 		if !closed {
 			f.Close()
 		}
-		os.Remove(tmp) // after the link, path keeps the file
+		if aside != "" {
+			_ = os.Remove(aside) // gone already after success; after a failure, the next run removes it
+		}
 		if err != nil && linked {
-			os.Remove(path)
+			_ = os.Remove(path) // if it stays, it is a whole plan: resumable, nothing sent
 		}
 	}()
 	w := bufio.NewWriterSize(f, 256<<10)
@@ -604,7 +632,7 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := f.Sync(); err != nil {
 		return n, fmt.Errorf("sync journal: %w", err)
 	}
-	if err := os.Link(tmp, path); err != nil {
+	if err := link(path); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return n, fmt.Errorf("journal %s already exists: resume it, or choose another name", path)
 		}
@@ -618,8 +646,10 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := f.Close(); err != nil {
 		return n, fmt.Errorf("close journal: %w", err)
 	}
-	if err := os.Remove(tmp); err != nil {
-		return n, fmt.Errorf("remove %s: %w", tmp, err)
+	if aside != "" {
+		if err := os.Remove(aside); err != nil {
+			return n, fmt.Errorf("remove %s: %w", aside, err)
+		}
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return n, err

@@ -12,8 +12,11 @@ import (
 )
 
 // envPlanChild switches TestMain into planChild, planning into the journal
-// it names.
-const envPlanChild = "CPCTL_BATCH_PLAN_CHILD"
+// it names; envPlanNamed set makes it write the plan aside under a name.
+const (
+	envPlanChild = "CPCTL_BATCH_PLAN_CHILD"
+	envPlanNamed = "CPCTL_BATCH_PLAN_NAMED"
+)
 
 // planChild plans from an input that gives 5,000 rows (more than the plan's
 // write buffer, so passwords reach the disk) and then never ends, saying
@@ -26,7 +29,7 @@ func planChild(path string) {
 		fmt.Fprintf(&rows, "user%05d,Pw-%05d-Secret!\n", i, i)
 	}
 	in := io.MultiReader(strings.NewReader(rows.String()), blockingReader{})
-	_, err := Plan(path, in, KindAccount, nil, ValidateOptions{})
+	_, err := plan(path, in, KindAccount, nil, ValidateOptions{}, os.Getenv(envPlanNamed) == "")
 	fmt.Fprintln(os.Stderr, "plan returned:", err)
 	os.Exit(2)
 }
@@ -38,14 +41,37 @@ func (blockingReader) Read([]byte) (int, error) {
 	select {}
 }
 
-// TestKilledPlanLeavesNoPasswords kills a process while it plans, checks
-// that its half-written plan holds passwords on disk, and that the next
-// plan in the directory, under another journal name as timestamped names
-// always are, removes it.
+// TestKilledPlanLeavesNoPasswords kills a process while it plans. Where
+// plans are written unnamed (Linux) nothing is left at all. Where they are
+// written aside under a name, the half-written plan holds passwords on
+// disk, and the next plan in the directory, under another journal name as
+// timestamped names always are, removes it.
 func TestKilledPlanLeavesNoPasswords(t *testing.T) {
+	probe := t.TempDir()
+	f, _, err := createUnnamed(probe)
+	unnamedWorks := err == nil
+	if unnamedWorks {
+		f.Close()
+	}
+	for _, tt := range []struct {
+		name          string
+		named         bool
+		leavesNothing bool
+	}{
+		{"unnamed where possible", false, unnamedWorks},
+		{"named aside", true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) { killPlanning(t, tt.named, tt.leavesNothing) })
+	}
+}
+
+func killPlanning(t *testing.T, named, leavesNothing bool) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envPlanChild+"="+filepath.Join(dir, "cpctl-account-20261202T080000Z.journal"))
+	if named {
+		cmd.Env = append(cmd.Env, envPlanNamed+"=1")
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +91,12 @@ func TestKilledPlanLeavesNoPasswords(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	if leavesNothing {
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("the killed run left %v", entries)
+		}
+		return
+	}
 	plans, _ := filepath.Glob(filepath.Join(dir, "*.planning-*"))
 	if len(plans) != 1 {
 		t.Fatalf("the killed run left %v, want its plan", plans)

@@ -346,8 +346,19 @@ func (r *Reader) parseJSON(line []byte) (Row, string) {
 	if dec.InputOffset() != int64(len(line)) {
 		return Row{}, "more than one JSON value on the line"
 	}
-	if k := duplicateKey(line); k != "" {
-		return Row{}, fmt.Sprintf("key %q appears twice", k)
+	// Every key has a colon after it, so when the colons are no more than
+	// the keys that were set, no key came twice; otherwise (a colon in a
+	// value, a null, a repeat) the keys are read one by one.
+	set := 0
+	for _, p := range []*string{jr.User, jr.Address, jr.Owner, jr.Password, jr.Profile} {
+		if p != nil {
+			set++
+		}
+	}
+	if bytes.Count(line, []byte{':'}) > set {
+		if k := duplicateKey(line); k != "" {
+			return Row{}, fmt.Sprintf("key %q appears twice", k)
+		}
 	}
 	target := jr.User
 	other := "address"

@@ -120,8 +120,14 @@ type RunConfig struct {
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
 	// when 0); rows of different profiles run at the same time. The plan is
 	// read once whatever the number of profiles, and workers exist only for
-	// profiles with rows at hand.
+	// profiles with rows at hand. With a Limiter it is the ceiling: the
+	// limiter decides how many of the Concurrency workers send at once.
 	Concurrency int
+	// Limiter, when set, gives each profile its limiter, asked before every
+	// request of that profile's rows, so that the number in flight can
+	// change during the run (an adaptive controller). Nil: a fixed limit of
+	// Concurrency per profile.
+	Limiter func(profile string) Limiter
 	// Rate limits how many rows start per second over the whole run
 	// (0: no limit), with bursts up to Burst (1 when 0). See ParseRate.
 	Rate  rate.Limit
@@ -242,7 +248,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	ahead := r.readAhead()
 	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, collect: c.add,
 		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead,
-		queues: map[string]*profileQueue{}, space: make(chan struct{}, 1)}
+		queues: map[string]*profileQueue{}, limiters: map[string]Limiter{}, space: make(chan struct{}, 1)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -295,10 +301,11 @@ type scheduler struct {
 
 	perProfile, maxQueued, maxHeld int
 
-	mu     sync.Mutex
-	queues map[string]*profileQueue // profiles with rows queued or in flight
-	queued int
-	space  chan struct{} // a worker took a row: there may be room
+	mu       sync.Mutex
+	queues   map[string]*profileQueue // profiles with rows queued or in flight
+	limiters map[string]Limiter
+	queued   int
+	space    chan struct{} // a worker took a row: there may be room
 
 	held []job // the dispatcher's own
 }
@@ -306,6 +313,24 @@ type scheduler struct {
 type profileQueue struct {
 	jobs    []job
 	workers int
+	limiter Limiter
+}
+
+// limiterFor returns profile's limiter, making it on first use; s.mu is
+// held. It outlives the profile's queue, which comes and goes with its
+// rows, so that what the limiter learnt is kept.
+func (s *scheduler) limiterFor(profile string) Limiter {
+	l, ok := s.limiters[profile]
+	if !ok {
+		if s.r.cfg.Limiter != nil {
+			l = s.r.cfg.Limiter(profile)
+		}
+		if l == nil {
+			l = NewFixedLimiter(s.r.cfg.Concurrency)
+		}
+		s.limiters[profile] = l
+	}
+	return l
 }
 
 // place moves held rows into their profiles' queues, keeping each profile's
@@ -322,7 +347,7 @@ func (s *scheduler) place() {
 		}
 		q := s.queues[jb.row.Profile]
 		if q == nil {
-			q = &profileQueue{}
+			q = &profileQueue{limiter: s.limiterFor(jb.row.Profile)}
 			s.queues[jb.row.Profile] = q
 		}
 		if len(q.jobs) >= s.perProfile {
@@ -387,11 +412,23 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.
-		if s.stop.Err() != nil || (s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
+		if s.stop.Err() != nil || q.limiter.Acquire(s.stop) != nil {
 			s.r.notSent(jb)
 			continue
 		}
+		// The rate is waited for with the room in hand, so that rows
+		// the limiter lets go together still start at the rate.
+		if s.limiter != nil && s.limiter.Wait(s.stop) != nil {
+			o := s.r.notSent(jb)
+			q.limiter.Release(0, &OutcomeError{Outcome: o})
+			continue
+		}
 		d := s.r.do(s.execCtx, jb)
+		var oerr error
+		if !d.Outcome.OK() {
+			oerr = &OutcomeError{Outcome: d.Outcome}
+		}
+		q.limiter.Release(d.Duration, oerr)
 		if d.err != nil {
 			s.fail(d.err)
 		}
@@ -488,11 +525,12 @@ const classInterrupted = "interrupted"
 // request possibly written) in journal show. Best effort: a lost record only
 // makes the row look in flight, and a resume sends it with the same
 // password either way.
-func (r *runner) notSent(jb job) {
+func (r *runner) notSent(jb job) Outcome {
 	o := Outcome{State: fate.NotSent, Class: classInterrupted, Message: "not sent: the run was interrupted"}
 	if rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &o, time.Now())); err == nil {
 		_ = r.j.append(rec, false)
 	}
+	return o
 }
 
 var (

@@ -38,7 +38,9 @@ func TestV1JournalReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Version != 1 || st.Total != 70 || st.Succeeded != 5 || st.Failed != 2 || st.Pending != 63 {
+	// Format 1 did not record the rows an interrupted run never sent, so
+	// the 61 rows with an intent and no outcome may all have been sent.
+	if st.Version != 1 || st.Total != 70 || st.Succeeded != 5 || st.Failed != 2 || st.Pending != 63 || st.InFlight != 61 {
 		t.Errorf("status %+v", st)
 	}
 	type failure struct {
