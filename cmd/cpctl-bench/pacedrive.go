@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"slices"
 	"strconv"
@@ -56,6 +57,7 @@ type paceReport struct {
 type overloadNote struct {
 	status     int
 	retryAfter time.Duration
+	sent       atomic.Int64 // when the request was written, Unix ns; set by the transport's writer
 }
 
 type overloadNoteKey struct{}
@@ -209,8 +211,17 @@ func pacedRow(ctx context.Context, c *cpanel.Client, lim pace.Limiter, user, pw 
 		}
 		note := &overloadNote{}
 		cctx := context.WithValue(ctx, overloadNoteKey{}, note)
+		// The latency runs from the request written to the reply read: a
+		// new connection's TLS handshake says nothing about the server's
+		// queue, and counting it would make every growth look like one.
 		start := time.Now()
+		cctx = httptrace.WithClientTrace(cctx, &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { note.sent.Store(time.Now().UnixNano()) },
+		})
 		res, err := c.AccountPasswd(cctx, cpanel.WHMAPI1, user, pw, cpanel.AccountPasswdOptions{})
+		if ns := note.sent.Load(); ns != 0 {
+			start = time.Unix(0, ns)
+		}
 		lat := time.Since(start)
 		if err != nil && (note.status == http.StatusServiceUnavailable || note.status == http.StatusTooManyRequests) {
 			tok.Done(lat, true, note.retryAfter)

@@ -24,6 +24,7 @@ package pace
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -147,6 +148,11 @@ const (
 	holdMax  = 32
 	// holdOverload is the wait after a 429 or 503.
 	holdOverload = 8
+	// confirmRounds is how many rounds in a row must show a queue before
+	// the limit shrinks: one slow round is as often a descheduled client
+	// or a stall on a busy machine as a queue, and shrinking on it halves
+	// the pace on a small server for no reason.
+	confirmRounds = 2
 	// probeEvery is how many rounds pass between two measuring rounds at
 	// half the limit. The best latency is only a baseline if it was seen
 	// without a queue; a limiter that started above the server's capacity
@@ -180,6 +186,7 @@ type limiter struct {
 	failures  int  // probes in a row that found a queue
 	probing   bool // the last growth was a probe (past the start)
 	rounds    int  // decisions made
+	queueSeen int  // rounds in a row that showed a queue
 	restore   int  // limit to return to after a measuring round; 0 when none
 }
 
@@ -348,8 +355,16 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		l.best = rtt
 		return Change{}, false
 	}
+	if queued < shrinkAt || ratio < minRise {
+		l.queueSeen = 0
+	}
 	switch {
 	case queued >= shrinkAt && ratio >= minRise:
+		l.queueSeen++
+		if l.queueSeen < confirmRounds {
+			return Change{}, false
+		}
+		l.queueSeen = 0
 		l.slowStart = false
 		if l.probing {
 			l.failures++
@@ -357,8 +372,9 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		l.probing = false
 		l.hold = min(holdBase<<l.failures, holdMax)
 		// What the server served without a queue: limit × best/rtt
-		// calls, and at least one fewer than now.
-		target := min(int(float64(l.limit)/ratio), l.limit-1)
+		// calls (rounded: 9 calls 13% slower than the best are 8 workers
+		// busy, not 7), and at least one fewer than now.
+		target := min(int(math.Round(float64(l.limit)/ratio)), l.limit-1)
 		return l.setLimit(target, ReasonLatency, rtt)
 	case queued < growBelow:
 		if l.probing {
