@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"os"
@@ -37,6 +38,8 @@ type paceSpec struct {
 	Targets []paceTarget `json:"targets"`
 	Rows    int          `json:"rows"`
 	Fixed   int          `json:"fixed"`
+	// Log, when set, gets every limit change (as cpctl -v would log it).
+	Log io.Writer `json:"-"`
 }
 
 // paceReport is what a paced run saw, summed over its targets.
@@ -137,12 +140,16 @@ func runPaced(ctx context.Context, spec paceSpec) (paceReport, error) {
 		wg  sync.WaitGroup
 	)
 	rep.Final = make([]int, len(clients))
-	start := time.Now()
+	var start time.Time // set before any call can change a limit
+	start = time.Now()
 	for ti, c := range clients {
 		var lim pace.Limiter
 		peak := 0
 		opts := pace.Options{OnChange: func(ch pace.Change) {
 			mu.Lock()
+			if spec.Log != nil {
+				fmt.Fprintf(spec.Log, "%7.3fs %s: %s\n", time.Since(start).Seconds(), spec.Targets[ti].URL, ch)
+			}
 			rep.Changes++
 			peak = max(peak, ch.To)
 			rep.PeakLimit = max(rep.PeakLimit, peak)

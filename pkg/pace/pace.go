@@ -365,20 +365,33 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 			return Change{}, false
 		}
 		l.queueSeen = 0
-		l.slowStart = false
-		if l.probing {
+		target := l.limit - 1
+		switch {
+		case l.slowStart:
+			// Doubling overshot: go straight to what the server served
+			// without a queue, limit × best/rtt calls (rounded: 9 calls
+			// 13% slower than the best are 8 workers busy, not 7).
+			target = min(int(math.Round(float64(l.limit)/ratio)), target)
+			l.slowStart = false
+			l.hold = holdBase
+		case l.probing:
+			// The probe found the server's capacity: back to the last
+			// good limit, and probe less and less often.
 			l.failures++
+			l.hold = min(holdBase<<l.failures, holdMax)
+		default:
+			// The server slowed down without us growing (other load, a
+			// stall): one step at a time, since a stall on a busy
+			// machine looks the same and passes.
+			l.hold = holdBase
 		}
 		l.probing = false
-		l.hold = min(holdBase<<l.failures, holdMax)
-		// What the server served without a queue: limit × best/rtt
-		// calls (rounded: 9 calls 13% slower than the best are 8 workers
-		// busy, not 7), and at least one fewer than now.
-		target := min(int(math.Round(float64(l.limit)/ratio)), l.limit-1)
 		return l.setLimit(target, ReasonLatency, rtt)
 	case queued < growBelow:
 		if l.probing {
-			l.failures, l.probing = 0, false
+			// A probe that passed may still be noise: it shortens the
+			// wait before the next one rather than forgetting the past.
+			l.failures, l.probing = max(l.failures-1, 0), false
 		}
 		if l.hold > 0 {
 			l.hold--
