@@ -50,7 +50,7 @@ var fullSizes = sizes{
 	BigRows: 100000, BigReps: 1,
 	SimCalls: 20000, SimReps: 5,
 	Pace: paceSizes{Rows: 2000, Service: 50 * time.Millisecond,
-		Servers: 200, SrvRows: 50, DServ: 100 * time.Millisecond, DLat: 100 * time.Millisecond},
+		Servers: 200, SrvRows: 50, DServ: 200 * time.Millisecond, DLat: 100 * time.Millisecond},
 }
 
 var quickSizes = sizes{

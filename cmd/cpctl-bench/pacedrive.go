@@ -208,7 +208,8 @@ func firstOf(first, err error) error {
 }
 
 // pacedRow changes one account's password, sending again after each
-// 429/503 once the limiter lets it (a 503 means the call did not run). It
+// 429/503 (the call did not run) or a failure before the request was
+// written, once the limiter lets it. It
 // returns the latency of the successful reply and the number of overloads.
 func pacedRow(ctx context.Context, c *cpanel.Client, lim pace.Limiter, user, pw string) (time.Duration, int, error) {
 	for attempt := range maxAttempts {
@@ -234,7 +235,16 @@ func pacedRow(ctx context.Context, c *cpanel.Client, lim pace.Limiter, user, pw 
 			tok.Done(lat, true, note.retryAfter)
 			continue
 		}
+		if err != nil && note.sent.Load() == 0 && ctx.Err() == nil {
+			// The request was never written (no connection, or the
+			// handshake failed): nothing ran, so it is safe to send again,
+			// and a server that cannot take a connection is overloaded.
+			tok.Done(0, true, 0)
+			continue
+		}
 		if err != nil {
+			// Written and no readable reply: the change may have been
+			// applied, so the row is not sent again.
 			tok.Done(0, false, 0)
 			return 0, attempt, fmt.Errorf("%s: %w", user, err)
 		}
