@@ -140,8 +140,7 @@ func runPaced(ctx context.Context, spec paceSpec) (paceReport, error) {
 		wg  sync.WaitGroup
 	)
 	rep.Final = make([]int, len(clients))
-	var start time.Time // set before any call can change a limit
-	start = time.Now()
+	start := time.Now()
 	for ti, c := range clients {
 		var lim pace.Limiter
 		peak := 0
