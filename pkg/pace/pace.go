@@ -69,7 +69,7 @@ type Reason string
 // Reasons for a Change.
 const (
 	// ReasonGrow: replies stayed as fast as the best seen, so one more
-	// call (twice as many while starting) may be in flight.
+	// call (half as many again while starting) may be in flight.
 	ReasonGrow Reason = "grow"
 	// ReasonLatency: replies slowed down, a queue is forming on the server.
 	ReasonLatency Reason = "latency"
@@ -373,7 +373,7 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		target := l.limit - 1
 		switch {
 		case l.slowStart:
-			// Doubling overshot: go straight to what the server served
+			// The start overshot: go straight to what the server served
 			// without a queue, limit × best/rtt calls (rounded: 9 calls
 			// 13% slower than the best are 8 workers busy, not 7).
 			target = min(int(math.Round(float64(l.limit)/ratio)), target)
@@ -406,7 +406,10 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 			return Change{}, false
 		}
 		if l.slowStart {
-			return l.setLimit(l.limit*2, ReasonGrow, rtt)
+			// Half as many again, not twice: the overshoot past the
+			// server's pace is at most half of it, which a server with a
+			// short queue (or the memory of many connections) can take.
+			return l.setLimit((l.limit*3+1)/2, ReasonGrow, rtt)
 		}
 		l.probing = true
 		return l.setLimit(l.limit+1, ReasonGrow, rtt)

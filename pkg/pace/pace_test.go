@@ -132,38 +132,38 @@ func TestDecisions(t *testing.T) {
 		latencies []time.Duration // one per round
 		want      []int           // limit after each round
 	}{
-		{"grow: doubles while starting, up to max",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
-			[]int{4, 8, 16, 16, 16}},
+		{"grow: half as many again while starting, up to max",
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+			[]int{3, 5, 8, 12, 16, 16}},
 		{"grow: a custom start and max",
-			Options{Initial: 3, Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms},
-			[]int{6, 10, 10}},
+			Options{Initial: 3, Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms},
+			[]int{5, 8, 10, 10}},
 		{"back off: latency doubled at 16 means 8 are queued, seen twice",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms},
-			[]int{4, 8, 16, 16, 8}},
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms},
+			[]int{3, 5, 8, 12, 16, 16, 8}},
 		{"hold: one slow round is not a queue",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 50 * ms, 100 * ms, 50 * ms},
-			[]int{4, 8, 16, 16, 16, 16, 16}},
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 100 * ms, 50 * ms, 100 * ms, 50 * ms},
+			[]int{3, 5, 8, 12, 16, 16, 16, 16, 16}},
 		{"after the start, grow by one after a hold",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 100 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
-			[]int{4, 8, 8, 4, 4, 4, 5, 6}},
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+			[]int{3, 5, 8, 8, 4, 4, 4, 5, 6}},
 		{"hold: a little queueing keeps the limit",
 			// At 8, 55 ms over a best of 50 ms is 10% slower: between
 			// growing (< 10%) and shrinking (>= 20%).
-			Options{}, []time.Duration{50 * ms, 50 * ms, 100 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 55 * ms, 55 * ms, 55 * ms},
-			[]int{4, 8, 8, 4, 4, 4, 5, 6, 7, 8, 8, 8, 8}},
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 55 * ms, 55 * ms, 55 * ms},
+			[]int{3, 5, 8, 8, 4, 4, 4, 5, 6, 7, 8, 8, 8, 8}},
 		{"back off rounds to the workers busy: 10 calls 26% slow are 8",
-			Options{Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 63 * ms, 63 * ms},
-			[]int{4, 8, 10, 10, 8}},
+			Options{Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 63 * ms, 63 * ms},
+			[]int{3, 5, 8, 10, 10, 8}},
 		{"hold: 13% slower at 9 is a worker kept busy, not a queue to undo",
-			Options{Max: 9}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 56500 * time.Microsecond, 56500 * time.Microsecond, 56500 * time.Microsecond},
-			[]int{4, 8, 9, 9, 9, 9}},
+			Options{Max: 9}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 56500 * time.Microsecond, 56500 * time.Microsecond, 56500 * time.Microsecond},
+			[]int{3, 5, 8, 9, 9, 9, 9}},
 		{"past the start, a slower server is followed one step at a time",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms},
-			[]int{4, 8, 16, 16, 8, 8, 7, 7, 6}},
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms},
+			[]int{3, 5, 8, 12, 16, 16, 8, 8, 7, 7, 6}},
 		{"noise is not a queue: 4% slower at 16 keeps 16",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 52 * ms, 52 * ms},
-			[]int{4, 8, 16, 16, 16}},
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 52 * ms, 52 * ms},
+			[]int{3, 5, 8, 12, 16, 16, 16}},
 		{"never below 1: at 1 a slower server becomes the new best",
 			Options{Initial: 1}, []time.Duration{50 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms},
 			[]int{2, 2, 1, 1, 1, 1, 2, 3}},
@@ -218,7 +218,8 @@ func TestFindsCapacity(t *testing.T) {
 func TestOverloadHalvesOncePerWindow(t *testing.T) {
 	rec := &recorder{}
 	l := New(Options{Clock: newFakeClock(), OnChange: rec.add})
-	round(t, l, 50*ms) // 4
+	round(t, l, 50*ms) // 3
+	round(t, l, 50*ms) // 5
 	round(t, l, 50*ms) // 8
 	toks := make([]Token, 8)
 	for i := range toks {
@@ -239,7 +240,7 @@ func TestOverloadHalvesOncePerWindow(t *testing.T) {
 	if got := l.Limit(); got != 2 {
 		t.Fatalf("after a 503 in the next window: limit %d, want 2", got)
 	}
-	want := []Reason{ReasonGrow, ReasonGrow, ReasonOverload, ReasonOverload}
+	want := []Reason{ReasonGrow, ReasonGrow, ReasonGrow, ReasonOverload, ReasonOverload}
 	if got := rec.reasons(); !equal(got, want) {
 		t.Fatalf("changes %v, want %v", got, want)
 	}
