@@ -174,32 +174,47 @@ func (b *bench) pacingMany(ctx context.Context, sz paceSizes) []result {
 		srvs = append(srvs, srv)
 		spec.Targets = append(spec.Targets, paceTarget{URL: srv.WHMURL, CAFile: srv.CAFile})
 	}
-	rep, rss, err := b.runPaceChild(ctx, spec)
-	if err != nil {
-		return fail(err)
-	}
-	for _, s := range srvs {
-		if err := checkChanges(s, sz.SrvRows); err != nil {
+	// The yardstick is a fixed limit of the bandwidth-delay product, the
+	// number a user who knew the servers would pick: every worker busy,
+	// no queue.
+	bdp := int((time.Duration(limit)*(sz.DServ+sz.DLat) + sz.DServ - 1) / sz.DServ)
+	var reps [2]paceReport
+	var rss int64
+	for i, fixed := range []int{0, bdp} {
+		spec.Fixed = fixed
+		rep, r, err := b.runPaceChild(ctx, spec)
+		if err != nil {
 			return fail(err)
 		}
+		for _, s := range srvs {
+			if err := checkChanges(s, (i+1)*sz.SrvRows); err != nil {
+				return fail(err)
+			}
+		}
+		reps[i] = rep
+		if fixed == 0 {
+			rss = r
+		}
 	}
+	auto := reps[0]
 	// No schedule can beat the server's pace, plus one network delay for
 	// the last reply to travel back.
 	ideal := time.Duration(sz.SrvRows)*sz.DServ/limit + sz.DLat
-	lo, hi := rep.Final[0], rep.Final[0]
-	for _, f := range rep.Final {
+	lo, hi := auto.Final[0], auto.Final[0]
+	for _, f := range auto.Final {
 		lo, hi = min(lo, f), max(hi, f)
 	}
-	note := fmt.Sprintf("auto %s, ideal %s, median latency %s, final limits %d..%d, peak %d, %d changes",
-		unitSeconds.format(rep.Wall.Seconds()), unitSeconds.format(ideal.Seconds()), unitSeconds.format(rep.medianLatency().Seconds()),
-		lo, hi, rep.PeakLimit, rep.Changes)
-	rs := []result{{ID: id, What: what + ": auto speed vs ideal", Goal: &goal{Limit: 0.90}, Ratio: ideal.Seconds() / rep.Wall.Seconds(), Note: note}}
+	note := fmt.Sprintf("auto %s, median latency %s, final limits %d..%d, peak %d, %d changes; fixed %d (cap × (service+latency)/service) %s (%.3f of ideal), median latency %s; ideal %s",
+		unitSeconds.format(auto.Wall.Seconds()), unitSeconds.format(auto.medianLatency().Seconds()), lo, hi, auto.PeakLimit, auto.Changes,
+		bdp, unitSeconds.format(reps[1].Wall.Seconds()), ideal.Seconds()/reps[1].Wall.Seconds(), unitSeconds.format(reps[1].medianLatency().Seconds()),
+		unitSeconds.format(ideal.Seconds()))
+	rs := []result{{ID: id, What: what + ": auto speed vs ideal", Goal: &goal{Limit: 0.90}, Ratio: ideal.Seconds() / auto.Wall.Seconds(), Note: note}}
 	if rss == 0 {
 		return append(rs, result{ID: id + "-rss", What: "peak RSS", Verdict: skipped, Note: "skipped: this OS reports no peak RSS"})
 	}
 	return append(rs, result{ID: id + "-rss", What: fmt.Sprintf("%d servers: client peak RSS (MB)", sz.Servers),
 		Goal: &goal{AtMost: true, Limit: 100}, Ratio: float64(rss) / (1 << 20),
-		Note: "the client process alone (controller, clients, connections); the simulators run in the bench"})
+		Note: "the auto client process alone (controllers, clients, connections); the simulators run in the bench"})
 }
 
 // paceChildFlag makes cpctl-bench run one paced client from a spec file and

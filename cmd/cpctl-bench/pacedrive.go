@@ -60,7 +60,7 @@ type paceReport struct {
 type overloadNote struct {
 	status     int
 	retryAfter time.Duration
-	sent       atomic.Int64 // when the request was written, Unix ns; set by the transport's writer
+	sent       atomic.Int64 // when the request headers were written, Unix ns; set by the transport
 }
 
 type overloadNoteKey struct{}
@@ -140,8 +140,7 @@ func runPaced(ctx context.Context, spec paceSpec) (paceReport, error) {
 		wg  sync.WaitGroup
 	)
 	rep.Final = make([]int, len(clients))
-	var start time.Time // set before any call can change a limit
-	start = time.Now()
+	start := time.Now()
 	for ti, c := range clients {
 		var lim pace.Limiter
 		peak := 0
@@ -219,12 +218,14 @@ func pacedRow(ctx context.Context, c *cpanel.Client, lim pace.Limiter, user, pw 
 		}
 		note := &overloadNote{}
 		cctx := context.WithValue(ctx, overloadNoteKey{}, note)
-		// The latency runs from the request written to the reply read: a
+		// The latency runs from the request sent to the reply read: a
 		// new connection's TLS handshake says nothing about the server's
 		// queue, and counting it would make every growth look like one.
 		start := time.Now()
 		cctx = httptrace.WithClientTrace(cctx, &httptrace.ClientTrace{
-			WroteRequest: func(httptrace.WroteRequestInfo) { note.sent.Store(time.Now().UnixNano()) },
+			// WroteHeaders, not WroteRequest: pkg/cpanel's own transport
+			// reports only this one.
+			WroteHeaders: func() { note.sent.Store(time.Now().UnixNano()) },
 		})
 		res, err := c.AccountPasswd(cctx, cpanel.WHMAPI1, user, pw, cpanel.AccountPasswdOptions{})
 		if ns := note.sent.Load(); ns != 0 {

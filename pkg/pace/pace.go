@@ -69,7 +69,7 @@ type Reason string
 // Reasons for a Change.
 const (
 	// ReasonGrow: replies stayed as fast as the best seen, so one more
-	// call (twice as many while starting) may be in flight.
+	// call (half as many again while starting) may be in flight.
 	ReasonGrow Reason = "grow"
 	// ReasonLatency: replies slowed down, a queue is forming on the server.
 	ReasonLatency Reason = "latency"
@@ -131,12 +131,16 @@ type Options struct {
 // about limit × (1 − best/rtt) calls are waiting on the server rather than
 // being served.
 const (
-	// growBelow: grow while fewer calls than this are estimated queued.
-	growBelow = 0.5
-	// shrinkAt: shrink when at least this many are, and latency is at
-	// least minRise above the best (so noise at a high limit is no queue).
-	shrinkAt = 0.8
-	minRise  = 1.05
+	// growBelow: grow while latency stays within this factor of the
+	// best. Some tolerance is needed: between a reply and the client's
+	// next call a worker idles, so a server is only kept busy by a call
+	// or so more than its workers, which costs a little latency.
+	growBelow = 1.10
+	// shrinkAt: shrink when latency is this factor above the best and at
+	// least shrinkQueued calls are estimated queued (so that a rise at a
+	// small limit, which no call of ours can have caused, is no queue).
+	shrinkAt     = 1.20
+	shrinkQueued = 0.8
 	// minRound is the least number of replies a decision rests on once
 	// past the start, so jitter in one reply does not decide.
 	minRound = 4
@@ -348,18 +352,19 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 	}
 	ratio := float64(rtt) / float64(l.best)
 	queued := float64(l.limit) * (1 - 1/ratio)
-	if l.limit == 1 && ratio >= minRise && queued >= growBelow {
+	if l.limit == 1 && ratio >= growBelow {
 		// One call at a time cannot queue behind our own calls: the
 		// server got slower (other load, a slower step). That is its
 		// pace now.
 		l.best = rtt
 		return Change{}, false
 	}
-	if queued < shrinkAt || ratio < minRise {
+	shrink := ratio >= shrinkAt && queued >= shrinkQueued
+	if !shrink {
 		l.queueSeen = 0
 	}
 	switch {
-	case queued >= shrinkAt && ratio >= minRise:
+	case shrink:
 		l.queueSeen++
 		if l.queueSeen < confirmRounds {
 			return Change{}, false
@@ -368,7 +373,7 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		target := l.limit - 1
 		switch {
 		case l.slowStart:
-			// Doubling overshot: go straight to what the server served
+			// The start overshot: go straight to what the server served
 			// without a queue, limit × best/rtt calls (rounded: 9 calls
 			// 13% slower than the best are 8 workers busy, not 7).
 			target = min(int(math.Round(float64(l.limit)/ratio)), target)
@@ -387,7 +392,7 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		}
 		l.probing = false
 		return l.setLimit(target, ReasonLatency, rtt)
-	case queued < growBelow:
+	case ratio < growBelow:
 		if l.probing {
 			// A probe that passed may still be noise: it shortens the
 			// wait before the next one rather than forgetting the past.
@@ -401,7 +406,10 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 			return Change{}, false
 		}
 		if l.slowStart {
-			return l.setLimit(l.limit*2, ReasonGrow, rtt)
+			// Half as many again, not twice: the overshoot past the
+			// server's pace is at most half of it, which a server with a
+			// short queue (or the memory of many connections) can take.
+			return l.setLimit((l.limit*3+1)/2, ReasonGrow, rtt)
 		}
 		l.probing = true
 		return l.setLimit(l.limit+1, ReasonGrow, rtt)

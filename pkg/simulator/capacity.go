@@ -37,18 +37,31 @@ type Capacity struct {
 // WHM and cPanel share one machine.
 type gate struct {
 	c     Capacity
-	slots chan struct{} // one token per call in service
+	slots chan *worker // the idle workers
 	sleep func(context.Context, time.Duration)
 
 	mu      sync.Mutex
 	waiting int
 }
 
+// worker is one of the server's workers.
+type worker struct {
+	// free is when its last call's service ended, on the model's clock:
+	// a call that waited for it starts then, not when the runtime got
+	// round to waking the waiter, so timer lateness on a busy machine does
+	// not lower the modelled capacity (as the latency counts from arrival).
+	free time.Time
+}
+
 func newGate(c Capacity, sleep func(context.Context, time.Duration)) *gate {
 	if c.Limit <= 0 {
 		return nil
 	}
-	return &gate{c: c, slots: make(chan struct{}, c.Limit), sleep: sleep}
+	g := &gate{c: c, slots: make(chan *worker, c.Limit), sleep: sleep}
+	for range c.Limit {
+		g.slots <- &worker{}
+	}
+	return g
 }
 
 // wrap puts next behind the gate; a nil gate changes nothing.
@@ -61,14 +74,16 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !g.enter(r.Context()) {
+		arrived := time.Now()
+		wk := g.enter(r.Context())
+		if wk == nil {
 			if r.Context().Err() == nil {
 				g.overflow(w)
 			}
 			return
 		}
-		g.service(r.Context())
-		<-g.slots
+		g.service(r.Context(), wk, arrived)
+		g.slots <- wk
 		next.ServeHTTP(w, r)
 	})
 }
@@ -84,17 +99,17 @@ func isAPIPath(p string) bool {
 }
 
 // enter takes a worker, waiting in the queue if all are busy. It returns
-// false when the queue is full or the caller gave up.
-func (g *gate) enter(ctx context.Context) bool {
+// nil when the queue is full or the caller gave up.
+func (g *gate) enter(ctx context.Context) *worker {
 	select {
-	case g.slots <- struct{}{}:
-		return true
+	case wk := <-g.slots:
+		return wk
 	default:
 	}
 	g.mu.Lock()
 	if g.c.QueueLimit > 0 && g.waiting >= g.c.QueueLimit {
 		g.mu.Unlock()
-		return false
+		return nil
 	}
 	g.waiting++
 	g.mu.Unlock()
@@ -103,23 +118,29 @@ func (g *gate) enter(ctx context.Context) bool {
 		g.waiting--
 		g.mu.Unlock()
 	}()
-	// Blocked senders on a channel are woken in arrival order, so the
+	// Blocked receivers on a channel are woken in arrival order, so the
 	// queue is first come, first served.
 	select {
-	case g.slots <- struct{}{}:
-		return true
+	case wk := <-g.slots:
+		return wk
 	case <-ctx.Done():
-		return false
+		return nil
 	}
 }
 
-// service keeps the worker busy for one call's service time.
-func (g *gate) service(ctx context.Context) {
+// service keeps wk busy for one call's service time, which starts when
+// the call arrived or when wk became free, whichever is later.
+func (g *gate) service(ctx context.Context, wk *worker, arrived time.Time) {
 	d := g.c.ServiceTime
 	if j := g.c.ServiceJitter; j > 0 {
 		d += time.Duration(rand.Int64N(int64(2*j)+1)) - j
 	}
-	g.sleep(ctx, d)
+	start := arrived
+	if wk.free.After(start) {
+		start = wk.free
+	}
+	wk.free = start.Add(max(d, 0))
+	g.sleep(ctx, time.Until(wk.free))
 }
 
 // overflow answers a call that found the queue full, as an overloaded
