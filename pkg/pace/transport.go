@@ -3,9 +3,11 @@ package pace
 import (
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,7 +37,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	start := t.now()
+	// Latency counts from the request written to the reply read: a new
+	// connection's handshake is not the server's queue.
+	var start atomic.Int64
+	start.Store(t.now().UnixNano())
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteHeaders: func() { start.Store(t.now().UnixNano()) },
+	}))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		// No reply: nothing is known of the server's pace.
@@ -48,7 +56,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		wait = RetryAfter(resp.Header.Get("Retry-After"), t.now())
 	}
 	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() {
-		tok.Done(t.now().Sub(start), overloaded, wait)
+		tok.Done(t.now().Sub(time.Unix(0, start.Load())), overloaded, wait)
 	}}
 	return resp, nil
 }
