@@ -6,6 +6,7 @@ package docs
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -132,7 +133,7 @@ func (w *world) sh(line string, ok ...int) (string, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	if ee, isExit := err.(*exec.ExitError); isExit {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		for _, c := range ok {
 			if ee.ExitCode() == c {
 				err = nil

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,8 +46,8 @@ func (e *env) runPTY(cols uint16, args ...string) (string, int) {
 	_, _ = io.Copy(&out, ptmx) // ends with EIO when cpctl exits
 	code := 0
 	if err := cmd.Wait(); err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
 			e.t.Fatal(err)
 		}
 		code = ee.ExitCode()

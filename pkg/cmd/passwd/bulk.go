@@ -357,9 +357,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			if r.Outcome.OK && r.Outcome.Verified != nil && !*r.Outcome.Verified {
 				unverified++
 			}
-			if !r.Outcome.OK {
-				failures.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
-			}
+			recordFailure(&failures, r)
 			writeRow(o.bulkResult(sv, r, showPasswords))
 		},
 		OnProgress: progress,
@@ -402,19 +400,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	if err != nil {
 		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 	}
-	if f.IO.ErrTTY {
-		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
-			Kind: string(o.Kind), Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
-			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: &failures,
-			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
-		})
-	} else {
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
-		if sum.Skipped > 0 {
-			fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
-		}
-		fmt.Fprintln(f.IO.ErrOut)
-	}
+	o.printRunEnd(journal, sum, &failures)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
@@ -445,6 +431,33 @@ func runBulk(ctx context.Context, o *Options) error {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
+}
+
+// recordFailure keeps a failed row for the summary at the end of the run.
+func recordFailure(fs *output.Failures, r batch.Result) {
+	if !r.Outcome.OK {
+		fs.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
+	}
+}
+
+// printRunEnd prints the counts of a run on stderr; at a terminal, the
+// summary also names the failed rows, the journal and the commands to
+// resume, list the failures and export the passwords.
+func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *output.Failures) {
+	f := o.F
+	if f.IO.ErrTTY {
+		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
+			Kind: string(o.Kind), Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
+			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: failures,
+			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
+		})
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	if sum.Skipped > 0 {
+		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+	}
+	fmt.Fprintln(f.IO.ErrOut)
 }
 
 func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
