@@ -1,17 +1,26 @@
 // Command cpanel-sim serves the cPanel & WHM simulator of pkg/simulator on
-// two listeners (WHM and cPanel). It prints one "key: value" line each for
-// whm-url, cpanel-url, fingerprint and ca-file, then serves until SIGINT or
-// SIGTERM. The state is written to --dump on SIGUSR1 and on exit.
+// two listeners (WHM and cPanel). Once both listen it prints one
+// "key: value" line each for whm-url, cpanel-url, whm-port, cpanel-port,
+// fingerprint, ca-file and pid (also written to --ready-file, atomically,
+// so a script can wait for the file), then serves until SIGINT or
+// SIGTERM. The state is written to --dump on SIGUSR1, and on exit once the
+// listeners are closed and the calls in flight have finished.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
@@ -29,7 +38,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	plain := fs.Bool("plain", false, "serve HTTP instead of HTTPS")
 	cert := fs.String("cert", "", "PEM certificate file (default: a generated self-signed one)")
 	key := fs.String("key", "", "PEM private key file")
+	certDir := fs.String("cert-dir", "", "keep the generated certificate in DIR (cert.pem, key.pem) across restarts")
+	readyFile := fs.String("ready-file", "", "write the key: value lines to FILE once listening (removed on exit)")
 	latency := fs.Duration("latency", 0, "latency added to every API call")
+	var capacity simulator.Capacity
+	fs.IntVar(&capacity.Limit, "capacity", 0, "API calls in service at once; the rest queue (0: unlimited)")
+	fs.DurationVar(&capacity.ServiceTime, "service-time", 0, "how long one API call is in service (with --capacity)")
+	fs.DurationVar(&capacity.ServiceJitter, "service-jitter", 0, "service time varies uniformly by up to this much either way")
+	fs.IntVar(&capacity.QueueLimit, "queue-limit", 0, "calls that may wait; beyond it a call gets 503 with Retry-After: 1 (0: no limit)")
 	dump := fs.String("dump", "", "write the state here on SIGUSR1 and on exit")
 	logReq := fs.Bool("log", false, "log each request to stderr (never secrets)")
 	if err := fs.Parse(args); err != nil {
@@ -42,8 +58,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cpanel-sim: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if capacity.Limit < 0 || capacity.QueueLimit < 0 || capacity.ServiceTime < 0 || capacity.ServiceJitter < 0 {
+		fmt.Fprintln(stderr, "cpanel-sim: --capacity, --queue-limit, --service-time and --service-jitter must not be negative")
+		return 2
+	}
+	if capacity.Limit == 0 && (capacity.QueueLimit > 0 || capacity.ServiceTime > 0 || capacity.ServiceJitter > 0) {
+		fmt.Fprintln(stderr, "cpanel-sim: --queue-limit, --service-time and --service-jitter need --capacity")
+		return 2
+	}
 	if (*cert == "") != (*key == "") {
 		fmt.Fprintln(stderr, "cpanel-sim: --cert and --key go together")
+		return 2
+	}
+	if *certDir != "" && (*cert != "" || *plain) {
+		fmt.Fprintln(stderr, "cpanel-sim: --cert-dir goes with neither --cert nor --plain")
 		return 2
 	}
 
@@ -66,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *cpListen != "" {
 		cpAddr = *cpListen
 	}
-	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, WHMAddr: whmAddr, CPanelAddr: cpAddr}
+	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, CertDir: *certDir, WHMAddr: whmAddr, CPanelAddr: cpAddr, Capacity: capacity}
 	if *logReq {
 		opts.RequestLog = stderr
 	}
@@ -76,38 +104,85 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, append([]os.Signal{os.Interrupt, syscall.SIGTERM}, dumpSignals...)...)
 	defer signal.Stop(sigs)
 
+	// A ready file left by a run that was killed must not pass for this one.
+	if *readyFile != "" {
+		if err := os.Remove(*readyFile); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+			return 1
+		}
+	}
 	srv, err := simulator.Start(state, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "whm-url: %s\ncpanel-url: %s\n", srv.WHMURL, srv.CPanelURL)
-	if !*plain {
-		fmt.Fprintf(stdout, "fingerprint: %s\nca-file: %s\n", srv.Fingerprint, srv.CAFile)
-	}
+	info := readyLines(srv)
+	fmt.Fprint(stdout, info)
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
+	if *readyFile != "" {
+		if err := writeFileAtomic(*readyFile, []byte(info), 0o644); err != nil {
+			fmt.Fprintf(stderr, "cpanel-sim: ready file: %v\n", err)
+			_ = srv.Close()
+			return 1
+		}
+		defer func() { _ = os.Remove(*readyFile) }()
+	}
 
+	return serveUntil(srv, sigs, *dump, stderr)
+}
+
+// shutdownGrace bounds how long a stopping server waits for calls in flight.
+const shutdownGrace = 30 * time.Second
+
+// serveUntil dumps on each dump signal and stops at any other signal (or
+// when sigs closes). It stops accepting, lets the calls in flight finish,
+// and only then writes the final dump, so the dump holds every change the
+// server acknowledged.
+func serveUntil(srv *simulator.Server, sigs <-chan os.Signal, dump string, stderr io.Writer) int {
 	code := 0
 	for sig := range sigs {
-		if err := writeDump(srv.Sim, *dump); err != nil {
-			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
-			code = 1
-		}
 		if !isDumpSignal(sig) {
 			break
 		}
+		if err := writeDump(srv.Sim, dump); err != nil {
+			fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+			code = 1
+		}
 	}
-	if err := srv.Close(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
+		code = 1
+	}
+	if err := writeDump(srv.Sim, dump); err != nil {
 		fmt.Fprintf(stderr, "cpanel-sim: %v\n", err)
 		code = 1
 	}
 	return code
 }
 
-// writeDump writes the state atomically (temp file + rename), mode 0600:
-// it holds password hashes.
+// readyLines are the "key: value" lines printed once both listeners are
+// up: the URLs, their ports, and for TLS the fingerprint and CA file.
+func readyLines(srv *simulator.Server) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "whm-url: %s\ncpanel-url: %s\n", srv.WHMURL, srv.CPanelURL)
+	for _, u := range []struct{ key, url string }{{"whm-port", srv.WHMURL}, {"cpanel-port", srv.CPanelURL}} {
+		if p, err := url.Parse(u.url); err == nil {
+			fmt.Fprintf(&b, "%s: %s\n", u.key, p.Port())
+		}
+	}
+	if srv.Fingerprint != "" {
+		fmt.Fprintf(&b, "fingerprint: %s\nca-file: %s\n", srv.Fingerprint, srv.CAFile)
+	}
+	fmt.Fprintf(&b, "pid: %d\n", os.Getpid())
+	return b.String()
+}
+
+// writeDump writes the state with writeFileAtomic, mode 0600: it holds
+// password hashes.
 func writeDump(sim *simulator.Simulator, path string) error {
 	if path == "" {
 		return nil
@@ -116,12 +191,42 @@ func writeDump(sim *simulator.Simulator, path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("write dump: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeFileAtomic(path, data, 0o600); err != nil {
 		return fmt.Errorf("write dump: %w", err)
 	}
 	return nil
+}
+
+// writeFileAtomic writes data to path so that a reader sees the old file
+// or the whole new one: a temporary file of a fresh random name, created
+// exclusively (mode 0600) so that no planted file or symlink is written
+// through, synced, given mode perm, then renamed over path (which replaces
+// a symlink at path rather than following it).
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

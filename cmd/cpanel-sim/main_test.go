@@ -125,7 +125,8 @@ func TestBinary(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"--bogus"}, {"extra"}, {"--cert", "x"}, {"--state", "/nonexistent.yaml"}} {
+	for _, args := range [][]string{{"--bogus"}, {"extra"}, {"--cert", "x"}, {"--cert-dir", "d", "--plain"}, {"--state", "/nonexistent.yaml"},
+		{"--capacity", "-1"}, {"--queue-limit", "4"}, {"--service-time", "50ms"}, {"--capacity", "2", "--service-jitter", "-1ms"}} {
 		if code := run(args, io.Discard, io.Discard); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -62,7 +63,7 @@ func newEnv(t *testing.T, state *simulator.State, opts simulator.Options) *env {
 	if state == nil {
 		state = simulator.SampleState()
 	}
-	srv := simulator.NewTestServer(t, state, opts)
+	srv := simtest.NewServer(t, state, opts)
 	dir := t.TempDir()
 	e := &env{t: t, srv: srv, dir: dir, cfg: filepath.Join(dir, "config", "cpctl", "config.yaml")}
 	e.vars = []string{
@@ -145,7 +146,7 @@ func (e *env) wantCode(r result, code int) {
 		// One clear line on stderr for a failure (warnings may precede it).
 		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
 		last := lines[len(lines)-1]
-		if !strings.HasPrefix(last, "cpctl: ") && !strings.HasPrefix(last, "Run 'cpctl") {
+		if !strings.HasPrefix(last, "cpctl: ") {
 			e.t.Errorf("stderr should end with a 'cpctl: ...' line, got:\n%s", r.stderr)
 		}
 	}

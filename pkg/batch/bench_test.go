@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // BenchmarkJournalIntent appends durable intents from 8 goroutines at once
@@ -92,7 +94,7 @@ func BenchmarkReader(b *testing.B) {
 func BenchmarkRun(b *testing.B) {
 	const rows = 10_000
 	in := csvRows(rows, "")
-	noop := func(context.Context, Row, string) Outcome { return Outcome{OK: true} }
+	noop := func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} }
 	for b.Loop() {
 		path := filepath.Join(b.TempDir(), "j")
 		sum, err := Run(context.Background(), RunConfig{Journal: path, Input: strings.NewReader(in), Kind: KindAccount,
@@ -132,7 +134,7 @@ func BenchmarkRunProfiles(b *testing.B) {
 						peakG.Store(g)
 					}
 				}
-				return Outcome{OK: true}
+				return Outcome{State: fate.Applied}
 			}
 			peakHeap := sampleHeap(10 * time.Millisecond)
 			for b.Loop() {

@@ -20,7 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 // The crash test re-executes this test binary as a child that resumes a
@@ -34,6 +36,9 @@ const (
 func TestMain(m *testing.M) {
 	if os.Getenv(envChild) == "1" {
 		os.Exit(crashChild())
+	}
+	if path := os.Getenv(envPlanChild); path != "" {
+		planChild(path) // never returns: it is killed
 	}
 	os.Exit(m.Run())
 }
@@ -90,13 +95,13 @@ func whmPasswdExecutor(base, caFile, token string) (func(context.Context, Row, s
 		body := url.Values{"user": {row.Target}, "password": {pw}}.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/json-api/passwd?api.version=1", strings.NewReader(body))
 		if err != nil {
-			return Outcome{Exit: ExitTransport, Class: "transport", Message: err.Error()}
+			return Outcome{State: fate.Unknown, Class: "transport", Message: err.Error()}
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", "whm root:"+token)
 		resp, err := client.Do(req)
 		if err != nil {
-			return Outcome{Exit: ExitTransport, Class: "transport", Message: err.Error()}
+			return Outcome{State: fate.Unknown, Class: "transport", Message: err.Error()}
 		}
 		defer resp.Body.Close()
 		var reply struct {
@@ -109,12 +114,12 @@ func whmPasswdExecutor(base, caFile, token string) (func(context.Context, Row, s
 			} `json:"metadata"`
 		}
 		if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
-			return Outcome{Exit: ExitTransport, Class: "transport", Message: fmt.Sprintf("HTTP %d: unreadable reply", resp.StatusCode)}
+			return Outcome{State: fate.Unknown, Class: "transport", Message: fmt.Sprintf("HTTP %d: unreadable reply", resp.StatusCode)}
 		}
 		if r := strings.Trim(string(reply.Metadata.Result), `"`); r != "1" {
-			return Outcome{Exit: 1, Class: "refused", Message: reply.Metadata.Reason}
+			return Outcome{State: fate.Refused, Class: "refused", Message: reply.Metadata.Reason}
 		}
-		return Outcome{OK: true, Message: reply.Metadata.Reason, Services: reply.Data.App}
+		return Outcome{State: fate.Applied, Message: reply.Metadata.Reason, Services: reply.Data.App}
 	}, nil
 }
 
@@ -149,7 +154,7 @@ func TestCrashResume(t *testing.T) {
 		users[i] = fmt.Sprintf("acct%04d", i)
 		st.AddAccount(users[i], "root", users[i]+".example", "Initial-Pa55-word-"+users[i])
 	}
-	srv := simulator.NewTestServer(t, st, simulator.Options{Latency: 2 * time.Millisecond})
+	srv := simtest.NewServer(t, st, simulator.Options{Latency: 2 * time.Millisecond})
 	dir := t.TempDir()
 	intents := map[string]int{} // account → intents over every round
 	kills, round, retries := 0, 0, 0

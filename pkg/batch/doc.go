@@ -25,12 +25,12 @@
 // with mode 0600 (it holds passwords: Resume refuses a journal that group or
 // others may access). Every record has a type "t". In order:
 //
-//	{"t":"header","v":1,"kind":"account","created":"2026-11-29T20:00:00.000Z","meta":{"profile":"prod","api":"whmapi1"}}
+//	{"t":"header","v":2,"kind":"account","created":"2026-11-29T20:00:00.000Z","meta":{"profile":"prod","api":"whmapi1"}}
 //	{"t":"row","seq":1,"line":2,"target":"bob","owner":"reseller1","profile":"prod","password":"given in the input"}
 //	...one row record per input row; owner, profile and password only when present...
 //	{"t":"planned","rows":1000}
 //	{"t":"intent","seq":1,"attempt":1,"password":"the password about to be sent","at":"..."}
-//	{"t":"outcome","seq":1,"line":2,"target":"bob","owner":"reseller1","attempt":1,"ok":true,"exit":0,"msg":"Password changed for user “bob”.","services":["system","ftp","mail"],"verified":true,"at":"..."}
+//	{"t":"outcome","seq":1,"line":2,"target":"bob","owner":"reseller1","attempt":1,"state":"applied","ok":true,"exit":0,"msg":"Password changed for user “bob”.","services":["system","ftp","mail"],"verified":true,"at":"..."}
 //
 // The records:
 //
@@ -47,14 +47,28 @@
 //     carries the password sent; a generated password exists nowhere else. A
 //     row sent again after a crash has one intent per attempt, always with the
 //     same password.
-//   - outcome: the server's answer: ok, exit (0 ok, 1 refused, 2 a local
-//     failure before anything was sent, 3 auth, 4 the reply was lost), class,
-//     msg, services, and verified when the executor checked the new password.
-//     Outcomes with exit 2 or 4 are not final: the row is sent again, with the
-//     same password, on resume. Once an attempt's reply was lost the row stays
-//     "maybe applied", and not final, until an attempt succeeds, whatever
-//     later attempts say. Target, owner and profile are repeated so the
-//     record reads on its own.
+//   - outcome: what became of the attempt, as the executor decided it: state
+//     (pkg/fate: applied, refused, not-sent, unknown), auth and network (which
+//     pick the exit code), class, msg, services, and verified when the
+//     executor checked the new password. ok and exit are derived from the
+//     state for people reading the file; readers go by the state. Applied
+//     and refused rows are final; not-sent and unknown rows are sent again,
+//     with the same password, on resume. Once an attempt was unknown (its
+//     reply lost) the row stays "maybe applied", and not final, until an
+//     attempt is applied, whatever later attempts say. A state this build
+//     does not know reads as unknown. Target, owner and profile are repeated
+//     so the record reads on its own.
+//
+// Format 1 (the release before typed states) wrote outcomes without a
+// state; they are read by ok and exit as that release read them: ok is
+// applied, 1 refused, 3 refused (credentials), 2 not-sent, 4 unknown. A
+// format-1 journal resumes; the records appended to it are format 2's.
+//
+// When a run is interrupted (its context cancelled), rows in flight finish
+// and are recorded; rows whose intents are durable but that were never sent
+// get an outcome of state not-sent and class "interrupted", so that only
+// rows whose request may have been written (after a crash) count as in
+// flight.
 //
 // Intents and outcomes of concurrent rows interleave in completion order. A
 // last line cut short by a crash is cut away when the journal is resumed; it

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // ErrIncomplete says that a journal still has rows without a final outcome
@@ -54,7 +56,7 @@ func ExportSecrets(journalPath string, w io.Writer) error {
 			write(cols...)
 		case recOutcome:
 			s, ok := st.sent[rec.Seq]
-			if !rec.OK || !ok {
+			if !rec.outcome().OK() || !ok {
 				return nil // apply reports an outcome without an intent
 			}
 			fields := []string{rec.Target, s.password}
@@ -112,7 +114,8 @@ func WriteSecretsFile(journalPath, path string) (err error) {
 		return fmt.Errorf("%s already exists: choose another name", path)
 	}
 	dir := filepath.Dir(path)
-	removeStaleAside(dir, exportAsidePrefix(path))
+	prefix := exportAsidePrefix(path)
+	removeStaleAside(dir, func(name string) bool { return strings.HasPrefix(name, prefix) }, nil)
 	f, err := os.CreateTemp(dir, exportAsidePrefix(path)+"*")
 	if err != nil {
 		return fmt.Errorf("create secrets file: %w", err)
@@ -165,13 +168,14 @@ type Failure struct {
 	Target  string `json:"target" yaml:"target"`
 	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
 	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
-	Exit    int    `json:"exit" yaml:"exit"`
-	Class   string `json:"class" yaml:"class"`
-	Message string `json:"message" yaml:"message"`
+	// State is the last attempt's: refused, not-sent or unknown.
+	State   fate.State `json:"state" yaml:"state"`
+	Exit    int        `json:"exit" yaml:"exit"`
+	Class   string     `json:"class" yaml:"class"`
+	Message string     `json:"message" yaml:"message"`
 	// Retry: the row is not final, so a resume sends it again with the
-	// same password: a reply was lost (ExitTransport, now or in an earlier
-	// attempt) or it failed before anything was sent (ExitLocal). Such rows
-	// count as Pending, not Failed.
+	// same password: a reply was lost (unknown, now or in an earlier
+	// attempt) or it was not sent. Such rows count as Pending, not Failed.
 	Retry bool `json:"retry" yaml:"retry"`
 	// MaybeApplied: an attempt's reply was lost, so the server may already
 	// have the row's password, whatever later attempts said.
@@ -188,13 +192,18 @@ type Status struct {
 	// secrets (password, token, hash, cookie, ...).
 	Meta map[string]string `json:"meta" yaml:"meta"`
 	// Planned is false when the input was never fully read: nothing was sent.
-	Planned   bool      `json:"planned" yaml:"planned"`
-	Total     int       `json:"total" yaml:"total"`
-	Succeeded int       `json:"succeeded" yaml:"succeeded"`
-	Failed    int       `json:"failed" yaml:"failed"`       // final failures only
-	Pending   int       `json:"pending" yaml:"pending"`     // rows without a final outcome, Retry ones included
-	InFlight  int       `json:"in_flight" yaml:"in_flight"` // rows sent when the run stopped, awaiting their answer
-	Failures  []Failure `json:"failures" yaml:"failures"`
+	Planned   bool `json:"planned" yaml:"planned"`
+	Total     int  `json:"total" yaml:"total"`
+	Succeeded int  `json:"succeeded" yaml:"succeeded"`
+	Failed    int  `json:"failed" yaml:"failed"`   // final failures only
+	Pending   int  `json:"pending" yaml:"pending"` // rows without a final outcome, Retry ones included
+	// InFlight counts rows whose request may have been written when the run
+	// stopped, with no answer recorded (a crash, or a journal of format 1,
+	// which did not record rows an interrupted run never sent). After a
+	// Ctrl-C it is 0: rows in flight finish and are recorded, and the rest
+	// are recorded as not sent.
+	InFlight int       `json:"in_flight" yaml:"in_flight"`
+	Failures []Failure `json:"failures" yaml:"failures"`
 }
 
 // Show reads a journal's progress without changing it; a run may be going on.
@@ -204,15 +213,20 @@ func Show(journalPath string) (Status, error) {
 		if rec.T != recOutcome {
 			return nil
 		}
-		if rec.OK {
+		o := rec.outcome()
+		if o.OK() {
 			delete(failures, rec.Seq)
 			return nil
+		}
+		if o.State == fate.NotSent && rec.Class == classInterrupted {
+			return nil // pending, not failed: the run stopped before sending it
 		}
 		// Called before apply, so st.sent still says whether an earlier
 		// attempt was lost.
 		prev := st.sent[rec.Seq]
 		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile,
-			Exit: rec.Exit, Class: rec.Class, Message: rec.Msg, Retry: !finalOutcome(rec.outcome(), prev.uncertain), MaybeApplied: prev.uncertain || rec.Exit == ExitTransport}
+			State: o.State, Exit: o.ExitCode(), Class: rec.Class, Message: rec.Msg,
+			Retry: !finalOutcome(o, prev.uncertain), MaybeApplied: prev.uncertain || o.State.MaybeApplied()}
 		return nil
 	})
 	if err != nil {

@@ -8,13 +8,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // journalVersion is the "v" of the header record; readers refuse newer ones.
-const journalVersion = 1
+// Version 2 records each outcome's state; version 1 journals (whose outcomes
+// say only ok and an exit code) are still read and resumed.
+const journalVersion = 2
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
@@ -68,8 +74,11 @@ type outcomeRec struct {
 	Owner    string   `json:"owner,omitempty"`
 	Profile  string   `json:"profile,omitempty"`
 	Attempt  int      `json:"attempt"`
-	OK       bool     `json:"ok"`
-	Exit     int      `json:"exit"`
+	State    string   `json:"state"`
+	Auth     bool     `json:"auth,omitempty"`
+	Network  bool     `json:"network,omitempty"`
+	OK       bool     `json:"ok"`   // derived from state, for people reading the journal
+	Exit     int      `json:"exit"` // derived from state, auth and network, likewise
 	Class    string   `json:"class,omitempty"`
 	Msg      string   `json:"msg,omitempty"`
 	Services []string `json:"services,omitempty"`
@@ -92,6 +101,9 @@ type record struct {
 	Profile  string            `json:"profile"`
 	Password string            `json:"password"`
 	Attempt  int               `json:"attempt"`
+	State    string            `json:"state"`
+	Auth     bool              `json:"auth"`
+	Network  bool              `json:"network"`
 	OK       bool              `json:"ok"`
 	Exit     int               `json:"exit"`
 	Class    string            `json:"class"`
@@ -105,16 +117,99 @@ func (r *record) row() Row {
 	return Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile}
 }
 
+// outcome reads an outcome record. The state decides; a record without one
+// (format 1) is read by its ok and exit code, as the release that wrote it
+// did. A state this build does not know may hide an applied change, so it
+// reads as unknown.
 func (r *record) outcome() Outcome {
-	return Outcome{OK: r.OK, Exit: r.Exit, Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
+	o := Outcome{State: fate.State(r.State), Auth: r.Auth, Network: r.Network,
+		Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
+	if r.State == "" {
+		o.State, o.Auth, o.Network = stateOfV1(r.OK, r.Exit)
+	}
+	if !o.State.Valid() {
+		o.State = fate.Unknown
+	}
+	return o
 }
 
-func encodeRecord(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode journal record: %w", err)
+// stateOfV1 maps a format-1 outcome onto its state: ok is applied, exit 1 a
+// refusal and 3 a refusal of the credentials (both final in format 1), 2 a
+// failure before sending, 4 a lost reply. Format 1 wrote no other code; one
+// read anyway is unknown, never final.
+func stateOfV1(ok bool, exit int) (state fate.State, auth, network bool) {
+	switch {
+	case ok:
+		return fate.Applied, false, false
+	case exit == fate.ExitRefused:
+		return fate.Refused, false, false
+	case exit == fate.ExitAuth:
+		return fate.Refused, true, false
+	case exit == fate.ExitUsage:
+		return fate.NotSent, false, false
 	}
+	return fate.Unknown, false, false
+}
+
+// appendRecord appends v as one journal line, newline included.
+func appendRecord(b []byte, v any) ([]byte, error) {
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return b, fmt.Errorf("encode journal record: %w", err)
+	}
+	b = append(b, enc...)
 	return append(b, '\n'), nil
+}
+
+func encodeRecord(v any) ([]byte, error) { return appendRecord(nil, v) }
+
+func rowRecOf(r *Row) rowRec {
+	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password}
+}
+
+func intentRecOf(seq, attempt int, password string, at time.Time) intentRec {
+	return intentRec{T: recIntent, Seq: seq, Attempt: attempt, Password: password, At: at.UTC().Format(timeLayout)}
+}
+
+func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
+	services := o.Services
+	if len(services) > maxServices || slices.ContainsFunc(services, func(s string) bool { return len(s) > maxServiceBytes }) {
+		services = nil
+		for _, sv := range o.Services[:min(len(o.Services), maxServices)] {
+			services = append(services, clip(sv, maxServiceBytes))
+		}
+	}
+	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
+		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(),
+		Class: clip(o.Class, maxServiceBytes), Msg: clip(o.Message, maxMessageBytes), Services: services, Verified: o.Verified,
+		At: at.UTC().Format(timeLayout)}
+}
+
+// maxJournalLine caps a journal line for readers, so that a file that is not
+// a journal (say /dev/zero) fails at once instead of filling memory. The
+// writer stays far below it: input records are at most MaxRecordBytes, and
+// what an executor reports is clipped to the limits below before it is
+// written.
+const maxJournalLine = 1 << 20
+
+// Limits on what an outcome record keeps of an executor's report.
+const (
+	maxMessageBytes = 4 << 10
+	maxServices     = 32
+	maxServiceBytes = 256
+)
+
+// clip cuts s to at most n bytes, at a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // Header is what a journal's first record says about its run.
@@ -135,15 +230,21 @@ func ReadHeader(journalPath string) (Header, error) {
 		return Header{}, fmt.Errorf("open journal: %w", err)
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(f).ReadBytes('\n')
-	if err != nil {
-		return Header{}, fmt.Errorf("read journal %s: no complete header record", journalPath)
+	var (
+		first record
+		seen  bool
+	)
+	_, _, err = scanRecords(f, func(rec *record) error {
+		first, seen = *rec, true
+		return errStopped
+	})
+	if err != nil && !errors.Is(err, errStopped) {
+		return Header{}, fmt.Errorf("read journal %s: %w", journalPath, err)
 	}
-	var rec record
-	if err := json.Unmarshal(line, &rec); err != nil || rec.T != recHeader {
-		return Header{}, fmt.Errorf("read journal %s: the first line is not a header record", journalPath)
+	if !seen || first.T != recHeader {
+		return Header{}, fmt.Errorf("read journal %s: the first line is not a complete header record", journalPath)
 	}
-	return headerOf(&rec)
+	return headerOf(&first)
 }
 
 func headerOf(rec *record) (Header, error) {
@@ -178,16 +279,23 @@ var errDamaged = errors.New("journal damaged")
 func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, err error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
-		off  int64
-		long []byte
-		rec  record
+		off    int64
+		long   []byte
+		rec    record
+		lineNo int
 	)
 	for {
 		chunk, rerr := br.ReadSlice('\n')
 		if errors.Is(rerr, bufio.ErrBufferFull) {
 			long = append(long, chunk...)
+			if len(long) > maxJournalLine {
+				// No journal line is this long (see maxJournalLine):
+				// this is not a journal, or not one to cut short.
+				return good, false, fmt.Errorf("%w: line %d is longer than %d MiB", errDamaged, lineNo+1, maxJournalLine>>20)
+			}
 			continue
 		}
+		lineNo++
 		line := chunk
 		if long != nil {
 			line = append(long, chunk...)
@@ -202,7 +310,7 @@ func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, er
 		off += int64(len(line))
 		complete := line[len(line)-1] == '\n'
 		rec = record{}
-		if !complete || !decodeRecord(line, &rec) || rec.T == "" {
+		if !complete || json.Unmarshal(line, &rec) != nil || rec.T == "" {
 			return good, true, nil
 		}
 		if err := fn(&rec); err != nil {
@@ -387,23 +495,42 @@ func createFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// removeStalePlans deletes the half-written plans of runs that were killed
-// while planning into path: they hold the input's passwords and nothing was
-// sent from them. A plan is stale when nobody holds its lock.
+// removeStalePlans deletes the half-written plans that runs killed while
+// planning left in path's directory, whatever journal they were for: they hold the
+// input's passwords, nothing was sent from them, and with timestamped
+// journal names no later run would ever plan into the same name again. A
+// plan is a file named JOURNAL.planning-PID that is empty or starts with a
+// journal header; it is stale when nobody holds its lock (the lock dies with
+// its process).
 func removeStalePlans(path string) {
-	removeStaleAside(filepath.Dir(path), planAsidePrefix(path))
+	own := planAsidePrefix(path)
+	removeStaleAside(filepath.Dir(path), func(name string) bool {
+		_, pid, ok := strings.Cut(name, planInfix)
+		// Without locks a live run's plan looks stale: only this
+		// journal's own are removed then, as no other run may use its name.
+		return ok && pid != "" && strings.Trim(pid, "0123456789") == "" && (canLock || strings.HasPrefix(name, own))
+	}, func(f *os.File) bool {
+		head := make([]byte, len(planHead))
+		n, _ := io.ReadFull(f, head)
+		return n == 0 || (n == len(head) && string(head) == planHead)
+	})
 }
 
-func planAsidePrefix(path string) string { return filepath.Base(path) + ".planning-" }
+// planHead is how every plan (and journal) starts.
+const planHead = `{"t":"header"`
 
-// removeStaleAside deletes the files in dir whose names start with prefix
-// and that nobody holds locked: files written aside by runs that were killed.
-// The directory is listed rather than globbed, so that a name holding glob
-// characters cannot match other files.
-func removeStaleAside(dir, prefix string) {
+const planInfix = ".planning-"
+
+func planAsidePrefix(path string) string { return filepath.Base(path) + planInfix }
+
+// removeStaleAside deletes the regular files in dir whose names match and
+// whose content is (looks) ours, and that nobody holds locked: files written
+// aside by runs that were killed. The directory is listed rather than
+// globbed, so that a name holding glob characters cannot match other files.
+func removeStaleAside(dir string, match func(name string) bool, ours func(*os.File) bool) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+		if !match(e.Name()) || !e.Type().IsRegular() {
 			continue
 		}
 		m := filepath.Join(dir, e.Name())
@@ -411,7 +538,7 @@ func removeStaleAside(dir, prefix string) {
 		if err != nil {
 			continue
 		}
-		stale := lockFile(f) == nil
+		stale := lockFile(f) == nil && (ours == nil || ours(f))
 		f.Close() // before the removal, which Windows refuses on an open file
 		if stale {
 			os.Remove(m)
@@ -464,14 +591,7 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := write(headerRec{T: recHeader, V: journalVersion, Kind: kind.String(), Created: time.Now().UTC().Format(timeLayout), Meta: meta}); err != nil {
 		return 0, err
 	}
-	var scratch []byte
-	n, err = scanInput(in, kind, opts, func(r *Row) error {
-		scratch = appendRowRec(scratch[:0], r)
-		if _, err := w.Write(scratch); err != nil {
-			return fmt.Errorf("write journal: %w", err)
-		}
-		return nil
-	})
+	n, err = scanInput(in, kind, opts, func(r *Row) error { return write(rowRecOf(r)) })
 	if err != nil {
 		return n, err
 	}
@@ -530,15 +650,18 @@ type sentRow struct {
 	answered bool
 }
 
-// finalOutcome says whether an outcome ends its row for good: a success, or a
-// failure of a row that was never possibly applied and that got past the
-// local checks (ExitLocal rows are sent again once the configuration is
-// fixed).
+// finalOutcome says whether an outcome ends its row for good: applied, or
+// refused when no earlier attempt of the row may have been applied (a
+// refusal says nothing about what a lost attempt did). Not-sent and unknown
+// rows are sent again, with the same password, on resume.
 func finalOutcome(o Outcome, wasUncertain bool) bool {
-	if o.OK {
+	switch o.State {
+	case fate.Applied:
 		return true
+	case fate.Refused:
+		return !wasUncertain
 	}
-	return !wasUncertain && !o.uncertain() && o.Exit != ExitLocal
+	return false
 }
 
 // journalState is what a scan of a journal knows.
@@ -552,7 +675,7 @@ type journalState struct {
 	done       bitset // rows with a final outcome
 	sent       map[int]sentRow
 	succeeded  int
-	failed     int // final failures: neither uncertain nor ExitLocal
+	failed     int // final failures: refused, never maybe applied
 	hasOwner   bool
 	hasProfile bool
 	headerSeen bool
@@ -613,12 +736,12 @@ func (s *journalState) apply(rec *record) error {
 		}
 		o := rec.outcome()
 		if !finalOutcome(o, prev.uncertain) {
-			prev.uncertain = prev.uncertain || o.uncertain()
+			prev.uncertain = prev.uncertain || o.State.MaybeApplied()
 			prev.answered = true
 			s.sent[rec.Seq] = prev
 			return nil
 		}
-		if o.OK {
+		if o.OK() {
 			s.succeeded++
 		} else {
 			s.failed++

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 func planFile(t *testing.T, kind Kind, in string, opts ValidateOptions) string {
@@ -55,7 +57,7 @@ func TestPlanJournal(t *testing.T) {
 	}
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], `{"t":"header","v":1,"kind":"ftp"`) ||
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], `{"t":"header","v":2,"kind":"ftp"`) ||
 		lines[1] != `{"t":"row","seq":1,"line":2,"target":"ftp1","owner":"bob"}` || lines[3] != `{"t":"planned","rows":2}` {
 		t.Errorf("journal:\n%s", data)
 	}
@@ -100,7 +102,7 @@ func (r *recorder) exec(_ context.Context, row Row, pw string) Outcome {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, call{row.Target, pw})
-	return Outcome{OK: true, Message: "changed", Services: []string{"system"}}
+	return Outcome{State: fate.Applied, Message: "changed", Services: []string{"system"}}
 }
 
 func TestResumeTornTail(t *testing.T) {
@@ -188,7 +190,7 @@ func sameLines(a, b string) bool {
 }
 
 func TestJournalDamaged(t *testing.T) {
-	exec := func(context.Context, Row, string) Outcome { return Outcome{OK: true} }
+	exec := func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} }
 	tests := []struct {
 		name  string
 		lines []string
@@ -215,7 +217,7 @@ func TestResumeUnplannedJournal(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"t":"header","v":1,"kind":"account","created":"x"}`+"\n"+`{"t":"row","seq":1,"line":2,"target":"bob"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{OK: true} }})
+	_, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} }})
 	if err == nil || !strings.Contains(err.Error(), "never completed") {
 		t.Fatalf("err = %v", err)
 	}
@@ -381,7 +383,7 @@ func TestPlanIsAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "run.journal")
 	stale := path + ".planning-99999"
-	if err := os.WriteFile(stale, []byte("half a plan\n"), 0o600); err != nil {
+	if err := os.WriteFile(stale, []byte(`{"t":"header","v":2,"kind":"account"}`+"\n"+`{"t":"row","seq":1,"line":2,"tar`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	in := &errAfter{r: strings.NewReader("user,password\nu1,Pass-One-2026!x\nu2,Pass-Two-2026!x\n"), n: 30}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 func TestResumeRefusesWideMode(t *testing.T) {
@@ -15,7 +17,7 @@ func TestResumeRefusesWideMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	called := false
-	_, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { called = true; return Outcome{OK: true} }})
+	_, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { called = true; return Outcome{State: fate.Applied} }})
 	if err == nil || !strings.Contains(err.Error(), "0640") {
 		t.Fatalf("err = %v, want a refusal naming the mode", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 func TestResumeLocked(t *testing.T) {
@@ -15,7 +17,7 @@ func TestResumeLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{OK: true} }})
+	_, err = Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} }})
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v, want in use", err)
 	}

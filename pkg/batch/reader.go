@@ -13,6 +13,17 @@ import (
 	"unicode/utf8"
 )
 
+// MaxRecordBytes caps one input record (a CSV record, which may span lines
+// inside quotes, or a JSON Lines line). Real rows are a few hundred bytes;
+// the cap keeps a file without line breaks (or /dev/zero) from being held in
+// memory whole. A longer record stops the reading with an error naming its
+// line.
+const MaxRecordBytes = 64 << 10
+
+// errRecordTooLong is what lineLimiter reports once a record passes
+// MaxRecordBytes.
+var errRecordTooLong = errors.New("record too long")
+
 // Input formats recognised by Reader.
 const (
 	FormatCSV   = "csv"
@@ -39,6 +50,7 @@ type Reader struct {
 
 	// CSV state: column index of each field, -1 for none.
 	cr                               *csv.Reader
+	lim                              *lineLimiter
 	iTarget, iOwner, iPass, iProfile int
 
 	// JSON Lines state.
@@ -100,11 +112,16 @@ func (r *Reader) start() error {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func (r *Reader) startCSV() error {
-	cr := csv.NewReader(r.br)
+	r.lim = &lineLimiter{br: r.br, max: MaxRecordBytes}
+	cr := csv.NewReader(r.lim)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = 0
 	r.cr = cr
 	header, err := cr.Read()
+	if errors.Is(err, errRecordTooLong) {
+		return r.tooLong()
+	}
+	r.lim.endRecord()
 	if errors.Is(err, io.EOF) {
 		return r.fatal(0, "the input is empty: want a header row naming the columns (%s)", r.columnsHelp())
 	}
@@ -159,6 +176,10 @@ func (r *Reader) columnSlot(name string) (*int, error) {
 
 func (r *Reader) nextCSV() (Row, error) {
 	rec, err := r.cr.Read()
+	if errors.Is(err, errRecordTooLong) {
+		return Row{}, r.tooLong()
+	}
+	r.lim.endRecord()
 	if errors.Is(err, io.EOF) {
 		r.done = true
 		return Row{}, io.EOF
@@ -194,9 +215,51 @@ func (r *Reader) nextCSV() (Row, error) {
 	return row, nil
 }
 
+// tooLong stops the reading at a CSV record longer than MaxRecordBytes.
+func (r *Reader) tooLong() error {
+	return r.fatal(r.lim.lines+1, "a record longer than %d KiB (reading stops here)", MaxRecordBytes>>10)
+}
+
+// lineLimiter hands encoding/csv its input one line at a time, so that when
+// a record has been returned nothing after it has been read, and fails with
+// errRecordTooLong instead of handing out a byte past MaxRecordBytes of one
+// record: encoding/csv would hold a record of any size in memory.
+type lineLimiter struct {
+	br       *bufio.Reader
+	pending  []byte // the rest of the current line, in br's buffer
+	lines    int    // line breaks handed out
+	inRecord int    // bytes handed out since the last record ended
+	max      int
+}
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	if len(l.pending) == 0 {
+		line, err := l.br.ReadSlice('\n')
+		if len(line) == 0 {
+			return 0, err
+		}
+		l.pending = line // a partial line (bufio.ErrBufferFull) is read on next time
+	}
+	n := min(len(p), len(l.pending))
+	if l.inRecord+n > l.max {
+		return 0, errRecordTooLong
+	}
+	copy(p, l.pending[:n])
+	l.pending = l.pending[n:]
+	l.inRecord += n
+	l.lines += bytes.Count(p[:n], []byte{'\n'})
+	return n, nil
+}
+
+// endRecord says encoding/csv returned a record: the next one starts.
+func (l *lineLimiter) endRecord() { l.inRecord = 0 }
+
 func (r *Reader) nextJSON() (Row, error) {
 	for {
 		line, err := r.readLine()
+		if errors.Is(err, errRecordTooLong) {
+			return Row{}, r.fatal(r.line+1, "a line longer than %d KiB (reading stops here)", MaxRecordBytes>>10)
+		}
 		if len(line) == 0 && err != nil {
 			r.done = true
 			if errors.Is(err, io.EOF) {
@@ -219,11 +282,15 @@ func (r *Reader) nextJSON() (Row, error) {
 }
 
 // readLine returns the next line without its newline; the slice is reused.
+// A line longer than MaxRecordBytes is errRecordTooLong.
 func (r *Reader) readLine() ([]byte, error) {
 	r.buf = r.buf[:0]
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		r.buf = append(r.buf, chunk...)
+		if len(r.buf) > MaxRecordBytes+1 || (len(r.buf) == MaxRecordBytes+1 && r.buf[MaxRecordBytes] != '\n') {
+			return nil, errRecordTooLong
+		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
@@ -279,6 +346,9 @@ func (r *Reader) parseJSON(line []byte) (Row, string) {
 	if dec.InputOffset() != int64(len(line)) {
 		return Row{}, "more than one JSON value on the line"
 	}
+	if k := duplicateKey(line); k != "" {
+		return Row{}, fmt.Sprintf("key %q appears twice", k)
+	}
 	target := jr.User
 	other := "address"
 	if r.kind == KindEmail {
@@ -299,6 +369,39 @@ func (r *Reader) parseJSON(line []byte) (Row, string) {
 		Password: str(jr.Password),
 		Profile:  strings.TrimSpace(str(jr.Profile)),
 	}, ""
+}
+
+// duplicateKey returns a key that appears twice in the JSON object line
+// (which decoded without error), compared as encoding/json matches keys to
+// fields, without regard to case; "" when there is none. encoding/json lets
+// the last one win, so {"user":"u2","user":"u3"} would change u3 silently.
+func duplicateKey(line []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if _, err := dec.Token(); err != nil { // the object's '{'
+		return ""
+	}
+	var seen [5]string // the object decoded into jsonRow: at most its five keys, unless one repeats
+	n := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, _ := tok.(string)
+		for _, k := range seen[:n] {
+			if strings.EqualFold(k, key) {
+				return strings.ToLower(k)
+			}
+		}
+		if n < len(seen) {
+			seen[n] = key
+			n++
+		}
+		if _, err := dec.Token(); err != nil { // the value: a string or null
+			return ""
+		}
+	}
+	return ""
 }
 
 func (r *Reader) keyError(name string) string {

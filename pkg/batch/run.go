@@ -11,20 +11,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
-
-// ExitTransport is the Outcome.Exit of a row whose request may or may not have
-// reached the server (connection lost, timeout, unreadable reply). Such a row
-// is retried on resume with the same password, because the server may have
-// applied it. It stays "maybe applied" until an attempt succeeds: a later
-// failure of another kind does not make it final.
-const ExitTransport = 4
-
-// ExitLocal is the Outcome.Exit of a row that failed before anything was sent
-// (a bad profile, a client that could not be built). It is not final: a
-// resume after fixing the configuration sends the row, with the password its
-// intent recorded. Every other failure is final.
-const ExitLocal = 2
 
 // DefaultConcurrency is the number of rows in flight per profile when
 // RunConfig.Concurrency is 0: real servers are slow and shared.
@@ -33,11 +22,17 @@ const DefaultConcurrency = 4
 // Outcome is what the executor reports for one row. Message must not contain
 // the password; it is written to the journal and shown by Show.
 type Outcome struct {
-	OK bool
-	// Exit is the exit code this row alone would give: 0 ok, 1 refused by
-	// the server, ExitLocal when nothing was sent, 3 authentication,
-	// ExitTransport when the reply was lost.
-	Exit     int
+	// State is the row's fate, decided by the executor where the reply was
+	// analysed. It decides whether the row is final: applied and refused
+	// are; not-sent and unknown rows are sent again on resume with the same
+	// password, and once an attempt was unknown the row stays maybe applied
+	// (never final) until an attempt is applied. An empty or unrecognised
+	// state is recorded as unknown: the change may have been applied.
+	State fate.State
+	// Auth says the credentials were refused or unusable (exit 3).
+	Auth bool
+	// Network says a not-sent row failed on the network (exit 4, not 2).
+	Network  bool
 	Class    string
 	Message  string
 	Services []string
@@ -45,7 +40,11 @@ type Outcome struct {
 	Verified *bool
 }
 
-func (o Outcome) uncertain() bool { return !o.OK && o.Exit == ExitTransport }
+// OK reports whether the change was applied.
+func (o Outcome) OK() bool { return o.State == fate.Applied }
+
+// ExitCode is the exit code this row alone would give (pkg/fate maps it).
+func (o Outcome) ExitCode() int { return fate.ExitCode(o.State, o.Auth, o.Network) }
 
 // Result is one finished row, handed to RunConfig.OnResult.
 type Result struct {
@@ -82,7 +81,7 @@ type Summary struct {
 	Skipped   int // rows finished before this run started
 	// Pending counts rows without a final outcome, resume to finish them:
 	// rows never sent, rows whose reply was lost (maybe applied) and rows
-	// that failed locally (ExitLocal).
+	// that failed before sending (not-sent).
 	Pending int
 	// Interrupted: ctx was cancelled before every row was done.
 	Interrupted bool
@@ -93,11 +92,11 @@ type Summary struct {
 func (s Summary) ExitCode() int {
 	switch {
 	case s.Succeeded == s.Total:
-		return 0
+		return fate.ExitOK
 	case s.Succeeded == 0:
-		return 1
+		return fate.ExitRefused
 	}
-	return 5
+	return fate.ExitPartial
 }
 
 // RunConfig configures Run and Resume.
@@ -388,10 +387,8 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.
-		if s.stop.Err() != nil {
-			continue
-		}
-		if s.limiter != nil && s.limiter.Wait(s.stop) != nil {
+		if s.stop.Err() != nil || (s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
+			s.r.notSent(jb)
 			continue
 		}
 		d := s.r.do(s.execCtx, jb)
@@ -449,7 +446,11 @@ func (r *runner) dispatch(s *scheduler) error {
 		if err := r.intent(&jb); err != nil {
 			return err
 		}
-		buf = appendIntentRec(buf, jb.row.Seq, jb.attempt, jb.password, time.Now())
+		b, err := appendRecord(buf, intentRecOf(jb.row.Seq, jb.attempt, jb.password, time.Now()))
+		if err != nil {
+			return err
+		}
+		buf = b
 		batch = append(batch, jb)
 		// The first batch is just big enough to give every worker a row,
 		// so the first requests leave sooner; later ones fill the read-ahead.
@@ -468,7 +469,30 @@ func (r *runner) dispatch(s *scheduler) error {
 	if err != nil && !errors.Is(err, errStopped) {
 		return fmt.Errorf("read journal rows: %w", err)
 	}
+	// Stopped: the rows whose intents are durable but that never reached a
+	// queue were not sent either.
+	for _, jb := range s.held {
+		r.notSent(jb)
+	}
+	clear(s.held)
+	s.held = s.held[:0]
 	return nil
+}
+
+// classInterrupted is the class of the not-sent outcome of a row the run
+// stopped before sending.
+const classInterrupted = "interrupted"
+
+// notSent records that a row whose intent is durable was never sent: the
+// run stopped first. Without it the row would count as in flight (its
+// request possibly written) in journal show. Best effort: a lost record only
+// makes the row look in flight, and a resume sends it with the same
+// password either way.
+func (r *runner) notSent(jb job) {
+	o := Outcome{State: fate.NotSent, Class: classInterrupted, Message: "not sent: the run was interrupted"}
+	if rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &o, time.Now())); err == nil {
+		_ = r.j.append(rec, false)
+	}
 }
 
 var (
@@ -503,14 +527,15 @@ func (r *runner) do(execCtx context.Context, jb job) done {
 	start := time.Now()
 	out := r.cfg.Exec(execCtx, row, pw)
 	elapsed := time.Since(start)
-	if !out.OK && out.Exit == 0 {
-		out.Exit = 1
-	}
-	if out.OK {
-		out.Exit = 0
+	if !out.State.Valid() {
+		out.State = fate.Unknown
 	}
 	d := done{Result: Result{Row: row, Password: pw, Generated: row.Password == "", Attempt: attempt, Outcome: out, Duration: elapsed}, wasUncertain: jb.wasUncertain}
-	d.err = r.j.append(appendOutcomeRec(make([]byte, 0, 256), &row, attempt, &out, time.Now()), false)
+	rec, err := encodeRecord(outcomeRecOf(&row, attempt, &out, time.Now()))
+	if err == nil {
+		err = r.j.append(rec, false)
+	}
+	d.err = err
 	return d
 }
 
@@ -559,7 +584,7 @@ func (c *collector) progress(final bool) {
 func (c *collector) add(d done) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d.Outcome.OK {
+	if d.Outcome.OK() {
 		c.succ++
 	} else if finalOutcome(d.Outcome, d.wasUncertain) {
 		c.failed++

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // fakeServer is an executor that remembers every password it was sent.
@@ -60,15 +62,15 @@ func (s *fakeServer) exec(ctx context.Context, row Row, pw string) Outcome {
 		s.ctxErrs++
 	}
 	if s.refuse != nil && s.refuse(row) {
-		return Outcome{Exit: 1, Class: "refused", Message: fmt.Sprintf("You do not have a user named “%s”.", row.Target)}
+		return Outcome{State: fate.Refused, Class: "refused", Message: fmt.Sprintf("You do not have a user named “%s”.", row.Target)}
 	}
 	key := row.Profile + "/" + row.Target
 	s.passwords[key] = pw
 	s.history[key] = append(s.history[key], pw)
 	if s.lost != nil && s.lost(row) {
-		return Outcome{Exit: ExitTransport, Class: "transport", Message: "read: connection reset by peer"}
+		return Outcome{State: fate.Unknown, Class: "transport", Message: "read: connection reset by peer"}
 	}
-	return Outcome{OK: true, Message: "Password changed", Services: []string{"system", "ftp"}}
+	return Outcome{State: fate.Applied, Message: "Password changed", Services: []string{"system", "ftp"}}
 }
 
 func counterGen() func(Row) (string, error) {
@@ -391,7 +393,7 @@ func TestRunMemoryFlat(t *testing.T) {
 	base := ms.HeapInuse
 	peakHeap := sampleHeap(5 * time.Millisecond)
 	results := 0
-	sum, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{OK: true} },
+	sum, err := Resume(context.Background(), path, RunConfig{Exec: func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} },
 		Generate: counterGen(), Concurrency: 8, OnResult: func(Result) { results++ },
 		syncFn: func(*os.File) error { return nil }}) // the fsync is not what this test measures
 	peak := peakHeap()

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 // TestRunManyProfiles spreads rows over many profiles: the plan is read once
@@ -69,7 +71,7 @@ func TestRunSlowProfileDoesNotBlockOthers(t *testing.T) {
 			if fastDone.Add(1) == fastRows {
 				once.Do(func() { close(release) })
 			}
-			return Outcome{OK: true}
+			return Outcome{State: fate.Applied}
 		}
 		select {
 		case <-release:
@@ -77,7 +79,7 @@ func TestRunSlowProfileDoesNotBlockOthers(t *testing.T) {
 			stuck.Store(true)
 			once.Do(func() { close(release) })
 		}
-		return Outcome{OK: true}
+		return Outcome{State: fate.Applied}
 	}
 	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
 		Kind: KindAccount, Exec: exec, Generate: counterGen(), Concurrency: 2})

@@ -73,7 +73,8 @@ func TestNonFinalOutcomes(t *testing.T) {
 			sum, err := Resume(context.Background(), path, RunConfig{
 				Exec: func(_ context.Context, _ Row, pw string) Outcome {
 					sent = append(sent, pw)
-					return Outcome{OK: tt.exit == 0, Exit: tt.exit}
+					st, auth, network := stateOfV1(tt.exit == 0, tt.exit)
+					return Outcome{State: st, Auth: auth, Network: network}
 				},
 				Generate: func(Row) (string, error) { return "NEW", nil }, Concurrency: 1})
 			if err != nil {

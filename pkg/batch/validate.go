@@ -114,6 +114,13 @@ func (v *validator) check(row *Row) string {
 	if row.Password == "" && !v.opts.Generate {
 		msgs = append(msgs, "missing password (or generate passwords)")
 	}
+	// A NUL, CR or escape in a password is almost always a damaged file
+	// (a stray carriage return from another system), and servers and
+	// terminals treat them each their own way: the password that works
+	// would not be the one in the file. unicode.IsControl is C0, DEL and C1.
+	if strings.IndexFunc(row.Password, unicode.IsControl) >= 0 {
+		msgs = append(msgs, "password contains a control character (C0 such as NUL, tab or CR, DEL, or C1)")
+	}
 	if row.Owner == "" && v.opts.RequireOwner != nil && v.opts.RequireOwner(profile) {
 		msgs = append(msgs, fmt.Sprintf("missing owner: required for %s rows through profile %q", v.kind, profile))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -40,7 +39,8 @@ func result(api API, function string, rep *Reply, a *analysis, err error) (*Resu
 // 1 (api WHMAPI1, the default) or the legacy WHM API 0 (api WHMAPI0). On a refusal it returns the
 // Result (OK false, the server's message) together with the *Error.
 func (c *Client) AccountPasswd(ctx context.Context, api API, user, password string, o AccountPasswdOptions) (*Result, error) {
-	req := Request{API: api, Function: "passwd"}
+	// Setting a given password twice has the effect of setting it once.
+	req := Request{API: api, Function: "passwd", Idempotent: true}
 	switch api {
 	case WHMAPI1, "":
 		req.API = WHMAPI1
@@ -62,7 +62,7 @@ func (c *Client) AccountPasswd(ctx context.Context, api API, user, password stri
 			req.Params = append(req.Params, boolParam("enabledigest", *o.Digest))
 		}
 	default:
-		return nil, fmt.Errorf("account passwd: API %q is not whmapi1 or whmapi0", api)
+		return nil, usagef("account passwd", "API %q is not whmapi1 or whmapi0", api)
 	}
 	rep, a, err := c.call(ctx, req)
 	return result(req.API, "passwd", rep, a, err)
@@ -82,9 +82,9 @@ func (c *Client) ChangeOwnPassword(ctx context.Context, oldPassword, newPassword
 	if c.kind == KindWHM {
 		req.User = c.cfg.User
 	}
-	// Passwd::change_password needs the old password: once it ran, a
-	// repeat is refused, so it is never retried after a gateway error.
-	rep, a, err := c.call(notIdempotent(ctx), req)
+	// Passwd::change_password needs the old password: once it ran, a repeat is refused, so it is
+	// not Idempotent and never retried after a gateway error.
+	rep, a, err := c.call(ctx, req)
 	return result(CPAPI2, "Passwd::change_password", rep, a, err)
 }
 
@@ -93,7 +93,7 @@ func (c *Client) ChangeOwnPassword(ctx context.Context, oldPassword, newPassword
 func (c *Client) ownerFor(op, owner string) (string, error) {
 	if c.kind == KindWHM {
 		if owner == "" {
-			return "", fmt.Errorf("%s through WHM needs the owning cPanel account", op)
+			return "", usagef(op, "through WHM it needs the owning cPanel account")
 		}
 		return owner, nil
 	}
@@ -105,13 +105,13 @@ func (c *Client) ownerFor(op, owner string) (string, error) {
 // domain may be "" for the account's primary domain.
 func (c *Client) FTPPasswd(ctx context.Context, api API, owner, user, domain, password string) (*Result, error) {
 	if api != CPAPI2 && api != UAPI {
-		return nil, fmt.Errorf("ftp passwd: API %q is not cpapi2 or uapi", api)
+		return nil, usagef("ftp passwd", "API %q is not cpapi2 or uapi", api)
 	}
 	owner, err := c.ownerFor("ftp passwd", owner)
 	if err != nil {
 		return nil, err
 	}
-	req := Request{API: api, Module: "Ftp", Function: "passwd", User: owner, Params: append(make([]Param, 0, 3),
+	req := Request{API: api, Module: "Ftp", Function: "passwd", User: owner, Idempotent: true, Params: append(make([]Param, 0, 3),
 		Param{Key: "user", Value: user}, Param{Key: "pass", Value: password, Secret: true})}
 	if domain != "" {
 		req.Params = append(req.Params, Param{Key: "domain", Value: domain})
@@ -129,13 +129,13 @@ func (c *Client) EmailPasswd(ctx context.Context, api API, owner, local, domain,
 	case UAPI:
 		fn = "passwd_pop"
 	default:
-		return nil, fmt.Errorf("email passwd: API %q is not cpapi2 or uapi", api)
+		return nil, usagef("email passwd", "API %q is not cpapi2 or uapi", api)
 	}
 	owner, err := c.ownerFor("email passwd", owner)
 	if err != nil {
 		return nil, err
 	}
-	req := Request{API: api, Module: "Email", Function: fn, User: owner, Params: []Param{
+	req := Request{API: api, Module: "Email", Function: fn, User: owner, Idempotent: true, Params: []Param{
 		{Key: "email", Value: local}, {Key: "domain", Value: domain},
 		{Key: "password", Value: password, Secret: true}}}
 	rep, a, err := c.call(ctx, req)
@@ -156,13 +156,18 @@ func (c *Client) VerifyEmailPassword(ctx context.Context, owner, address, passwo
 	if err != nil {
 		return false, err
 	}
-	req := Request{API: UAPI, Module: "Email", Function: "verify_password", User: owner, Params: []Param{
+	req := Request{API: UAPI, Module: "Email", Function: "verify_password", User: owner, Idempotent: true, Params: []Param{
 		{Key: "email", Value: address}, {Key: "password", Value: password, Secret: true}}}
 	_, a, err := c.call(ctx, req)
 	if err != nil {
 		return false, err
 	}
-	return isOne(a.data), nil
+	v, ok := marker(a.data)
+	if !ok {
+		return false, &Error{Kind: ErrTransport, Op: "UAPI Email/verify_password", Written: true,
+			Reason: "unreadable reply: data is not 1 or 0"}
+	}
+	return v == 1, nil
 }
 
 // MinimumStrengths reads the server's minimum password strengths (0–100). Through WHM it is
@@ -171,7 +176,7 @@ func (c *Client) VerifyEmailPassword(ctx context.Context, owner, address, passwo
 // as "passwd" and "virtual".
 func (c *Client) MinimumStrengths(ctx context.Context) (map[string]int, error) {
 	if c.kind == KindWHM {
-		_, a, err := c.call(ctx, Request{API: WHMAPI1, Function: "getminimumpasswordstrengths"})
+		_, a, err := c.call(ctx, Request{API: WHMAPI1, Function: "getminimumpasswordstrengths", Idempotent: true})
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +194,7 @@ func (c *Client) MinimumStrengths(ctx context.Context) (map[string]int, error) {
 	}
 	out := make(map[string]int, 2)
 	for _, q := range [...]struct{ app, key string }{{"passwd", "passwd"}, {"ftp", "virtual"}} {
-		_, a, err := c.call(ctx, Request{API: UAPI, Module: "PasswdStrength", Function: "get_required_strength",
+		_, a, err := c.call(ctx, Request{API: UAPI, Module: "PasswdStrength", Function: "get_required_strength", Idempotent: true,
 			Params: []Param{{Key: "app", Value: q.app}}})
 		if err != nil {
 			return nil, err
@@ -228,14 +233,14 @@ func toInt(v any) (int, bool) {
 // account's user name (UAPI Variables/get_user_information).
 func (c *Client) Ping(ctx context.Context) (string, error) {
 	if c.kind == KindWHM {
-		_, a, err := c.call(ctx, Request{API: WHMAPI1, Function: "version"})
+		_, a, err := c.call(ctx, Request{API: WHMAPI1, Function: "version", Idempotent: true})
 		if err != nil {
 			return "", err
 		}
 		d, _ := a.data.(map[string]any)
 		return firstString(d, "version"), nil
 	}
-	_, a, err := c.call(ctx, Request{API: UAPI, Module: "Variables", Function: "get_user_information"})
+	_, a, err := c.call(ctx, Request{API: UAPI, Module: "Variables", Function: "get_user_information", Idempotent: true})
 	if err != nil {
 		return "", err
 	}
@@ -259,7 +264,8 @@ func CheckLogin(ctx context.Context, base Config, url, user, password string) (b
 	if err != nil {
 		return false, err
 	}
-	defer c.Close()
+	// The session is logged out below; Close only drops the connections.
+	defer func() { _ = c.Close(ctx) }()
 	sess, err := c.login(ctx, user, password, nil)
 	if err != nil {
 		var e *Error

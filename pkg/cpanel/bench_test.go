@@ -2,12 +2,10 @@ package cpanel
 
 import (
 	"context"
-	"crypto/tls"
-	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 func BenchmarkBuildRequest(b *testing.B) {
@@ -62,56 +60,35 @@ func BenchmarkDecodeReply(b *testing.B) {
 	}
 }
 
-// BenchmarkCallSimulator measures whole calls over TLS keep-alive against the simulator,
-// sequentially and from parallel goroutines (as a bulk run does), through connTransport (what
-// New uses) and, as the baseline in the same run, net/http's Transport with the same TLS
-// configuration.
-func BenchmarkCallSimulator(b *testing.B) {
-	srv := simulator.NewTestServer(b, simulator.SampleState(), simulator.Options{})
-	u, err := url.Parse(srv.WHMURL)
+// BenchmarkCall measures whole calls over TLS keep-alive against the simulator, sequentially
+// and from parallel goroutines (as a bulk run does), through the transport New builds.
+func BenchmarkCall(b *testing.B) {
+	srv := simtest.NewServer(b, simulator.SampleState(), simulator.Options{})
+	c, err := New(Config{URL: srv.WHMURL, Kind: KindWHM, User: "root", Secret: simulator.SampleRootToken, CAFile: srv.CAFile})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tlsCfg, err := tlsConfig(u.Hostname(), srv.CAFile, false, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	transports := []struct {
-		name string
-		rt   http.RoundTripper
-	}{
-		{"conn", newConnTransport(tlsCfg)},
-		{"net-http", &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 128,
-			TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}},
-	}
+	b.Cleanup(func() { _ = c.Close(context.Background()) })
 	req := Request{API: WHMAPI1, Function: "version"}
 	ctx := context.Background()
-	for _, tr := range transports {
-		c, err := New(Config{URL: srv.WHMURL, Kind: KindWHM, User: "root", Secret: simulator.SampleRootToken, Transport: tr.rt})
-		if err != nil {
-			b.Fatal(err)
+	b.Run("sequential", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Call(ctx, req); err != nil {
+				b.Fatal(err)
+			}
 		}
-		b.Run(tr.name+"/sequential", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(4) // 8 goroutines on 2 CPUs, as a bulk run at --concurrency 8
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
 				if _, err := c.Call(ctx, req); err != nil {
-					b.Fatal(err)
+					b.Error(err)
+					return
 				}
 			}
 		})
-		b.Run(tr.name+"/parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetParallelism(4) // 8 goroutines on 2 CPUs, as a bulk run at --concurrency 8
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := c.Call(ctx, req); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-		c.Close()
-		tr.rt.(interface{ CloseIdleConnections() }).CloseIdleConnections()
-	}
+	})
 }

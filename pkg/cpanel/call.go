@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -31,54 +32,67 @@ func basicAuth(user, pass string) string {
 
 // Call sends one API call as a POST with a form body. It returns the reply whenever the server
 // answered, and also a *Error when the reply says the call failed, so a caller can print the
-// reply and still exit with the right code. A nil reply comes with a transport *Error, or with
-// a plain error when the request itself is invalid (nothing was sent).
+// reply and still exit with the right code. A nil reply comes with a *Error that says why
+// nothing usable came back (StateOf tells whether the call may have run).
 func (c *Client) Call(ctx context.Context, req Request) (*Reply, error) {
-	// Any function may come through here (createacct, api_token_create,
-	// ...): repeating one after a gateway error could run it twice.
-	rep, _, err := c.call(notIdempotent(ctx), req)
-	if err != nil {
-		return rep, err
-	}
-	return rep, nil
+	rep, _, err := c.call(ctx, req)
+	return rep, err
 }
 
 // call is Call plus the reply's analysis, which the typed helpers turn into a Result.
 func (c *Client) call(ctx context.Context, req Request) (*Reply, *analysis, error) {
 	b, err := c.build(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usagef(b.op, "%s", err.Error())
 	}
-	body := encodeForm(b.form)
-	rep, err := c.exchange(ctx, b.op, b.path, b.form, body, b.xml)
+	rep, err := c.exchange(ctx, b)
 	if err != nil {
 		return rep, nil, err
 	}
 	a := analyze(b, rep)
+	if r := c.replySecrets(b.form, rep); r != nil {
+		// A server that echoes a password back must not get it onto a terminal, into -o json
+		// or a log: the reply, its decoded form and the message all lose every encoding of it.
+		rep.Body = []byte(r.Replace(string(rep.Body)))
+		rep.Decoded = scrubTree(r, rep.Decoded)
+		a.message = r.Replace(a.message)
+		if a.err != nil {
+			a.err.Reason = r.Replace(a.err.Reason)
+		}
+	}
 	if a.err != nil {
 		a.err.Op = b.op
-		a.err.Reason = c.scrub(a.err.Reason, b.form)
+		a.err.Written = true
+		a.err.Reason = redactCpsess(a.err.Reason)
 		return rep, a, a.err
 	}
 	return rep, a, nil
 }
 
-// exchange sends a request to path, logging in first when the client uses a session and logging
-// in again once if the server no longer accepts the session.
-func (c *Client) exchange(ctx context.Context, op, path string, form []Param, body []byte, xml bool) (*Reply, error) {
+// exchange sends a built call, logging in first when the client uses a session and logging in
+// again once if the server no longer accepts the session.
+func (c *Client) exchange(ctx context.Context, b built) (*Reply, error) {
+	out := outgoing{op: b.op, form: b.form, body: encodeForm(b.form), xml: b.xml, idempotent: b.idempotent}
 	if c.cfg.Auth != AuthSession {
-		return c.send(ctx, op, c.baseStr+path, form, body, xml, true)
+		out.url, out.auth = c.baseStr+b.path, true
+		return c.send(ctx, out)
 	}
 	for attempt := 0; ; attempt++ {
 		sess, gen, err := c.ensureSession(ctx)
 		if err != nil {
+			// The login was sent, the call itself was not.
+			var e *Error
+			if errors.As(err, &e) {
+				e.Written = false
+			}
 			return nil, err
 		}
-		rep, err := c.send(ctx, op, c.baseStr+sess+path, form, body, xml, false)
+		out.url = c.baseStr + sess + b.path
+		rep, err := c.send(ctx, out)
 		if err != nil {
 			return rep, err
 		}
-		if attempt == 0 && sessionRejected(rep, xml) {
+		if attempt == 0 && sessionRejected(rep, b.xml) {
 			c.invalidate(gen)
 			continue
 		}
@@ -163,7 +177,7 @@ func (c *Client) login(ctx context.Context, user, pass string, otp func(context.
 		}
 		form = append(form, Param{Key: "tfa_token", Value: code, Secret: true})
 	}
-	rep, err := c.send(ctx, op, c.baseStr+"/login/?login_only=1", form, encodeForm(form), false, false)
+	rep, err := c.send(ctx, outgoing{op: op, url: c.baseStr + "/login/?login_only=1", form: form, body: encodeForm(form), idempotent: true})
 	if err != nil {
 		return "", err
 	}
@@ -176,41 +190,66 @@ func (c *Client) login(ctx context.Context, user, pass string, otp func(context.
 	return tok, nil
 }
 
-// analyzeLogin reads a /login/?login_only=1 reply: the cpsess path prefix, or why not.
+// analyzeLogin reads a /login/?login_only=1 reply: the cpsess path prefix, or why not. The
+// token comes from the JSON body's security_token, or else from the path of a Location header
+// ("/cpsess0123456789/..."), whether the reply is 200 or a redirect; the redirect itself is
+// never followed.
 func analyzeLogin(rep *Reply) (string, *Error) {
 	m, _ := rep.Decoded.(map[string]any)
-	if m == nil {
-		if rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden {
-			return "", &Error{Kind: ErrAuth, Status: rep.Status, Reason: "login refused"}
-		}
-		return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply"}
-	}
-	tok, _ := m["security_token"].(string)
-	if rep.Status != http.StatusOK || !isOne(m["status"]) || tok == "" {
-		f := findFailure(m)
-		reason := f.reason
-		if reason == "" {
-			reason = firstString(m, "message", "reason", "error", "statusmsg")
-		}
+	status, hasStatus := marker(m["status"])
+	if hasStatus && status == 0 && rep.Status < 500 {
+		reason := firstString(m, "message", "reason", "error", "statusmsg")
 		if reason == "" {
 			reason = "login refused"
 		}
 		_, tf := classifyReason(reason)
-		// Whatever the words, a refused login is an authentication failure.
-		kind := ErrAuth
-		switch {
-		case rep.Status >= 500:
-			kind = ErrTransport
-		case rep.Status == http.StatusOK && !f.failed && !isZero(m["status"]):
-			// 200 without a status or token is not a login reply at all.
-			return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply: not a login reply"}
+		return "", &Error{Kind: ErrAuth, Status: rep.Status, Reason: reason, TwoFactor: tf}
+	}
+	answered := rep.Status >= 200 && rep.Status < 400
+	if answered && hasStatus && status == 1 {
+		if tok := str(m, "security_token"); validCpsess(tok) {
+			return tok, nil
 		}
-		return "", &Error{Kind: kind, Status: rep.Status, Reason: reason, TwoFactor: tf}
 	}
-	if !validCpsess(tok) {
-		return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply: malformed security token"}
+	if answered && (m == nil || (hasStatus && status == 1)) {
+		if tok := cpsessFromLocation(rep.header.Get("Location")); tok != "" {
+			return tok, nil
+		}
 	}
-	return tok, nil
+	switch {
+	case rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden:
+		reason := anyReason(rep.Decoded)
+		if reason == "" {
+			reason = "login refused"
+		}
+		_, tf := classifyReason(reason)
+		return "", &Error{Kind: ErrAuth, Status: rep.Status, Reason: reason, TwoFactor: tf}
+	case answered && hasStatus:
+		return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply: no valid security token in the login reply"}
+	case answered:
+		return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: "unreadable reply: not a login reply"}
+	}
+	return "", &Error{Kind: ErrTransport, Status: rep.Status, Reason: orStatusText(anyReason(rep.Decoded), rep.Status)}
+}
+
+// cpsessFromLocation takes the cpsess token from the first path segment of a Location header,
+// absolute or relative; "" when there is none.
+func cpsessFromLocation(loc string) string {
+	if loc == "" {
+		return ""
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return ""
+	}
+	seg := strings.TrimPrefix(u.Path, "/")
+	if i := strings.IndexByte(seg, '/'); i >= 0 {
+		seg = seg[:i]
+	}
+	if tok := "/" + seg; validCpsess(tok) {
+		return tok
+	}
+	return ""
 }
 
 // validCpsess accepts "/cpsess" followed by digits: anything else would let the server steer
@@ -230,22 +269,35 @@ func validCpsess(tok string) bool {
 
 // logout ends a session; its reply does not matter beyond reaching the server.
 func (c *Client) logout(ctx context.Context, sess string) error {
-	_, err := c.send(ctx, "session logout", c.baseStr+sess+"/logout/?locale=en", nil, nil, false, false)
+	_, err := c.send(ctx, outgoing{op: "session logout", url: c.baseStr + sess + "/logout/?locale=en", idempotent: true})
 	return err
 }
 
-// send performs one request with retries on 502/503/504 and on connection failures that
-// happened before the request was written.
-func (c *Client) send(ctx context.Context, op, rawURL string, form []Param, body []byte, xml, authHeader bool) (*Reply, error) {
+// outgoing is one HTTP request to send.
+type outgoing struct {
+	op   string
+	url  string
+	form []Param // for the log, with secrets
+	body []byte  // nil: a GET
+	xml  bool
+	// auth sends the Authorization header (and a two-factor code); session calls use the cookie.
+	auth bool
+	// idempotent allows a repeat after a gateway's 502 or 504, which may come after the call ran.
+	idempotent bool
+}
+
+// send performs one request with retries on 503, on 502/504 for idempotent requests, and on
+// connection failures before anything was written.
+func (c *Client) send(ctx context.Context, out outgoing) (*Reply, error) {
 	for try := 0; ; try++ {
-		rep, err, written := c.roundTrip(ctx, op, rawURL, form, body, xml, authHeader)
+		rep, written, err := c.roundTrip(ctx, out)
 		if try >= c.retries {
 			return rep, err
 		}
 		var wait time.Duration
 		switch {
 		case err == nil && (rep.Status == http.StatusServiceUnavailable ||
-			(idempotent(ctx) && (rep.Status == http.StatusBadGateway || rep.Status == http.StatusGatewayTimeout))):
+			(out.idempotent && (rep.Status == http.StatusBadGateway || rep.Status == http.StatusGatewayTimeout))):
 			// 503 is the server saying it is being updated: nothing ran. A
 			// proxy's 502/504 may come after the call ran behind it, so only
 			// a call that is safe to run twice is repeated then.
@@ -262,27 +314,22 @@ func (c *Client) send(ctx context.Context, op, rawURL string, form []Param, body
 			// Waiting would outlive the caller's deadline: report what we have now.
 			return rep, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if c.sleep(ctx, wait) != nil {
 			return rep, err
-		case <-t.C:
 		}
 	}
 }
 
-type notIdempotentKey struct{}
-
-// notIdempotent marks calls that must not be repeated once the server may
-// have run them.
-func notIdempotent(ctx context.Context) context.Context {
-	return context.WithValue(ctx, notIdempotentKey{}, true)
-}
-
-func idempotent(ctx context.Context) bool {
-	v, _ := ctx.Value(notIdempotentKey{}).(bool)
-	return !v
+// sleep waits d or until ctx ends; tests replace it to see the waits without taking them.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // backoff is exponential with jitter: base·2^try scaled by a random factor in [0.5, 1.5).
@@ -341,9 +388,10 @@ func retryableConnError(ctx context.Context, err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// roundTrip sends one request and reads the whole reply. written reports whether the request
-// headers reached the connection, after which a POST must not be repeated.
-func (c *Client) roundTrip(ctx context.Context, op, rawURL string, form []Param, body []byte, xml, withAuth bool) (rep *Reply, err error, written bool) {
+// roundTrip sends one request and reads the whole reply within the client's timeout. written
+// reports whether the request headers may have reached the server, after which the request is
+// never sent again unless it is idempotent; every *Error it returns carries the same fact.
+func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, written bool, err error) {
 	var wrote atomic.Bool
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -351,98 +399,75 @@ func (c *Client) roundTrip(ctx context.Context, op, rawURL string, form []Param,
 		WroteHeaders: func() { wrote.Store(true) },
 	})
 	method := http.MethodPost
-	if body == nil {
-		method = http.MethodGet
+	var body io.Reader = bytes.NewReader(out.body)
+	if out.body == nil {
+		method, body = http.MethodGet, nil
 	}
-	hreq, err := http.NewRequestWithContext(actx, method, rawURL, bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(actx, method, out.url, body)
 	if err != nil {
-		return nil, &Error{Kind: ErrTransport, Op: op, Reason: "invalid request URL"}, false
+		return nil, false, &Error{Kind: ErrUsage, Op: out.op, Reason: "invalid request URL"}
 	}
-	// Canonical keys set directly, values shared between requests (no one
-	// writes to a request's header once it is built): Header.Set
-	// allocated a slice per header per call.
 	h := make(http.Header, 5)
-	if body == nil {
-		hreq.Body, hreq.GetBody, hreq.ContentLength = nil, nil, 0
-	} else {
+	if out.body != nil {
 		h["Content-Type"] = c.hdr.form
 	}
-	if xml {
+	if out.xml {
 		h["Accept"] = c.hdr.acceptXML
 	} else {
 		h["Accept"] = c.hdr.acceptJSON
 	}
 	h["User-Agent"] = c.hdr.userAgent
 	hreq.Header = h
-	if withAuth {
+	if out.auth {
 		h["Authorization"] = c.hdr.auth
 		if c.cfg.OTP != nil {
 			code, oerr := c.cfg.OTP(ctx)
 			if oerr != nil {
-				return nil, &Error{Kind: ErrAuth, Op: op, Reason: "no two-factor code", TwoFactor: true, Err: oerr}, false
+				return nil, false, &Error{Kind: ErrAuth, Op: out.op, Reason: "no two-factor code", TwoFactor: true, Err: oerr}
 			}
 			hreq.Header.Set("X-CPANEL-OTP", code)
 		}
 	}
 	start := time.Now()
-	var resp *http.Response
-	var herr error
-	if c.cfg.Auth == AuthSession {
-		resp, herr = c.hc.Do(hreq) // the session lives in the cookie jar
-	} else {
-		// Header auth needs no cookies, and no redirect is ever followed:
-		// the transport alone does what http.Client would, without copying
-		// every request's headers for a redirect that never comes.
-		resp, herr = c.hc.Transport.RoundTrip(hreq)
-	}
+	resp, herr := c.hc.Do(hreq)
 	if herr != nil {
-		err = c.transportError(ctx, actx, op, herr)
-		c.log(hreq, form, nil, nil, time.Since(start), err)
-		return nil, err, wrote.Load()
+		e := c.transportError(ctx, actx, out.op, herr)
+		e.Written = wrote.Load()
+		c.log(hreq, out.form, nil, nil, time.Since(start), e)
+		return nil, e.Written, e
 	}
-	data, rerr := readBody(resp)
-	resp.Body.Close()
+	data, rerr := readBody(resp, c.maxReply)
+	_ = resp.Body.Close()
 	rep = &Reply{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: data, header: resp.Header}
 	if rerr != nil {
 		// The server answered but the body broke off: the call may have run, so never retry.
-		err = &Error{Kind: ErrTransport, Op: op, Status: resp.StatusCode, Reason: "unreadable reply", Err: sanitize(rerr)}
-		c.log(hreq, form, resp, data, time.Since(start), err)
-		return rep, err, true
+		e := &Error{Kind: ErrTransport, Op: out.op, Status: resp.StatusCode, Reason: "unreadable reply", Err: sanitize(rerr), Written: true}
+		if actx.Err() != nil && ctx.Err() == nil {
+			e.Reason = "timed out after " + c.timeout.String() + " reading the reply"
+		}
+		c.log(hreq, out.form, resp, data, time.Since(start), e)
+		return rep, true, e
 	}
-	if !xml && looksJSON(data) {
+	if !out.xml && looksJSON(data) {
 		if v, derr := decodeJSON(data); derr == nil {
 			rep.Decoded = v
 		}
 	}
-	c.log(hreq, form, resp, data, time.Since(start), nil)
-	return rep, nil, true
+	c.log(hreq, out.form, resp, data, time.Since(start), nil)
+	return rep, true, nil
 }
 
-func readBody(resp *http.Response) ([]byte, error) {
-	r := io.LimitReader(resp.Body, maxReplySize+1)
-	var data []byte
-	if n := resp.ContentLength; n >= 0 && n <= maxReplySize {
-		// Exactly the announced length: net/http frames the body by it and
-		// reports a short one as io.ErrUnexpectedEOF. (A bytes.Buffer
-		// would reallocate for its 512-byte read margin, doubling the
-		// allocation of every small reply.)
-		data = make([]byte, n)
-		k, err := io.ReadFull(resp.Body, data)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return data[:k], err
-		}
-	} else {
-		var err error
-		data, err = io.ReadAll(r)
-		if err != nil {
-			return data, err
-		}
+// readBody reads a whole reply body of at most max bytes.
+func readBody(resp *http.Response, max int64) ([]byte, error) {
+	if n := resp.ContentLength; n > max {
+		return nil, fmt.Errorf("reply of %d bytes is larger than the %d-byte limit", n, max)
 	}
-	if len(data) > maxReplySize {
-		return data[:maxReplySize], errors.New("reply larger than 64 MiB")
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return data, err
+	}
+	if int64(len(data)) > max {
+		return data[:max], fmt.Errorf("reply larger than the %d-byte limit", max)
 	}
 	return data, nil
 }
@@ -462,10 +487,10 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		u, ok := asUntrusted(err)
 		if ok {
 			e.Err = u
+			e.Reason = "TLS certificate not trusted: " + u.Why()
 		}
 		return ok
 	}():
-		e.Reason = "TLS certificate not trusted"
 	case ctx.Err() != nil:
 		e.Reason = "cancelled"
 		e.Err = ctx.Err()
@@ -497,22 +522,6 @@ func sanitize(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// scrub removes any secret parameter value that a server might echo back in its message.
-func (c *Client) scrub(s string, form []Param) string {
-	if s == "" {
-		return s
-	}
-	for _, p := range form {
-		if isSecretParam(p) && len(p.Value) >= 4 && strings.Contains(s, p.Value) {
-			s = strings.ReplaceAll(s, p.Value, redacted)
-		}
-	}
-	if len(c.cfg.Secret) >= 4 && strings.Contains(s, c.cfg.Secret) {
-		s = strings.ReplaceAll(s, c.cfg.Secret, redacted)
-	}
-	return redactCpsess(s)
 }
 
 func looksJSON(b []byte) bool {

@@ -2,7 +2,6 @@ package cpanel
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +17,8 @@ const (
 	defaultTimeout    = 2 * time.Minute
 	defaultMaxRetries = 2
 	defaultUserAgent  = "cpctl"
+	defaultMaxConns   = 16
+	maxHeaderBytes    = 64 << 10
 )
 
 // sharedHeaders are the header values of every request a client sends, as
@@ -37,9 +38,11 @@ type Client struct {
 	timeout    time.Duration
 	retries    int
 	hc         *http.Client
-	transport  *http.Transport // through a proxy; nil when Config.Transport overrides it
-	// idleCloser is the transport this client made, whichever it is.
-	idleCloser interface{ CloseIdleConnections() }
+	maxReply   int64 // bytes of a reply body read at most
+	sleep      func(context.Context, time.Duration) error
+	// ownForms are the encodings of cfg.Secret a reply may echo, and ownSecret their replacer.
+	ownForms  []string
+	ownSecret *strings.Replacer
 
 	// mu guards the session: the cpsess path segment ("/cpsess0123456789") and a generation
 	// number so that concurrent callers seeing an expired session log in only once.
@@ -154,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 	if strings.ContainsAny(cfg.User, ":\r\n") {
 		return nil, errors.New("user name contains ':' or a line break")
 	}
-	c := &Client{cfg: cfg, base: u, kind: kind, loginSem: make(chan struct{}, 1)}
+	c := &Client{cfg: cfg, base: u, kind: kind, loginSem: make(chan struct{}, 1), maxReply: maxReplySize, sleep: sleep}
 	c.baseStr = strings.TrimSuffix(u.String(), "/")
 	switch cfg.Auth {
 	case AuthToken:
@@ -199,6 +202,8 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.cfg.Fingerprint = fp
 	}
+	c.ownForms = ownSecretForms(cfg.Secret)
+	c.ownSecret = newRedactor(c.ownForms)
 	c.timeout = cfg.Timeout
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
@@ -222,40 +227,40 @@ func New(cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if useConnTransport(c.baseStr) {
-			var connTLS *tls.Config // nil: plain http
-			if u.Scheme == "https" {
-				connTLS = tlsCfg
-			}
-			ct := newConnTransport(connTLS)
-			c.idleCloser, rt = ct, ct
-		} else {
-			c.transport = &http.Transport{
-				Proxy: http.ProxyFromEnvironment,
-				DialContext: (&net.Dialer{
-					Timeout:   30 * time.Second,
-					KeepAlive: 30 * time.Second,
-				}).DialContext,
-				TLSClientConfig:       tlsCfg,
-				ForceAttemptHTTP2:     true,
-				MaxIdleConns:          256,
-				MaxIdleConnsPerHost:   128,
-				IdleConnTimeout:       90 * time.Second,
-				TLSHandshakeTimeout:   20 * time.Second,
-				ExpectContinueTimeout: time.Second,
-			}
-			c.idleCloser, rt = c.transport, c.transport
+		maxConns := cfg.MaxConns
+		if maxConns <= 0 {
+			maxConns = defaultMaxConns
 		}
-	}
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, fmt.Errorf("cookie jar: %w", err)
+		// net/http's Transport never writes a POST again once it may have reached the server
+		// (it retries only requests that wrote nothing), notices a connection the server closed
+		// while idle, and speaks CONNECT to a proxy named in the environment.
+		rt = &http.Transport{
+			Proxy: http.ProxyFromEnvironment,
+			DialContext: (&net.Dialer{
+				Timeout:   30 * time.Second,
+				KeepAlive: 30 * time.Second,
+			}).DialContext,
+			TLSClientConfig:     tlsCfg,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConns:        maxConns,
+			MaxIdleConnsPerHost: maxConns,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 20 * time.Second,
+			// An endless header line must not grow the process without bound.
+			MaxResponseHeaderBytes: maxHeaderBytes,
+		}
 	}
 	c.hc = &http.Client{
 		Transport: rt,
-		Jar:       jar,
 		// A redirect would resend the form to a place the user did not name; report it instead.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if cfg.Auth == AuthSession {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			return nil, fmt.Errorf("cookie jar: %w", err)
+		}
+		c.hc.Jar = jar // the session lives in its cookie
 	}
 	return c, nil
 }
@@ -263,22 +268,17 @@ func New(cfg Config) (*Client, error) {
 // Kind returns the server kind (given or inferred).
 func (c *Client) Kind() Kind { return c.kind }
 
-// Close logs out an open session and closes idle connections.
-func (c *Client) Close() error {
+// Close logs out an open session within ctx and closes idle connections. A logout that fails
+// is returned, the connections are closed anyway.
+func (c *Client) Close(ctx context.Context) error {
 	var err error
 	c.mu.Lock()
 	sess := c.session
 	c.session = ""
 	c.mu.Unlock()
 	if sess != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = c.logout(ctx, sess)
-		cancel()
 	}
-	if c.idleCloser != nil {
-		c.idleCloser.CloseIdleConnections()
-	} else {
-		c.hc.CloseIdleConnections()
-	}
+	c.hc.CloseIdleConnections()
 	return err
 }

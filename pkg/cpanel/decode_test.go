@@ -69,7 +69,10 @@ func protocolCases() []replyCase {
 		{name: "two factor 403", req: reqWHM1, status: 403, ctype: ctPlain, body: tfaBody, wantKind: ErrAuth, wantIn: "TwoFactorAuth", twoFactor: true},
 		{name: "cpanel token on whm text", req: reqWHM1, status: 403, ctype: ctPlain, body: tokenOnlyText, wantKind: ErrAuth, wantIn: "Token authentication"},
 		{name: "401 no body", req: reqWHM1, status: 401, ctype: ctHTML, body: `<html><body>Unauthorized</body></html>`, wantKind: ErrAuth, wantIn: "Unauthorized"},
-		{name: "html on 200", req: reqWHM1, status: 200, ctype: ctHTML, body: `<!DOCTYPE html><html><title>WHM Login</title></html>`, wantKind: ErrAuth, wantIn: "HTML page"},
+		{name: "login page on 200", req: reqWHM1, status: 200, ctype: ctHTML, body: loginPageHTML, wantKind: ErrAuth, wantIn: "login page"},
+		{name: "login page without content type", req: reqWHM1, status: 200, ctype: "", body: loginPageHTML, wantKind: ErrAuth, wantIn: "login page"},
+		{name: "proxy maintenance page on 200", req: reqWHM1, status: 200, ctype: ctHTML, body: maintenancePageHTML, wantKind: ErrTransport, wantIn: "HTML page instead of an API reply; check the URL and port"},
+		{name: "titled like a login, no login form", req: reqWHM1, status: 200, ctype: ctHTML, body: `<!DOCTYPE html><html><title>WHM Login</title></html>`, wantKind: ErrTransport, wantIn: "check the URL and port"},
 		{name: "markup on 200 plain", req: reqWHM1, status: 200, ctype: ctPlain, body: `<oops>`, wantKind: ErrTransport, wantIn: "unreadable reply"},
 		{name: "truncated json", req: reqWHM1, status: 200, ctype: ctJSON, body: `{"data":{"app":["system","ftp"]},"metadata":{"comm`, wantKind: ErrTransport, wantIn: "unreadable reply"},
 		{name: "json without metadata", req: reqWHM1, status: 200, ctype: ctJSON, body: `{"hello":1}`, wantKind: ErrTransport, wantIn: "unreadable reply"},
@@ -105,14 +108,18 @@ func protocolCases() []replyCase {
 			body: `{"cpanelresult":{"apiversion":2,"data":[{"status":0,"statustxt":"The current password is incorrect."}],"event":{"result":1}}}`, wantKind: ErrRefused, wantIn: "current password"},
 		{name: "api2 email weak, event 1, error in data", req: reqEmail2, status: 200, ctype: ctJSON,
 			body: `{"cpanelresult":{"apiversion":2,"data":[{"result":0,"reason":"","error":"The password you entered has a strength rating of 20. You cannot use it because it is too weak and too easy to guess. Please enter a password with a strength rating of 80 or higher."}],"event":{"result":1}}}`, wantKind: ErrRefused, wantIn: "80 or higher"},
+		// Without a result 0 in data[0] the function's verdict is unknown: fail closed.
 		{name: "api2 data error only", req: reqEmail2, status: 200, ctype: ctJSON,
-			body: `{"cpanelresult":{"apiversion":2,"data":[{"error":"You do not have an email account named “x@example.com”."}],"event":{"result":1}}}`, wantKind: ErrRefused, wantIn: "email account named"},
+			body: `{"cpanelresult":{"apiversion":2,"data":[{"error":"You do not have an email account named “x@example.com”."}],"event":{"result":1}}}`, wantKind: ErrTransport, wantIn: "email account named"},
 		{name: "api2 bad owner object data", req: reqAPI2, status: 200, ctype: ctJSON,
 			body: `{"cpanelresult":{"data":{"reason":"Access Denied to bob","result":"0"},"type":"text","error":"Access Denied to bob"}}`, wantKind: ErrAuth, wantIn: "Access Denied to bob"},
 		{name: "api2 bad user param", req: reqAPI2, status: 200, ctype: ctJSON,
 			body: `{"cpanelresult":{"data":{"reason":"User parameter is invalid or was not supplied","result":"0"},"type":"text","error":"User parameter is invalid or was not supplied"}}`, wantKind: ErrRefused, wantIn: "User parameter"},
+		// A hook after the function failed: the change itself ran, so this is no refusal.
 		{name: "api2 postevent fail", req: reqAPI2, status: 200, ctype: ctJSON,
-			body: `{"cpanelresult":{"apiversion":2,"data":[{"result":1}],"event":{"result":1},"postevent":{"result":0,"reason":"hook said no"}}}`, wantKind: ErrRefused, wantIn: "hook said no"},
+			body: `{"cpanelresult":{"apiversion":2,"data":[{"result":1}],"event":{"result":1},"postevent":{"result":0,"reason":"hook said no"}}}`, wantKind: ErrTransport, wantIn: "hook said no"},
+		{name: "api2 preevent fail", req: reqAPI2, status: 200, ctype: ctJSON,
+			body: `{"cpanelresult":{"apiversion":2,"data":[],"event":{"result":1},"preevent":{"result":0,"reason":"hook said no"}}}`, wantKind: ErrRefused, wantIn: "hook said no"},
 		{name: "api2 change_password ok", req: reqOwn2, kind: KindCPanel, status: 200, ctype: ctJSON,
 			body:   `{"cpanelresult":{"apiversion":2,"module":"Passwd","func":"change_password","data":[{"status":1,"statustxt":"Password changed for user “example”.","passwdoutput":"...","applist":[{"app":"system"},{"app":"ftp"},{"app":"mail"},{"app":"postgresql"}]}],"event":{"result":1}}}`,
 			wantIn: "Password changed", services: []string{"system", "ftp", "mail", "postgresql"}},
@@ -197,6 +204,19 @@ func checkAnalysis(t *testing.T, tc replyCase, a *analysis) {
 	}
 }
 
+// loginPageHTML is a reconstruction of the fields of cPanel's and WHM's login form (the form
+// posts user and pass to /login/), written for this test; the rest of the real page is omitted.
+const loginPageHTML = `<!DOCTYPE html>
+<html lang="en"><head><title>WHM Login</title></head><body>
+<div id="login-wrapper"><form novalidate id="login_form" action="/login/" method="post" target="_top">
+<input name="user" id="user" type="text"><input name="pass" id="pass" type="password">
+<button name="login" type="submit" id="login_submit">Log in</button></form></div></body></html>`
+
+// maintenancePageHTML is the kind of page a reverse proxy serves while the server behind it is
+// down (our own example).
+const maintenancePageHTML = `<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>
+<body><h1>Down for maintenance</h1><p>We'll be back shortly.</p><form action="/search"><input name="q"></form></body></html>`
+
 func TestAnalyzeProtocolShapes(t *testing.T) {
 	for _, tc := range protocolCases() {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,7 +260,11 @@ func TestErrorText(t *testing.T) {
 	}{
 		{&Error{Kind: ErrRefused, Op: "WHM API 1 passwd", Status: 200, Reason: "You do not have a user named “bob”."}, "WHM API 1 passwd: refused: You do not have a user named “bob”.", 1},
 		{&Error{Kind: ErrAuth, Op: "WHM API 1 passwd", Status: 403, Reason: "Access denied"}, "WHM API 1 passwd: authentication failed: Access denied (HTTP 403)", 3},
-		{&Error{Kind: ErrTransport, Op: "UAPI Ftp/passwd", Reason: "timed out after 1s"}, "UAPI Ftp/passwd: timed out after 1s", 4},
+		{&Error{Kind: ErrTransport, Op: "UAPI Ftp/passwd", Reason: "timed out after 1s", Written: true}, "UAPI Ftp/passwd: timed out after 1s", 4},
+		{&Error{Kind: ErrTransport, Op: "UAPI Ftp/passwd", Reason: "cannot connect to h"}, "UAPI Ftp/passwd: cannot connect to h; nothing was sent", 4},
+		{&Error{Kind: ErrUsage, Op: "ftp passwd", Reason: "no user"}, "ftp passwd: no user", 2},
+		{&Error{Kind: ErrRefused, Op: "WHM API 1 passwd", Status: 200, Written: true, Reason: "evil\x1b]0;title\x07\u202ename"}, "WHM API 1 passwd: refused: evil\\x1b]0;title\\x07\\u202ename", 1},
+		{&Error{Kind: ErrRefused, Op: "op", Status: 200, Written: true, Reason: strings.Repeat("é", 400)}, "op: refused: " + strings.Repeat("é", 300) + "…", 1},
 		{&Error{}, "failed", 4},
 	}
 	for _, tt := range tests {

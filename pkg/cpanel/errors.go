@@ -1,9 +1,15 @@
 package cpanel
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // ErrorKind classifies a failure; its value is the exit code the CLI uses.
@@ -13,6 +19,8 @@ type ErrorKind int
 const (
 	// ErrRefused: the server answered and refused (result 0: weak password, unknown user, ...).
 	ErrRefused ErrorKind = 1
+	// ErrUsage: the request is invalid (unknown API, missing account, bad name); nothing was sent.
+	ErrUsage ErrorKind = 2
 	// ErrAuth: authentication or authorization failed (bad token, 401/403, access denied).
 	ErrAuth ErrorKind = 3
 	// ErrTransport: the server could not be reached or its reply could not be read.
@@ -26,11 +34,16 @@ func (k ErrorKind) String() string {
 		return "refused"
 	case ErrAuth:
 		return "authentication failed"
+	case ErrUsage:
+		return "usage"
 	case ErrTransport:
 		return "transport"
 	}
 	return "error " + strconv.Itoa(int(k))
 }
+
+// maxReasonRunes bounds the server's words in Error's text; Reason keeps them whole.
+const maxReasonRunes = 300
 
 // Error is a failed call. Reason is the server's own words when it gave any; no field ever holds
 // a secret.
@@ -40,10 +53,16 @@ type Error struct {
 	Op string
 	// Status is the HTTP status, 0 when no reply came.
 	Status int
-	// Reason is the server's message, or a short description of what went wrong.
+	// Reason is the server's message exactly as sent (secrets redacted), or a short description
+	// of what went wrong. It is untrusted text: Error shows it bounded and escaped for a
+	// terminal; JSON output may carry it as is.
 	Reason string
 	// TwoFactor is true when the server rejected the call for its two-factor policy.
 	TwoFactor bool
+	// Written is true when the call's own request may have reached the server (its headers were
+	// written), so it may have run. A failure before that (DNS, connect, TLS, a pinned
+	// fingerprint, a session login, a local check) leaves it false: nothing of the call was sent.
+	Written bool
 	// Err is the underlying error, if any.
 	Err error
 }
@@ -61,15 +80,16 @@ func (e *Error) Error() string {
 	case ErrRefused:
 		b.WriteString("refused: ")
 	}
+	reason := termsafe.Bounded(e.Reason, maxReasonRunes)
 	switch {
 	case e.Reason != "" && e.Err != nil:
-		b.WriteString(e.Reason)
+		b.WriteString(reason)
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(termsafe.Bounded(e.Err.Error(), maxReasonRunes))
 	case e.Reason != "":
-		b.WriteString(e.Reason)
+		b.WriteString(reason)
 	case e.Err != nil:
-		b.WriteString(e.Err.Error())
+		b.WriteString(termsafe.Bounded(e.Err.Error(), maxReasonRunes))
 	default:
 		b.WriteString("failed")
 	}
@@ -78,18 +98,55 @@ func (e *Error) Error() string {
 		b.WriteString(strconv.Itoa(e.Status))
 		b.WriteString(")")
 	}
+	if e.Kind == ErrTransport && !e.Written {
+		b.WriteString("; nothing was sent")
+	}
 	return b.String()
 }
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// ExitCode is the process exit code for this failure (1, 3 or 4).
+// usagef is an ErrUsage *Error: the request was refused here and nothing was sent.
+func usagef(op, format string, args ...any) *Error {
+	return &Error{Kind: ErrUsage, Op: op, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ExitCode is the process exit code for this failure (1, 2, 3 or 4).
 func (e *Error) ExitCode() int {
 	if e.Kind == 0 {
 		return int(ErrTransport)
 	}
 	return int(e.Kind)
+}
+
+// StateOf says what became of a call from the error it returned (docs/architecture.md): nil is
+// Applied; a refusal the server answered to the call itself is Refused; a failure before any byte
+// of the call could have been written (a usage error, DNS, connect, TLS handshake, pinned
+// fingerprint, session login, two-factor code) is NotSent; a call that was written without a
+// readable answer is Unknown. An error this package did not make is Unknown: fail closed.
+func StateOf(err error) fate.State {
+	if err == nil {
+		return fate.Applied
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return fate.Unknown
+	}
+	switch {
+	case e.Kind == ErrUsage, !e.Written:
+		return fate.NotSent
+	case (e.Kind == ErrRefused || e.Kind == ErrAuth) && e.Status != 0:
+		return fate.Refused
+	}
+	return fate.Unknown
+}
+
+// IsNetworkError reports a failure of the connection or of the reply (exit 4), as opposed to a
+// refusal, an authentication failure or a usage error.
+func IsNetworkError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Kind == ErrTransport || e.Kind == 0)
 }
 
 // UntrustedCertificateError is wrapped inside an ErrTransport *Error when the server's certificate
@@ -101,14 +158,53 @@ type UntrustedCertificateError struct {
 
 // Error says why the certificate was not trusted.
 func (e *UntrustedCertificateError) Error() string {
-	msg := "untrusted certificate (" + e.Cert.Fingerprint + ")"
-	if e.Cert.SelfSigned {
-		msg = "untrusted self-signed certificate (" + e.Cert.Fingerprint + ")"
+	return "untrusted certificate (" + e.Cert.Fingerprint + "): " + e.Why()
+}
+
+// Why says in words why the certificate was not trusted: expired or not yet valid (with the
+// date), issued for other names (naming them and the host), or signed by an unknown authority
+// or by itself (with the hint to pin it). Text taken from the certificate is made safe for a
+// terminal: whoever presents a certificate chooses its names.
+func (e *UntrustedCertificateError) Why() string {
+	var inv x509.CertificateInvalidError
+	var he x509.HostnameError
+	var ua x509.UnknownAuthorityError
+	const day = "2006-01-02 15:04 UTC"
+	switch {
+	case errors.As(e.Err, &inv) && inv.Reason == x509.Expired && inv.Cert != nil:
+		if time.Now().Before(inv.Cert.NotBefore) {
+			return "the certificate is not valid until " + inv.Cert.NotBefore.UTC().Format(day)
+		}
+		return "the certificate expired on " + inv.Cert.NotAfter.UTC().Format(day)
+	case errors.As(e.Err, &he) && he.Certificate != nil:
+		names := certNames(he.Certificate)
+		if len(names) == 0 {
+			return "the certificate names no host, and the server is " + termsafe.Bounded(he.Host, 255)
+		}
+		return "the certificate is for " + termsafe.Bounded(strings.Join(names, ", "), maxReasonRunes) +
+			", not for " + termsafe.Bounded(he.Host, 255)
+	case e.Cert.SelfSigned:
+		return "the certificate is self-signed; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+	case errors.As(e.Err, &ua):
+		return "the certificate is signed by an unknown authority (" + termsafe.Bounded(e.Cert.Issuer, 200) +
+			"); if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+	case e.Err != nil:
+		return termsafe.Bounded(e.Err.Error(), maxReasonRunes)
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	return "not trusted"
+}
+
+// certNames lists the host names and addresses a certificate is for (the subject's common
+// name when it has none, as older certificates do).
+func certNames(c *x509.Certificate) []string {
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
 	}
-	return msg
+	if len(names) == 0 && c.Subject.CommonName != "" {
+		names = append(names, c.Subject.CommonName)
+	}
+	return names
 }
 
 // Unwrap returns the verification error.

@@ -1,6 +1,7 @@
 package cpanel
 
 import (
+	"context"
 	"encoding/pem"
 	"io"
 	"log"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // seen is one request as the fake server received it.
@@ -45,7 +47,7 @@ func newFake(t *testing.T, h func(w http.ResponseWriter, r *http.Request, s seen
 	}))
 	f.EnableHTTP2 = true
 	// Refused handshakes are what several tests are about; keep them out of the output.
-	f.Config.ErrorLog = log.New(io.Discard, "", 0)
+	f.Config.ErrorLog = quietLog()
 	f.StartTLS()
 	t.Cleanup(f.Close)
 	f.CAFile = filepath.Join(t.TempDir(), "ca.pem")
@@ -86,3 +88,9 @@ const (
 	uapiOK       = `{"status":1,"data":null,"errors":null,"messages":null,"warnings":null,"metadata":{}}`
 	api2OK       = `{"cpanelresult":{"apiversion":2,"data":[{"reason":"OK","result":1}],"event":{"result":1}}}`
 )
+
+// noSleep replaces Client.sleep in tests that retry: the waits are skipped, not taken.
+func noSleep(context.Context, time.Duration) error { return nil }
+
+// quietLog discards a test server's log: refused handshakes are what several tests are about.
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -1,9 +1,16 @@
 package cpanel
 
 import (
+	"encoding/json"
+	"fmt"
+	"html"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // log hands a redacted copy of one exchange to the configured Logger.
@@ -50,6 +57,204 @@ func redactHeader(h http.Header) http.Header {
 func (c *Client) redactBody(s string, form []Param) string {
 	s = redactJSONFields(s)
 	return c.scrub(s, form)
+}
+
+// scrub removes every encoding of any secret of this request or of the client's login that a
+// server might echo back, and any cpsess token.
+func (c *Client) scrub(s string, form []Param) string {
+	if s == "" {
+		return s
+	}
+	if r := c.secrets(form); r != nil {
+		s = r.Replace(s)
+	}
+	return redactCpsess(s)
+}
+
+// minSecretLen is the shortest secret redacted in text: a shorter one would blank out
+// ordinary words, and the servers refuse passwords that short anyway.
+const minSecretLen = 4
+
+// secrets is a replacer of every form (secretForms) of the secret parameters in form and of the
+// client's own secret; nil when there is none to hide. A call without secret parameters gets
+// the client's own replacer, built once.
+func (c *Client) secrets(form []Param) *strings.Replacer {
+	var olds []string
+	for _, p := range form {
+		if isSecretParam(p) && len(p.Value) >= minSecretLen {
+			olds = append(olds, secretForms(p.Value)...)
+		}
+	}
+	if len(olds) == 0 {
+		return c.ownSecret
+	}
+	return newRedactor(append(olds, c.ownForms...))
+}
+
+// replySecrets is secrets(form) for a reply, skipping the replacer of the request's secrets
+// when the reply cannot hold any form of them: the common case, and building the forms and
+// their replacer is most of the cost of redaction. Every form keeps the secret's longest run of
+// ASCII letters and digits as it is, so a reply whose body and decoded strings lack that run
+// holds no form of it.
+func (c *Client) replySecrets(form []Param, rep *Reply) *strings.Replacer {
+	body := string(rep.Body)
+	for _, p := range form {
+		if !isSecretParam(p) || len(p.Value) < minSecretLen {
+			continue
+		}
+		run := longestAlnumRun(p.Value)
+		if run == "" || strings.Contains(body, run) || treeContains(rep.Decoded, run) {
+			return c.secrets(form)
+		}
+	}
+	return c.ownSecret
+}
+
+// longestAlnumRun is the longest run of ASCII letters and digits in s.
+func longestAlnumRun(s string) string {
+	best, start := "", -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isAlnum(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start > len(best) {
+			best = s[start:i]
+		}
+		start = -1
+	}
+	return best
+}
+
+// treeContains reports whether any string of a decoded JSON tree (keys included) holds s.
+func treeContains(v any, s string) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, s)
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, s) || treeContains(e, s) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if treeContains(e, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ownSecretForms are the forms of the client's own secret, which every reply is cleaned of.
+func ownSecretForms(secret string) []string {
+	if len(secret) < minSecretLen {
+		return nil
+	}
+	return secretForms(secret)
+}
+
+// newRedactor replaces each of olds with "<redacted>"; nil when olds is empty.
+func newRedactor(olds []string) *strings.Replacer {
+	if len(olds) == 0 {
+		return nil
+	}
+	// At one position the replacer tries its strings in order: longest first, so a longer
+	// encoding is hidden whole rather than a shorter one inside it.
+	slices.SortFunc(olds, func(a, b string) int { return len(b) - len(a) })
+	olds = slices.Compact(olds)
+	pairs := make([]string, 0, 2*len(olds))
+	for _, o := range olds {
+		pairs = append(pairs, o, redacted)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// secretForms is s as a server may echo it back: raw; JSON-escaped (Go's and Perl's way, with
+// HTML-safe escapes, non-ASCII as \u escapes, and "\/"); URL-encoded with "+" or "%20" for a
+// space, in upper or lower case hex; HTML-escaped with named or numeric entities.
+func secretForms(s string) []string {
+	forms := []string{s}
+	for _, escHTML := range []bool{false, true} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escHTML)
+		if enc.Encode(s) == nil {
+			j := strings.TrimSuffix(b.String(), "\n")
+			j = strings.TrimSuffix(strings.TrimPrefix(j, `"`), `"`)
+			forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`), asciiJSON(j))
+		}
+	}
+	q := url.QueryEscape(s)
+	p := strings.ReplaceAll(q, "+", "%20")
+	forms = append(forms, q, p, lowerHex(q), lowerHex(p))
+	h := html.EscapeString(s) // &#39; and &#34;
+	forms = append(forms, h,
+		strings.NewReplacer("&#39;", "&#x27;", "&#34;", "&quot;").Replace(h),
+		strings.NewReplacer("&#39;", "&apos;", "&#34;", "&quot;").Replace(h))
+	out := forms[:0]
+	for _, f := range forms {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// asciiJSON rewrites the non-ASCII characters of a JSON string body as \u escapes (surrogate
+// pairs beyond the BMP), as encoders in ASCII mode do.
+func asciiJSON(j string) string {
+	var b strings.Builder
+	for _, r := range j {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+// lowerHex turns the %XX escapes of a URL-encoded string to lower case.
+func lowerHex(q string) string {
+	b := []byte(q)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = toLowerASCII(b[i+1]), toLowerASCII(b[i+2])
+		}
+	}
+	return string(b)
+}
+
+func toLowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// scrubTree replaces secrets in every string of a decoded JSON tree, in place.
+func scrubTree(r *strings.Replacer, v any) any {
+	switch x := v.(type) {
+	case string:
+		return r.Replace(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = scrubTree(r, e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = scrubTree(r, e)
+		}
+	}
+	return v
 }
 
 // redactCpsess replaces the token after every "cpsess" with "<redacted>".

@@ -2,8 +2,11 @@ package cpanel
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,7 +100,7 @@ func TestLoggerNeverSeesSecrets(t *testing.T) {
 	if _, err := sc.FTPPasswd(ctx, UAPI, "", "ftp", "", newPW); err != nil {
 		t.Fatal(err)
 	}
-	_ = sc.Close()
+	_ = sc.Close(context.Background())
 	if ss.logins.Load() < 2 {
 		t.Fatal("the session was not renewed; the test would miss login traffic")
 	}
@@ -116,5 +119,73 @@ func TestLoggerNeverSeesSecrets(t *testing.T) {
 	}
 	if !strings.Contains(all, redacted) {
 		t.Error("nothing was redacted: is the logger wired?")
+	}
+}
+
+// TestEchoedPasswordRedacted: a server that echoes the new password back, in any encoding, gets
+// none of them into the error text, the result, the reply or the log.
+func TestEchoedPasswordRedacted(t *testing.T) {
+	const pw = `Pä ss"<&>'/+%=😀x`
+	forms := secretForms(pw)
+	for _, want := range []string{pw, `Pä ss\"\u003c\u0026\u003e'/+%=😀x`, `Pä ss\"<&>'\/+%=😀x`,
+		`P\u00e4 ss\"<&>'/+%=\ud83d\ude00x`, "P%C3%A4+ss%22%3C%26%3E%27%2F%2B%25%3D%F0%9F%98%80x",
+		"P%C3%A4%20ss%22%3C%26%3E%27%2F%2B%25%3D%F0%9F%98%80x", "P%c3%a4+ss%22%3c%26%3e%27%2f%2b%25%3d%f0%9f%98%80x",
+		"Pä ss&#34;&lt;&amp;&gt;&#39;/+%=😀x", "Pä ss&quot;&lt;&amp;&gt;&#x27;/+%=😀x"} {
+		if !slices.Contains(forms, want) {
+			t.Errorf("secretForms lacks %q; has %q", want, forms)
+		}
+	}
+	// The pass: the server's message (decoded) holds one form of the password, so the body
+	// holds that form JSON-escaped.
+	for _, form := range forms {
+		reasonJSON, _ := json.Marshal("Password " + form + " is too weak")
+		for _, body := range []string{
+			`{"metadata":{"result":0,"reason":` + string(reasonJSON) + `}}`,
+			`{"metadata":{"result":1,"reason":"OK"},"data":{"echo":` + string(reasonJSON) + `}}`,
+		} {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, s seen) { writeJSON(w, 200, body) })
+			var texts []string
+			cfg := f.config(KindWHM, AuthToken, "root", "TOKEN")
+			cfg.Logger = func(ex Exchange) { texts = append(texts, ex.ResponseBody, fmt.Sprint(ex.Err)) }
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.AccountPasswd(context.Background(), WHMAPI1, "bob", pw, AccountPasswdOptions{})
+			var e *Error
+			if errors.As(err, &e) {
+				texts = append(texts, e.Error(), e.Reason)
+			}
+			if res == nil {
+				t.Fatalf("no result: %v", err)
+			}
+			texts = append(texts, res.Message, string(res.Raw))
+			for _, text := range texts {
+				for _, f := range forms {
+					if strings.Contains(text, f) {
+						t.Fatalf("%q survives in %q", f, text)
+					}
+				}
+			}
+			if e != nil && !strings.Contains(res.Message, "Password "+redacted+" is too weak") {
+				t.Fatalf("message %q: the echo was not replaced whole", res.Message)
+			}
+		}
+	}
+}
+
+// TestSecretFormsKeepAlnumRun checks what replySecrets relies on to skip redaction: every
+// encoding of a secret holds its longest run of ASCII letters and digits unchanged.
+func TestSecretFormsKeepAlnumRun(t *testing.T) {
+	for _, pw := range []string{`Pä ss"<&>'/+%=😀x`, "Zq7!vR2#mX9@pL4$ &=+", "%41%42abc", `\u0041bcd`, "ab&amp;cd", "!@#$%^"} {
+		run := longestAlnumRun(pw)
+		for _, f := range secretForms(pw) {
+			if !strings.Contains(f, run) {
+				t.Errorf("%q: form %q lacks the run %q", pw, f, run)
+			}
+		}
+	}
+	if got := longestAlnumRun("ab!cdef#g"); got != "cdef" {
+		t.Errorf("longestAlnumRun = %q", got)
 	}
 }

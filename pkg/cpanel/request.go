@@ -13,15 +13,18 @@ const redacted = "<redacted>"
 // built is a request ready to send: path is relative to the base URL (and to the cpsess prefix of
 // a session), form is the complete form including the API's routing parameters.
 type built struct {
-	op   string
-	api  API
-	path string // with query, e.g. "/json-api/passwd?api.version=1"
-	form []Param
-	xml  bool
+	op     string
+	api    API
+	module string
+	fn     string
+	path   string // with query, e.g. "/json-api/passwd?api.version=1"
+	form   []Param
+	xml    bool
 	// uapiCpanel marks WHM API 1 uapi_cpanel, whose metadata.result hides the UAPI status.
 	uapiCpanel bool
 	// uapiWrapped marks UAPI through /json-api/cpanel apiversion 3 (the "result" wrapper).
 	uapiWrapped bool
+	idempotent  bool
 }
 
 func validName(what, s string) error {
@@ -55,7 +58,7 @@ func opName(req Request) string {
 // build turns a Request into the path and form to send. Errors here are usage errors: nothing
 // was sent.
 func (c *Client) build(req Request) (built, error) {
-	b := built{op: opName(req), api: req.API}
+	b := built{op: opName(req), api: req.API, module: req.Module, fn: req.Function, idempotent: req.Idempotent}
 	if err := validName("function name", req.Function); err != nil {
 		return b, err
 	}
@@ -91,7 +94,7 @@ func (c *Client) build(req Request) (built, error) {
 			break
 		}
 		if req.User == "" {
-			return b, errors.New(b.op + " through WHM needs the cPanel account it acts on")
+			return b, errors.New("through WHM it needs the cPanel account it acts on")
 		}
 		if req.API == UAPI && req.ViaUAPICpanel {
 			b.path = "/json-api/uapi_cpanel?api.version=1"

@@ -24,6 +24,7 @@ func TestGatewayRetryOnlyWhenIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		c.sleep = noSleep
 		return c
 	}
 	ctx := context.Background()

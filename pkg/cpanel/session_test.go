@@ -22,6 +22,10 @@ type sessionServer struct {
 	htmlOK   bool // answer a rejected session with 200 text/html instead of 401
 	password string
 	tfa      string
+	// login is how a successful login answers: "" the token in the JSON body only; "both" the
+	// body and a Location header; "location" 200 JSON without the token but with a Location;
+	// "redirect" a 302 whose Location alone carries it; "absolute" the same with a full URL.
+	login string
 }
 
 func newSessionServer(t *testing.T, password string) *sessionServer {
@@ -55,6 +59,24 @@ func (ss *sessionServer) serve(w http.ResponseWriter, r *http.Request, s seen) {
 		ss.valid[tok] = cookie
 		ss.mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: "cpsession", Value: cookie, Path: "/", HttpOnly: true, Secure: true})
+		loc := "/cpsess" + tok + "/frontend/jupiter/index.html?login=1"
+		switch ss.login {
+		case "both":
+			w.Header().Set("Location", loc)
+		case "location":
+			w.Header().Set("Location", loc)
+			writeJSON(w, 200, `{"status":1}`)
+			return
+		case "redirect", "absolute":
+			if ss.login == "absolute" {
+				loc = "https://" + r.Host + loc
+			}
+			w.Header().Set("Location", loc)
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusFound)
+			_, _ = w.Write([]byte("<html>moved</html>"))
+			return
+		}
 		writeJSON(w, 200, `{"status":1,"security_token":"/cpsess`+tok+`","redirect":"/cpsess`+tok+`/frontend/jupiter/index.html"}`)
 		return
 	case strings.HasPrefix(s.Path, "/cpsess"):
@@ -139,11 +161,74 @@ func TestSessionLoginAndRelogin(t *testing.T) {
 			if n := ss.logins.Load(); n != 2 {
 				t.Errorf("logins %d, want 2 (exactly one re-login)", n)
 			}
-			if err := c.Close(); err != nil {
+			if err := c.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if n := ss.logouts.Load(); n != 1 {
 				t.Errorf("logouts %d, want 1", n)
+			}
+		})
+	}
+}
+
+// TestSessionLoginReplies: the cpsess token is taken from the JSON body or else from the
+// Location path, on a 200 or a redirect, and the redirect is never followed.
+func TestSessionLoginReplies(t *testing.T) {
+	for _, mode := range []string{"", "both", "location", "redirect", "absolute"} {
+		t.Run("login="+mode, func(t *testing.T) {
+			ss := newSessionServer(t, "hunter2!")
+			ss.login = mode
+			c, err := New(ss.config(KindCPanel, AuthSession, "bob", "hunter2!"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if user, err := c.Ping(context.Background()); err != nil || user != "bob" {
+				t.Fatalf("ping: %q, %v", user, err)
+			}
+			for _, r := range ss.requests() {
+				if strings.Contains(r.Path, "frontend") {
+					t.Fatalf("the login redirect was followed: %s", r.Path)
+				}
+			}
+			if n := len(ss.requests()); n != 2 {
+				t.Fatalf("%d requests, want the login and the call", n)
+			}
+		})
+	}
+}
+
+// TestAnalyzeLogin reads login replies that carry no usable token.
+func TestAnalyzeLogin(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		location string
+		body     string
+		kind     ErrorKind
+	}{
+		{"invalid login", 401, "", `{"status":0,"message":"invalid_login"}`, ErrAuth},
+		{"status 0 on 200", 200, "/cpsess1234567890/", `{"status":0,"message":"invalid_login"}`, ErrAuth},
+		{"token not cpsess", 200, "", `{"status":1,"security_token":"/evil/path"}`, ErrTransport},
+		{"status 1 without a token", 200, "", `{"status":1}`, ErrTransport},
+		{"location not cpsess", 302, "/cpsessABC/", ``, ErrTransport},
+		{"location elsewhere", 302, "https://evil.example/x", ``, ErrTransport},
+		{"html 200", 200, "", ``, ErrTransport},
+		{"status 2", 200, "/cpsess1234567890/", `{"status":2}`, ErrTransport},
+		{"server error", 500, "", `{"status":0,"message":"boom"}`, ErrTransport},
+		{"server error without status", 500, "", ``, ErrTransport},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := &Reply{Status: tt.status, Body: []byte(tt.body), header: http.Header{}}
+			if tt.location != "" {
+				rep.header.Set("Location", tt.location)
+			}
+			if v, err := decodeJSON(rep.Body); err == nil {
+				rep.Decoded = v
+			}
+			tok, e := analyzeLogin(rep)
+			if e == nil || e.Kind != tt.kind {
+				t.Fatalf("got %q, %v; want kind %d", tok, e, tt.kind)
 			}
 		})
 	}

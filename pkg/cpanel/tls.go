@@ -69,7 +69,9 @@ func isSelfSigned(cert *x509.Certificate) bool {
 	if !bytes.Equal(cert.RawIssuer, cert.RawSubject) {
 		return false
 	}
-	return cert.CheckSignatureFrom(cert) == nil
+	// The signature itself, not CheckSignatureFrom, which also wants the issuer to be a CA:
+	// a server's self-signed certificate usually is not.
+	return cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil
 }
 
 // caPool returns the certificates in caFile alone; nil when there is none.

@@ -2,12 +2,24 @@ package cpanel
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"math/big"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 func TestTLSVerification(t *testing.T) {
@@ -93,5 +105,88 @@ func TestFetchCertificate(t *testing.T) {
 	}
 	if _, err := FetchCertificate(context.Background(), "http://127.0.0.1:2086", ""); err == nil {
 		t.Error("plain http: want error")
+	}
+}
+
+// certFor makes a certificate (self-signed when parent is nil) from tmpl, with a fresh key.
+func certFor(t *testing.T, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (tls.Certificate, *x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, cert, key
+}
+
+// TestCertificateReasons: an untrusted certificate's error says the real reason, and the
+// certificate's own text reaches the error line only escaped.
+func TestCertificateReasons(t *testing.T) {
+	now := time.Now()
+	base := func(serial int64, cn string) *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true}
+	}
+	expired := base(1, "expired")
+	expired.NotBefore, expired.NotAfter = now.Add(-48*time.Hour), time.Date(2025, 3, 4, 5, 6, 0, 0, time.UTC)
+	future := base(2, "future")
+	future.NotBefore = now.Add(24 * time.Hour)
+	future.NotAfter = now.Add(48 * time.Hour)
+	wrongHost := base(3, "wrong")
+	wrongHost.IPAddresses = nil
+	wrongHost.DNSNames = []string{"whm.example.com", "evil\x1b]0;pwned\x07.example.net"}
+	caTmpl := base(4, "Evil \x1b[2J CA")
+	caTmpl.IsCA = true
+	_, caCert, caKey := certFor(t, caTmpl, nil, nil)
+	tests := []struct {
+		name string
+		tmpl *x509.Certificate
+		ca   bool
+		want string
+	}{
+		{"expired", expired, false, "the certificate expired on 2025-03-04 05:06 UTC"},
+		{"not yet valid", future, false, "the certificate is not valid until " + future.NotBefore.UTC().Format("2006-01-02 15:04 UTC")},
+		{"wrong host", wrongHost, false, `the certificate is for whm.example.com, evil\x1b]0;pwned\x07.example.net, not for 127.0.0.1`},
+		{"self-signed", base(5, "self"), false, "the certificate is self-signed; if it is the server's own, pin its fingerprint sha256:"},
+		{"unknown authority", base(6, "leaf"), true, `the certificate is signed by an unknown authority (CN=Evil \x1b[2J CA); if it is the server's own, pin its fingerprint sha256:`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var tlsCert tls.Certificate
+			if tc.ca {
+				tlsCert, _, _ = certFor(t, tc.tmpl, caCert, caKey)
+			} else {
+				tlsCert, _, _ = certFor(t, tc.tmpl, nil, nil)
+			}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
+			srv.Config.ErrorLog = quietLog()
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			c, err := New(Config{URL: srv.URL, Kind: KindWHM, User: "root", Secret: "T", MaxRetries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Ping(context.Background())
+			e := wantState(t, err, fate.NotSent)
+			if !strings.Contains(e.Reason, tc.want) {
+				t.Fatalf("reason %q, want %q", e.Reason, tc.want)
+			}
+			if strings.ContainsAny(e.Error(), "\x1b\x07") {
+				t.Fatalf("raw control characters in %q", e.Error())
+			}
+		})
 	}
 }

@@ -55,8 +55,12 @@ type Config struct {
 	// Fingerprint pins the server's leaf certificate ("sha256:<hex>"; colons and case tolerated).
 	// When set, a matching certificate is accepted even if self-signed and any other is refused.
 	Fingerprint string
-	// Timeout bounds each request attempt; 0 means 2 minutes.
+	// Timeout bounds each request attempt, from connecting to reading the last byte of the
+	// reply; 0 means 2 minutes.
 	Timeout time.Duration
+	// MaxConns is how many idle keep-alive connections to the server are kept for reuse; 0
+	// means 16. Callers that run calls in parallel set it to their concurrency.
+	MaxConns int
 	// MaxRetries is how many times a request is retried on 502/503/504 or on a connection
 	// failure before the request was sent; 0 means 2 and -1 means never. Waits back off
 	// exponentially with jitter, or follow Retry-After (capped at Timeout); a wait that would
@@ -121,6 +125,10 @@ type Request struct {
 	ViaUAPICpanel bool
 	// XML sends a WHM API 0 call to /xml-api/ instead of /json-api/.
 	XML bool
+	// Idempotent marks a call that is safe to run twice (a read, or setting a given password).
+	// Only such a call is sent again after a gateway's 502 or 504, which may come after the call
+	// ran behind the gateway. A request that may have been written is otherwise never resent.
+	Idempotent bool
 }
 
 // Reply is what the server answered.

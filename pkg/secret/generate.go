@@ -89,7 +89,7 @@ func GenerateFor(user string, length int, simple bool) (string, error) {
 			buf[i] = alpha[n]
 		}
 		pw := string(buf)
-		if !hasEvery(pw, sets) || strength.Score(pw) < 100 {
+		if !hasEvery(pw, sets) || strength.ScoreFor(pw, user) < 100 {
 			continue
 		}
 		if lowerUser != "" && strings.Contains(strings.ToLower(pw), lowerUser) {

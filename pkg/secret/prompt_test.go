@@ -120,7 +120,8 @@ func TestSurveyPrompterResolve(t *testing.T) {
 		wantErr error
 	}{
 		{name: "typed twice", keys: []string{pw + "\r", pw + "\r"}, want: pw},
-		{name: "mismatch", keys: []string{pw + "\r", pw + "y\r"}, wantErr: ErrMismatch},
+		{name: "mismatch three times", keys: []string{pw + "\r", pw + "y\r", pw + "\r", pw + "y\r", pw + "\r", pw + "y\r"}, wantErr: ErrMismatch},
+		{name: "mismatch, then a match", keys: []string{pw + "\r", pw + "y\r", pw + "\r", pw + "\r"}, want: pw},
 		{name: "ctrl-c", keys: []string{"abc\x03"}, wantErr: ErrCanceled},
 		{name: "ctrl-c at confirmation", keys: []string{pw + "\r", "\x03"}, wantErr: ErrCanceled},
 		{name: "backspace", keys: []string{pw + "zz\x7f\x7f\r", pw + "\r"}, want: pw},

@@ -82,7 +82,7 @@ func (e Env) warnf(format string, args ...any) {
 	if e.Warn == nil {
 		return
 	}
-	fmt.Fprintf(e.Warn, "warning: "+format+"\n", args...)
+	fmt.Fprintf(e.Warn, "cpctl: warning: "+format+"\n", args...)
 }
 
 // Resolve returns the new password and whether it was generated. label
@@ -141,22 +141,34 @@ func Resolve(src Source, env Env, label string) (password string, generated bool
 	if !env.CanPrompt || env.Prompter == nil {
 		return "", false, fmt.Errorf("%s: %w: give --password-stdin, --password-file or --generate when not running interactively", label, ErrNoInput)
 	}
-	first, err := ask(env.Prompter, label+":")
-	if err != nil {
-		return "", false, err
+	for try := 1; ; try++ {
+		first, err := ask(env.Prompter, label+":")
+		if err != nil {
+			return "", false, err
+		}
+		if first == "" {
+			return "", false, fmt.Errorf("%s: %w: the password is empty", label, ErrNoInput)
+		}
+		second, err := ask(env.Prompter, "Retype "+lowerFirst(label)+":")
+		if err != nil {
+			return "", false, err
+		}
+		if first == second {
+			return first, false, nil
+		}
+		if try == ConfirmTries {
+			return "", false, fmt.Errorf("%s: %w (%d tries)", label, ErrMismatch, ConfirmTries)
+		}
+		// A typo in a hidden entry is easy to make: ask again, as passwd(1) does.
+		if env.Warn != nil {
+			fmt.Fprintln(env.Warn, "cpctl: the two entries differ; try again")
+		}
 	}
-	if first == "" {
-		return "", false, fmt.Errorf("%s: %w: the password is empty", label, ErrNoInput)
-	}
-	second, err := ask(env.Prompter, "Retype "+lowerFirst(label)+":")
-	if err != nil {
-		return "", false, err
-	}
-	if first != second {
-		return "", false, fmt.Errorf("%s: %w", label, ErrMismatch)
-	}
-	return first, false, nil
 }
+
+// ConfirmTries is how many times a prompt asks for a new password and its
+// confirmation before giving up on entries that differ.
+const ConfirmTries = 3
 
 // ReadOld returns the current password, needed by cPanel's own password
 // change: from file (--old-password-file) when given, else from a single

@@ -109,7 +109,7 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 		return identity{}, &deny
 	}
 	if method == "cpanel" && h.role == RoleWHM {
-		// PROTOCOL.md: a cPanel API token cannot call WHM API 1 at all.
+		// docs/protocol.md: a cPanel API token cannot call WHM API 1 at all.
 		rep := tokenOnly()
 		return identity{}, &rep
 	}
@@ -126,13 +126,13 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 			valid = VerifyHash(l.PasswordHash, secret)
 			id.method = "basic"
 		case "cpanel":
-			valid = hasToken(l, secret)
+			valid = h.tokenOK(l, secret, r.RemoteAddr)
 			id.method = "cpaneltoken"
 		case "whm":
 			// One scheme carries both tokens and legacy access hashes; the
 			// hash is sent with its line breaks, which the server drops.
 			clean := stripCRLF(secret)
-			if hasToken(l, clean) {
+			if h.tokenOK(l, clean, r.RemoteAddr) {
 				valid, id.method = true, "whmtoken"
 			} else if l.AccessHash != "" {
 				stored := stripCRLF(l.AccessHash)
@@ -209,8 +209,11 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// login answers POST /login/?login_only=1.
-func (h *handler) login(r *http.Request) reply {
+// login answers a form login: JSON with login_only, else a redirect into
+// the session (the HTML login page again when the login fails). Both
+// successful answers carry the session path in Location, where cPanel's
+// own clients look for it.
+func (h *handler) login(r *http.Request, loginOnly bool) reply {
 	s := h.sim
 	s.countFunction("login")
 	user, pass := r.Form.Get("user"), r.Form.Get("pass")
@@ -220,6 +223,9 @@ func (h *handler) login(r *http.Request) reply {
 	tfa := valid && s.tfaOK(l, r.Form.Get("tfa_token"))
 	s.mu.RUnlock()
 	if !valid {
+		if !loginOnly {
+			return loginPage(h.role, 401, "invalid_login")
+		}
 		return reply{status: 401, ctype: ctJSON, body: invalidLogin}
 	}
 	if !tfa {
@@ -252,7 +258,12 @@ func (h *handler) login(r *http.Request) reply {
 	if r.TLS != nil {
 		cookie += "; Secure"
 	}
-	return reply{status: 200, ctype: ctJSON, body: body, headers: map[string]string{"Set-Cookie": cookie}}
+	headers := map[string]string{"Set-Cookie": cookie, "Location": redirect}
+	if !loginOnly {
+		return reply{status: http.StatusMovedPermanently, ctype: ctHTML, headers: headers,
+			body: htmlPage("Moved", "This page has moved to <a href=\""+redirect+"\">"+redirect+"</a>.")}
+	}
+	return reply{status: 200, ctype: ctJSON, body: body, headers: headers}
 }
 
 // logout ends the session named by the cpsess token or the cookie.

@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"html"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -42,6 +44,17 @@ func api2Refusal(msg string) reply {
 	return jsonReply(200, map[string]api2Error{"cpanelresult": {Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg}})
 }
 
+// whmCPanelRefusal words a refusal of WHM's /json-api/cpanel before the
+// call runs: wrapped in cpanelresult only for API 2; for UAPI (3) and API 1
+// the bare object, its message HTML-escaped.
+func whmCPanelRefusal(ver, msg string) reply {
+	if ver == "2" {
+		return api2Refusal(msg)
+	}
+	msg = html.EscapeString(msg)
+	return jsonReply(200, api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
+}
+
 // uapiResult is the UAPI object.
 type uapiResult struct {
 	Status   int            `json:"status"`
@@ -79,22 +92,29 @@ const userParamInvalid = "User parameter is invalid or was not supplied"
 func (h *handler) whmCPanel(id identity, p url.Values) call {
 	s := h.sim
 	user := p.Get("cpanel_jsonapi_user")
+	if user == "" && p.Has("user") {
+		// The server falls back to "user" and takes it out of the call.
+		user = p.Get("user")
+		p = maps.Clone(p)
+		delete(p, "user")
+	}
 	mod, fn := p.Get("cpanel_jsonapi_module"), p.Get("cpanel_jsonapi_func")
 	ver := p.Get("cpanel_jsonapi_apiversion")
 	c := call{fn: apiName(ver) + mod + "::" + fn, target: user}
 	c.exec = func() reply {
-		if user == "" {
-			return api2Refusal(userParamInvalid)
-		}
 		s.mu.RLock()
 		_, exists := s.st.Accounts[user]
 		owned := exists && s.owns(id, user)
 		s.mu.RUnlock()
+		// The order of the server's own checks: a known account, not
+		// root, then ownership.
 		switch {
-		case !exists && id.kind == kindRoot:
-			return api2Refusal(userParamInvalid)
+		case user != "root" && !exists:
+			return whmCPanelRefusal(ver, userParamInvalid)
+		case user == "root":
+			return whmCPanelRefusal(ver, "The user "+q("root")+" is not associated with a cPanel account and cannot call cPanel API 2")
 		case !owned:
-			return api2Refusal("Access Denied to " + user)
+			return whmCPanelRefusal(ver, "Access Denied to "+user)
 		}
 		return s.cpanelCall(user, ver, mod, fn, p)
 	}
@@ -117,10 +137,10 @@ func (s *Simulator) cpanelCall(acct, ver, mod, fn string, p url.Values) reply {
 		return jsonReply(200, uapiWrapped{Module: mod, Func: fn, APIVersion: 3, Result: s.uapi(acct, mod, fn, p)})
 	}
 	msg := "Unsupported cpanel_jsonapi_apiversion: use 2 (cPanel API 2) or 3 (UAPI)."
-	if ver == "" {
+	if ver == "" || ver == "1" {
 		msg = "cPanel API 1 is not available: set cpanel_jsonapi_apiversion to 2 or 3."
 	}
-	return api2Refusal(msg)
+	return whmCPanelRefusal(ver, msg)
 }
 
 // uapiCPanel serves WHM API 1 uapi_cpanel: metadata.result is 1 even when
@@ -178,6 +198,12 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 		res.Error, res.Event.Result, res.Data = msg, 0, data
 		return res
 	}
+	// A function that runs and refuses returns normally: event.result
+	// stays 1 and the refusal is in data[0] only.
+	refuse := func(data any) api2Result {
+		res.Data = data
+		return res
+	}
 	switch mod + "::" + fn {
 	case "Passwd::change_password":
 		db, _ := boolParam(p, "enablemysql")
@@ -189,7 +215,7 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 			if e == errNoPassword {
 				msg = "No new password supplied: “newpass” is a required argument."
 			}
-			return fail([]map[string]any{{"status": 0, "statustxt": msg}}, msg)
+			return refuse([]map[string]any{{"status": 0, "statustxt": msg}})
 		}
 		list := make([]map[string]string, 0, len(apps))
 		for _, a := range apps {
@@ -202,14 +228,14 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 		return res
 	case "Ftp::passwd":
 		if e := s.ftpPasswd(acct, p); e != nil {
-			return fail([]map[string]any{{"reason": e.msg, "result": 0}}, e.msg)
+			return refuse([]map[string]any{{"reason": e.msg, "result": 0}})
 		}
 		res.Data = []map[string]any{{"reason": "OK", "result": 1}}
 		return res
 	case "Email::passwdpop":
 		if e := s.mailPasswd(acct, p); e != nil {
 			if e.weak {
-				// The quirk in PROTOCOL.md, in the shape captured from real
+				// The quirk in docs/protocol.md, in the shape captured from real
 				// servers: event.result stays 1, data[0].result is 0, and the
 				// reason is in cpanelresult.error and data[0].reason.
 				msg := weakSorry(s.minimumFor("virtual"))
@@ -217,7 +243,7 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 				res.Data = []map[string]any{{"reason": msg, "result": 0}}
 				return res
 			}
-			return fail([]map[string]any{{"reason": e.msg, "result": 0}}, e.msg)
+			return refuse([]map[string]any{{"reason": e.msg, "result": 0}})
 		}
 		res.Data = []map[string]any{{"reason": "", "result": 1}}
 		return res
@@ -242,17 +268,13 @@ func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
 	case "Email::verify_password":
 		return s.verifyMail(acct, p)
 	case "PasswdStrength::get_required_strength":
+		// It never refuses: no app is strength 0, an app without a
+		// setting of its own gets the default minimum.
 		app := p.Get("app")
 		if app == "" {
-			return uapiFail("You must specify the " + q("app") + " parameter.")
+			return uapiOK(map[string]int{"strength": 0})
 		}
-		if !knownApp(app) {
-			return uapiFail("The " + q("app") + " parameter must be one of: " + strings.Join(passwdStrengthApps, ", ") + ".")
-		}
-		s.mu.RLock()
-		min := s.minimum(app)
-		s.mu.RUnlock()
-		return uapiOK(map[string]int{"strength": min})
+		return uapiOK(map[string]int{"strength": s.minimumFor(app)})
 	case "Variables::get_user_information":
 		s.mu.RLock()
 		defer s.mu.RUnlock()
@@ -262,6 +284,9 @@ func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
 			susp = 1
 		}
 		return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
+	}
+	if mod == "Tokens" {
+		return s.uapiTokens(acct, fn, p)
 	}
 	switch mod {
 	case "Ftp", "Email", "PasswdStrength", "Variables":
@@ -277,6 +302,26 @@ func findFTP(a *Account, user, domain string) *FTPUser {
 		}
 	}
 	return nil
+}
+
+// ownsDomain reports whether domain is one of the account's: its main
+// domain or one its FTP users or mailboxes live on (the simulator's stand-in
+// for addon and parked domains).
+func ownsDomain(a *Account, domain string) bool {
+	if strings.EqualFold(domain, a.Domain) {
+		return true
+	}
+	for _, f := range a.FTP {
+		if strings.EqualFold(f.Domain, domain) {
+			return true
+		}
+	}
+	for _, m := range a.Mail {
+		if _, d, _ := strings.Cut(m.Address, "@"); strings.EqualFold(d, domain) {
+			return true
+		}
+	}
+	return false
 }
 
 func findMail(a *Account, address string) *MailUser {
@@ -308,36 +353,37 @@ func tooWeak(min int) string {
 // ftpPasswd changes an FTP user's password (API 2 and UAPI Ftp::passwd).
 func (s *Simulator) ftpPasswd(acct string, p url.Values) *opErr {
 	user, domain, pass := p.Get("user"), p.Get("domain"), p.Get("pass")
-	if pass == "" {
-		return &opErr{msg: "You must specify a password."}
-	}
-	score := strength.Score(pass)
+	score := strength.ScoreFor(pass, user)
 	hash := HashPassword(pass)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.st.Accounts[acct]
-	if len(a.FTP) == 0 {
-		return &opErr{msg: "You do not have any FTP accounts."}
-	}
-	login := user
-	if u, d, ok := strings.Cut(user, "@"); ok {
-		if domain != "" {
-			// A domain in both places is refused, as on the server.
-			return &opErr{msg: "You do not have an FTP user named " + q(user+"@"+domain) + "."}
-		}
+	// A domain in both places stays in the local part, which then names
+	// no user: it is never quietly resolved.
+	if u, d, ok := strings.Cut(user, "@"); ok && domain == "" {
 		user, domain = u, d
-	} else {
-		if domain == "" {
-			domain = a.Domain
-		}
-		login = user + "@" + domain
 	}
-	f := findFTP(a, user, domain)
-	if f == nil {
-		return &opErr{msg: "You do not have an FTP user named " + q(login) + "."}
+	if domain == "" {
+		domain = a.Domain
+	}
+	// The server's order: the domain, the password, its strength, the FTP
+	// password file, and only then the user, so a weak password for an
+	// unknown user gets the weak-password message.
+	if !ownsDomain(a, domain) {
+		return &opErr{msg: "You do not own the domain " + q(domain) + "."}
+	}
+	if pass == "" {
+		return &opErr{msg: "You must specify a password."}
 	}
 	if min := s.minimum("ftp"); score < min {
 		return &opErr{msg: tooWeak(min), weak: true}
+	}
+	if len(a.FTP) == 0 {
+		return &opErr{msg: "You do not have any FTP accounts."}
+	}
+	f := findFTP(a, user, domain)
+	if f == nil {
+		return &opErr{msg: "You do not have an FTP user named " + q(user) + "."}
 	}
 	f.PasswordHash = hash
 	s.passwordChanges.Add(1)
@@ -362,7 +408,8 @@ func mailAddress(a *Account, p url.Values) string {
 // mailPasswd changes a mailbox password (API 2 passwdpop, UAPI passwd_pop).
 func (s *Simulator) mailPasswd(acct string, p url.Values) *opErr {
 	pass := p.Get("password")
-	score := strength.Score(pass)
+	local, _, _ := strings.Cut(p.Get("email"), "@")
+	score := strength.ScoreFor(pass, local)
 	hash := HashPassword(pass)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -396,17 +443,4 @@ func (s *Simulator) verifyMail(acct string, p url.Values) uapiResult {
 		return uapiOK(1)
 	}
 	return uapiOK(0)
-}
-
-// passwdStrengthApps are the apps PasswdStrength/get_required_strength
-// knows; anything else is refused rather than answered with a default.
-var passwdStrengthApps = []string{"createacct", "ftp", "list", "mysql", "passwd", "pop", "postgres", "sshkey", "virtual", "webdisk"}
-
-func knownApp(app string) bool {
-	for _, a := range passwdStrengthApps {
-		if a == app {
-			return true
-		}
-	}
-	return false
 }

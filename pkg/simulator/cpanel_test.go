@@ -41,15 +41,15 @@ func TestAPI2(t *testing.T) {
 				}
 			}},
 		{name: "ftp domain in both", role: RoleCPanel, auth: bobToken, query: api2Query("", "Ftp", "passwd"), form: []string{"user", "files@bob.example", "domain", "bob.example", "pass", newPW},
-			check: wantAPI2Error("You do not have an FTP user named “files@bob.example@bob.example”.")},
+			check: wantAPI2Refusal("You do not have an FTP user named “files@bob.example”.")},
 		{name: "ftp no password", role: RoleCPanel, auth: bobToken, query: api2Query("", "Ftp", "passwd"), form: []string{"user", "files"},
-			check: wantAPI2Error("You must specify a password.")},
+			check: wantAPI2Refusal("You must specify a password.")},
 		{name: "ftp unknown user", role: RoleCPanel, auth: bobToken, query: api2Query("", "Ftp", "passwd"), form: []string{"user", "x", "pass", newPW},
-			check: wantAPI2Error("You do not have an FTP user named “x@bob.example”.")},
+			check: wantAPI2Refusal("You do not have an FTP user named “x”.")},
 		{name: "ftp weak", role: RoleCPanel, auth: bobToken, query: api2Query("", "Ftp", "passwd"), form: []string{"user", "files", "pass", weakPW},
-			check: wantAPI2Error("The given password is too weak. Please enter a password with a strength rating of 50 or higher.")},
+			check: wantAPI2Refusal("The given password is too weak. Please enter a password with a strength rating of 50 or higher.")},
 		{name: "ftp none at all", role: RoleWHM, auth: rootAuth, query: api2Query("alice", "Ftp", "passwd"), form: []string{"user", "x", "pass", newPW},
-			check: wantAPI2Error("You do not have any FTP accounts.")},
+			check: wantAPI2Refusal("You do not have any FTP accounts.")},
 		{name: "mail ok", role: RoleCPanel, auth: basicAuth("bob", SampleBobPassword), query: api2Query("", "Email", "passwdpop"), form: []string{"domain", "bob.example", "email", "info", "password", newPW},
 			body: `{"cpanelresult":{"apiversion":2,"func":"passwdpop","data":[{"reason":"","result":1}],"event":{"result":1},"module":"Email"}}`,
 			check: func(t *testing.T, _ map[string]any, sim *Simulator) {
@@ -65,7 +65,7 @@ func TestAPI2(t *testing.T) {
 				}
 			}},
 		{name: "mail unknown", role: RoleWHM, auth: rootAuth, query: api2Query("bob", "Email", "passwdpop"), form: []string{"domain", "bob.example", "email", "nobody", "password", newPW},
-			check: wantAPI2Error("You do not have an email account named “nobody@bob.example”.")},
+			check: wantAPI2Refusal("You do not have an email account named “nobody@bob.example”.")},
 		{name: "change_password", role: RoleCPanel, auth: basicAuth("bob", SampleBobPassword), query: api2Query("", "Passwd", "change_password"),
 			form: []string{"oldpass", SampleBobPassword, "newpass", newPW, "enablemysql", "1"},
 			check: func(t *testing.T, m map[string]any, sim *Simulator) {
@@ -78,15 +78,15 @@ func TestAPI2(t *testing.T) {
 				}
 			}},
 		{name: "change_password wrong old", role: RoleWHM, auth: rootAuth, query: api2Query("bob", "Passwd", "change_password"),
-			form: []string{"oldpass", "wrong", "newpass", newPW}, check: wantAPI2Error("The current password you entered is incorrect.")},
+			form: []string{"oldpass", "wrong", "newpass", newPW}, check: wantAPI2Refusal("The current password you entered is incorrect.")},
 		{name: "change_password weak", role: RoleCPanel, auth: bobToken, query: api2Query("", "Passwd", "change_password"),
-			form: []string{"oldpass", SampleBobPassword, "newpass", weakPW}, check: wantAPI2Error(weakMessage(50))},
+			form: []string{"oldpass", SampleBobPassword, "newpass", weakPW}, check: wantAPI2Refusal(weakMessage(50))},
 		{name: "unknown function", role: RoleCPanel, auth: bobToken, query: api2Query("", "Ftp", "frob"),
 			check: wantAPI2Error("Could not find function 'frob' in module 'Ftp'")},
 		{name: "reseller bad owner", role: RoleWHM, auth: whmAuth("res1", SampleResellerToken), query: api2Query("bob", "Ftp", "passwd"), form: []string{"user", "files", "pass", newPW},
 			body: `{"cpanelresult":{"data":{"reason":"Access Denied to bob","result":"0"},"type":"text","error":"Access Denied to bob"}}`},
 		{name: "reseller own account", role: RoleWHM, auth: whmAuth("res1", SampleResellerToken), query: api2Query("alice", "Ftp", "passwd"), form: []string{"user", "x", "pass", newPW},
-			check: wantAPI2Error("You do not have any FTP accounts.")},
+			check: wantAPI2Refusal("You do not have any FTP accounts.")},
 		{name: "missing user", role: RoleWHM, auth: rootAuth, query: api2Query("", "Ftp", "passwd"),
 			body: `{"cpanelresult":{"data":{"reason":"User parameter is invalid or was not supplied","result":"0"},"type":"text","error":"User parameter is invalid or was not supplied"}}`},
 		{name: "unknown user", role: RoleWHM, auth: rootAuth, query: api2Query("nobody", "Ftp", "passwd"),
@@ -118,6 +118,27 @@ func wantAPI2Error(msg string) func(t *testing.T, m map[string]any, sim *Simulat
 		}
 		d := dig(m, "cpanelresult", "data", 0)
 		if d != nil && dig(d, "reason") != msg && dig(d, "statustxt") != msg {
+			t.Errorf("data[0] = %v, want reason %q", d, msg)
+		}
+		if sim.Stats().PasswordChanges != 0 {
+			t.Error("a refused call changed a password")
+		}
+	}
+}
+
+// wantAPI2Refusal checks a refusal by a function that ran: event.result
+// is 1, no cpanelresult.error, the message in data[0] only.
+func wantAPI2Refusal(msg string) func(t *testing.T, m map[string]any, sim *Simulator) {
+	return func(t *testing.T, m map[string]any, sim *Simulator) {
+		t.Helper()
+		if dig(m, "cpanelresult", "event", "result") != float64(1) || dig(m, "cpanelresult", "error") != nil {
+			t.Errorf("want event.result 1 and no error, got %v", m)
+		}
+		d := dig(m, "cpanelresult", "data", 0)
+		if r, st := dig(d, "result"), dig(d, "status"); r != float64(0) && st != float64(0) {
+			t.Errorf("data[0] = %v, want result or status 0", d)
+		}
+		if dig(d, "reason") != msg && dig(d, "statustxt") != msg {
 			t.Errorf("data[0] = %v, want reason %q", d, msg)
 		}
 		if sim.Stats().PasswordChanges != 0 {

@@ -1,5 +1,5 @@
 // Package simulator is a stateful emulator of cPanel & WHM for tests, the
-// demo and benchmarks. It speaks the wire protocol of PROTOCOL.md with the
+// demo and benchmarks. It speaks the wire protocol of docs/protocol.md with the
 // real envelopes, status codes, content types and messages, and is never
 // more forgiving than a real server.
 //
@@ -18,14 +18,18 @@
 // unknown scheme, or a whm scheme on the cPanel role, answers the 403
 // "Access denied" body; WHM API paths on the cPanel role answer the same
 // 403; the token-only and two-factor refusals are 403 text/plain. A login
-// answers JSON only to a POST with login_only=1; a cpsess token in the path
+// answers JSON to a POST with login_only=1 and a 301 redirect into the
+// session to a form POST without it, both with the session path in
+// Location; no login works by GET. A cpsess token in the path
 // is checked even when a header authenticates the call; a cPanel token gets
 // the token-only 403 for anything but API 2 and UAPI.
 //
 // Messages invented because the protocol notes give none (check them
 // against a real server): an unknown function in API 2, UAPI and API 0; an
-// unsupported cpanel_jsonapi_apiversion; a missing or unknown app for
-// PasswdStrength/get_required_strength; a wrong old password.
+// unsupported cpanel_jsonapi_apiversion; a wrong old password.
+//
+// Parameters are read from the query string and from a POST body of any
+// Content-Type (none, urlencoded or multipart/form-data), as cpsrvd does.
 //
 // # Endpoints
 //

@@ -41,7 +41,7 @@ func TestNotMoreForgiving(t *testing.T) {
 		wantBody     string
 	}{
 		{"login without login_only gets no JSON", RoleCPanel, "POST", "/login/", "",
-			url.Values{"user": {"bob"}, "pass": {SampleBobPassword}}, 200, "<html"},
+			url.Values{"user": {"bob"}, "pass": {SampleBobPassword}}, 301, "<html"},
 		{"no login by GET", RoleCPanel, "GET", "/login/?login_only=1&user=bob&pass=" + url.QueryEscape(SampleBobPassword), "", nil, 200, "<html"},
 		{"mail domain mismatch", RoleWHM, "POST", "/json-api/cpanel", root,
 			url.Values{"cpanel_jsonapi_user": {"bob"}, "cpanel_jsonapi_apiversion": {"2"}, "cpanel_jsonapi_module": {"Email"}, "cpanel_jsonapi_func": {"passwdpop"},
@@ -49,7 +49,8 @@ func TestNotMoreForgiving(t *testing.T) {
 		{"wrong cpsess with a token", RoleWHM, "POST", "/cpsess0000000001/json-api/version?api.version=1", root, url.Values{}, 401, "The security token in your request is invalid."},
 		{"cPanel token and API 1", RoleCPanel, "POST", "/json-api/cpanel", bobTok,
 			url.Values{"cpanel_jsonapi_apiversion": {"1"}, "cpanel_jsonapi_module": {"Email"}, "cpanel_jsonapi_func": {"x"}}, 403, "Token authentication allows access to UAPI or API 2 calls only."},
-		{"unknown strength app", RoleCPanel, "POST", "/execute/PasswdStrength/get_required_strength", bobTok, url.Values{"app": {"bogus"}}, 200, `"status":0`},
+		{"FTP domain not owned", RoleCPanel, "POST", "/execute/Ftp/passwd", bobTok,
+			url.Values{"user": {"files"}, "domain": {"alice.example"}, "pass": {"Strong-Ftp-2026!xyz"}}, 200, "You do not own the domain “alice.example”."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,7 +55,7 @@ func marshalJSON(v any) []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// Fixed bodies quoted in PROTOCOL.md.
+// Fixed bodies quoted in docs/protocol.md.
 var (
 	accessDeniedBody = []byte(`{"cpanelresult":{"apiversion":"2","error":"Access denied","data":{"reason":"Access denied","result":"0"},"type":"text"}}`)
 	tfaFailedBody    = []byte(`{"data":{"reason":"TwoFactorAuth check failed","result":"0"},"error":"TwoFactorAuth check failed","type":"text"}`)
@@ -187,7 +187,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
+	if err := parseParams(r); err != nil {
 		writeReply(w, reply{status: 400, ctype: ctHTML, body: htmlPage("400 Bad Request", "The request could not be read.")})
 		return
 	}
@@ -203,11 +203,12 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 
 	switch {
 	case path == "/login" || path == "/login/":
-		// JSON answers only a POST with login_only=1, as cpsrvd does; a form
-		// login without it gets the HTML pages, and no login works by GET.
-		if r.Method == http.MethodPost && r.Form.Get("login_only") == "1" {
+		// No login works by GET. A POST with login_only=1 answers JSON; a
+		// form login without it answers a redirect into the session, and a
+		// form without credentials gets the login page.
+		if r.Method == http.MethodPost && (r.Form.Get("login_only") == "1" || r.Form.Has("user")) {
 			s.sleepUntil(r.Context(), arrived.Add(s.opts.Latency))
-			writeReply(w, h.login(r))
+			writeReply(w, h.login(r, r.Form.Get("login_only") == "1"))
 			return
 		}
 		writeReply(w, loginPage(h.role, 200, ""))

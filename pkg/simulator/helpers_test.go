@@ -115,3 +115,15 @@ func wantStatus(t testing.TB, w *httptest.ResponseRecorder, status int, ctypePre
 		t.Fatalf("content type = %q, want %q...", ct, ctypePrefix)
 	}
 }
+
+// startTestServer is simtest.NewServer for this package's own tests, which
+// cannot import simtest without an import cycle.
+func startTestServer(t testing.TB, state *State, opts Options) *Server {
+	t.Helper()
+	srv, err := Start(state, opts)
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}

@@ -112,16 +112,30 @@ func recordedReplies() []recorded {
 	}
 }
 
-// staticReplies are quoted from PROTOCOL.md and the seeds, not produced by
+// staticReplies are quoted from docs/protocol.md and the seeds, not produced by
 // the simulator; only their sidecars are checked.
 var staticReplies = []string{
 	"login_ok.json", "whmapi1_exception.json", "whmapi1_string_result_ok.json", "whmapi1_string_result_fail.json",
 	"seed001_change_password.json", "seed002_passwd.json", "seed002_passwd_xml.xml",
 	"seed003_ftp_passwd.json", "seed004_email_passwdpop.json",
+	// Built from the documented forms, so that the client's decoder is
+	// tested against more than the simulator's own output.
+	"doc_whmapi1_passwd_failure.json", "doc_whmapi0_passwd_failure.json", "doc_uapi_failure.json", "doc_uapi_cpanel_failed.json",
+	"doc_cpapi3_wrapped_ok.json", "doc_cpapi2_refusal_event_ok.json", "doc_whm_cpanel_refusal_bare.json", "doc_whm_cpanel_refusal_root.json",
+	"doc_getminimumpasswordstrengths.json", "capture_access_denied.json", "doc_tfa_failed.json", "doc_login_invalid.json",
+}
+
+// origins are where a recorded reply may come from.
+var origins = map[string]bool{
+	"cpanel-docs":         true, // cPanel's API documentation (the seeds)
+	"cpanel-server-code":  true, // facts read from cPanel's server modules
+	"public-capture":      true, // a reply seen from a real server
+	"third-party-fixture": true, // a fixture of a client nobody here wrote
+	"simulator":           true, // pkg/simulator's own output
 }
 
 func metaText(status int, ctype, class, api, extra string) string {
-	return fmt.Sprintf("status: %d\ncontent-type: %s\nclass: %s\napi: %s\n%s", status, ctype, class, api, extra)
+	return fmt.Sprintf("status: %d\ncontent-type: %s\nclass: %s\napi: %s\n%sorigin: simulator\nsource: pkg/simulator TestRecordedReplies\n", status, ctype, class, api, extra)
 }
 
 func TestRecordedReplies(t *testing.T) {
@@ -230,6 +244,9 @@ func parseMeta(t *testing.T, path string) map[string]string {
 	}
 	if m["content-type"] == "" || m["api"] == "" {
 		t.Errorf("%s: content-type and api are required", path)
+	}
+	if !origins[m["origin"]] || m["source"] == "" {
+		t.Errorf("%s: origin %q (want one of cpanel-docs, cpanel-server-code, public-capture, third-party-fixture, simulator) and a source are required", path, m["origin"])
 	}
 	return m
 }

@@ -14,13 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"testing"
+	"sync"
 	"time"
 )
 
@@ -39,6 +40,9 @@ type Server struct {
 
 	servers []*http.Server
 	tmpDir  string
+	// inflight counts handlers running, so Shutdown can wait for calls
+	// that http.Server no longer tracks (hijacked or cut connections).
+	inflight sync.WaitGroup
 }
 
 // Start serves a new simulator of state on two loopback listeners.
@@ -88,8 +92,13 @@ func Start(state *State, opts Options) (*Server, error) {
 			scheme = "https"
 		}
 		*r.url = scheme + "://" + ln.Addr().String()
+		h := sim.Handler(r.role)
 		hs := &http.Server{
-			Handler:           sim.Handler(r.role),
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				srv.inflight.Add(1)
+				defer srv.inflight.Done()
+				h.ServeHTTP(w, req)
+			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			// Clients that reject the self-signed certificate would
@@ -103,16 +112,19 @@ func Start(state *State, opts Options) (*Server, error) {
 	return srv, nil
 }
 
-// Close stops both listeners and removes the CA file.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+// Shutdown stops accepting connections, lets the calls in flight finish
+// until ctx ends (then cuts them), waits until every handler has
+// returned, and removes the CA file. Afterwards State and Dump hold every
+// change a client was told about, and no call can change them any more.
+func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, hs := range s.servers {
 		if err := hs.Shutdown(ctx); err != nil {
 			errs = append(errs, hs.Close())
 		}
 	}
+	// No handler starts once the servers are shut: Wait cannot race Add.
+	s.inflight.Wait()
 	if s.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(s.tmpDir))
 	}
@@ -122,15 +134,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// NewTestServer starts a simulator for a test and closes it at cleanup.
-func NewTestServer(t testing.TB, state *State, opts Options) *Server {
-	t.Helper()
-	srv, err := Start(state, opts)
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
+// Close is Shutdown with two seconds' grace for the calls in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
 }
 
 func loadOrMakeCert(opts Options) (tls.Certificate, error) {
@@ -141,7 +149,64 @@ func loadOrMakeCert(opts Options) (tls.Certificate, error) {
 		}
 		return cert, nil
 	}
+	if opts.CertDir != "" {
+		return certInDir(opts.CertDir)
+	}
 	return selfSigned()
+}
+
+// certInDir loads dir/cert.pem and dir/key.pem, or makes and saves a new
+// self-signed pair when neither exists. The key is created exclusively
+// with mode 0600, so an existing file or a planted symlink is never
+// written through.
+func certInDir(dir string) (tls.Certificate, error) {
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err == nil {
+		return cert, nil
+	}
+	_, cerr := os.Lstat(certPath)
+	_, kerr := os.Lstat(keyPath)
+	if !errors.Is(cerr, fs.ErrNotExist) || !errors.Is(kerr, fs.ErrNotExist) {
+		return tls.Certificate{}, fmt.Errorf("load certificate from %s: %w", dir, err)
+	}
+	cert, err = selfSigned()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("save certificate: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, fmt.Errorf("save certificate: %w", err)
+	}
+	// The key first: a directory holding a certificate without its key is
+	// refused above rather than silently replaced.
+	for _, f := range []struct {
+		path  string
+		block *pem.Block
+	}{
+		{keyPath, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}},
+		{certPath, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}},
+	} {
+		if err := writeExclusive(f.path, pem.EncodeToMemory(f.block)); err != nil {
+			return tls.Certificate{}, fmt.Errorf("save certificate: %w", err)
+		}
+	}
+	return cert, nil
+}
+
+func writeExclusive(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // selfSigned makes a certificate for 127.0.0.1, ::1 and localhost. It is its

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,7 @@ func postPasswd(t testing.TB, c *http.Client, base, user, pw string) (*http.Resp
 }
 
 func TestFaults(t *testing.T) {
-	srv := NewTestServer(t, SampleState(), Options{Plain: true})
+	srv := startTestServer(t, SampleState(), Options{Plain: true})
 	c := &http.Client{Timeout: 10 * time.Second}
 	tests := []struct {
 		kind    FaultKind
@@ -157,7 +158,7 @@ accounts:
 }
 
 func TestTLSServer(t *testing.T) {
-	srv := NewTestServer(t, SampleState(), Options{})
+	srv := startTestServer(t, SampleState(), Options{})
 	pemBytes, err := os.ReadFile(srv.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +388,7 @@ func BenchmarkWHMPasswd(b *testing.B) {
 // BenchmarkWHMPasswdTLS measures full calls over TLS keep-alive
 // connections from parallel clients.
 func BenchmarkWHMPasswdTLS(b *testing.B) {
-	srv := NewTestServer(b, SampleState(), Options{})
+	srv := startTestServer(b, SampleState(), Options{})
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.CertPEM)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}
@@ -421,3 +422,38 @@ type atomicCounter struct{ n atomic.Int64 }
 func (c *atomicCounter) next() int { return int(c.n.Add(1)) }
 
 func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// CertDir keeps the certificate across restarts, with the key 0600, and
+// never writes through a file planted in the directory.
+func TestCertDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cert")
+	first := startTestServer(t, nil, Options{CertDir: dir})
+	second := startTestServer(t, nil, Options{CertDir: dir})
+	if first.Fingerprint == "" || first.Fingerprint != second.Fingerprint {
+		t.Errorf("fingerprints %q and %q differ across restarts", first.Fingerprint, second.Fingerprint)
+	}
+	for name, want := range map[string]os.FileMode{"key.pem": 0o600, "cert.pem": 0o600} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v %v", name, fi, err)
+		}
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("dir: %v %v", fi, err)
+	}
+	// A symlink planted where the key would go is refused, not followed.
+	planted := filepath.Join(t.TempDir(), "cert")
+	if err := os.MkdirAll(planted, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.Symlink(victim, filepath.Join(planted, "key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if srv, err := Start(nil, Options{CertDir: planted}); err == nil {
+		_ = srv.Close()
+		t.Error("started with a symlink planted at key.pem")
+	}
+	if _, err := os.Lstat(victim); !os.IsNotExist(err) {
+		t.Errorf("written through the planted symlink: %v", err)
+	}
+}

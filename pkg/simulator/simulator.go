@@ -43,6 +43,11 @@ type Options struct {
 	// Start generates a self-signed ECDSA certificate for 127.0.0.1 and
 	// localhost.
 	CertFile, KeyFile string
+	// CertDir keeps the generated certificate across restarts: Start
+	// loads cert.pem and key.pem from it, or generates them and saves them
+	// there (the directory 0700, the key 0600), so a pinned fingerprint
+	// keeps working. Ignored when CertFile is set.
+	CertDir string
 	// RequestLog, when set, gets one line per request: method, path
 	// (without query string, cpsess token redacted), status, duration.
 	RequestLog io.Writer
@@ -55,6 +60,9 @@ type Options struct {
 	// of CPU (the last millisecond is spent yielding, not sleeping): for
 	// benchmarks whose ideal is N x Latency / concurrency.
 	PreciseLatency bool
+	// Capacity limits how many API calls are in service at once (see
+	// Capacity); the zero value means unlimited.
+	Capacity Capacity
 }
 
 // FaultKind is a kind of injected failure.
@@ -144,6 +152,7 @@ type Stats struct {
 // Simulator is a stateful, concurrency-safe emulator of cPanel & WHM.
 type Simulator struct {
 	opts Options
+	gate *gate // nil without Options.Capacity
 
 	mu sync.RWMutex // guards st
 	st *State
@@ -178,6 +187,7 @@ func New(state *State, opts Options) *Simulator {
 		sessions:   make(map[string]*session),
 		byFunction: make(map[string]int64),
 	}
+	s.gate = newGate(opts.Capacity, s.sleep)
 	for name, a := range st.Accounts {
 		if a.Owner == "" {
 			a.Owner = "root"
@@ -354,5 +364,5 @@ func (s *Simulator) countFunction(name string) {
 
 // Handler returns the HTTP handler of one server role.
 func (s *Simulator) Handler(role Role) http.Handler {
-	return &handler{sim: s, role: role}
+	return s.gate.wrap(&handler{sim: s, role: role})
 }

@@ -24,6 +24,8 @@ type Login struct {
 	PasswordHash string `yaml:"password-hash,omitempty"`
 	// Tokens are API tokens: 32 characters of A-Z0-9.
 	Tokens []string `yaml:"tokens,omitempty"`
+	// APITokens are named tokens with expiry, ACLs and IP whitelist.
+	APITokens []APIToken `yaml:"api-tokens,omitempty"`
 	// AccessHash is the legacy WHM access hash (root and resellers only).
 	AccessHash string `yaml:"accesshash,omitempty"`
 	// TFASecret is a base32 TOTP secret; when set, every login and API call
@@ -265,6 +267,7 @@ func (s *State) clone() *State {
 
 func (l Login) clone() Login {
 	l.Tokens = append([]string(nil), l.Tokens...)
+	l.APITokens = cloneAPITokens(l.APITokens)
 	return l
 }
 
@@ -297,7 +300,7 @@ func (s *State) hashAll() {
 	}
 }
 
-func (l *Login) hash() { hashInto(&l.Password, &l.PasswordHash) }
+func (l *Login) hash() { hashInto(&l.Password, &l.PasswordHash); l.hashTokens() }
 
 func hashInto(plain, hash *string) {
 	if *plain != "" {

@@ -51,6 +51,7 @@ const (
 	errContainsUser
 	errWeak
 	errBadOldPassword
+	errReusedPassword
 )
 
 func weakMessage(min int) string {
@@ -79,6 +80,8 @@ func passwdMessage(e changeErr, user string, min int) string {
 		return weakMessage(min)
 	case errBadOldPassword:
 		return "The current password you entered is incorrect."
+	case errReusedPassword:
+		return "You cannot reuse the old password."
 	}
 	return ""
 }
@@ -105,7 +108,7 @@ func checkNewPassword(user, pw string, min int) changeErr {
 		return errTooShort
 	case user != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(user)):
 		return errContainsUser
-	case strength.Score(pw) < min:
+	case strength.ScoreFor(pw, user) < min:
 		return errWeak
 	}
 	return changeOK
@@ -143,7 +146,7 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 		return nil, errNoPassword, 0
 	}
 	// Score and hash outside the lock: they are the costly part.
-	score := strength.Score(c.password)
+	score := strength.ScoreFor(c.password, c.user)
 	hash := HashPassword(c.password)
 
 	s.mu.Lock()
@@ -165,6 +168,9 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 	}
 	if !s.owns(id, c.user) {
 		return nil, errNotOwner, min
+	}
+	if c.oldPassword != nil && *c.oldPassword == c.password {
+		return nil, errReusedPassword, min
 	}
 	if c.oldPassword != nil && !VerifyHash(login.PasswordHash, *c.oldPassword) {
 		return nil, errBadOldPassword, min
@@ -255,6 +261,9 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 		c.target = p.Get("cpanel.user")
 		c.exec = func() reply { return s.uapiCPanel(id, p) }
 	default:
+		if tc, ok := s.whmTokenCall(id, fn, p); ok {
+			return tc
+		}
 		c.exec = func() reply {
 			return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
 		}

@@ -50,15 +50,6 @@ type Options struct {
 	outputSet, profileSet bool
 }
 
-// NewCmds returns whmapi1, cpapi2 and uapi.
-func NewCmds(f *cmdutil.Factory) []*cobra.Command {
-	return []*cobra.Command{
-		NewCmd(f, cpanel.WHMAPI1, nil),
-		NewCmd(f, cpanel.CPAPI2, nil),
-		NewCmd(f, cpanel.UAPI, nil),
-	}
-}
-
 const commonLong = `
 Arguments follow the server-side tool's rules: each is key=value, with the
 key and the value URI-decoded once (%26 is "&", %20 a space; "+" stays a
@@ -372,12 +363,12 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 		res.Err = err
 		return res.done()
 	}
-	defer func() { c.Close() }()
+	defer func() { _ = c.Close(ctx) }()
 	rep, err := c.Call(ctx, req)
 	if err != nil {
 		nc, ferr := o.F.TwoFactorFallback(ctx, t, err, prompt)
 		if nc != nil {
-			c.Close()
+			_ = c.Close(ctx)
 			c = nc
 			rep, err = c.Call(ctx, req)
 		} else {

@@ -219,7 +219,7 @@ func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpane
 	if err != nil {
 		return cpanel.Preview{}, &cmdutil.UsageError{Err: err}
 	}
-	defer c.Close()
+	defer func() { _ = c.Close(ctx) }()
 	return c.Preview(req), nil
 }
 

@@ -16,6 +16,9 @@ const (
 	ExitAuth      = 3
 	ExitTransport = 4
 	ExitPartial   = 5
+	// ExitInterrupted is a deliberate Ctrl-C (128 + SIGINT, as shells
+	// report it), at a prompt or during a run.
+	ExitInterrupted = 130
 )
 
 // UsageError is a mistake in how the command was called: bad flags, a
@@ -58,13 +61,16 @@ func ExitCode(err error) int {
 	if errors.As(err, &exitErr) {
 		return exitErr.Code
 	}
+	if errors.Is(err, secret.ErrCanceled) {
+		return ExitInterrupted
+	}
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return ExitUsage
 	}
-	// A missing, unreadable or contradictory password, or a prompt the
-	// user interrupted: nothing was sent, the command line must change.
-	if secret.IsUsage(err) || errors.Is(err, secret.ErrCanceled) {
+	// A missing, unreadable or contradictory password: nothing was sent,
+	// the command line must change.
+	if secret.IsUsage(err) {
 		return ExitUsage
 	}
 	var apiErr *cpanel.Error

@@ -3,7 +3,6 @@ package cmdutil
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -181,6 +180,8 @@ type Target struct {
 	Profile config.Profile
 	Kind    cpanel.Kind
 	Timeout time.Duration
+	// MaxConns sizes the client's keep-alive pool (bulk runs set their concurrency); 0 = default.
+	MaxConns int
 
 	fromFile bool
 	cfgPath  string
@@ -367,7 +368,7 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 	cc := cpanel.Config{
 		URL: p.URL, Kind: t.Kind, Auth: cpanel.AuthMethod(p.Auth), User: p.User,
 		CAFile: p.CACert, Insecure: p.Insecure, Fingerprint: p.TLSFingerprint,
-		Timeout: t.Timeout, UserAgent: "cpctl",
+		Timeout: t.Timeout, UserAgent: "cpctl", MaxConns: t.MaxConns,
 	}
 	if t.fromFile && p.HasSecret() {
 		cfg, _, _ := f.Config()
@@ -419,6 +420,15 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 }
 
 func (f *Factory) missingSecret(t *Target) error {
+	if t.Name == "" && !f.Viper.IsSet(KeyAuth) {
+		// CI mode with no method chosen: an API token is what a script
+		// should use (WHM's root token above all), a password the fallback.
+		what := "a cPanel API token"
+		if t.Kind == cpanel.KindWHM {
+			what = "a WHM API token"
+		}
+		return Usagef("no credentials for %s: set CPCTL_TOKEN (%s), or CPCTL_PASSWORD; or use a profile", t.Profile.URL, what)
+	}
 	switch cpanel.AuthMethod(t.Profile.Auth) {
 	case cpanel.AuthToken, cpanel.AuthAccessHash:
 		if t.Name == "" {
@@ -582,6 +592,3 @@ func (f *Factory) logExchange(x cpanel.Exchange) {
 		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
 	}
 }
-
-// ErrCancelled is returned when the user interrupts a prompt.
-var ErrCancelled = errors.New("cancelled")

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +157,8 @@ func TestExitCode(t *testing.T) {
 		{nil, 0},
 		{Usagef("bad"), 2},
 		{secret.ErrNoInput, 2},
+		{fmt.Errorf("prompt: %w", secret.ErrCanceled), 130},
+		{&UsageError{Err: secret.ErrCanceled}, 130},
 		{&cpanel.Error{Kind: cpanel.ErrAuth}, 3},
 		{&cpanel.Error{Kind: cpanel.ErrTransport}, 4},
 		{&cpanel.Error{Kind: cpanel.ErrRefused}, 1},
@@ -192,4 +195,27 @@ func TestTOTPCommandCached(t *testing.T) {
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
+}
+
+// In CI mode (--url, no profile) with no credentials the hint names an API
+// token first, then a password (issue 17).
+func TestMissingCredentialsHint(t *testing.T) {
+	for _, tt := range []struct {
+		url, auth, want string
+	}{
+		{"https://h:2087", "", "no credentials for https://h:2087: set CPCTL_TOKEN (a WHM API token), or CPCTL_PASSWORD; or use a profile"},
+		{"https://h:2083", "", "no credentials for https://h:2083: set CPCTL_TOKEN (a cPanel API token), or CPCTL_PASSWORD; or use a profile"},
+		{"https://h:2087", "password", "no password to log in with: set CPCTL_PASSWORD (or use a profile)"},
+	} {
+		t.Setenv("CPCTL_AUTH", tt.auth) // empty counts as not set
+		f := newTestFactory(t, "--url", tt.url)
+		target, err := f.ResolveTarget("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.ClientConfig(context.Background(), target)
+		if err == nil || err.Error() != tt.want || ExitCode(err) != ExitUsage {
+			t.Errorf("%s auth %q: %v, want %q", tt.url, tt.auth, err, tt.want)
+		}
+	}
 }

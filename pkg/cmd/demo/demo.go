@@ -25,11 +25,11 @@ type Runner func(ctx context.Context, f *cmdutil.Factory, args []string) error
 func NewCmd(f *cmdutil.Factory, run Runner) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
-		Short: "Run the three password changes against a built-in simulator (no server needed)",
+		Short: "Run four password changes, one refused, against a built-in simulator (no server needed)",
 		Long: `Start the cPanel & WHM simulator in this process with a small sample state
 (over TLS, with a self-signed certificate pinned in a temporary profile) and
 change an account, an FTP and a mail password with the real commands, as a
-user would see them. Nothing outside a temporary directory is touched.`,
+user would see them, then try a suspended account that the server refuses. Nothing outside a temporary directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), f, run)

@@ -52,10 +52,10 @@ func newCmdShow(f *cmdutil.Factory) *cobra.Command {
 			if len(st.Failures) > 0 {
 				rows := make([][]string, 0, len(st.Failures))
 				for _, fl := range st.Failures {
-					rows = append(rows, []string{strconv.Itoa(fl.Line), fl.Target, fl.Owner, fl.Profile, fl.Class, fl.Message})
+					rows = append(rows, []string{strconv.Itoa(fl.Line), fl.Target, fl.Owner, fl.Profile, string(fl.State), fl.Class, fl.Message})
 				}
 				fmt.Fprintln(w)
-				if err := pr.Table([]string{"LINE", "TARGET", "OWNER", "PROFILE", "CLASS", "MESSAGE"}, rows); err != nil {
+				if err := pr.Table([]string{"LINE", "TARGET", "OWNER", "PROFILE", "STATE", "CLASS", "MESSAGE"}, rows); err != nil {
 					return err
 				}
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/secret/strength"
@@ -169,17 +170,18 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 		if sv.err != nil {
 			return
 		}
+		sv.target.MaxConns = s.o.Bulk.Concurrency
 		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
 	})
 	return sv, sv.err
 }
 
-func (s *servers) close() {
+func (s *servers) close(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sv := range s.m {
 		if sv.client != nil {
-			sv.client.Close()
+			_ = sv.client.Close(ctx)
 		}
 	}
 }
@@ -259,7 +261,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 
 	sv := &servers{o: o, def: defProfile, m: map[string]*server{}}
-	defer sv.close()
+	defer sv.close(ctx)
 	vopts := batch.ValidateOptions{
 		Generate:       o.Password.Generate,
 		DefaultProfile: defProfile,
@@ -354,7 +356,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			return o.execRow(ctx, sv, row, password)
 		},
 		OnResult: func(r batch.Result) {
-			if r.Outcome.OK && r.Outcome.Verified != nil && !*r.Outcome.Verified {
+			if r.Outcome.OK() && r.Outcome.Verified != nil && !*r.Outcome.Verified {
 				unverified++
 			}
 			recordFailure(&failures, r)
@@ -406,12 +408,13 @@ func runBulk(ctx context.Context, o *Options) error {
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		why := "are not settled (no usable reply, or not sent)"
+		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, shellQuote(journal))
 		if sum.Interrupted {
-			why = "are not done (interrupted)"
+			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
+				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows %s; once the cause is fixed, finish with: cpctl %s passwd --resume %s", sum.Pending, why, o.Kind, journal)}
+			"%d rows are not settled (no usable reply, or not sent); once the cause is fixed, finish with: %s", sum.Pending, resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -479,10 +482,10 @@ func (o *Options) validationErr(err error) error {
 		return &cmdutil.UsageError{Err: err}
 	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.F.IO.ErrOut, "  line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
 	}
 	if ve.More > 0 {
-		fmt.Fprintf(o.F.IO.ErrOut, "  ... and %d more\n", ve.More)
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
 	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
 }
@@ -492,7 +495,7 @@ func (o *Options) validationErr(err error) error {
 func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, password string) batch.Outcome {
 	s, err := sv.get(ctx, row.Profile)
 	if err != nil {
-		return failOutcome(err)
+		return failOutcome(err, false)
 	}
 	owner := row.Owner
 	if owner == "" {
@@ -500,13 +503,13 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	}
 	p, err := resolvePlan(o, s.target, row.Target, owner)
 	if err != nil {
-		return failOutcome(err)
+		return failOutcome(err, false)
 	}
 	// A generated password scores 100, so only the file's own passwords
 	// are checked against the server's minimum.
 	if row.Password != "" && !o.Force {
 		if min := s.minimum(ctx, o, p.app()); min > 0 && strength.Score(password) < min {
-			return batch.Outcome{Exit: cmdutil.ExitRefused, Class: "refused",
+			return batch.Outcome{State: fate.Refused, Class: "refused",
 				Message: fmt.Sprintf("not sent: the password scores %d, below the server's minimum of %d", strength.Score(password), min)}
 		}
 	}
@@ -514,14 +517,19 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	if p.needsOldPassword() {
 		old, err = o.oldPassword(ctx, s.target)
 		if err != nil {
-			return failOutcome(err)
+			return failOutcome(err, false)
 		}
 	}
 	res, err := send(ctx, s.client, o, p, password, old)
 	if err != nil {
-		return failOutcome(annotate(err, s.target))
+		return failOutcome(annotate(err, s.target), true)
 	}
-	out := batch.Outcome{OK: res.OK, Message: res.Message, Services: res.Services, Class: "ok"}
+	out := batch.Outcome{State: fate.Applied, Message: res.Message, Services: res.Services, Class: "ok"}
+	if !res.OK {
+		// send reports a refusal as an error; a reply that is neither may
+		// hide an applied change.
+		out.State, out.Class = fate.Unknown, "transport"
+	}
 	if o.Verify {
 		var r output.PasswdResult
 		// The row stays OK in the journal: the server has this password now,
@@ -538,7 +546,9 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	return out
 }
 
-func failOutcome(err error) batch.Outcome {
+// failOutcome turns a failed row's error into its outcome. sent says the
+// password change itself may have been sent.
+func failOutcome(err error, sent bool) batch.Outcome {
 	code := cmdutil.ExitCode(err)
 	msg := err.Error()
 	var apiErr *cpanel.Error
@@ -546,7 +556,25 @@ func failOutcome(err error) batch.Outcome {
 		msg = apiErr.Reason
 	}
 	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
-	return batch.Outcome{Exit: code, Class: class, Message: strings.TrimSpace(msg)}
+	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: !sent && code == cmdutil.ExitTransport,
+		Class: class, Message: strings.TrimSpace(msg)}
+}
+
+// rowState is a stand-in for cpanel.StateOf (being written in pkg/cpanel),
+// which will tell from the error whether the request may have been written.
+// Until then: a failure before the change was sent is not-sent; after, only
+// a server's refusal (of the change or of the credentials) is refused, and
+// anything else (a lost or unreadable reply, an error nobody classified) is
+// unknown, since the change may have been applied.
+func rowState(err error, sent bool) fate.State {
+	if !sent || cmdutil.ExitCode(err) == cmdutil.ExitUsage {
+		return fate.NotSent
+	}
+	var apiErr *cpanel.Error
+	if errors.As(err, &apiErr) && (apiErr.Kind == cpanel.ErrRefused || apiErr.Kind == cpanel.ErrAuth) {
+		return fate.Refused
+	}
+	return fate.Unknown
 }
 
 func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {
@@ -560,8 +588,8 @@ func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) ou
 	}
 	out := output.PasswdResult{
 		Profile: profile, Kind: string(o.Kind), Target: r.Row.Target, Owner: owner,
-		OK: r.Outcome.OK, Services: r.Outcome.Services, Message: r.Outcome.Message,
-		Verified: r.Outcome.Verified, ExitCode: r.Outcome.Exit,
+		OK: r.Outcome.OK(), Services: r.Outcome.Services, Message: r.Outcome.Message,
+		Verified: r.Outcome.Verified, ExitCode: r.Outcome.ExitCode(),
 	}
 	if out.Services == nil {
 		out.Services = []string{}
@@ -572,8 +600,17 @@ func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) ou
 			out.API = string(p.api)
 		}
 	}
-	if showPasswords && r.Generated && r.Outcome.OK {
+	if showPasswords && r.Generated && r.Outcome.OK() {
 		out.Password = r.Password
 	}
 	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so a command we
+// print can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

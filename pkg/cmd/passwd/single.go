@@ -11,8 +11,10 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 func (o *Options) secretEnv() secret.Env {
@@ -70,7 +72,7 @@ func runSingle(ctx context.Context, o *Options) error {
 		return err
 	}
 	// c may be replaced by a client with a two-factor code: close that one.
-	defer func() { c.Close() }()
+	defer func() { _ = c.Close(ctx) }()
 
 	if !generated && !o.Force {
 		// A generated password scores 100, so the minimum cannot refuse it:
@@ -153,15 +155,14 @@ func (o *Options) refreshProfilePassword(t *cmdutil.Target, p *plan, password st
 // the password cannot have been set; after a transport failure it may have
 // been, and its record must stay.
 func definitelyNotSet(err error) bool {
-	var apiErr *cpanel.Error
-	return errors.As(err, &apiErr) && (apiErr.Kind == cpanel.ErrRefused || apiErr.Kind == cpanel.ErrAuth)
+	s := cpanel.StateOf(err)
+	return s == fate.Refused || s == fate.NotSent
 }
 
 // maybeSet reports whether the request may have reached the server and
 // run although no usable reply came back.
 func maybeSet(err error) bool {
-	var apiErr *cpanel.Error
-	return errors.As(err, &apiErr) && apiErr.Kind == cpanel.ErrTransport
+	return cpanel.StateOf(err) == fate.Unknown
 }
 
 // secretsRow is the --secrets-out header and row for one change.
@@ -212,7 +213,7 @@ func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, e
 }
 
 func wrapSecretErr(err error) error {
-	if secret.IsUsage(err) || errors.Is(err, secret.ErrCanceled) {
+	if secret.IsUsage(err) {
 		return &cmdutil.UsageError{Err: err}
 	}
 	return err
@@ -230,7 +231,7 @@ func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *c
 	if nc == nil {
 		return res, annotate(ferr, t)
 	}
-	(*c).Close()
+	_ = (*c).Close(ctx)
 	*c = nc
 	res, err = send(ctx, nc, o, p, password, oldPassword)
 	return res, annotate(err, t)
@@ -249,8 +250,8 @@ func annotate(err error, t *cmdutil.Target) error {
 			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or --tls-fingerprint %s", t.Name, uc.Cert.Fingerprint)
 		}
 		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
-			Reason: fmt.Sprintf("the certificate of %s is not trusted (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",
-				serverName(t.Profile.URL), uc.Cert.Subject, uc.Cert.Fingerprint, how), Err: nil}
+			Reason: fmt.Sprintf("the certificate of %s is not trusted: %s (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",
+				serverName(t.Profile.URL), uc.Why(), termsafe.String(uc.Cert.Subject), uc.Cert.Fingerprint, how), Err: nil}
 	}
 	var fm *cpanel.FingerprintMismatchError
 	if errors.As(err, &fm) {

@@ -60,7 +60,7 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close(ctx) }()
 	what, err := c.Ping(ctx)
 	if err != nil {
 		var apiErr *cpanel.Error

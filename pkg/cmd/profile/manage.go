@@ -2,11 +2,13 @@ package profile
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 )
 
@@ -29,7 +31,7 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 				list := make([]listed, 0, len(cfg.Profiles))
 				for _, n := range cfg.Names() {
 					p := cfg.Profiles[n]
-					list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
+					list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
 				}
 				return pr.Value(list)
 			}
@@ -40,11 +42,24 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 				if n == cfg.CurrentProfile {
 					current = "*"
 				}
-				rows = append(rows, []string{n, current, p.URL, p.Kind, p.User, p.Auth, secretSource(p), pinState(p)})
+				rows = append(rows, []string{n, current, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
 			}
 			return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
 		},
 	}
+}
+
+// kindOf is the profile's kind, or the one its URL implies when the
+// profile leaves it out (the port: 2087 is WHM, 2083 cPanel), as a
+// command would use it; "" when neither says.
+func kindOf(p *config.Profile) string {
+	if p.Kind != "" {
+		return strings.ToLower(p.Kind)
+	}
+	if k, ok := cpanel.InferKind(p.URL); ok {
+		return string(k)
+	}
+	return ""
 }
 
 // listed is one profile in `profile list -o json|yaml`.
@@ -166,7 +181,7 @@ func editProfile(f *cmdutil.Factory, name string, edit func(*config.File) string
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
-	fmt.Fprintln(f.IO.ErrOut, msg)
+	fmt.Fprintln(f.IO.ErrOut, "cpctl: "+msg)
 	return nil
 }
 
@@ -178,7 +193,7 @@ func newCmdUse(f *cmdutil.Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return editProfile(f, args[0], func(cfg *config.File) string {
 				cfg.CurrentProfile = args[0]
-				return "Current profile: " + args[0]
+				return "current profile: " + args[0]
 			})
 		},
 	}
@@ -198,7 +213,7 @@ func newCmdRemove(f *cmdutil.Factory) *cobra.Command {
 				if cfg.CurrentProfile == args[0] {
 					cfg.CurrentProfile = ""
 				}
-				return "Removed profile " + args[0]
+				return "removed profile " + args[0]
 			})
 		},
 	}
@@ -244,7 +259,7 @@ offered for pinning; the pin is saved in the profile.`,
 				if err := cfg.Save(path); err != nil {
 					return err
 				}
-				fmt.Fprintf(f.IO.ErrOut, "Pinned the certificate in profile %s\n", name)
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: pinned the certificate in profile %s\n", name)
 			}
 			fmt.Fprintf(f.IO.Out, "profile %s: ok\n", name)
 			return nil

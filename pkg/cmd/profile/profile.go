@@ -176,7 +176,7 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Saved profile %s in %s", name, path)
+	fmt.Fprintf(f.IO.ErrOut, "cpctl: saved profile %s in %s", name, path)
 	if cfg.CurrentProfile == name {
 		fmt.Fprint(f.IO.ErrOut, " (current)")
 	}

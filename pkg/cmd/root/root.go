@@ -4,7 +4,6 @@ package root
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -34,7 +33,8 @@ const exitCodesHelp = `Exit codes:
   2  usage error: bad flags, missing value, unreadable input file
   3  authentication or authorization failed (bad token, 401/403, access denied)
   4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
-  5  bulk run: some rows succeeded and some failed`
+  5  bulk run: some rows succeeded and some failed
+130  interrupted (Ctrl-C), at a prompt or during a run; a bulk run prints how to resume`
 
 // newRoot builds the root command with its flags and no subcommands.
 func newRoot(f *cmdutil.Factory, info version.Info) *cobra.Command {
@@ -55,8 +55,8 @@ Try it without a server: cpctl demo
 	cmd.SetVersionTemplate("cpctl {{.Version}}\n")
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &cmdutil.UsageError{Err: err}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())}
 	})
 
 	pf := cmd.PersistentFlags()
@@ -96,138 +96,72 @@ Try it without a server: cpctl demo
 	return cmd
 }
 
-// subcommand is a top-level command, built only when needed. short is its
-// one-line description, which root help shows without building it
-// (TestRootHelpStubsMatch holds it to the built command's).
-type subcommand struct {
-	name, group, short string
-	build              func() []*cobra.Command
-}
-
-func subcommands(f *cmdutil.Factory, info version.Info) []subcommand {
-	one := func(c func() *cobra.Command) func() []*cobra.Command {
-		return func() []*cobra.Command { return []*cobra.Command{c()} }
-	}
-	apiCmd := func(a cpanel.API) func() []*cobra.Command {
-		return one(func() *cobra.Command { return api.NewCmd(f, a, nil) })
-	}
-	return []subcommand{
-		{"account", "passwd", "cPanel account passwords", one(func() *cobra.Command { return account.NewCmd(f) })},
-		{"ftp", "passwd", "FTP account passwords", one(func() *cobra.Command { return ftp.NewCmd(f) })},
-		{"email", "passwd", "Mail account passwords", one(func() *cobra.Command { return email.NewCmd(f) })},
-		{"journal", "passwd", "Inspect and export the journals of bulk runs", one(func() *cobra.Command { return journal.NewCmd(f) })},
-		{"whmapi1", "api", "Call any WHM API 1 function, like the server's whmapi1", apiCmd(cpanel.WHMAPI1)},
-		{"cpapi2", "api", "Call any cPanel API 2 function, like the server's cpapi2", apiCmd(cpanel.CPAPI2)},
-		{"uapi", "api", "Call any UAPI function, like the server's uapi", apiCmd(cpanel.UAPI)},
-		{"profile", "setup", "Manage server profiles", one(func() *cobra.Command { return profile.NewCmd(f) })},
-		{"demo", "setup", "Run the three password changes against a built-in simulator (no server needed)",
-			one(func() *cobra.Command { return demo.NewCmd(f, runArgs(info)) })},
-		{"version", "setup", "Print the version, commit and build date", one(func() *cobra.Command { return version.NewCmd(f, info) })},
-	}
-}
-
-// isRootHelp reports whether args only ask for the root's help, which
-// lists the top-level commands by name and description and nothing more.
-func isRootHelp(args []string) bool {
-	switch len(args) {
-	case 0:
-		return true
-	case 1:
-		return args[0] == "--help" || args[0] == "-h" || args[0] == "help"
-	}
-	return false
-}
-
 // NewCmd builds the whole command tree on the factory.
 func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
-	return newCmdFor(f, info, nil)
-}
-
-// newCmdFor builds the root with only the top-level command that args run
-// (all of them when args is nil or names none): a cron job that runs one
-// command pays for the flag sets of that command alone.
-func newCmdFor(f *cmdutil.Factory, info version.Info, args []string) *cobra.Command {
 	cmd := newRoot(f, info)
-	subs := subcommands(f, info)
-	only := ""
-	if args != nil {
-		names := make([]string, len(subs))
-		for i, sc := range subs {
-			names[i] = sc.name
-		}
-		only = commandNamed(cmd, names, args)
-	}
-	if only != "" {
-		// The named command neither shows nor reaches cobra's completion
-		// command, which cobra would otherwise build, with a subcommand per
-		// shell, on every run.
-		cmd.CompletionOptions.DisableDefaultCmd = true
-	}
-	rootHelp := args != nil && isRootHelp(args)
-	for _, sc := range subs {
-		if only != "" && sc.name != only {
-			continue
-		}
-		if rootHelp {
-			// Root help shows names and descriptions: building the real
-			// commands (flag sets and all) would triple the cost of
-			// `cpctl --help`. Run makes a stub "available" to cobra's help.
-			cmd.AddCommand(&cobra.Command{Use: sc.name, Short: sc.short, GroupID: sc.group, Run: func(*cobra.Command, []string) {}})
-			continue
-		}
-		for _, c := range sc.build() {
-			c.GroupID = sc.group
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
 			cmd.AddCommand(c)
 		}
 	}
+	add("passwd", account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f))
+	add("api", api.NewCmd(f, cpanel.WHMAPI1, nil), api.NewCmd(f, cpanel.CPAPI2, nil), api.NewCmd(f, cpanel.UAPI, nil))
+	add("setup", profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
+	guardUnknownCommands(cmd)
 	return cmd
 }
 
-// commandNamed returns the top-level command that args run, or "" when
-// the whole tree is needed (root help, completion, an unknown word). Flag
-// values are skipped using the root's own flag definitions, so
-// `cpctl -p ftp account passwd` is still an account command.
-func commandNamed(root *cobra.Command, names []string, args []string) string {
-	known := map[string]bool{}
-	for _, n := range names {
-		known[n] = true
-	}
-	pf := root.PersistentFlags()
-	for i := 0; i < len(args); i++ {
-		a := args[i]
+// setArgs gives the root its command line, combined shorthands spelled out.
+func setArgs(root *cobra.Command, args []string) {
+	root.SetArgs(splitShorthands(root.PersistentFlags(), args))
+}
+
+// splitShorthands spells out combined shorthand flags of fs (`-vp ftp`
+// becomes `-v -p ftp`). pflag reads both the same way, but cobra looks for
+// the command's name before pflag runs and, not knowing that the last
+// letter of `-vp` takes the next word as its value, would take the profile
+// name for a command: `cpctl -vp ftp account passwd` ran `cpctl ftp`.
+// Anything that is not a run of known shorthands is left as it is, for
+// pflag to judge.
+func splitShorthands(fs *pflag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
 		if a == "--" {
-			return ""
+			return append(out, args[i:]...)
 		}
-		if strings.HasPrefix(a, "-") && a != "-" {
-			if strings.Contains(a, "=") {
-				continue
-			}
-			var fl *pflag.Flag
-			if strings.HasPrefix(a, "--") {
-				fl = pf.Lookup(a[2:])
-			} else if len(a) == 2 {
-				fl = pf.ShorthandLookup(a[1:])
-			}
-			if fl != nil && fl.NoOptDefVal == "" {
-				i++ // the flag's value
-			}
+		if len(a) < 3 || a[0] != '-' || a[1] == '-' || strings.Contains(a, "=") {
+			out = append(out, a)
 			continue
 		}
-		if known[a] {
-			return a
-		}
-		return ""
+		out = append(out, spellOut(fs, a)...)
 	}
-	return ""
+	return out
+}
+
+// spellOut splits one `-abc` into `-a -b -c` when every letter up to the
+// first one that takes a value is a known shorthand; a value glued to its
+// letter (`-vpftp`) stays glued, which cobra already handles.
+func spellOut(fs *pflag.FlagSet, a string) []string {
+	var parts []string
+	for j := 1; j < len(a); j++ {
+		fl := fs.ShorthandLookup(a[j : j+1])
+		if fl == nil {
+			return []string{a}
+		}
+		if fl.NoOptDefVal == "" { // takes a value: the rest of the word, or the next one
+			return append(parts, "-"+a[j:])
+		}
+		parts = append(parts, "-"+a[j:j+1])
+	}
+	return parts
 }
 
 // runArgs runs a command line on a fresh root; `cpctl demo` uses it to run
 // the real commands.
 func runArgs(info version.Info) demo.Runner {
 	return func(ctx context.Context, f *cmdutil.Factory, args []string) error {
-		cmd := NewCmd(f, info)
-		cmd.SetArgs(args)
-		return cmd.ExecuteContext(ctx)
+		return execute(ctx, NewCmd(f, info), args)
 	}
 }
 
@@ -239,9 +173,7 @@ func Main(info version.Info) int {
 	if ios.InTTY {
 		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
 	}
-	args := os.Args[1:]
-	cmd := newCmdFor(f, info, args)
-	cmd.SetArgs(args)
+	cmd := NewCmd(f, info)
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
 	// flight); a second one kills the process as usual. The handler is
@@ -250,9 +182,10 @@ func Main(info version.Info) int {
 	// the start-up budget of `cpctl --help`.
 	stop := func() {}
 	defer func() { stop() }()
+	var signaled context.Context
 	cmd.PersistentPreRun = func(c *cobra.Command, _ []string) {
 		ctx, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-		stop = cancel
+		stop, signaled = cancel, ctx
 		go func() {
 			<-ctx.Done()
 			cancel()
@@ -260,18 +193,20 @@ func Main(info version.Info) int {
 		c.SetContext(ctx)
 	}
 
-	err := cmd.ExecuteContext(context.Background())
+	err := execute(context.Background(), cmd, os.Args[1:])
 	if err == nil {
 		return cmdutil.ExitOK
 	}
 	if !cmdutil.IsSilent(err) {
 		fmt.Fprintln(ios.ErrOut, "cpctl: "+termsafe.String(oneLine(err)))
-		var usage *cmdutil.UsageError
-		if errors.As(err, &usage) && strings.Contains(err.Error(), "flag") {
-			fmt.Fprintln(ios.ErrOut, "Run 'cpctl --help' or add --help to the command for usage.")
-		}
 	}
-	return cmdutil.ExitCode(err)
+	code := cmdutil.ExitCode(err)
+	if signaled != nil && signaled.Err() != nil && code != cmdutil.ExitUsage {
+		// Whatever the interrupted command made of its canceled context,
+		// the user stopped it: scripts see 130, as from any other tool.
+		code = cmdutil.ExitInterrupted
+	}
+	return code
 }
 
 // oneLine keeps an error on one line: server messages sometimes carry

@@ -27,8 +27,8 @@ func BenchmarkStartup(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				ios, _, out, _ := cmdutil.Test()
-				cmd := newCmdFor(cmdutil.NewFactory(ios), version.Info{Version: "bench"}, tc.args) // as Main builds it
-				cmd.SetArgs(tc.args)
+				cmd := NewCmd(cmdutil.NewFactory(ios), version.Info{Version: "bench"})
+				setArgs(cmd, tc.args)
 				if err := cmd.Execute(); err != nil {
 					b.Fatal(err)
 				}

@@ -1,7 +1,10 @@
 package root
 
 import (
-	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,84 +14,68 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 )
 
-func TestCommandNamed(t *testing.T) {
+// run runs a command line in-process as Main would, on a config file
+// holding profiles named like commands (ftp, email), and returns stdout,
+// stderr and the error.
+func run(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	const profiles = `current-profile: ftp
+profiles:
+  ftp:
+    url: https://ftp.example.test:2087
+    token: TESTTOKEN
+  email:
+    url: https://email.example.test:2087
+    token: TESTTOKEN
+`
+	if err := os.WriteFile(cfg, []byte(profiles), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CPCTL_CONFIG", cfg)
+	ios, in, out, errOut := cmdutil.Test()
+	in.WriteString(stdin)
+	err := execute(context.Background(), NewCmd(cmdutil.NewFactory(ios), version.Info{Version: "test"}), args)
+	return out.String(), errOut.String(), err
+}
+
+// A profile named like a command, after combined shorthands (-vp), is the
+// profile's name, not the command (issue 14).
+func TestProfileNamedLikeACommand(t *testing.T) {
+	stdout, stderr, err := run(t, "N3w-Pa55!word-for-2026\n", "-vp", "ftp", "--dry-run", "account", "passwd", "bob", "--password-stdin")
+	if err != nil {
+		t.Fatalf("cpctl -vp ftp --dry-run account passwd bob --password-stdin: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout+stderr, "ftp.example.test") || strings.Contains(stdout+stderr, "N3w-Pa55") {
+		t.Errorf("the dry run did not go to profile ftp's server, or showed the password:\n%s\n%s", stdout, stderr)
+	}
+
+	stdout, _, err = run(t, "", "-vp", "ftp", "account", "passwd", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "Change a cPanel account's password") {
+		t.Errorf("cpctl -vp ftp account passwd --help printed another command's help:\n%s", stdout)
+	}
+}
+
+func TestSplitShorthands(t *testing.T) {
 	ios, _, _, _ := cmdutil.Test()
-	f := cmdutil.NewFactory(ios)
-	root := newRoot(f, version.Info{})
-	names := []string{"account", "ftp", "email", "profile", "version"}
-	tests := []struct {
-		args []string
-		want string
-	}{
-		{[]string{"account", "passwd", "bob"}, "account"},
-		{[]string{"-p", "ftp", "account", "passwd"}, "account"},
-		{[]string{"--profile", "email", "-o", "json", "ftp", "passwd"}, "ftp"},
-		{[]string{"--profile=ftp", "email", "passwd"}, "email"},
-		{[]string{"--dry-run", "-v", "account", "passwd"}, "account"},
-		{[]string{"--help"}, ""},
-		{[]string{}, ""},
-		{[]string{"help", "account"}, ""},
-		{[]string{"__complete", "account", ""}, ""},
-		{[]string{"acount"}, ""},
-		{[]string{"--", "account"}, ""},
+	pf := NewCmd(cmdutil.NewFactory(ios), version.Info{}).PersistentFlags()
+	tests := []struct{ in, want []string }{
+		{[]string{"-vp", "ftp", "account"}, []string{"-v", "-p", "ftp", "account"}},
+		{[]string{"-vpftp", "account"}, []string{"-v", "-pftp", "account"}},
+		{[]string{"-pv", "account"}, []string{"-pv", "account"}},
+		{[]string{"-vo", "json"}, []string{"-v", "-o", "json"}},
+		{[]string{"-vx", "y"}, []string{"-vx", "y"}},             // unknown letter: pflag's to judge
+		{[]string{"-p=ftp", "-v"}, []string{"-p=ftp", "-v"}},     // with = it is one flag
+		{[]string{"--verbose", "-"}, []string{"--verbose", "-"}}, // long flags, stdin
+		{[]string{"--", "-vp", "x"}, []string{"--", "-vp", "x"}}, // after --, arguments
+		{[]string{"-\xc3\xa9"}, []string{"-\xc3\xa9"}},
 	}
 	for _, tt := range tests {
-		if got := commandNamed(root, names, tt.args); got != tt.want {
-			t.Errorf("commandNamed(%q) = %q, want %q", tt.args, got, tt.want)
-		}
-	}
-}
-
-// The lazy tree must give the same command as the whole tree.
-func TestLazyTreeRunsTheSameCommand(t *testing.T) {
-	for _, args := range [][]string{{"account", "passwd", "--help"}, {"version"}, {"-o", "json", "profile", "list"}} {
-		ios, _, _, _ := cmdutil.Test()
-		lazy := newCmdFor(cmdutil.NewFactory(ios), version.Info{}, args)
-		full := NewCmd(cmdutil.NewFactory(ios), version.Info{})
-		lc, _, err := lazy.Find(args)
-		if err != nil {
-			t.Fatalf("%q: %v", args, err)
-		}
-		fc, _, _ := full.Find(args)
-		if lc.CommandPath() != fc.CommandPath() {
-			t.Errorf("%q: lazy %q, full %q", args, lc.CommandPath(), fc.CommandPath())
-		}
-		if len(lazy.Commands()) >= len(full.Commands()) {
-			t.Errorf("%q: the lazy tree built every command", args)
-		}
-	}
-}
-
-// TestRootHelpStubsMatch holds root help, built from stubs, to the help the
-// whole tree prints, and every stub to the command it stands for.
-func TestRootHelpStubsMatch(t *testing.T) {
-	ios, _, _, _ := cmdutil.Test()
-	f := cmdutil.NewFactory(ios)
-	for _, sc := range subcommands(f, version.Info{}) {
-		c := sc.build()[0]
-		if c.Name() != sc.name || c.Short != sc.short || c.Hidden || !c.IsAvailableCommand() {
-			t.Errorf("stub %q %q does not match the command %q %q (hidden %v)", sc.name, sc.short, c.Name(), c.Short, c.Hidden)
-		}
-	}
-	help := func(cmd *cobra.Command, args []string, out *bytes.Buffer) string {
-		t.Helper()
-		cmd.SetArgs(args)
-		if err := cmd.Execute(); err != nil {
-			t.Fatalf("%q: %v", args, err)
-		}
-		return out.String()
-	}
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {}} {
-		ios1, _, out1, _ := cmdutil.Test()
-		stubbed := newCmdFor(cmdutil.NewFactory(ios1), version.Info{}, args)
-		if !isRootHelp(args) || len(stubbed.Commands()) == 0 || stubbed.Commands()[0].HasSubCommands() {
-			t.Fatalf("%q: root help did not use stubs", args)
-		}
-		got := help(stubbed, args, out1)
-		ios2, _, out2, _ := cmdutil.Test()
-		want := help(NewCmd(cmdutil.NewFactory(ios2), version.Info{}), args, out2)
-		if got != want || !strings.Contains(got, "account     cPanel account passwords") {
-			t.Errorf("%q: root help from stubs differs from the whole tree's:\n%s\n---\n%s", args, got, want)
+		if got := splitShorthands(pf, tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("splitShorthands(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -111,29 +98,97 @@ func TestOnlyVersionSkipsTheInterruptHook(t *testing.T) {
 	walk(NewCmd(cmdutil.NewFactory(ios), version.Info{}))
 }
 
-// TestCompletionCommandOnlyWhenReachable: cobra's completion command is left
-// out when the command line names another command, and still works when it
-// is asked for (the lazy tree must not lose it).
-func TestCompletionCommandOnlyWhenReachable(t *testing.T) {
-	ios, _, out, _ := cmdutil.Test()
-	cmd := newCmdFor(cmdutil.NewFactory(ios), version.Info{}, []string{"completion", "bash"})
-	cmd.SetArgs([]string{"completion", "bash"})
-	if err := cmd.Execute(); err != nil {
+func TestCompletionCommand(t *testing.T) {
+	stdout, _, err := run(t, "", "completion", "bash")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "bash completion") || !strings.Contains(out.String(), "cpctl") {
-		t.Errorf("cpctl completion bash wrote no bash completion script: %.200q", out.String())
+	if !strings.Contains(stdout, "bash completion") || !strings.Contains(stdout, "cpctl") {
+		t.Errorf("cpctl completion bash wrote no bash completion script: %.200q", stdout)
 	}
+}
 
-	ios2, _, _, _ := cmdutil.Test()
-	named := newCmdFor(cmdutil.NewFactory(ios2), version.Info{}, []string{"version"})
-	named.SetArgs([]string{"version"})
-	if err := named.Execute(); err != nil {
-		t.Fatal(err)
+// An unknown command at any level is one line naming the nearest command,
+// and exit 2, never its parent's help and 0 (issue 17).
+func TestUnknownCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"account", "pasword", "bob"}, `unknown command "pasword" for "cpctl account"; did you mean "passwd"?`},
+		{[]string{"account", "paswd", "bob", "--generate"}, `unknown command "paswd" for "cpctl account"; did you mean "passwd"?`},
+		{[]string{"profile", "lst"}, `unknown command "lst" for "cpctl profile"; did you mean "list"?`},
+		{[]string{"journal", "sho", "x"}, `unknown command "sho" for "cpctl journal"; did you mean "show"?`},
+		{[]string{"accont"}, `unknown command "accont" for "cpctl"; did you mean "account"?`},
+		{[]string{"-o", "json", "accont", "--bogus"}, `unknown command "accont" for "cpctl"; did you mean "account"?`},
+		{[]string{"help", "nosuch"}, `unknown command "nosuch" for "cpctl"`},
+		{[]string{"help", "account", "paswd"}, `unknown command "paswd" for "cpctl account"; did you mean "passwd"?`},
+		{[]string{"completion", "bsh"}, `unknown command "bsh" for "cpctl completion"; did you mean "bash" or "zsh"?`},
+		{[]string{"-p", "ftp", "ftp", "pass"}, `unknown command "pass" for "cpctl ftp"; did you mean "passwd"?`},
+		{[]string{"email", "xyzzy"}, `unknown command "xyzzy" for "cpctl email"`},
 	}
-	for _, c := range named.Commands() {
-		if c.Name() == "completion" {
-			t.Error("cpctl version built cobra's completion command")
+	for _, tt := range tests {
+		stdout, _, err := run(t, "", tt.args...)
+		if err == nil || err.Error() != tt.want || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("cpctl %q: error %v (exit %d), want %q (exit 2)", tt.args, err, cmdutil.ExitCode(err), tt.want)
 		}
+		if stdout != "" {
+			t.Errorf("cpctl %q printed %q", tt.args, stdout)
+		}
+	}
+}
+
+// Help and a known command are untouched by the guard.
+func TestGroupHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "Change passwords:"},
+		{[]string{"--help"}, "Change passwords:"},
+		{[]string{"help"}, "Change passwords:"},
+		{[]string{"account"}, "cpctl account [command]"},
+		{[]string{"account", "--help"}, "cpctl account [command]"},
+		{[]string{"help", "account", "passwd"}, "Change a cPanel account's password"},
+		{[]string{"profile", "ls"}, "ftp"},
+	} {
+		stdout, stderr, err := run(t, "", tt.args...)
+		if err != nil || !strings.Contains(stdout, tt.want) {
+			t.Errorf("cpctl %q: %v, printed %q %q, want %q in it", tt.args, err, stdout, stderr, tt.want)
+		}
+	}
+}
+
+// The small contract items of issue 17, each as the user sees it.
+func TestSmallContract(t *testing.T) {
+	// profile list shows the kind a profile without one gets from its port.
+	stdout, _, err := run(t, "", "profile", "list")
+	if err != nil || !strings.Contains(stdout, "2087\twhm\t") {
+		t.Errorf("profile list: %v, no inferred kind whm:\n%q", err, stdout)
+	}
+	// Completion menus show FILE, not `FILE`.
+	stdout, _, err = run(t, "", "__complete", "account", "passwd", "--password-f")
+	if err != nil || !strings.Contains(stdout, "first line of FILE") || strings.Contains(stdout, "`") {
+		t.Errorf("completion: %v, descriptions with backticks or missing:\n%s", err, stdout)
+	}
+	// Help keeps marking the value's name.
+	stdout, _, _ = run(t, "", "account", "passwd", "--help")
+	if !strings.Contains(stdout, "--password-file FILE") {
+		t.Errorf("help lost the value name of --password-file:\n%s", stdout)
+	}
+	// profile add without a name shows its usage line, exit 2.
+	_, _, err = run(t, "", "profile", "add")
+	if err == nil || !strings.Contains(err.Error(), "usage: cpctl profile add NAME --url URL") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("profile add with no name: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+	// The demo is four steps.
+	stdout, _, _ = run(t, "", "help")
+	if !strings.Contains(stdout, "Run four password changes") {
+		t.Errorf("cpctl help does not say the demo runs four changes:\n%s", stdout)
+	}
+	// A flag error is one line that says where to look.
+	_, _, err = run(t, "", "account", "passwd", "--bogus")
+	if err == nil || err.Error() != "unknown flag: --bogus; see 'cpctl account passwd --help'" {
+		t.Errorf("unknown flag: %v", err)
 	}
 }

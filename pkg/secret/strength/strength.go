@@ -2,9 +2,9 @@
 // client can warn or refuse before a request is sent and the simulator can
 // refuse exactly as a real server would.
 //
-// The server also runs cracklib and a bad-password list, which a client
-// cannot reproduce; the score here is therefore an upper bound of the
-// server's.
+// The server also runs cracklib and a bad-password list. Score leaves that
+// step out; ScoreFor approximates it with an embedded dictionary, so its
+// score is still an upper bound of the server's, but a close one.
 package strength
 
 import "math"
@@ -58,7 +58,7 @@ func classOf(b byte) int {
 }
 
 // Score returns the password's strength from 0 to 100 by cPanel's
-// algorithm, without the dictionary step.
+// algorithm, without the dictionary step (ScoreFor adds it).
 func Score(password string) int {
 	if password == "" {
 		return 0
@@ -97,3 +97,16 @@ func Score(password string) int {
 // Meets reports whether the password's score reaches min, as the server
 // compares (score >= minimum).
 func Meets(password string, min int) bool { return Score(password) >= min }
+
+// ScoreFor is the score a server gives password for user (the account,
+// FTP or mailbox name; "" when unknown): Score, but 1 when the dictionary
+// step rejects the password (see Rejection), as cracklib and the server's
+// bad-passwords list make it. Local checks should use it rather than
+// Score, so they refuse what the server will refuse.
+func ScoreFor(password, user string) int {
+	s := Score(password)
+	if s > 1 && Rejection(password, user) != "" {
+		return 1
+	}
+	return s
+}

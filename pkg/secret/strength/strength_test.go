@@ -9,7 +9,7 @@ func TestScore(t *testing.T) {
 	}{
 		{"", 0},
 		{"abc", 1},
-		{"12345luggage", 63}, // PROTOCOL.md's worked example
+		{"12345luggage", 63}, // docs/protocol.md's worked example
 		{"aaaaaaaa", 19},     // 1 different in a pool of 6, 7 pattern: (2.585+7*1.585)/70
 		{"Xq7!vR2#mK9$pL4&", 100},
 		{"abcdefgh", 22}, // runs of +1 are pattern; g-z brings a-f along: pool 26

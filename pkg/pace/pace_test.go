@@ -1,0 +1,441 @@
+package pace
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// fakeClock is moved by hand; After fires when Advance passes its time.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
+}
+
+type fakeTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
+	return ch
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.ch <- c.now
+	}
+	c.timers = kept
+}
+
+// recorder keeps every Change a limiter reports.
+type recorder struct {
+	mu      sync.Mutex
+	changes []Change
+}
+
+func (r *recorder) add(c Change) {
+	r.mu.Lock()
+	r.changes = append(r.changes, c)
+	r.mu.Unlock()
+}
+
+func (r *recorder) reasons() []Reason {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Reason, len(r.changes))
+	for i, c := range r.changes {
+		out[i] = c.Reason
+	}
+	return out
+}
+
+func mustAcquire(t *testing.T, l Limiter) Token {
+	t.Helper()
+	tok, err := l.Acquire(context.Background())
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	return tok
+}
+
+// round runs a closed-loop client until the limiter has made one decision:
+// it starts as many calls as the limit allows, ends them all with the same
+// latency, and repeats.
+func round(t *testing.T, l Limiter, latency time.Duration) {
+	t.Helper()
+	li, ok := l.(*limiter)
+	if !ok || !li.adaptive {
+		// A fixed limiter decides nothing: one round trip.
+		li = nil
+	}
+	before := li.decisions()
+	for {
+		toks := make([]Token, l.Limit())
+		for i := range toks {
+			toks[i] = mustAcquire(t, l)
+		}
+		for _, tok := range toks {
+			tok.Done(latency, false, 0)
+		}
+		if li == nil || li.decisions() > before {
+			return
+		}
+	}
+}
+
+func (l *limiter) decisions() int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rounds
+}
+
+const ms = time.Millisecond
+
+// TestDecisions drives a limiter round by round with given latencies and
+// checks the limit after each round.
+func TestDecisions(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      Options
+		latencies []time.Duration // one per round
+		want      []int           // limit after each round
+	}{
+		{"grow: doubles while starting, up to max",
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+			[]int{4, 8, 16, 16, 16}},
+		{"grow: a custom start and max",
+			Options{Initial: 3, Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms},
+			[]int{6, 10, 10}},
+		{"back off: latency doubled at 16 means 8 are queued",
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms},
+			[]int{4, 8, 16, 8}},
+		{"after the start, grow by one after a hold",
+			Options{}, []time.Duration{50 * ms, 50 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+			[]int{4, 8, 4, 4, 4, 5, 6}},
+		{"hold: a little queueing keeps the limit",
+			// At 8, 55 ms over a best of 50 ms is 0.73 calls queued: between
+			// growing (< 0.5) and shrinking (>= 0.8).
+			Options{}, []time.Duration{50 * ms, 50 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 55 * ms, 55 * ms, 55 * ms},
+			[]int{4, 8, 4, 4, 4, 5, 6, 7, 8, 8, 8, 8}},
+		{"noise is not a queue: 4% slower at 16 keeps 16",
+			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 52 * ms, 52 * ms},
+			[]int{4, 8, 16, 16, 16}},
+		{"never below 1: at 1 a slower server becomes the new best",
+			Options{Initial: 1}, []time.Duration{50 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms},
+			[]int{2, 1, 1, 1, 1, 2, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Clock = newFakeClock()
+			l := New(tt.opts)
+			for i, lat := range tt.latencies {
+				round(t, l, lat)
+				if got := l.Limit(); got != tt.want[i] {
+					t.Fatalf("after round %d (%v): limit %d, want %d (all: %v)", i+1, lat, got, tt.want[i], tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestFindsCapacity runs the controller against a model server with c
+// workers and a service time D: with k calls in flight a reply takes
+// D × max(1, k/c). Once past the start (two measuring rounds, when a start
+// above the capacity has been found out) it must stay at c, all workers busy
+// and nothing queued, probing c+1 and measuring at c/2 only now and then.
+func TestFindsCapacity(t *testing.T) {
+	const warmup, rounds = 2 * probeEvery, 500
+	for _, tc := range []struct {
+		capacity, max int
+		wantLimit     int
+	}{{1, 16, 1}, {2, 16, 2}, {3, 16, 3}, {4, 16, 4}, {8, 16, 8}, {12, 16, 12}, {30, 16, 16}} {
+		l := New(Options{Max: tc.max, Clock: newFakeClock()})
+		at := map[int]int{}
+		for i := range warmup + rounds {
+			k := l.Limit()
+			if i >= warmup {
+				at[k]++
+			}
+			round(t, l, time.Duration(float64(50*ms)*max(1, float64(k)/float64(tc.capacity))))
+		}
+		if settled := at[tc.wantLimit]; settled < rounds*90/100 {
+			t.Errorf("capacity %d: %d of %d rounds at %d; rounds per limit %v", tc.capacity, settled, rounds, tc.wantLimit, at)
+		}
+		for k, n := range at {
+			if k > tc.wantLimit+1 {
+				t.Errorf("capacity %d: %d rounds at limit %d, want none above %d; rounds per limit %v", tc.capacity, n, k, tc.wantLimit+1, at)
+			}
+		}
+	}
+}
+
+func TestOverloadHalvesOncePerWindow(t *testing.T) {
+	rec := &recorder{}
+	l := New(Options{Clock: newFakeClock(), OnChange: rec.add})
+	round(t, l, 50*ms) // 4
+	round(t, l, 50*ms) // 8
+	toks := make([]Token, 8)
+	for i := range toks {
+		toks[i] = mustAcquire(t, l)
+	}
+	// Three 503s from the same window: one halving, not three.
+	for _, tok := range toks[:3] {
+		tok.Done(5*ms, true, 0)
+	}
+	if got := l.Limit(); got != 4 {
+		t.Fatalf("after a burst of 503s: limit %d, want 4", got)
+	}
+	for _, tok := range toks[3:] {
+		tok.Done(50*ms, false, 0)
+	}
+	// A 503 on a call started under the new limit halves again.
+	mustAcquire(t, l).Done(5*ms, true, 0)
+	if got := l.Limit(); got != 2 {
+		t.Fatalf("after a 503 in the next window: limit %d, want 2", got)
+	}
+	want := []Reason{ReasonGrow, ReasonGrow, ReasonOverload, ReasonOverload}
+	if got := rec.reasons(); !equal(got, want) {
+		t.Fatalf("changes %v, want %v", got, want)
+	}
+	// Overload ends the start: growth is by one, after a hold.
+	for range holdOverload {
+		round(t, l, 50*ms)
+	}
+	if got := l.Limit(); got != 2 {
+		t.Fatalf("during the hold after a 503: limit %d, want 2", got)
+	}
+	round(t, l, 50*ms)
+	if got := l.Limit(); got != 3 {
+		t.Fatalf("after the hold: limit %d, want 3", got)
+	}
+}
+
+func equal(a, b []Reason) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRetryAfterPausesNewStarts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mk   func(Options) Limiter
+	}{
+		{"auto", New},
+		{"fixed", func(o Options) Limiter { return Fixed(4, o) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				clk := newFakeClock()
+				rec := &recorder{}
+				l := tc.mk(Options{Clock: clk, OnChange: rec.add})
+				mustAcquire(t, l).Done(5*ms, true, 2*time.Second)
+				got := make(chan error, 1)
+				go func() {
+					tok, err := l.Acquire(context.Background())
+					if err == nil {
+						tok.Done(50*ms, false, 0)
+					}
+					got <- err
+				}()
+				synctest.Wait()
+				select {
+				case err := <-got:
+					t.Fatalf("Acquire returned during the Retry-After pause (err %v)", err)
+				default:
+				}
+				clk.Advance(1999 * ms)
+				synctest.Wait()
+				select {
+				case <-got:
+					t.Fatal("Acquire returned 1 ms before the pause ended")
+				default:
+				}
+				clk.Advance(ms)
+				if err := <-got; err != nil {
+					t.Fatalf("Acquire after the pause: %v", err)
+				}
+				var pauses int
+				for _, r := range rec.reasons() {
+					if r == ReasonRetryAfter {
+						pauses++
+					}
+				}
+				if pauses != 1 {
+					t.Fatalf("changes %v: want one retry-after", rec.reasons())
+				}
+			})
+		})
+	}
+}
+
+func TestShorterRetryAfterDoesNotShortenPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := Fixed(2, Options{Clock: clk})
+		a, b := mustAcquire(t, l), mustAcquire(t, l)
+		a.Done(ms, true, 3*time.Second)
+		b.Done(ms, true, time.Second)
+		done := make(chan struct{})
+		go func() {
+			mustAcquire(t, l).Done(ms, false, 0)
+			close(done)
+		}()
+		clk.Advance(2 * time.Second)
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("a 1 s Retry-After shortened a 3 s pause")
+		default:
+		}
+		clk.Advance(time.Second)
+		<-done
+	})
+}
+
+func TestFixedKeepsItsLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		l := Fixed(3, Options{Clock: newFakeClock(), OnChange: rec.add, Max: 1})
+		for range 20 {
+			round(t, l, 50*ms)
+		}
+		mustAcquire(t, l).Done(500*ms, true, 0)
+		if got := l.Limit(); got != 3 {
+			t.Fatalf("limit %d, want 3", got)
+		}
+		if len(rec.reasons()) != 0 {
+			t.Fatalf("a fixed limiter reported changes %v", rec.reasons())
+		}
+		// The fourth call waits for one of three to end.
+		toks := []Token{mustAcquire(t, l), mustAcquire(t, l), mustAcquire(t, l)}
+		got := make(chan Token)
+		go func() { got <- mustAcquire(t, l) }()
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("a fourth call started with three in flight")
+		default:
+		}
+		toks[0].Done(ms, false, 0)
+		(<-got).Done(ms, false, 0)
+		if l := Fixed(0, Options{}).Limit(); l != 1 {
+			t.Fatalf("Fixed(0) limit %d, want 1", l)
+		}
+	})
+}
+
+func TestDoneTwiceCountsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := Fixed(1, Options{Clock: newFakeClock()})
+		tok := mustAcquire(t, l)
+		tok.Done(ms, false, 0)
+		tok.Done(ms, false, 0) // must not free a second slot
+		mustAcquire(t, l)
+		got := make(chan struct{})
+		go func() { mustAcquire(t, l); close(got) }()
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("a second Done freed a slot that was not held")
+		default:
+		}
+		// The goroutine stays blocked; end the bubble by freeing a slot.
+		l.(*limiter).mu.Lock()
+		l.(*limiter).inflight = 0
+		l.(*limiter).broadcast()
+		l.(*limiter).mu.Unlock()
+		<-got
+	})
+}
+
+func TestAcquireHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		for _, tc := range []struct {
+			name  string
+			setup func(Limiter)
+		}{
+			{"full", func(l Limiter) { mustAcquire(t, l) }},
+			{"paused", func(l Limiter) { mustAcquire(t, l).Done(ms, true, time.Hour) }},
+		} {
+			l := Fixed(1, Options{Clock: clk})
+			tc.setup(l)
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error)
+			go func() {
+				_, err := l.Acquire(ctx)
+				errc <- err
+			}()
+			synctest.Wait()
+			cancel()
+			if err := <-errc; !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s: Acquire after cancel: %v, want context.Canceled", tc.name, err)
+			}
+		}
+	})
+}
+
+func TestLatencyZeroIsNoSample(t *testing.T) {
+	l := New(Options{Clock: newFakeClock()})
+	for range 10 {
+		mustAcquire(t, l).Done(0, false, 0)
+	}
+	if got := l.Limit(); got != DefaultInitial {
+		t.Fatalf("limit %d after calls without replies, want %d", got, DefaultInitial)
+	}
+}
+
+func TestChangeString(t *testing.T) {
+	tests := []struct {
+		c    Change
+		want string
+	}{
+		{Change{From: 8, To: 9, Reason: ReasonGrow, Latency: 50 * ms, Best: 50 * ms}, "concurrency 8 → 9 (grow: latency 50ms, best 50ms)"},
+		{Change{From: 8, To: 4, Reason: ReasonOverload}, "concurrency 8 → 4 (overload)"},
+		{Change{From: 4, To: 4, Reason: ReasonRetryAfter, Pause: time.Second}, "concurrency 4 → 4: server asked to retry after 1s"},
+	}
+	for _, tt := range tests {
+		if got := tt.c.String(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,604 @@
+package simulator
+
+// API token management: WHM API 1 api_token_create, api_token_list,
+// api_token_get_details, api_token_revoke, and UAPI Tokens::create_full_access,
+// Tokens::list, Tokens::revoke. The shapes, messages and order of checks are
+// those of cPanel's server modules (Whostmgr::API::1::Tokens,
+// Cpanel::API::Tokens, Cpanel::Security::Authn::APITokens and its Validate and
+// Write classes), described in docs/simulator.md.
+
+import (
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/hex"
+	"maps"
+	"math/big"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIToken is a named API token with its limits. Tokens given in Login.Tokens
+// are unnamed; the first token call on a login names them "imported-N".
+type APIToken struct {
+	Name string `yaml:"name"`
+	// Token is plaintext, accepted on load only: the simulator keeps the
+	// SHA-512 hash, as cPanel does, and a dump never writes it.
+	Token string `yaml:"token,omitempty"`
+	// Hash is the lowercase hex SHA-512 of the token.
+	Hash string `yaml:"hash,omitempty"`
+	// Created and ExpiresAt are Unix times; ExpiresAt 0 never expires.
+	Created   int64 `yaml:"created,omitempty"`
+	ExpiresAt int64 `yaml:"expires-at,omitempty"`
+	// ACLs limit a WHM token; none (or "all") means the user's full access.
+	ACLs []string `yaml:"acls,omitempty"`
+	// Whitelist lists the IP addresses and CIDR ranges the token works
+	// from; empty means anywhere.
+	Whitelist []string `yaml:"whitelist-ips,omitempty"`
+}
+
+// tokenLength and the alphabet are cPanel's: 32 characters of 0-9 A-Z.
+const (
+	tokenLength   = 32
+	tokenAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	// maxTokenName is the longest token name the server accepts.
+	maxTokenName = 50
+	// maxWhitelist is how many addresses one token may list.
+	maxWhitelist = 100
+)
+
+var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`)
+
+// whmACLs are the privileges a WHM token may carry in the simulator: a
+// subset of WHM's real ACL names, enough for lists and validation.
+var whmACLs = []string{
+	"acct-summary", "all", "basic-system-info", "basic-whm-functions", "cpanel-api",
+	"create-acct", "create-dns", "edit-account", "kill-acct", "kill-dns", "list-accts",
+	"list-pkgs", "passwd", "rearrange-accts", "ssl", "ssl-info", "status", "suspend-acct",
+	"upgrade-account",
+}
+
+func tokenHash(tok string) string {
+	sum := sha512.Sum512([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewAPIToken returns a fresh 32-character A-Z0-9 token.
+func NewAPIToken() string {
+	b := make([]byte, tokenLength)
+	n := big.NewInt(int64(len(tokenAlphabet)))
+	for i := range b {
+		d, err := rand.Int(rand.Reader, n)
+		if err != nil {
+			// crypto/rand does not fail on supported platforms.
+			panic("simulator: crypto/rand: " + err.Error())
+		}
+		b[i] = tokenAlphabet[d.Int64()]
+	}
+	return string(b)
+}
+
+func cloneAPITokens(in []APIToken) []APIToken {
+	if in == nil {
+		return nil
+	}
+	out := make([]APIToken, len(in))
+	for i, t := range in {
+		t.ACLs = slices.Clone(t.ACLs)
+		t.Whitelist = slices.Clone(t.Whitelist)
+		out[i] = t
+	}
+	return out
+}
+
+// hashTokens keeps only the hashes of named tokens given in plaintext.
+func (l *Login) hashTokens() {
+	for i := range l.APITokens {
+		t := &l.APITokens[i]
+		if t.Token != "" {
+			t.Hash = tokenHash(t.Token)
+			t.Token = ""
+		}
+	}
+}
+
+// nameLegacyTokens turns Login.Tokens into named APITokens so that they can
+// be listed and revoked; callers hold mu for writing.
+func (l *Login) nameLegacyTokens(now time.Time) {
+	n := 1
+	for _, tok := range l.Tokens {
+		name := "imported-" + strconv.Itoa(n)
+		for l.findToken(name) >= 0 {
+			n++
+			name = "imported-" + strconv.Itoa(n)
+		}
+		n++
+		l.APITokens = append(l.APITokens, APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix()})
+	}
+	l.Tokens = nil
+}
+
+func (l *Login) findToken(name string) int {
+	for i := range l.APITokens {
+		if l.APITokens[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// apiTokenOK reports whether tok is one of the login's named tokens, not
+// expired, used from an address its whitelist allows. cPanel treats an
+// expired or out-of-whitelist token as nonexistent, so the caller gets the
+// same refusal as for a wrong token. Callers hold mu.
+func apiTokenOK(l *Login, tok, remoteAddr string, now time.Time) bool {
+	if len(l.APITokens) == 0 {
+		return false
+	}
+	h := tokenHash(tok)
+	ok := false
+	for i := range l.APITokens {
+		t := &l.APITokens[i]
+		if !secureEqual(t.Hash, h) {
+			continue
+		}
+		// cPanel compares expires_at < time(): the second it names still works.
+		if t.ExpiresAt != 0 && t.ExpiresAt < now.Unix() {
+			continue
+		}
+		if len(t.Whitelist) > 0 && !ipAllowed(remoteAddr, t.Whitelist) {
+			continue
+		}
+		ok = true
+	}
+	return ok
+}
+
+// tokenOK is the token check of authenticate: unnamed tokens from the state
+// file, then named ones with their expiry and whitelist.
+func (h *handler) tokenOK(l *Login, tok string, remoteAddr string) bool {
+	return hasToken(l, tok) || apiTokenOK(l, tok, remoteAddr, h.sim.now())
+}
+
+func ipAllowed(remoteAddr string, list []string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			if p.Contains(ip) {
+				return true
+			}
+			continue
+		}
+		if a, err := netip.ParseAddr(s); err == nil && a.Unmap() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenError is a refusal worded as cPanel's exception text, before the
+// API layer wraps it.
+type tokenError string
+
+func badTokenName(name string) tokenError {
+	return tokenError(q(name) + " is not a valid API token name. An API token name must not be longer than " +
+		strconv.Itoa(maxTokenName) + " characters and may only contain the following 64 characters: a-z A-Z 0-9 _ -")
+}
+
+// checkExpiry validates an expires_at value: empty or 0 for never, else a
+// future Unix time.
+func checkExpiry(v string, now time.Time) (int64, *tokenError) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		e := tokenError(q(v) + " is not a valid Unix epoch time.")
+		return 0, &e
+	}
+	if n != 0 && n < now.Unix() {
+		e := tokenError("The " + q(v) + " value must be a future date.")
+		return 0, &e
+	}
+	return n, nil
+}
+
+// normalizeWhitelist validates and sorts IP addresses and CIDR ranges,
+// dropping the suffix of a single-host range as cPanel does.
+func normalizeWhitelist(in []string) ([]string, *tokenError) {
+	if len(in) > maxWhitelist {
+		e := tokenError("You have entered " + q(strconv.Itoa(len(in))) + " IP addresses, which is above the limit of 100.")
+		return nil, &e
+	}
+	var prefixes []netip.Prefix
+	for _, s := range in {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				e := tokenError("Invalid IP address or CIDR range specified: " + s)
+				return nil, &e
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	sort.Slice(prefixes, func(i, j int) bool {
+		a, b := prefixes[i], prefixes[j]
+		if a.Addr().Is4() != b.Addr().Is4() {
+			return a.Addr().Is4()
+		}
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c < 0
+		}
+		return a.Bits() < b.Bits()
+	})
+	var out []string
+	for _, p := range prefixes {
+		s := p.String()
+		if p.IsSingleIP() {
+			s = p.Addr().String()
+		}
+		if len(out) == 0 || out[len(out)-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// indexed returns the values of key and key-N parameters, in index order.
+func indexed(p url.Values, key string) []string {
+	var out []string
+	out = append(out, p[key]...)
+	var keys []string
+	for k := range p {
+		if rest, ok := strings.CutPrefix(k, key+"-"); ok {
+			if _, err := strconv.Atoi(rest); err == nil {
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, _ := strconv.Atoi(strings.TrimPrefix(keys[i], key+"-"))
+		b, _ := strconv.Atoi(strings.TrimPrefix(keys[j], key+"-"))
+		return a < b
+	})
+	for _, k := range keys {
+		out = append(out, p[k]...)
+	}
+	return out
+}
+
+// WHM API 1 ----------------------------------------------------------------
+
+// whmTokenCall routes the WHM API 1 token functions. The call's fault target
+// is its own name ("whmapi1:api_token_create"), so a test can slow down or
+// break one step of a rotation.
+func (s *Simulator) whmTokenCall(id identity, fn string, p url.Values) (call, bool) {
+	c := call{fn: "whmapi1:" + fn, target: "whmapi1:" + fn}
+	switch fn {
+	case "api_token_create":
+		c.exec = func() reply { return s.whmTokenCreate(id, p) }
+	case "api_token_list":
+		c.exec = func() reply { return s.whmTokenList(id) }
+	case "api_token_get_details":
+		c.exec = func() reply { return s.whmTokenDetails(id, p) }
+	case "api_token_revoke":
+		c.exec = func() reply { return s.whmTokenRevoke(id, p) }
+	default:
+		return call{}, false
+	}
+	return c, true
+}
+
+// whmTokenLogin returns the caller's own WHM credentials, with unnamed
+// tokens named; callers hold mu for writing.
+func (s *Simulator) whmTokenLogin(id identity) *Login {
+	l := s.whmLogin(id.user)
+	if l != nil {
+		l.nameLegacyTokens(s.now())
+	}
+	return l
+}
+
+func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
+	const cmd = "api_token_create"
+	fail := func(msg tokenError) reply {
+		return whm1Fail(cmd, "The system failed to create the API token: "+string(msg))
+	}
+	if _, ok := p["token_name"]; !ok {
+		return fail(tokenError("The parameter " + q("token_name") + " is required."))
+	}
+	name := p.Get("token_name")
+	var acls, invalid []string
+	for _, a := range indexed(p, "acl") {
+		if !slices.Contains(whmACLs, a) || (a == "all" && id.kind != kindRoot) {
+			invalid = append(invalid, a)
+			continue
+		}
+		acls = append(acls, a)
+	}
+	if len(invalid) > 0 {
+		word := "ACL"
+		if len(invalid) > 1 {
+			word = "ACLs"
+		}
+		return fail(tokenError("Invalid or unauthorized " + word + " specified: " + listAnd(invalid)))
+	}
+	ips := indexed(p, "whitelist_ip")
+	if slices.Contains(ips, "any") {
+		ips = nil
+	}
+	// The server validates the parts in the order of their names:
+	// expires_at, name, whitelist_ips.
+	now := s.now()
+	exp, e := checkExpiry(p.Get("expires_at"), now)
+	if e != nil {
+		return fail(*e)
+	}
+	if !tokenNameRE.MatchString(name) {
+		return fail(badTokenName(name))
+	}
+	ips, e = normalizeWhitelist(ips)
+	if e != nil {
+		return fail(*e)
+	}
+	tok := NewAPIToken()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.whmTokenLogin(id)
+	if l == nil {
+		return fail(tokenError("The user " + q(id.user) + " has no API tokens."))
+	}
+	if l.findToken(name) >= 0 {
+		return fail(tokenError("A conflicting API token with the name " + q(name) + " already exists."))
+	}
+	t := APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix(), ExpiresAt: exp, ACLs: acls, Whitelist: ips}
+	l.APITokens = append(l.APITokens, t)
+	data := map[string]any{"name": name, "create_time": t.Created, "token": tok}
+	if len(acls) > 0 {
+		data["acls"] = acls
+	}
+	if exp != 0 {
+		data["expires_at"] = exp
+	}
+	if len(ips) > 0 {
+		data["whitelist_ips"] = ips
+	}
+	return whm1OK(cmd, "OK", data)
+}
+
+// whmTokenExport is a token as api_token_list and api_token_get_details
+// show it. acls is the map form for the list, the array for the details.
+func whmTokenExport(t APIToken, acls any) map[string]any {
+	out := map[string]any{"name": t.Name, "create_time": t.Created}
+	if t.ExpiresAt != 0 {
+		out["expires_at"] = t.ExpiresAt
+	}
+	if len(t.Whitelist) > 0 {
+		out["whitelist_ips"] = t.Whitelist
+	}
+	if acls != nil {
+		out["acls"] = acls
+	}
+	return out
+}
+
+// aclMap is the list's ACL map: every ACL the user has, 1 where the token
+// carries it. A full-access token carries all of them.
+func aclMap(t APIToken, root bool) map[string]int {
+	full := len(t.ACLs) == 0 || slices.Contains(t.ACLs, "all")
+	out := make(map[string]int, len(whmACLs))
+	for _, a := range whmACLs {
+		if a == "all" && !root {
+			continue // a reseller's list names only what the reseller has
+		}
+		if full || slices.Contains(t.ACLs, a) {
+			out[a] = 1
+		} else {
+			out[a] = 0
+		}
+	}
+	return out
+}
+
+func (s *Simulator) whmTokenList(id identity) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.whmTokenLogin(id)
+	tokens := map[string]any{}
+	if l != nil {
+		for _, t := range l.APITokens {
+			tokens[t.Name] = whmTokenExport(t, aclMap(t, id.kind == kindRoot))
+		}
+	}
+	return whm1OK("api_token_list", "OK", map[string]any{"tokens": tokens})
+}
+
+func (s *Simulator) whmTokenDetails(id identity, p url.Values) reply {
+	tok := p.Get("token")
+	if tok == "" {
+		return whm1Fail("api_token_get_details", "Provide the "+q("token")+" parameter.")
+	}
+	h := tokenHash(tok)
+	now := s.now().Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.whmTokenLogin(id)
+	var data any
+	if l != nil {
+		for _, t := range l.APITokens {
+			if secureEqual(t.Hash, h) && (t.ExpiresAt == 0 || t.ExpiresAt >= now) {
+				var acls any
+				if len(t.ACLs) > 0 {
+					acls = t.ACLs
+				}
+				data = whmTokenExport(t, acls)
+			}
+		}
+	}
+	// An unknown or expired token is a success with no data, as the
+	// server's look-up returns nothing for both.
+	return jsonReply(200, map[string]any{"data": data, "metadata": whm1Meta{Command: "api_token_get_details", Reason: "OK", Result: 1, Version: 1}})
+}
+
+func (s *Simulator) whmTokenRevoke(id identity, p url.Values) reply {
+	const cmd = "api_token_revoke"
+	var names []string
+	for k, v := range p {
+		if k == "token_name" || strings.HasPrefix(k, "token_name-") {
+			names = append(names, v...)
+		}
+	}
+	if len(names) == 0 {
+		return whm1Fail(cmd, "The system failed to revoke the API token: Provide at least one "+q("token_name")+" argument.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.whmTokenLogin(id); l != nil {
+		for _, n := range names {
+			// An unknown name is not an error: the server revokes what exists.
+			if i := l.findToken(n); i >= 0 {
+				l.APITokens = slices.Delete(l.APITokens, i, i+1)
+			}
+		}
+	}
+	return whm1OK(cmd, "OK", map[string]any{})
+}
+
+// listAnd joins words as cPanel's list_and does: "a", "a and b", "a, b, and c".
+func listAnd(w []string) string {
+	switch len(w) {
+	case 0:
+		return ""
+	case 1:
+		return w[0]
+	case 2:
+		return w[0] + " and " + w[1]
+	}
+	return strings.Join(w[:len(w)-1], ", ") + ", and " + w[len(w)-1]
+}
+
+// UAPI ---------------------------------------------------------------------
+
+// uapiTokens runs UAPI Tokens functions as the cPanel account acct.
+func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
+	switch fn {
+	case "create_full_access":
+		return s.uapiTokenCreate(acct, p)
+	case "list":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		l := s.accountTokenLogin(acct)
+		list := make([]map[string]any, 0)
+		if l != nil {
+			for _, t := range l.APITokens {
+				list = append(list, map[string]any{"name": t.Name, "create_time": t.Created, "expires_at": nullable(t.ExpiresAt),
+					"has_full_access": 1, "features": []string{}})
+			}
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i]["name"].(string) < list[j]["name"].(string) })
+		return uapiOK(list)
+	case "revoke":
+		name := p.Get("name")
+		if name == "" {
+			return uapiFail("Provide the " + q("name") + " parameter.")
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		l := s.accountTokenLogin(acct)
+		if l == nil {
+			return uapiOK(0)
+		}
+		i := l.findToken(name)
+		if i < 0 {
+			return uapiOK(0)
+		}
+		l.APITokens = slices.Delete(l.APITokens, i, i+1)
+		return uapiOK(1)
+	}
+	return uapiFail("Could not find function " + q(fn) + " in module " + q("Tokens") + ".")
+}
+
+func nullable(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// accountTokenLogin returns the account's credentials with unnamed tokens
+// named; callers hold mu for writing.
+func (s *Simulator) accountTokenLogin(acct string) *Login {
+	a, ok := s.st.Accounts[acct]
+	if !ok {
+		return nil
+	}
+	a.Login.nameLegacyTokens(s.now())
+	return &a.Login
+}
+
+func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
+	name := p.Get("name")
+	if name == "" {
+		return uapiFail("Provide the " + q("name") + " parameter.")
+	}
+	now := s.now()
+	exp, e := checkExpiry(p.Get("expires_at"), now)
+	if e != nil {
+		return uapiFail(string(*e))
+	}
+	if !tokenNameRE.MatchString(name) {
+		return uapiFail(string(badTokenName(name)))
+	}
+	tok := NewAPIToken()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.accountTokenLogin(acct)
+	if l == nil {
+		return uapiFail("The account " + q(acct) + " does not exist.")
+	}
+	if l.findToken(name) >= 0 {
+		return uapiFail("A conflicting API token with the name " + q(name) + " already exists.")
+	}
+	l.APITokens = append(l.APITokens, APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix(), ExpiresAt: exp})
+	return uapiOK(map[string]any{"create_time": now.Unix(), "token": tok})
+}
+
+// TokenNames returns the names of the named API tokens of a WHM user (root
+// or a reseller) or, with cpanel set, of a cPanel account, sorted; tests
+// use it to check what a rotation left behind.
+func (s *Simulator) TokenNames(user string, cpanel bool) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var l *Login
+	if cpanel {
+		if a, ok := s.st.Accounts[user]; ok {
+			l = &a.Login
+		}
+	} else {
+		l = s.whmLogin(user)
+	}
+	if l == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, t := range l.APITokens {
+		names[t.Name] = true
+	}
+	return slices.Sorted(maps.Keys(names))
+}
