@@ -18,6 +18,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
 )
 
 // example is one jq invocation found in a guide.
@@ -101,7 +102,7 @@ func newWorld(t *testing.T) *world {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build cpctl: %v\n%s", err, out)
 	}
-	srv := simulator.NewTestServer(t, simulator.SampleState(), simulator.Options{})
+	srv := simtest.NewServer(t, simulator.SampleState(), simulator.Options{})
 	cfg := filepath.Join(dir, "config", "cpctl", "config.yaml")
 	f := &config.File{CurrentProfile: "prod", Profiles: map[string]*config.Profile{
 		"prod": {URL: srv.WHMURL, Kind: "whm", User: "root", Auth: "token", Token: simulator.SampleRootToken,

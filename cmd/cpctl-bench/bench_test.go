@@ -101,7 +101,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-quick"}, quick: true},
 		{args: []string{"--short"}, quick: true},
 		{args: []string{"-only", "1, 3"}, only: "13"},
-		{args: []string{"-only", "7"}, wantErr: true},
+		{args: []string{"-only", "7,2"}, only: "72"},
+		{args: []string{"-only", "8"}, wantErr: true},
 		{args: []string{"-only", "12"}, wantErr: true},
 		{args: []string{"stray"}, wantErr: true},
 	} {
@@ -122,7 +123,7 @@ func TestParseFlags(t *testing.T) {
 			if tc.quick && o.sizes != quickSizes || !tc.quick && o.sizes != fullSizes {
 				t.Errorf("sizes %+v do not match the mode", o.sizes)
 			}
-			for _, id := range "123456" {
+			for _, id := range "1234567" {
 				want := tc.only == "" || strings.ContainsRune(tc.only, id)
 				if o.want(string(id)) != want {
 					t.Errorf("want(%c) = %v", id, !want)

@@ -40,6 +40,7 @@ type sizes struct {
 	BigReps       int
 	SimCalls      int // calls per load-generator run in measurement 6
 	SimReps       int
+	Pace          paceSizes // measurement 7
 }
 
 var fullSizes = sizes{
@@ -48,6 +49,8 @@ var fullSizes = sizes{
 	ThroughRows: 10000, ThroughReps: 3,
 	BigRows: 100000, BigReps: 1,
 	SimCalls: 20000, SimReps: 5,
+	Pace: paceSizes{Rows: 2000, Service: 50 * time.Millisecond,
+		Servers: 200, SrvRows: 50, DServ: 200 * time.Millisecond, DLat: 100 * time.Millisecond},
 }
 
 var quickSizes = sizes{
@@ -56,6 +59,8 @@ var quickSizes = sizes{
 	ThroughRows: 500, ThroughReps: 1,
 	BigRows: 2000, BigReps: 1,
 	SimCalls: 2000, SimReps: 2,
+	Pace: paceSizes{Rows: 100, Service: 10 * time.Millisecond,
+		Servers: 10, SrvRows: 10, DServ: 10 * time.Millisecond, DLat: 10 * time.Millisecond},
 }
 
 const (
@@ -83,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var only string
 	fs.BoolVar(&quick, "quick", false, "small sizes, few repetitions, no pass/fail assertions (CI)")
 	fs.BoolVar(&short, "short", false, "same as -quick")
-	fs.StringVar(&only, "only", "", "comma-separated measurement ids to run (1-6)")
+	fs.StringVar(&only, "only", "", "comma-separated measurement ids to run (1-7)")
 	fs.StringVar(&o.profileDir, "profile", "", "write pprof profiles and a GODEBUG=inittrace log into `DIR`")
 	fs.BoolVar(&o.markdown, "markdown", false, "also print the table as Markdown")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
@@ -103,8 +108,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.only = map[string]bool{}
 		for _, id := range strings.Split(only, ",") {
 			id = strings.TrimSpace(id)
-			if id < "1" || id > "6" || len(id) != 1 {
-				return nil, fmt.Errorf("-only: %q is not a measurement id (1-6)", id)
+			if id < "1" || id > "7" || len(id) != 1 {
+				return nil, fmt.Errorf("-only: %q is not a measurement id (1-7)", id)
 			}
 			o.only[id] = true
 		}
@@ -117,6 +122,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == paceChildFlag {
+		if err := paceChild(context.Background(), args[1], stdout); err != nil {
+			fmt.Fprintln(stderr, "cpctl-bench:", err)
+			return 2
+		}
+		return 0
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -265,6 +277,7 @@ func (b *bench) runAll(ctx context.Context) []result {
 		{"3", b.bulkLatency},
 		{"4", b.bulkThroughput}, // also yields measurement 5's rows
 		{"6", b.simThroughput},
+		{"7", b.pacing},
 	}
 	var rs []result
 	for _, s := range steps {

@@ -41,14 +41,19 @@ const (
 // accountName is the i-th bulk account.
 func accountName(i int) string { return fmt.Sprintf("u%06d", i) }
 
-// startSim serves a simulator with n accounts owned by root.
-func (b *bench) startSim(name string, n int, lat time.Duration) (*simEnv, error) {
+// benchState is the sample state with n more accounts owned by root.
+func benchState(n int) *simulator.State {
 	st := simulator.SampleState()
 	for i := 0; i < n; i++ {
 		u := accountName(i)
 		st.AddAccount(u, "root", u+".example", "Old-Pass-2024!xyz")
 	}
-	srv, err := simulator.Start(st, simulator.Options{Latency: lat, PreciseLatency: lat > 0})
+	return st
+}
+
+// startSim serves a simulator with n accounts owned by root.
+func (b *bench) startSim(name string, n int, lat time.Duration) (*simEnv, error) {
+	srv, err := simulator.Start(benchState(n), simulator.Options{Latency: lat, PreciseLatency: lat > 0})
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}

@@ -108,8 +108,14 @@ func stringList(v any) []string {
 	return out
 }
 
-// unreadable is the error of a reply that said success in an unexpected shape.
-func unreadable(op, what string) *Error {
+// isOne reports whether a token field is the documented 1 (number or string).
+func isOne(v any) bool {
+	n, ok := marker(v)
+	return ok && n == 1
+}
+
+// unreadableToken is the error of a reply that said success in an unexpected shape.
+func unreadableToken(op, what string) *Error {
 	return &Error{Kind: ErrTransport, Op: op, Reason: "unreadable reply: " + what}
 }
 
@@ -162,12 +168,12 @@ func (c *Client) ListTokens(ctx context.Context) ([]APIToken, error) {
 		d, _ := a.data.(map[string]any)
 		tokens, ok := d["tokens"].(map[string]any)
 		if !ok {
-			return nil, unreadable(op, "no tokens")
+			return nil, unreadableToken(op, "no tokens")
 		}
 		for name, v := range tokens {
 			m, ok := v.(map[string]any)
 			if !ok {
-				return nil, unreadable(op, "a token is not an object")
+				return nil, unreadableToken(op, "a token is not an object")
 			}
 			t := parseWHMToken(m)
 			if t.Name == "" {
@@ -183,12 +189,12 @@ func (c *Client) ListTokens(ctx context.Context) ([]APIToken, error) {
 		}
 		list, ok := a.data.([]any)
 		if !ok && a.data != nil {
-			return nil, unreadable(op, "data is not a list")
+			return nil, unreadableToken(op, "data is not a list")
 		}
 		for _, v := range list {
 			m, ok := v.(map[string]any)
 			if !ok || firstString(m, "name") == "" {
-				return nil, unreadable(op, "a token without a name")
+				return nil, unreadableToken(op, "a token without a name")
 			}
 			out = append(out, APIToken{Name: firstString(m, "name"), Created: unixTime(m["create_time"]),
 				Expires: unixTime(m["expires_at"]), FullAccess: isOne(m["has_full_access"]), ACLs: stringList(m["features"])})
@@ -222,7 +228,7 @@ func (c *Client) CreateToken(ctx context.Context, spec TokenSpec) (*NewToken, er
 	}
 	// A repeat after a gateway error could create a second token, or be
 	// refused for the name the first one took.
-	_, a, err := c.call(notIdempotent(ctx), req)
+	_, a, err := c.call(ctx, req) // Request.Idempotent stays false
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +236,7 @@ func (c *Client) CreateToken(ctx context.Context, spec TokenSpec) (*NewToken, er
 	tok, _ := d["token"].(string)
 	if !validAPIToken(tok) {
 		// Success was claimed without a usable token: the token may exist.
-		return nil, unreadable(op, "no 32-character token in the reply")
+		return nil, unreadableToken(op, "no 32-character token in the reply")
 	}
 	nt := &NewToken{Token: tok, APIToken: APIToken{Name: spec.Name, Created: unixTime(d["create_time"]),
 		Expires: spec.Expires, ACLs: spec.ACLs, Whitelist: spec.Whitelist}}
@@ -265,8 +271,8 @@ func (c *Client) RevokeTokens(ctx context.Context, names ...string) error {
 		}
 		// data is 1 when a token went, 0 when none had the name; anything
 		// else is not a reply of this function.
-		if !isOne(a.data) && !isZero(a.data) {
-			return unreadable("UAPI Tokens/revoke", "data is neither 1 nor 0")
+		if _, ok := marker(a.data); !ok {
+			return unreadableToken("UAPI Tokens/revoke", "data is neither 1 nor 0")
 		}
 	}
 	return nil
@@ -288,7 +294,7 @@ func (c *Client) TokenDetails(ctx context.Context, token string) (t APIToken, fo
 	m, isObj := a.data.(map[string]any)
 	if !isObj || firstString(m, "name") == "" {
 		if a.data != nil {
-			return APIToken{}, false, true, unreadable("WHM API 1 api_token_get_details", "data is not a token")
+			return APIToken{}, false, true, unreadableToken("WHM API 1 api_token_get_details", "data is not a token")
 		}
 		return APIToken{}, false, true, nil
 	}

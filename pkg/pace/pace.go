@@ -24,6 +24,7 @@ package pace
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -147,6 +148,11 @@ const (
 	holdMax  = 32
 	// holdOverload is the wait after a 429 or 503.
 	holdOverload = 8
+	// confirmRounds is how many rounds in a row must show a queue before
+	// the limit shrinks: one slow round is as often a descheduled client
+	// or a stall on a busy machine as a queue, and shrinking on it halves
+	// the pace on a small server for no reason.
+	confirmRounds = 2
 	// probeEvery is how many rounds pass between two measuring rounds at
 	// half the limit. The best latency is only a baseline if it was seen
 	// without a queue; a limiter that started above the server's capacity
@@ -180,6 +186,7 @@ type limiter struct {
 	failures  int  // probes in a row that found a queue
 	probing   bool // the last growth was a probe (past the start)
 	rounds    int  // decisions made
+	queueSeen int  // rounds in a row that showed a queue
 	restore   int  // limit to return to after a measuring round; 0 when none
 }
 
@@ -348,21 +355,43 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		l.best = rtt
 		return Change{}, false
 	}
+	if queued < shrinkAt || ratio < minRise {
+		l.queueSeen = 0
+	}
 	switch {
 	case queued >= shrinkAt && ratio >= minRise:
-		l.slowStart = false
-		if l.probing {
+		l.queueSeen++
+		if l.queueSeen < confirmRounds {
+			return Change{}, false
+		}
+		l.queueSeen = 0
+		target := l.limit - 1
+		switch {
+		case l.slowStart:
+			// Doubling overshot: go straight to what the server served
+			// without a queue, limit × best/rtt calls (rounded: 9 calls
+			// 13% slower than the best are 8 workers busy, not 7).
+			target = min(int(math.Round(float64(l.limit)/ratio)), target)
+			l.slowStart = false
+			l.hold = holdBase
+		case l.probing:
+			// The probe found the server's capacity: back to the last
+			// good limit, and probe less and less often.
 			l.failures++
+			l.hold = min(holdBase<<l.failures, holdMax)
+		default:
+			// The server slowed down without us growing (other load, a
+			// stall): one step at a time, since a stall on a busy
+			// machine looks the same and passes.
+			l.hold = holdBase
 		}
 		l.probing = false
-		l.hold = min(holdBase<<l.failures, holdMax)
-		// What the server served without a queue: limit × best/rtt
-		// calls, and at least one fewer than now.
-		target := min(int(float64(l.limit)/ratio), l.limit-1)
 		return l.setLimit(target, ReasonLatency, rtt)
 	case queued < growBelow:
 		if l.probing {
-			l.failures, l.probing = 0, false
+			// A probe that passed may still be noise: it shortens the
+			// wait before the next one rather than forgetting the past.
+			l.failures, l.probing = max(l.failures-1, 0), false
 		}
 		if l.hold > 0 {
 			l.hold--

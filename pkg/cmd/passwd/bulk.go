@@ -438,7 +438,7 @@ func runBulk(ctx context.Context, o *Options) error {
 
 // recordFailure keeps a failed row for the summary at the end of the run.
 func recordFailure(fs *output.Failures, r batch.Result) {
-	if !r.Outcome.OK {
+	if !r.Outcome.OK() {
 		fs.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
 	}
 }
