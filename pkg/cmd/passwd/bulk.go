@@ -408,7 +408,7 @@ func runBulk(ctx context.Context, o *Options) error {
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, shellQuote(journal))
+		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, output.ShellQuote(journal))
 		if sum.Interrupted {
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}
@@ -450,7 +450,7 @@ func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *outpu
 	f := o.F
 	if f.IO.ErrTTY {
 		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
-			Kind: string(o.Kind), Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
+			Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
 			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: failures,
 			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
 		})
@@ -604,13 +604,4 @@ func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) ou
 		out.Password = r.Password
 	}
 	return out
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it, so a command we
-// print can be pasted as it is.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
