@@ -131,7 +131,7 @@ func runPaced(ctx context.Context, spec paceSpec) (paceReport, error) {
 	}
 	defer func() {
 		for _, c := range clients {
-			_ = c.Close()
+			_ = c.Close(ctx)
 		}
 	}()
 	var (

@@ -19,12 +19,18 @@ import (
 // Profile is one server: where it is, how to authenticate and what to trust.
 // The YAML keys are a public contract (DESIGN.md).
 type Profile struct {
-	URL             string `yaml:"url" json:"url"`
-	Kind            string `yaml:"kind,omitempty" json:"kind,omitempty"`
-	User            string `yaml:"user,omitempty" json:"user,omitempty"`
-	Auth            string `yaml:"auth,omitempty" json:"auth,omitempty"`
-	Token           string `yaml:"token,omitempty" json:"-"`
-	TokenCommand    string `yaml:"token-command,omitempty" json:"token-command,omitempty"`
+	URL          string `yaml:"url" json:"url"`
+	Kind         string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	User         string `yaml:"user,omitempty" json:"user,omitempty"`
+	Auth         string `yaml:"auth,omitempty" json:"auth,omitempty"`
+	Token        string `yaml:"token,omitempty" json:"-"`
+	TokenCommand string `yaml:"token-command,omitempty" json:"token-command,omitempty"`
+	// TokenStoreCommand receives a rotated token on its standard input, for
+	// a profile whose token comes from TokenCommand.
+	TokenStoreCommand string `yaml:"token-store-command,omitempty" json:"token-store-command,omitempty"`
+	// TokenName is the server's name for the profile's API token, recorded
+	// by `token rotate` (a cPanel server cannot look a token up).
+	TokenName       string `yaml:"token-name,omitempty" json:"token-name,omitempty"`
 	Password        string `yaml:"password,omitempty" json:"-"`
 	PasswordCommand string `yaml:"password-command,omitempty" json:"password-command,omitempty"`
 	AccessHash      string `yaml:"accesshash,omitempty" json:"-"`

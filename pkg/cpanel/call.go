@@ -53,7 +53,9 @@ func (c *Client) call(ctx context.Context, req Request) (*Reply, *analysis, erro
 	if r := c.replySecrets(b.form, rep); r != nil {
 		// A server that echoes a password back must not get it onto a terminal, into -o json
 		// or a log: the reply, its decoded form and the message all lose every encoding of it.
-		rep.Body = []byte(r.Replace(string(rep.Body)))
+		if s := string(rep.Body); r.Replace(s) != s {
+			rep.Body = []byte(r.Replace(s))
+		}
 		rep.Decoded = scrubTree(r, rep.Decoded)
 		a.message = r.Replace(a.message)
 		if a.err != nil {
@@ -429,7 +431,15 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 		}
 	}
 	start := time.Now()
-	resp, herr := c.hc.Do(hreq)
+	var resp *http.Response
+	var herr error
+	if c.hc.Jar != nil {
+		resp, herr = c.hc.Do(hreq) // the session lives in the cookie jar
+	} else {
+		// Header auth needs no cookies, and no redirect is ever followed: the transport alone
+		// does what http.Client would, without its per-request bookkeeping.
+		resp, herr = c.hc.Transport.RoundTrip(hreq)
+	}
 	if herr != nil {
 		e := c.transportError(ctx, actx, out.op, herr)
 		e.Written = wrote.Load()

@@ -45,7 +45,7 @@ const (
 	tokenOnlyText    = `Token authentication allows access to UAPI or API 2 calls only.`
 )
 
-// protocolCases are the reply shapes of PROTOCOL.md.
+// protocolCases are the reply shapes of docs/protocol.md.
 func protocolCases() []replyCase {
 	return []replyCase{
 		{name: "whm1 passwd ok", req: reqWHM1, status: 200, ctype: ctJSON,

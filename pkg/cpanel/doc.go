@@ -3,5 +3,8 @@
 // authentication. It knows nothing about the terminal or command-line flags.
 //
 // Every call is a POST with a form body, so passwords never reach a URL or a server access log.
-// Failures come back as *Error, whose Kind is the exit code the CLI should use.
+// Only an API's documented success marker is a success (docs/protocol.md). Failures come back as
+// *Error, whose Kind is the exit code the CLI should use and whose Written field says whether the
+// call may have reached the server; StateOf turns any returned error into the row state
+// (applied, refused, not-sent or unknown).
 package cpanel

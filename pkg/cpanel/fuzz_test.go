@@ -5,13 +5,16 @@ import (
 	"testing"
 )
 
-// fuzzSeeds adds the PROTOCOL.md table and any recorded replies to a fuzz corpus.
+// fuzzSeeds adds the docs/protocol.md table and any recorded replies to a fuzz corpus.
 func fuzzSeeds(f *testing.F, add func(status int, body []byte)) {
 	for _, tc := range protocolCases() {
 		add(tc.status, []byte(tc.body))
 	}
 	for _, r := range loadRecorded(f) {
 		add(r.status, r.body)
+	}
+	for _, h := range hostileCases() {
+		add(200, []byte(h.body))
 	}
 }
 
@@ -43,11 +46,40 @@ func FuzzDecodeJSON(f *testing.F) {
 			if a.err == nil && (rep.Decoded == nil || status < 200 || status > 299) {
 				t.Fatalf("%s: success from status %d / undecodable body %q", r.req.API, status, body)
 			}
+			if a.err == nil && !hasSuccessMarker(rep.Decoded) {
+				t.Fatalf("%s: success without a 1 or \"1\" marker anywhere in %q", r.req.API, body)
+			}
 			if a.err != nil && (a.err.Kind != ErrRefused && a.err.Kind != ErrAuth && a.err.Kind != ErrTransport) {
 				t.Fatalf("unknown kind %d", a.err.Kind)
 			}
+			if a.err != nil && a.err.Kind != ErrTransport && a.err.Reason == "" {
+				t.Fatalf("%s: a refusal without a reason from %q", r.req.API, body)
+			}
 		}
 	})
+}
+
+// hasSuccessMarker reports whether a result or status member anywhere in the tree is 1 or "1":
+// no success may be read from a reply without one.
+func hasSuccessMarker(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if n, ok := marker(e); ok && n == 1 && (k == "result" || k == "status") {
+				return true
+			}
+			if hasSuccessMarker(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasSuccessMarker(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // FuzzDecodeXML feeds arbitrary bodies to the WHM API 0 XML decoder.

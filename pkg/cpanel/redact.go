@@ -91,23 +91,26 @@ func (c *Client) secrets(form []Param) *strings.Replacer {
 	return newRedactor(append(olds, c.ownForms...))
 }
 
-// replySecrets is secrets(form) for a reply, skipping the replacer of the request's secrets
-// when the reply cannot hold any form of them: the common case, and building the forms and
-// their replacer is most of the cost of redaction. Every form keeps the secret's longest run of
-// ASCII letters and digits as it is, so a reply whose body and decoded strings lack that run
-// holds no form of it.
+// replySecrets is secrets(form) for a reply, or nil when the reply cannot hold any form of a
+// secret: the common case, where building the forms and running the replacer over every string
+// would be most of the cost of a call. Every form keeps the secret's longest run of ASCII
+// letters and digits as it is, so a reply whose body and decoded strings lack that run holds no
+// form of it.
 func (c *Client) replySecrets(form []Param, rep *Reply) *strings.Replacer {
 	body := string(rep.Body)
+	mayHold := func(secret string) bool {
+		run := longestAlnumRun(secret)
+		return run == "" || strings.Contains(body, run) || treeContains(rep.Decoded, run)
+	}
 	for _, p := range form {
-		if !isSecretParam(p) || len(p.Value) < minSecretLen {
-			continue
-		}
-		run := longestAlnumRun(p.Value)
-		if run == "" || strings.Contains(body, run) || treeContains(rep.Decoded, run) {
+		if isSecretParam(p) && len(p.Value) >= minSecretLen && mayHold(p.Value) {
 			return c.secrets(form)
 		}
 	}
-	return c.ownSecret
+	if c.ownSecret != nil && mayHold(c.cfg.Secret) {
+		return c.ownSecret
+	}
+	return nil
 }
 
 // longestAlnumRun is the longest run of ASCII letters and digits in s.

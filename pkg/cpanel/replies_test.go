@@ -125,11 +125,11 @@ func requestFor(t *testing.T, r recorded) (Request, Kind) {
 var classKinds = map[string]ErrorKind{"ok": 0, "success": 0, "refused": ErrRefused, "auth": ErrAuth, "transport": ErrTransport}
 
 // TestRecordedReplies decodes every recorded reply into its class; until the directory holds
-// files, the PROTOCOL.md table (TestAnalyzeProtocolShapes) is the whole check.
+// files, the docs/protocol.md table (TestAnalyzeProtocolShapes) is the whole check.
 func TestRecordedReplies(t *testing.T) {
 	recs := loadRecorded(t)
 	if len(recs) == 0 {
-		t.Logf("%s is empty or absent; the PROTOCOL.md table covers decoding", repliesDir)
+		t.Logf("%s is empty or absent; the docs/protocol.md table covers decoding", repliesDir)
 		if len(protocolCases()) < 40 {
 			t.Fatal("the built-in reply table shrank")
 		}

@@ -374,3 +374,36 @@ func TestProxyFromEnvironment(t *testing.T) {
 		t.Fatalf("proxy saw %q, want the CONNECT; child said %s", got, out)
 	}
 }
+
+// TestServerClosedIdleConnection: a server that closes each kept-alive connection right after
+// its reply, without saying so. net/http notices most such closes before it reuses the
+// connection; when it does not, the request went into a closed connection, which the client
+// cannot tell from a server that read it and died. Such a call is never sent again and ends as
+// unknown (the row is confirmed on resume), never as not-sent.
+func TestServerClosedIdleConnection(t *testing.T) {
+	closed := make(chan struct{}, 64)
+	s := newRawServer(t, func(c net.Conn, _ *http.Request) {
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+
+			fmt.Sprint(len(whm1PasswdOK))+"\r\n\r\n"+whm1PasswdOK)
+		_ = c.Close()
+		closed <- struct{}{}
+	})
+	c := rawClient(t, s.url(), 5*time.Second)
+	ok := 0
+	for i := range 20 {
+		before := s.requests.Load()
+		_, err := c.AccountPasswd(context.Background(), WHMAPI1, "bob", newPass, AccountPasswdOptions{})
+		if n := s.requests.Load() - before; n > 1 {
+			t.Fatalf("call %d reached the server %d times", i, n)
+		}
+		if err == nil {
+			ok++
+			<-closed
+			continue
+		}
+		wantState(t, err, fate.Unknown)
+	}
+	if ok == 0 {
+		t.Fatal("no call succeeded")
+	}
+}

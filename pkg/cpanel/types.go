@@ -131,7 +131,8 @@ type Request struct {
 	Idempotent bool
 }
 
-// Reply is what the server answered.
+// Reply is what the server answered. A secret of the request or of the login that the server
+// echoed back is already "<redacted>" in Body and Decoded, in every encoding.
 type Reply struct {
 	Status      int
 	ContentType string

@@ -170,6 +170,8 @@ type Simulator struct {
 	passwordChanges atomic.Int64
 	fnMu            sync.Mutex
 	byFunction      map[string]int64
+
+	holds tokenHolds // HoldTokenCall
 }
 
 // New builds a simulator on a deep copy of state (the caller's State is

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -302,6 +303,13 @@ func (s *Simulator) whmTokenCall(id identity, fn string, p url.Values) (call, bo
 	default:
 		return call{}, false
 	}
+	run := c.exec
+	c.exec = func() reply {
+		s.waitHold(c.fn)
+		rep := run()
+		s.waitHold(c.fn + " reply")
+		return rep
+	}
 	return c, true
 }
 
@@ -497,6 +505,8 @@ func listAnd(w []string) string {
 
 // uapiTokens runs UAPI Tokens functions as the cPanel account acct.
 func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
+	s.waitHold("uapi:Tokens::" + fn)
+	defer s.waitHold("uapi:Tokens::" + fn + " reply")
 	switch fn {
 	case "create_full_access":
 		return s.uapiTokenCreate(acct, p)
@@ -579,6 +589,24 @@ func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
 	return uapiOK(map[string]any{"create_time": now.Unix(), "token": tok})
 }
 
+// CheckToken reports whether token authenticates user with scheme "whm"
+// (root or a reseller) or "cpanel" (an account) from 127.0.0.1 now: tests
+// use it to prove that a token works or was revoked.
+func (s *Simulator) CheckToken(scheme, user, token string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var l *Login
+	switch scheme {
+	case "whm":
+		l = s.whmLogin(user)
+	case "cpanel":
+		if a, ok := s.st.Accounts[user]; ok && !a.Suspended {
+			l = &a.Login
+		}
+	}
+	return l != nil && (hasToken(l, token) || apiTokenOK(l, token, "127.0.0.1:0", s.now()))
+}
+
 // TokenNames returns the names of the named API tokens of a WHM user (root
 // or a reseller) or, with cpanel set, of a cPanel account, sorted; tests
 // use it to check what a rotation left behind.
@@ -601,4 +629,62 @@ func (s *Simulator) TokenNames(user string, cpanel bool) []string {
 		names[t.Name] = true
 	}
 	return slices.Sorted(maps.Keys(names))
+}
+
+// tokenHolds are the pending HoldTokenCall requests.
+type tokenHolds struct {
+	mu    sync.Mutex
+	seen  map[string]int
+	holds []*tokenHold
+}
+
+type tokenHold struct {
+	fn      string
+	at      int // the value of seen[fn] that triggers it
+	arrived chan struct{}
+	release chan struct{}
+}
+
+// HoldTokenCall makes the nth call of the token function fn from now on
+// ("whmapi1:api_token_create", "uapi:Tokens::list", ...) wait, after
+// authentication and before doing anything, until release is called. With
+// " reply" after the name ("whmapi1:api_token_create reply") the call does
+// its work first and waits before answering: the change is made but the
+// client has not heard of it.
+// arrived is closed when that call comes in. Tests use it to kill a client
+// at a known step; release must be called (t.Cleanup) to free the handler.
+func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, release func()) {
+	h := &s.holds
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen == nil {
+		h.seen = map[string]int{}
+	}
+	hold := &tokenHold{fn: fn, at: h.seen[fn] + nth, arrived: make(chan struct{}), release: make(chan struct{})}
+	h.holds = append(h.holds, hold)
+	var once sync.Once
+	return hold.arrived, func() { once.Do(func() { close(hold.release) }) }
+}
+
+// waitHold counts a call of fn and waits if a hold is set on it.
+func (s *Simulator) waitHold(fn string) {
+	h := &s.holds
+	h.mu.Lock()
+	if h.seen == nil {
+		h.seen = map[string]int{}
+	}
+	h.seen[fn]++
+	var hit *tokenHold
+	for i, hold := range h.holds {
+		if hold.fn == fn && hold.at == h.seen[fn] {
+			hit = hold
+			h.holds = slices.Delete(h.holds, i, i+1)
+			break
+		}
+	}
+	h.mu.Unlock()
+	if hit != nil {
+		close(hit.arrived)
+		<-hit.release
+	}
 }

@@ -238,3 +238,31 @@ root:
 		t.Errorf("dump should hold the hash only:\n%s", out)
 	}
 }
+
+func TestHoldTokenCall(t *testing.T) {
+	s, whm, _, _ := tokenSim(t)
+	arrived, release := s.HoldTokenCall("whmapi1:api_token_list", 2)
+	t.Cleanup(release)
+	// The first call passes; the second waits until released.
+	w := serve(t, whm, req{path: "/json-api/api_token_list", query: "api.version=1", auth: rootAuth})
+	wantStatus(t, w, 200, "application/json")
+	select {
+	case <-arrived:
+		t.Fatal("the first call triggered a hold on the second")
+	default:
+	}
+	done := make(chan int)
+	go func() {
+		done <- serve(t, whm, req{path: "/json-api/api_token_list", query: "api.version=1", auth: rootAuth}).Code
+	}()
+	<-arrived
+	select {
+	case <-done:
+		t.Fatal("the held call finished before release")
+	default:
+	}
+	release()
+	if code := <-done; code != 200 {
+		t.Fatalf("released call: status %d", code)
+	}
+}

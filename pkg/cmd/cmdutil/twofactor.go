@@ -25,7 +25,7 @@ func (f *Factory) TwoFactorFallback(ctx context.Context, t *Target, callErr erro
 		return nil, callErr // a code was sent and refused: the server's words say why
 	}
 	if !prompt || !f.CanPrompt() {
-		return nil, &cpanel.Error{Kind: cpanel.ErrAuth, Op: apiErr.Op, Status: apiErr.Status, TwoFactor: true,
+		return nil, &cpanel.Error{Kind: cpanel.ErrAuth, Op: apiErr.Op, Status: apiErr.Status, TwoFactor: true, Written: apiErr.Written,
 			Reason: fmt.Sprintf("two-factor authentication is required for %s: set totp-secret or totp-command in the profile (see 'cpctl profile add --help')", t.Describe())}
 	}
 	code, err := f.Prompter.Input(fmt.Sprintf("Two-factor code for %s:", t.Describe()), "")

@@ -21,6 +21,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/ftp"
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
+	"github.com/cpctl/cpctl/pkg/cmd/token"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
@@ -107,7 +108,7 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 	}
 	add("passwd", account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, nil), api.NewCmd(f, cpanel.CPAPI2, nil), api.NewCmd(f, cpanel.UAPI, nil))
-	add("setup", profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
+	add("setup", profile.NewCmd(f), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
 	guardUnknownCommands(cmd)
 	return cmd
 }
