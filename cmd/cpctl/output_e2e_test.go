@@ -125,6 +125,27 @@ func TestBulkSummaryAtTerminal(t *testing.T) {
 			t.Errorf("line of %d columns: %q", n, l)
 		}
 	}
+
+	// journal show's failures table fits too, the message whole across
+	// its wrapped lines.
+	for _, cols := range []uint16{80, 120} {
+		out, code = e.runPTY(cols, "journal", "show", "run.journal")
+		if code != 0 {
+			t.Fatalf("journal show: exit %d:\n%s", code, out)
+		}
+		var words []string
+		for _, l := range strings.Split(out, "\n") {
+			if n := utf8.RuneCountInString(l); n > int(cols) {
+				t.Errorf("journal show at %d: line of %d columns: %q", cols, n, l)
+			}
+			if f := strings.Split(l, "│"); len(f) > 2 {
+				words = append(words, strings.Fields(f[len(f)-2])...)
+			}
+		}
+		if msg := "Sorry, the user “carol” is currently suspended."; !strings.Contains(strings.Join(words, " "), msg) {
+			t.Errorf("journal show at %d: the message is not whole in its cell:\n%s", cols, out)
+		}
+	}
 }
 
 // hostileReason is a refusal whose text would retitle the window and
