@@ -134,7 +134,8 @@ func (w *world) sh(line string, ok ...int) (string, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		for _, c := range ok {
 			if ee.ExitCode() == c {
 				err = nil

@@ -250,6 +250,9 @@ func New(cfg Config) (*Client, error) {
 			MaxResponseHeaderBytes: maxHeaderBytes,
 		}
 	}
+	if cfg.WrapTransport != nil {
+		rt = cfg.WrapTransport(rt)
+	}
 	c.hc = &http.Client{
 		Transport: rt,
 		// A redirect would resend the form to a place the user did not name; report it instead.

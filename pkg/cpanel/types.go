@@ -70,6 +70,9 @@ type Config struct {
 	Logger func(Exchange)
 	// Transport overrides the client's own transport (tests); TLS options are then ignored.
 	Transport http.RoundTripper
+	// WrapTransport, when set, wraps the transport the client uses (its own or Transport), so
+	// a caller can see every HTTP request, e.g. to pace a bulk run to the server.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// UserAgent is sent as User-Agent; empty means "cpctl".
 	UserAgent string
 }

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"html"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -135,6 +136,13 @@ func TestWHMCPanelAccountFromUser(t *testing.T) {
 	if dig(decode(t, w.Body.Bytes()), "cpanelresult", "data", 0, "result") != float64(1) || !sim.CheckPassword("info@bob.example", newPW) {
 		t.Fatalf("account from user: %s", w.Body.Bytes())
 	}
+	// An empty cpanel_jsonapi_user is still given: no fallback to user.
+	w = serve(t, sim.Handler(RoleWHM), req{path: "/json-api/cpanel", auth: rootAuth,
+		query: "cpanel_jsonapi_user=&cpanel_jsonapi_apiversion=2&cpanel_jsonapi_module=Email&cpanel_jsonapi_func=passwdpop",
+		form:  form("user", "bob", "email", "info", "domain", "bob.example", "password", newPW)})
+	if !strings.Contains(w.Body.String(), userParamInvalid) {
+		t.Errorf("empty cpanel_jsonapi_user fell back to user: %s", w.Body.Bytes())
+	}
 	// Removed from the call: Ftp::passwd then has no FTP user to name.
 	w = serve(t, sim.Handler(RoleWHM), req{path: "/json-api/cpanel", auth: rootAuth,
 		query: "cpanel_jsonapi_apiversion=2&cpanel_jsonapi_module=Ftp&cpanel_jsonapi_func=passwd",
@@ -169,7 +177,8 @@ func TestWHMCPanelRefusals(t *testing.T) {
 				}
 				w := serve(t, sim.Handler(RoleWHM), req{path: "/json-api/cpanel", query: q, auth: tt.auth, form: form("user", "files", "pass", newPW)})
 				wantStatus(t, w, 200, "application/json")
-				bare := `{"data":{"reason":"` + tt.msg + `","result":"0"},"type":"text","error":"` + tt.msg + `"}`
+				esc := html.EscapeString(tt.msg)
+				bare := `{"data":{"reason":"` + esc + `","result":"0"},"type":"text","error":"` + esc + `"}` + "\n"
 				want := bare
 				if ver == "2" {
 					want = `{"cpanelresult":` + bare + `}`
@@ -183,14 +192,16 @@ func TestWHMCPanelRefusals(t *testing.T) {
 			})
 		}
 	}
-	// The bare object's message is HTML-escaped.
+	// The message is HTML-escaped in both shapes.
 	w := serve(t, newSample(t).Handler(RoleWHM), req{path: "/json-api/cpanel", auth: rootAuth,
 		query: "cpanel_jsonapi_apiversion=3&cpanel_jsonapi_module=Ftp&cpanel_jsonapi_func=passwd&cpanel_jsonapi_user=" + url.QueryEscape("<b>")})
 	if !strings.Contains(w.Body.String(), `"error":"User parameter is invalid or was not supplied"`) {
 		t.Errorf("unknown <b>: %s", w.Body.String())
 	}
-	if got := whmCPanelRefusal("3", "Access Denied to <b>&").body; !bytes.Contains(got, []byte(`Access Denied to &lt;b&gt;&amp;`)) {
-		t.Errorf("not escaped: %s", got)
+	for _, ver := range []string{"1", "2", "3"} {
+		if got := whmCPanelRefusal(ver, "Access Denied to <b>&").body; !bytes.Contains(got, []byte(`"error":"Access Denied to &lt;b&gt;&amp;"`)) {
+			t.Errorf("apiversion %s: not escaped: %s", ver, got)
+		}
 	}
 }
 

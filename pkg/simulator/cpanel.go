@@ -40,19 +40,17 @@ type api2Error struct {
 	Error string      `json:"error"`
 }
 
-func api2Refusal(msg string) reply {
-	return jsonReply(200, map[string]api2Error{"cpanelresult": {Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg}})
-}
-
 // whmCPanelRefusal words a refusal of WHM's /json-api/cpanel before the
-// call runs: wrapped in cpanelresult only for API 2; for UAPI (3) and API 1
-// the bare object, its message HTML-escaped.
+// call runs, byte for byte as the server formats it: the message
+// HTML-escaped, the object followed by a newline, and wrapped in
+// cpanelresult only for API 2 (bare for UAPI and API 1).
 func whmCPanelRefusal(ver, msg string) reply {
-	if ver == "2" {
-		return api2Refusal(msg)
-	}
 	msg = html.EscapeString(msg)
-	return jsonReply(200, api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
+	body := append(marshalJSON(api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg}), '\n')
+	if ver == "2" {
+		body = append(append([]byte(`{"cpanelresult":`), body...), '}')
+	}
+	return reply{status: 200, ctype: ctJSON, body: body}
 }
 
 // uapiResult is the UAPI object.
@@ -92,9 +90,10 @@ const userParamInvalid = "User parameter is invalid or was not supplied"
 func (h *handler) whmCPanel(id identity, p url.Values) call {
 	s := h.sim
 	user := p.Get("cpanel_jsonapi_user")
-	if user == "" && p.Has("user") {
-		// The server falls back to "user" and takes it out of the call.
-		user = p.Get("user")
+	if u := p.Get("user"); !p.Has("cpanel_jsonapi_user") && u != "" && u != "0" {
+		// Without cpanel_jsonapi_user the server takes a true "user" (in
+		// Perl's sense: neither empty nor "0") and removes it from the call.
+		user = u
 		p = maps.Clone(p)
 		delete(p, "user")
 	}

@@ -26,7 +26,10 @@
 //
 // Messages invented because the protocol notes give none (check them
 // against a real server): an unknown function in API 2, UAPI and API 0; an
-// unsupported cpanel_jsonapi_apiversion; a wrong old password.
+// unsupported cpanel_jsonapi_apiversion; a wrong old password. Choices not
+// confirmed against a server: the login redirect's status (301) and its
+// path after the session token; Passwd::change_password checks reuse of the
+// old password before it checks the old password itself.
 //
 // Parameters are read from the query string and from a POST body of any
 // Content-Type (none, urlencoded or multipart/form-data), as cpsrvd does.

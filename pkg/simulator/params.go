@@ -30,9 +30,8 @@ func parseParams(r *http.Request) error {
 			for k, vs := range r.MultipartForm.Value {
 				body[k] = append(body[k], vs...)
 			}
-			if r.MultipartForm != nil {
-				_ = r.MultipartForm.RemoveAll()
-			}
+			// File parts are no parameters; drop any spilled to disk.
+			_ = r.MultipartForm.RemoveAll()
 		} else {
 			raw, err := io.ReadAll(r.Body)
 			if err != nil {

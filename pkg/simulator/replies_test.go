@@ -123,6 +123,8 @@ var staticReplies = []string{
 	"doc_whmapi1_passwd_failure.json", "doc_whmapi0_passwd_failure.json", "doc_uapi_failure.json", "doc_uapi_cpanel_failed.json",
 	"doc_cpapi3_wrapped_ok.json", "doc_cpapi2_refusal_event_ok.json", "doc_whm_cpanel_refusal_bare.json", "doc_whm_cpanel_refusal_root.json",
 	"doc_getminimumpasswordstrengths.json", "capture_access_denied.json", "doc_tfa_failed.json", "doc_login_invalid.json",
+	"doc_whmapi1_passwd_ok.json", "doc_uapi_ok.json", "doc_uapi_cpanel_ok.json", "capture_cpapi2_email_passwdpop_weak.json",
+	"doc_uapi_get_required_strength.json", "doc_token_only.json",
 }
 
 // origins are where a recorded reply may come from.

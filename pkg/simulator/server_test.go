@@ -22,8 +22,15 @@ import (
 	"time"
 )
 
-// post sends a WHM API 1 passwd for user by hand.
-func postPasswd(t testing.TB, c *http.Client, base, user, pw string) (*http.Response, []byte, error) {
+// passwdReply is what postPasswd read, the body already closed.
+type passwdReply struct {
+	StatusCode int
+	Header     http.Header
+	Proto      string
+}
+
+// postPasswd sends a WHM API 1 passwd for user by hand.
+func postPasswd(t testing.TB, c *http.Client, base, user, pw string) (*passwdReply, []byte, error) {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodPost, base+"/json-api/passwd?api.version=1", strings.NewReader(url.Values{"user": {user}, "password": {pw}}.Encode()))
 	if err != nil {
@@ -37,7 +44,7 @@ func postPasswd(t testing.TB, c *http.Client, base, user, pw string) (*http.Resp
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	return resp, body, err
+	return &passwdReply{StatusCode: resp.StatusCode, Header: resp.Header, Proto: resp.Proto}, body, err
 }
 
 func TestFaults(t *testing.T) {
@@ -177,17 +184,18 @@ func TestTLSServer(t *testing.T) {
 		t.Fatalf("TLS call: %v %s", err, body)
 	}
 	// Default trust refuses the self-signed certificate.
-	if _, err := http.Get(srv.WHMURL + "/"); err == nil {
+	if r, err := http.Get(srv.WHMURL + "/"); err == nil {
+		r.Body.Close()
 		t.Error("self-signed certificate trusted by default")
 	}
 	// Secure session cookie over TLS on the cPanel listener.
-	resp, err = c.PostForm(srv.CPanelURL+"/login/?login_only=1", url.Values{"user": {"bob"}, "pass": {newPW}})
+	login, err := c.PostForm(srv.CPanelURL+"/login/?login_only=1", url.Values{"user": {"bob"}, "pass": {newPW}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if sc := resp.Header.Get("Set-Cookie"); resp.StatusCode != 200 || !strings.Contains(sc, "Secure") || !strings.Contains(sc, "HttpOnly") {
-		t.Errorf("login over TLS: %d %q", resp.StatusCode, sc)
+	login.Body.Close()
+	if sc := login.Header.Get("Set-Cookie"); login.StatusCode != 200 || !strings.Contains(sc, "Secure") || !strings.Contains(sc, "HttpOnly") {
+		t.Errorf("login over TLS: %d %q", login.StatusCode, sc)
 	}
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)

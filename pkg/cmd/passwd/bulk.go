@@ -508,9 +508,9 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	// A generated password scores 100, so only the file's own passwords
 	// are checked against the server's minimum.
 	if row.Password != "" && !o.Force {
-		if min := s.minimum(ctx, o, p.app()); min > 0 && strength.Score(password) < min {
+		if min := s.minimum(ctx, o, p.app()); min > 0 && strength.ScoreFor(password, p.user) < min {
 			return batch.Outcome{State: fate.Refused, Class: "refused",
-				Message: fmt.Sprintf("not sent: the password scores %d, below the server's minimum of %d", strength.Score(password), min)}
+				Message: fmt.Sprintf("not sent: the password scores %d, below the server's minimum of %d", strength.ScoreFor(password, p.user), min)}
 		}
 	}
 	var old string
@@ -556,25 +556,19 @@ func failOutcome(err error, sent bool) batch.Outcome {
 		msg = apiErr.Reason
 	}
 	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
-	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: !sent && code == cmdutil.ExitTransport,
+	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: code == cmdutil.ExitTransport,
 		Class: class, Message: strings.TrimSpace(msg)}
 }
 
-// rowState is a stand-in for cpanel.StateOf (being written in pkg/cpanel),
-// which will tell from the error whether the request may have been written.
-// Until then: a failure before the change was sent is not-sent; after, only
-// a server's refusal (of the change or of the credentials) is refused, and
-// anything else (a lost or unreadable reply, an error nobody classified) is
-// unknown, since the change may have been applied.
+// rowState decides a failed row's fate. Before the change was sent (the
+// profile, the login, a local check) nothing can have been applied; after,
+// cpanel.StateOf reads the error: only a server's refusal is final, and a
+// lost or unreadable reply, or an error nobody classified, is unknown.
 func rowState(err error, sent bool) fate.State {
 	if !sent || cmdutil.ExitCode(err) == cmdutil.ExitUsage {
 		return fate.NotSent
 	}
-	var apiErr *cpanel.Error
-	if errors.As(err, &apiErr) && (apiErr.Kind == cpanel.ErrRefused || apiErr.Kind == cpanel.ErrAuth) {
-		return fate.Refused
-	}
-	return fate.Unknown
+	return cpanel.StateOf(err)
 }
 
 func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {

@@ -10,13 +10,16 @@ import (
 	"github.com/cpctl/cpctl/pkg/fate"
 )
 
-// TestFailOutcomeState checks the bulk executor's stand-in for
-// cpanel.StateOf: only a server's refusal is final, an unclassified error
-// after sending may hide an applied change, and nothing before sending is.
+// TestFailOutcomeState checks how the bulk executor decides a failed row's
+// fate: only a server's refusal is final, an unclassified error after
+// sending may hide an applied change, and nothing before sending is.
 func TestFailOutcomeState(t *testing.T) {
-	refused := &cpanel.Error{Kind: cpanel.ErrRefused, Reason: "weak"}
-	auth := &cpanel.Error{Kind: cpanel.ErrAuth, Reason: "Access denied"}
-	lost := &cpanel.Error{Kind: cpanel.ErrTransport, Reason: "connection reset"}
+	// As the client reports them: a refusal came in a reply (a status), a
+	// lost reply after the request was written, a refused connection before.
+	refused := &cpanel.Error{Kind: cpanel.ErrRefused, Status: 200, Written: true, Reason: "weak"}
+	auth := &cpanel.Error{Kind: cpanel.ErrAuth, Status: 403, Written: true, Reason: "Access denied"}
+	lost := &cpanel.Error{Kind: cpanel.ErrTransport, Written: true, Reason: "connection reset"}
+	unsent := &cpanel.Error{Kind: cpanel.ErrTransport, Reason: "connection refused"}
 	tests := []struct {
 		name  string
 		err   error
@@ -33,6 +36,7 @@ func TestFailOutcomeState(t *testing.T) {
 		{"profile unusable", errors.New("no such profile"), false, fate.NotSent, 2},
 		{"login failed on the network", lost, false, fate.NotSent, 4},
 		{"login refused", auth, false, fate.NotSent, 3},
+		{"connection refused while sending", unsent, true, fate.NotSent, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -287,7 +287,7 @@ func checkStrength(o *Options, p *plan, password string, min int) error {
 	if min <= 0 {
 		return nil
 	}
-	score := strength.Score(password)
+	score := strength.ScoreFor(password, p.user)
 	if score >= min {
 		return nil
 	}

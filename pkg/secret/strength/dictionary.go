@@ -2,6 +2,7 @@ package strength
 
 import (
 	_ "embed"
+	"slices"
 	"strings"
 )
 
@@ -47,16 +48,31 @@ func Rejection(password, user string) string {
 	}
 	user = strings.ToLower(strings.TrimSpace(user))
 	for _, base := range [2]string{lower, reverse(lower)} {
-		for _, c := range candidates(base) {
+		cs := candidates(base)
+		for i, c := range cs {
+			if len(c) < 3 || slices.Contains(cs[:i], c) {
+				continue
+			}
 			if user != "" && (c == user || c == user+user) {
 				return "it is based on your username"
 			}
-			if len(c) >= 3 && (inList(commonPasswords, c) || inList(dictionaryWords, c)) {
+			// The word list holds letters only: a candidate with anything
+			// else in it need not be looked up there.
+			if inList(commonPasswords, c) || (onlyLetters(c) && inList(dictionaryWords, c)) {
 				return "it is based on a dictionary word"
 			}
 		}
 	}
 	return ""
+}
+
+func onlyLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // candidates are the forms of a lowercased password that cracklib's
@@ -68,12 +84,32 @@ func candidates(s string) [6]string {
 	// after trimming digits, so "$ummer1" becomes "summer" while
 	// "password1" does not become "passwordi".
 	inner := strings.Trim(s, "0123456789")
-	return [6]string{
-		s, core,
-		unleet(core, 'i'), unleet(core, 'l'),
-		trimNonLetters(unleet(inner, 'i')), trimNonLetters(unleet(inner, 'l')),
+	c := [6]string{s, core}
+	// A form with other symbols in it stays no word after undoing
+	// leetspeak: not building it saves most of the work for strong
+	// passwords.
+	if leetable(core) {
+		c[2], c[3] = unleet(core, 'i'), unleet(core, 'l')
 	}
+	if leetable(inner) {
+		c[4], c[5] = trimNonLetters(unleet(inner, 'i')), trimNonLetters(unleet(inner, 'l'))
+	}
+	return c
 }
+
+// leetable reports whether s holds only letters and leetspeak digits and
+// symbols.
+func leetable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) && !strings.ContainsRune(leetChars, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// leetChars are the characters unleet reads as letters.
+const leetChars = "0134@5$7+89!|"
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' }
 

@@ -99,3 +99,15 @@ func BenchmarkScoreFor(b *testing.B) {
 		})
 	}
 }
+
+// leetChars, which decides when unleet is worth calling, lists exactly the
+// characters unleet changes.
+func TestLeetCharsMatchUnleet(t *testing.T) {
+	for b := 0; b < 128; b++ {
+		s := string(rune(b))
+		changed := unleet(s, 'i') != s
+		if listed := strings.ContainsRune(leetChars, rune(b)); changed != listed {
+			t.Errorf("%q: unleet changes it %v, leetChars lists it %v", s, changed, listed)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package pace
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// doneRecorder is a Limiter that records what each token was told.
+type doneRecorder struct {
+	mu    sync.Mutex
+	calls []doneCall
+}
+
+type doneCall struct {
+	latency    time.Duration
+	overloaded bool
+	retryAfter time.Duration
+}
+
+func (r *doneRecorder) Acquire(context.Context) (Token, error) { return recToken{r}, nil }
+func (r *doneRecorder) Limit() int                             { return 1 }
+
+type recToken struct{ r *doneRecorder }
+
+func (t recToken) Done(l time.Duration, o bool, ra time.Duration) {
+	t.r.mu.Lock()
+	defer t.r.mu.Unlock()
+	t.r.calls = append(t.r.calls, doneCall{l, o, ra})
+}
+
+// TestTransportReports checks what the pacing transport tells the limiter:
+// one Done per request, after the body, with the server's overload signal
+// and Retry-After; nothing about the pace when no reply came.
+func TestTransportReports(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/busy":
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/slow-down":
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			_, _ = io.WriteString(w, `{"metadata":{"result":1}}`)
+		}
+	}))
+	defer srv.Close()
+
+	tests := []struct {
+		path       string
+		overloaded bool
+		retryAfter time.Duration
+	}{
+		{"/ok", false, 0},
+		{"/busy", true, 2 * time.Second},
+		{"/slow-down", true, 0},
+	}
+	for _, tt := range tests {
+		rec := &doneRecorder{}
+		c := &http.Client{Transport: Transport(http.DefaultTransport, rec)}
+		resp, err := c.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.calls) != 0 {
+			t.Errorf("%s: the token ended before the body was read", tt.path)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if len(rec.calls) != 1 {
+			t.Fatalf("%s: %d Done calls, want 1", tt.path, len(rec.calls))
+		}
+		got := rec.calls[0]
+		if got.overloaded != tt.overloaded || got.retryAfter != tt.retryAfter || got.latency <= 0 {
+			t.Errorf("%s: Done(%v, %v, %v), want overloaded %v retry-after %v and a latency",
+				tt.path, got.latency, got.overloaded, got.retryAfter, tt.overloaded, tt.retryAfter)
+		}
+	}
+
+	// A refused connection: the token ends with no latency, which says
+	// nothing about the server's pace.
+	srv.Close()
+	rec := &doneRecorder{}
+	c := &http.Client{Transport: Transport(http.DefaultTransport, rec)}
+	if resp, err := c.Get(srv.URL); err == nil {
+		_ = resp.Body.Close()
+		t.Fatal("want an error from a closed server")
+	}
+	if len(rec.calls) != 1 || rec.calls[0].latency != 0 || rec.calls[0].overloaded {
+		t.Errorf("after a failed round trip: %+v, want one Done with no latency", rec.calls)
+	}
+}
+
+// fullLimiter never has room: Acquire fails as it does when the caller's
+// context ends while waiting.
+type fullLimiter struct{}
+
+var errNoRoom = errors.New("no room")
+
+func (fullLimiter) Acquire(context.Context) (Token, error) { return nil, errNoRoom }
+func (fullLimiter) Limit() int                             { return 0 }
+
+// TestTransportWaitsForLimit checks that nothing reaches the server unless
+// the limiter lets the request start.
+func TestTransportWaitsForLimit(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("pass=x"))
+	resp, err := Transport(http.DefaultTransport, fullLimiter{}).RoundTrip(req)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if !errors.Is(err, errNoRoom) {
+		t.Fatalf("err = %v, want the limiter's", err)
+	}
+	if hits.Load() != 0 {
+		t.Error("the request reached the server without a token")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"1", time.Second},
+		{" 30 ", 30 * time.Second},
+		{"0", 0},
+		{"-5", 0},
+		{"soon", 0},
+		{"999999999", maxRetryAfter},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{now.Add(48 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
+	}
+	for _, tt := range tests {
+		if got := RetryAfter(tt.in, now); got != tt.want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
