@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,8 +46,8 @@ func (e *env) runPTY(cols uint16, args ...string) (string, int) {
 	_, _ = io.Copy(&out, ptmx) // ends with EIO when cpctl exits
 	code := 0
 	if err := cmd.Wait(); err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
 			e.t.Fatal(err)
 		}
 		code = ee.ExitCode()
@@ -122,6 +123,27 @@ func TestBulkSummaryAtTerminal(t *testing.T) {
 	for _, l := range strings.Split(screen, "\n") {
 		if n := utf8.RuneCountInString(l); n > 80 && !strings.Contains(l, "run.journal") {
 			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+
+	// journal show's failures table fits too, the message whole across
+	// its wrapped lines.
+	for _, cols := range []uint16{80, 120} {
+		out, code = e.runPTY(cols, "journal", "show", "run.journal")
+		if code != 0 {
+			t.Fatalf("journal show: exit %d:\n%s", code, out)
+		}
+		var words []string
+		for _, l := range strings.Split(out, "\n") {
+			if n := utf8.RuneCountInString(l); n > int(cols) {
+				t.Errorf("journal show at %d: line of %d columns: %q", cols, n, l)
+			}
+			if f := strings.Split(l, "│"); len(f) > 2 {
+				words = append(words, strings.Fields(f[len(f)-2])...)
+			}
+		}
+		if msg := "Sorry, the user “carol” is currently suspended."; !strings.Contains(strings.Join(words, " "), msg) {
+			t.Errorf("journal show at %d: the message is not whole in its cell:\n%s", cols, out)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
 
@@ -154,9 +156,15 @@ func TestPromptAtTerminal(t *testing.T) {
 	if !e.srv.Sim.CheckPassword("bob", newPass) {
 		t.Error("password not changed")
 	}
-	out, code = ptyRun(t, e, [][2]string{{"New password for bob", newPass + "1"}, {"Retype", newPass + "2"}}, "account", "passwd", "bob")
-	if code != 2 {
-		t.Fatalf("a mismatch should exit 2, got %d:\n%s", code, out)
+	// Entries that differ are asked again, secret.ConfirmTries times in
+	// all, then the run stops with a usage error.
+	var steps [][2]string
+	for range secret.ConfirmTries {
+		steps = append(steps, [2]string{"New password for bob", newPass + "1"}, [2]string{"Retype", newPass + "2"})
+	}
+	out, code = ptyRun(t, e, steps, "account", "passwd", "bob")
+	if code != 2 || !strings.Contains(out, fmt.Sprintf("(%d tries)", secret.ConfirmTries)) {
+		t.Fatalf("entries that differ %d times should exit 2, got %d:\n%s", secret.ConfirmTries, code, out)
 	}
 	// --no-input never prompts, even at a terminal.
 	out, code = ptyRun(t, e, nil, "--no-input", "account", "passwd", "bob")

@@ -193,7 +193,7 @@ func TestCompletionsAreDynamic(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"__complete", "-o", ""}, []string{"table", "json", "yaml"}},
+		{[]string{"__complete", "-o", ""}, []string{"table", "json", "jsonl", "yaml"}},
 		{[]string{"__complete", "account", "passwd", "--api", ""}, []string{"whmapi1", "whmapi0"}},
 		{[]string{"__complete", "ftp", "passwd", "--api", ""}, []string{"cpapi2", "uapi"}},
 		{[]string{"__complete", "email", "passwd", "--api", ""}, []string{"cpapi2", "uapi"}},

@@ -103,6 +103,7 @@ func TestStreamJSONMemoryFlat(t *testing.T) {
 		if cw.n < 30_000_000 {
 			t.Fatalf("%s: only %d bytes written", f, cw.n)
 		}
+		t.Logf("%s: %d bytes written; live heap %d bytes after 1,000 rows, %d after 101,000", f, cw.n, before, after)
 		if after > before+1<<20 {
 			t.Errorf("%s: heap grew from %d to %d bytes over 100,000 rows", f, before, after)
 		}

@@ -46,8 +46,6 @@ func (f *Failures) Len() int { return len(f.rows) + f.more }
 
 // SummaryInput is what the end of a bulk run at a terminal says.
 type SummaryInput struct {
-	// Kind (account, ftp or email) names the command that resumes the run.
-	Kind                     string
 	Journal                  string
 	Total, Succeeded, Failed int
 	// Skipped rows finished in an earlier run of the same journal.
@@ -76,7 +74,7 @@ func Summary(w io.Writer, in SummaryInput) error {
 		fmt.Fprintf(&b, " (%d finished in an earlier run)", in.Skipped)
 	}
 	lines := []string{b.String()}
-	journal := quoteArg(in.Journal)
+	journal := ShellQuote(in.Journal)
 	if f := in.Failures; f != nil && f.Len() > 0 {
 		lines = append(lines, "not changed:")
 		lines = append(lines, failureLines(f, in.Width)...)
@@ -86,11 +84,12 @@ func Summary(w io.Writer, in SummaryInput) error {
 	}
 	lines = append(lines, "journal (it holds the new passwords: keep it private): "+journal)
 	if in.Pending > 0 {
+		// The command that resumes them is the run's last line, its error.
 		why := "not settled (no usable reply, or not sent)"
 		if in.Interrupted {
 			why = "not done (interrupted)"
 		}
-		lines = append(lines, fmt.Sprintf("%d rows %s; resume with: cpctl %s passwd --resume %s", in.Pending, why, in.Kind, journal))
+		lines = append(lines, fmt.Sprintf("%d rows %s", in.Pending, why))
 	}
 	if in.Failures != nil && in.Failures.Len() > 0 && in.Failures.more == 0 {
 		lines = append(lines, "every failure: cpctl journal show "+journal)
@@ -146,9 +145,10 @@ func failureLines(f *Failures, width int) []string {
 	return lines
 }
 
-// quoteArg quotes s for a POSIX shell when it needs it, so a printed
-// command can be pasted as it is. The result is also safe for a terminal.
-func quoteArg(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it, so a printed
+// command can be pasted as it is. The result is made safe for a terminal
+// (pkg/termsafe), since a path can hold control characters too.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+=,", r))
 	}) < 0 {

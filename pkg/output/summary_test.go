@@ -27,11 +27,11 @@ func TestSummaryGolden(t *testing.T) {
 		name string
 		in   SummaryInput
 	}{
-		{"all-ok", SummaryInput{Kind: "account", Journal: "run.journal", Total: 50, Succeeded: 50, SecretsOut: "new.csv", Width: 80}},
-		{"two-failed", SummaryInput{Kind: "account", Journal: "cpctl-account-20261129T210928Z.journal", Total: 2000, Succeeded: 1998, Failed: 2, Failures: two, Width: 80}},
-		{"many-failed", SummaryInput{Kind: "ftp", Journal: "ftp.journal", Total: 100, Succeeded: 75, Failed: 25, Failures: failuresOf(25), SecretsOut: "f.csv", Width: 120}},
-		{"interrupted", SummaryInput{Kind: "email", Journal: "my runs/it's.journal", Total: 40, Succeeded: 15, Skipped: 5, Pending: 20, Interrupted: true, Width: 80}},
-		{"hostile", SummaryInput{Kind: "account", Journal: "j", Total: 1, Failed: 1, Failures: hostile, Width: 0}},
+		{"all-ok", SummaryInput{Journal: "run.journal", Total: 50, Succeeded: 50, SecretsOut: "new.csv", Width: 80}},
+		{"two-failed", SummaryInput{Journal: "cpctl-account-20261129T210928Z.journal", Total: 2000, Succeeded: 1998, Failed: 2, Failures: two, Width: 80}},
+		{"many-failed", SummaryInput{Journal: "ftp.journal", Total: 100, Succeeded: 75, Failed: 25, Failures: failuresOf(25), SecretsOut: "f.csv", Width: 120}},
+		{"interrupted", SummaryInput{Journal: "my runs/it's.journal", Total: 40, Succeeded: 15, Skipped: 5, Pending: 20, Interrupted: true, Width: 80}},
+		{"hostile", SummaryInput{Journal: "j", Total: 1, Failed: 1, Failures: hostile, Width: 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -47,7 +47,7 @@ func TestSummaryGolden(t *testing.T) {
 				if !strings.HasPrefix(l, "cpctl: ") {
 					t.Errorf("line without the cpctl: prefix: %q", l)
 				}
-				if tc.in.Width > 0 && twwidth.Width(l) > tc.in.Width && !strings.Contains(l, quoteArg(tc.in.Journal)) {
+				if tc.in.Width > 0 && twwidth.Width(l) > tc.in.Width && !strings.Contains(l, ShellQuote(tc.in.Journal)) {
 					t.Errorf("line wider than %d: %q", tc.in.Width, l)
 				}
 			}
@@ -63,7 +63,7 @@ func TestSummaryNamesFailures(t *testing.T) {
 			t.Fatalf("%d failures: Len %d, kept %d", n, f.Len(), len(f.rows))
 		}
 		var buf bytes.Buffer
-		if err := Summary(&buf, SummaryInput{Kind: "account", Journal: "j", Total: n, Failed: n, Failures: f}); err != nil {
+		if err := Summary(&buf, SummaryInput{Journal: "j", Total: n, Failed: n, Failures: f}); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
@@ -85,7 +85,7 @@ func TestSummaryNamesFailures(t *testing.T) {
 	}
 }
 
-func TestQuoteArg(t *testing.T) {
+func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{
 		"run.journal":        "run.journal",
 		"/tmp/a-b_c.journal": "/tmp/a-b_c.journal",
@@ -95,8 +95,8 @@ func TestQuoteArg(t *testing.T) {
 		"x$(rm -rf ~)":       "'x$(rm -rf ~)'",
 		"esc\x1b[2J.journal": `'esc\x1b[2J.journal'`,
 	} {
-		if got := quoteArg(in); got != want {
-			t.Errorf("quoteArg(%q) = %q, want %q", in, got, want)
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

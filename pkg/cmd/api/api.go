@@ -149,8 +149,12 @@ func (o *Options) format() (Format, error) {
 	s := o.Output
 	if !o.outputSet {
 		s = o.F.Viper.GetString(cmdutil.KeyOutput)
-		if s == "" || strings.EqualFold(s, "table") {
+		switch {
+		case s == "" || strings.EqualFold(s, "table"):
 			s = string(YAML)
+		case strings.EqualFold(s, "jsonl"), strings.EqualFold(s, "ndjson"):
+			// A reply is one JSON value, printed as it came: one line.
+			s = string(JSON)
 		}
 	}
 	fm, err := ParseFormat(s)

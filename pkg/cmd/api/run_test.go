@@ -338,3 +338,17 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
+
+// CPCTL_OUTPUT set for the passwd commands also works for the API tools:
+// table means their default (YAML), jsonl their JSON as it came.
+func TestFormatFromEnvironment(t *testing.T) {
+	for env, want := range map[string]Format{"": YAML, "table": YAML, "json": JSON, "jsonl": JSON, "NDJSON": JSON, "yaml": YAML} {
+		ios, _, _, _ := cmdutil.Test()
+		f := cmdutil.NewFactory(ios)
+		f.Viper.Set(cmdutil.KeyOutput, env)
+		got, err := (&Options{F: f}).format()
+		if err != nil || got != want {
+			t.Errorf("CPCTL_OUTPUT=%q: %q, %v; want %q", env, got, err, want)
+		}
+	}
+}

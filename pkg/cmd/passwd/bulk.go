@@ -359,9 +359,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			if r.Outcome.OK() && r.Outcome.Verified != nil && !*r.Outcome.Verified {
 				unverified++
 			}
-			if !r.Outcome.OK() {
-				failures.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
-			}
+			recordFailure(&failures, r)
 			writeRow(o.bulkResult(sv, r, showPasswords))
 		},
 		OnProgress: progress,
@@ -404,25 +402,13 @@ func runBulk(ctx context.Context, o *Options) error {
 	if err != nil {
 		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 	}
-	if f.IO.ErrTTY {
-		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
-			Kind: string(o.Kind), Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
-			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: &failures,
-			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
-		})
-	} else {
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
-		if sum.Skipped > 0 {
-			fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
-		}
-		fmt.Fprintln(f.IO.ErrOut)
-	}
+	o.printRunEnd(journal, sum, &failures)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, shellQuote(journal))
+		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, output.ShellQuote(journal))
 		if sum.Interrupted {
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}
@@ -448,6 +434,33 @@ func runBulk(ctx context.Context, o *Options) error {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
+}
+
+// recordFailure keeps a failed row for the summary at the end of the run.
+func recordFailure(fs *output.Failures, r batch.Result) {
+	if !r.Outcome.OK() {
+		fs.Add(output.FailedRow{Line: r.Row.Line, Target: r.Row.Target, Profile: r.Row.Profile, Message: r.Outcome.Message})
+	}
+}
+
+// printRunEnd prints the counts of a run on stderr; at a terminal, the
+// summary also names the failed rows, the journal and the commands to
+// resume, list the failures and export the passwords.
+func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *output.Failures) {
+	f := o.F
+	if f.IO.ErrTTY {
+		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
+			Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
+			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: failures,
+			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
+		})
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	if sum.Skipped > 0 {
+		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+	}
+	fmt.Fprintln(f.IO.ErrOut)
 }
 
 func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
@@ -585,13 +598,4 @@ func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) ou
 		out.Password = r.Password
 	}
 	return out
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it, so a command we
-// print can be pasted as it is.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
