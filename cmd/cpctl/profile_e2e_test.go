@@ -130,6 +130,10 @@ func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, in
 		time.Sleep(150 * time.Millisecond)
 		io.WriteString(f, st[1]+"\r")
 	}
+	// A command still waiting for input after every step is a failure,
+	// not a hang of the whole test binary.
+	kill := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
+	defer kill.Stop()
 	err = cmd.Wait()
 	<-done
 	code := 0
@@ -154,9 +158,11 @@ func TestPromptAtTerminal(t *testing.T) {
 	if !e.srv.Sim.CheckPassword("bob", newPass) {
 		t.Error("password not changed")
 	}
-	out, code = ptyRun(t, e, [][2]string{{"New password for bob", newPass + "1"}, {"Retype", newPass + "2"}}, "account", "passwd", "bob")
-	if code != 2 {
-		t.Fatalf("a mismatch should exit 2, got %d:\n%s", code, out)
+	// Entries that differ are asked for again, three times in all.
+	mismatch := [][2]string{{"New password for bob", newPass + "1"}, {"Retype", newPass + "2"}}
+	out, code = ptyRun(t, e, append(append(mismatch, mismatch...), mismatch...), "account", "passwd", "bob")
+	if code != 2 || strings.Count(out, "try again") != 2 {
+		t.Fatalf("three mismatches should exit 2 after asking twice more, got %d:\n%s", code, out)
 	}
 	// --no-input never prompts, even at a terminal.
 	out, code = ptyRun(t, e, nil, "--no-input", "account", "passwd", "bob")
