@@ -1,13 +1,9 @@
 package cmdutil
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/cpctl/cpctl/pkg/cmd/credentials"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
@@ -456,105 +453,35 @@ func (f *Factory) otpSource(t *Target) func(context.Context) (string, error) {
 		}
 	case p.TOTPCommand != "":
 		cmdline := p.TOTPCommand
-		// The client asks for a code on every request; a bulk run must not
-		// spawn a process each time. A printed secret is kept for the run, a
-		// printed code for the 30-second step it belongs to.
-		var mu sync.Mutex
-		var secretB32, code string
-		var codeStep int64 = -1
+		otp := credentials.TOTPCommand(f.Now, func(ctx context.Context) (string, error) {
+			return f.RunSecretCommand(ctx, "totp-command", cmdline)
+		})
 		return func(ctx context.Context) (string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			now := f.Now()
-			step := now.Unix() / int64(totp.Step/time.Second)
-			if secretB32 != "" {
-				return totp.Code(secretB32, now)
-			}
-			if code != "" && codeStep == step {
-				return code, nil
-			}
-			out, err := f.RunSecretCommand(ctx, "totp-command", cmdline)
+			code, err := otp(ctx)
 			if err != nil {
-				return "", err
+				return "", &UsageError{Err: err}
 			}
-			if isOTPCode(out) {
-				code, codeStep = out, step
-				return out, nil
-			}
-			c, err := totp.Code(out, now)
-			if err != nil {
-				return "", &UsageError{Err: fmt.Errorf("totp-command printed neither a 6-digit code nor a base32 secret")}
-			}
-			secretB32 = out
-			return c, nil
+			return code, nil
 		}
 	}
 	return nil
 }
 
-var otpCode = regexp.MustCompile(`^[0-9]{6}$`)
-
-func isOTPCode(s string) bool { return otpCode.MatchString(s) }
-
 // accessHashCommand names a token-command that prints an access hash.
-const accessHashCommand = "token-command (access hash)"
+const accessHashCommand = credentials.AccessHashCommand
 
-// RunSecretCommand runs a user's command (token-command and friends) through
-// the shell and returns the first line of its output. The command line comes
-// from the user's own config and holds no secret; the secret travels back on
-// the child's stdout, never through argv or the environment.
+// RunSecretCommand runs a user's command (token-command and friends); see
+// credentials.Runner. Its failures are usage errors: the config must change.
 func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cmdline)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.Env = childEnv(f.Environ)
-	if f.IO.InTTY && f.IO.InFile != nil {
-		// gpg-agent, op and similar tools may need the terminal to unlock.
-		cmd.Stdin = f.IO.InFile
-		cmd.Stderr = io.MultiWriter(&stderr, f.IO.ErrOut)
+	r := credentials.Runner{Env: f.Environ, Stderr: f.IO.ErrOut}
+	if f.IO.InTTY {
+		r.Terminal = f.IO.InFile
 	}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(firstLine(stderr.String()))
-		if msg != "" {
-			return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w: %s", what, cmdline, err, msg)}
-		}
-		return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w", what, cmdline, err)}
-	}
-	out := strings.TrimSpace(firstLine(stdout.String()))
-	if what == accessHashCommand {
-		// A WHM access hash spans many lines; the server ignores the line
-		// breaks, so all of the output is the secret.
-		out = strings.NewReplacer("\r", "", "\n", "").Replace(stdout.String())
-		out = strings.TrimSpace(out)
-	}
-	if out == "" {
-		return "", &UsageError{Err: fmt.Errorf("%s %q printed nothing", what, cmdline)}
+	out, err := r.Run(ctx, what, cmdline)
+	if err != nil {
+		return "", &UsageError{Err: err}
 	}
 	return out, nil
-}
-
-// childEnv is the environment for a user's command without cpctl's own
-// secret variables: a token command has no use for them, and what it
-// inherits it may log or pass on.
-func childEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "CPCTL_TOKEN=") || strings.HasPrefix(kv, "CPCTL_PASSWORD=") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // Client builds a client for the target.
