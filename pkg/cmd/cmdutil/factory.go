@@ -116,9 +116,35 @@ func (f *Factory) flagChanged(name string) bool {
 }
 
 // CanPrompt reports whether a prompt may be shown: standard input is a
-// terminal and --no-input is off.
+// terminal and --no-input is off. A CPCTL_NO_INPUT that is not a boolean
+// counts as on: a script that meant to forbid prompts gets none.
 func (f *Factory) CanPrompt() bool {
-	return f.IO.InTTY && f.Prompter != nil && !f.Viper.GetBool(KeyNoInput)
+	noInput, err := f.Bool(KeyNoInput)
+	return f.IO.InTTY && f.Prompter != nil && !noInput && err == nil
+}
+
+// Bool reads a boolean setting. A flag is a boolean already; a CPCTL_
+// variable must be one of the documented spellings (1/0, true/false,
+// yes/no, on/off, any case): anything else is a usage error rather than a
+// silent false (CPCTL_INSECURE=yes was ignored).
+func (f *Factory) Bool(key string) (bool, error) {
+	switch v := f.Viper.Get(key).(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "", "0", "false", "no", "off":
+			return false, nil
+		case "1", "true", "yes", "on":
+			return true, nil
+		}
+		return false, Usagef("CPCTL_%s=%q is not a boolean: use 1 or 0, true or false, yes or no, on or off",
+			strings.ToUpper(strings.ReplaceAll(key, "-", "_")), v)
+	default:
+		return f.Viper.GetBool(key), nil
+	}
 }
 
 // OutputFormat returns the -o format.
@@ -281,7 +307,11 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 			t.Profile.Auth = string(cpanel.AuthPassword)
 		}
 	}
-	if v.GetBool(KeyInsecure) {
+	insecure, err := f.Bool(KeyInsecure)
+	if err != nil {
+		return nil, err
+	}
+	if insecure {
 		t.Profile.Insecure = true
 	}
 	if fp := v.GetString(KeyTLSFingerprint); fp != "" {

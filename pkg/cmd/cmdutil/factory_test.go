@@ -219,3 +219,30 @@ func TestMissingCredentialsHint(t *testing.T) {
 		}
 	}
 }
+
+// CPCTL_INSECURE takes the documented spellings and refuses the rest, which
+// were a silent false (issue 15).
+func TestBoolSettings(t *testing.T) {
+	for _, tt := range []struct {
+		env     string
+		want    bool
+		wantErr bool
+	}{
+		{"", false, false}, {"1", true, false}, {"true", true, false}, {"TRUE", true, false},
+		{"yes", true, false}, {"on", true, false}, {"0", false, false}, {"false", false, false},
+		{"no", false, false}, {"off", false, false}, {"y", false, true}, {"enable", false, true}, {"2", false, true},
+	} {
+		t.Setenv("CPCTL_INSECURE", tt.env)
+		f := newTestFactory(t)
+		got, err := f.Bool(KeyInsecure)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("CPCTL_INSECURE=%q: %v, %v; want %v (error %v)", tt.env, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && (ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "CPCTL_INSECURE")) {
+			t.Errorf("CPCTL_INSECURE=%q: error %v should name the variable, exit 2", tt.env, err)
+		}
+		if _, rerr := newTestFactory(t, "--url", "https://h:2087").ResolveTarget(""); (rerr != nil) != tt.wantErr {
+			t.Errorf("CPCTL_INSECURE=%q: ResolveTarget error %v", tt.env, rerr)
+		}
+	}
+}

@@ -101,9 +101,13 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 		return cmdutil.Usagef("profile %q exists: use --replace, or 'cpctl profile remove %s' first", name, name)
 	}
 	v := f.Viper
+	insecure, err := f.Bool(cmdutil.KeyInsecure)
+	if err != nil {
+		return err
+	}
 	p := &config.Profile{
 		URL: v.GetString(cmdutil.KeyURL), Kind: v.GetString(cmdutil.KeyKind), User: v.GetString(cmdutil.KeyUser),
-		Auth: v.GetString(cmdutil.KeyAuth), CACert: v.GetString(cmdutil.KeyCACert), Insecure: v.GetBool(cmdutil.KeyInsecure),
+		Auth: v.GetString(cmdutil.KeyAuth), CACert: v.GetString(cmdutil.KeyCACert), Insecure: insecure,
 		CPanelURL: o.cpanelURL, MinStrength: o.minStrength, TOTPCommand: o.totpCommand,
 		TokenCommand: o.tokenCommand, PasswordCommand: o.passwordCommand,
 	}
