@@ -80,6 +80,12 @@ func Run(cmd *cobra.Command, args []string, o *Options) error {
 		o.Target = args[0]
 	}
 	ctx := cmd.Context()
+	if o.SecretsOut == "-" {
+		// Standard output already carries the rows (and, without
+		// --secrets-out, the generated password); a file named "-" is
+		// never what was meant.
+		return cmdutil.Usagef("--secrets-out needs a file name: without it a generated password is printed on standard output")
+	}
 	if o.Bulk.Active() {
 		if len(args) > 0 {
 			return cmdutil.Usagef("give either %s or --from/--resume, not both", targetWord(o.Kind))

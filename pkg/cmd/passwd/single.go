@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
@@ -190,7 +192,31 @@ func (o *Options) newPassword(p *plan) (string, bool, error) {
 	if err != nil {
 		return "", false, wrapSecretErr(err)
 	}
+	if err := checkGiven(pw, o.F.Warnf); err != nil {
+		return "", false, err
+	}
 	return pw, generated, nil
+}
+
+// checkGiven refuses a given password that cannot be what the user meant:
+// invalid UTF-8, or a control character (NUL, CR from a file saved on
+// Windows, an escape), which the server would store as it is and no
+// keyboard can type at a login. Spaces at either end are allowed but
+// warned about: copied text often carries them. Neither message holds the
+// password.
+func checkGiven(pw string, warnf func(string, ...any)) error {
+	if !utf8.ValidString(pw) {
+		return cmdutil.Usagef("the new password is not valid UTF-8: nothing was sent")
+	}
+	for i, r := range pw {
+		if unicode.IsControl(r) {
+			return cmdutil.Usagef("the new password holds a control character (%U at byte %d): nothing was sent", r, i)
+		}
+	}
+	if strings.TrimSpace(pw) != pw {
+		warnf("the new password begins or ends with a space; it is sent as given")
+	}
+	return nil
 }
 
 func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, error) {

@@ -192,3 +192,16 @@ func TestSmallContract(t *testing.T) {
 		t.Errorf("unknown flag: %v", err)
 	}
 }
+
+// --secrets-out - is refused in both modes, not a file named "-" (issue 15).
+func TestSecretsOutDashRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"account", "passwd", "bob", "--generate", "--secrets-out", "-"},
+		{"account", "passwd", "--from", "users.csv", "--generate", "--secrets-out", "-"},
+	} {
+		_, _, err := run(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "--secrets-out needs a file name") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("cpctl %q: %v", args, err)
+		}
+	}
+}
