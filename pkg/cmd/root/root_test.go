@@ -205,3 +205,25 @@ func TestSecretsOutDashRefused(t *testing.T) {
 		}
 	}
 }
+
+// A secret typed as an API argument warns like --password, and a dry run
+// redacts every parameter whose name says it is a secret (issue 15).
+func TestAPIArgumentSecrets(t *testing.T) {
+	const value = "Typed-Secret-8311"
+	for _, key := range []string{"password", "pw_new", "credential", "new_passwd_confirm", "client_secret"} {
+		stdout, stderr, err := run(t, "", "--dry-run", "whmapi1", "somefunc", "user=bob", key+"="+value)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if strings.Contains(stdout+stderr, value) {
+			t.Errorf("%s: the dry run shows the value:\n%s\n%s", key, stdout, stderr)
+		}
+		if want := "cpctl: warning: " + key + "=VALUE is visible to other users in the process list"; !strings.Contains(stderr, want) {
+			t.Errorf("%s: no warning %q:\n%s", key, want, stderr)
+		}
+	}
+	_, stderr, _ := run(t, "", "--dry-run", "whmapi1", "somefunc", "user=bob", "db_pass_update=1")
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("db_pass_update is not a secret:\n%s", stderr)
+	}
+}
