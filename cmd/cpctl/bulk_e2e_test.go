@@ -430,3 +430,26 @@ func TestBulkProgressOnlyAtTerminal(t *testing.T) {
 		t.Errorf("progress text in a pipe:\n%s%s", r.stdout, r.stderr)
 	}
 }
+
+// Every change made but --secrets-out unwritable: exit 6, not 1 ("refused"),
+// naming the journal to export from; the export then gives every password.
+func TestBulkSecretsOutUnwritable(t *testing.T) {
+	e := newEnv(t, bulkState(5), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 5)
+	out := filepath.Join(e.dir, "no-such-dir", "new.csv")
+	journal := filepath.Join(e.dir, "run.journal")
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-out", out, "--journal", journal)
+	e.wantCode(r, 6)
+	if want := "cpctl journal export " + journal + " --secrets-out FILE"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr should name %q:\n%s", want, r.stderr)
+	}
+	if got := e.srv.Sim.Stats().PasswordChanges; got != 5 {
+		t.Fatalf("%d changes, want 5", got)
+	}
+	saved := filepath.Join(e.dir, "saved.csv")
+	r = e.run("", "journal", "export", journal, "--secrets-out", saved)
+	e.wantCode(r, 0)
+	e.checkSecretsFile(saved, 5)
+}

@@ -16,6 +16,10 @@ const (
 	ExitAuth      = 3
 	ExitTransport = 4
 	ExitPartial   = 5
+	// ExitSecretsNotSaved is a bulk run whose every change succeeded but
+	// whose --secrets-out could not be written: the servers have new
+	// passwords that only the journal holds now.
+	ExitSecretsNotSaved = 6
 	// ExitInterrupted is a deliberate Ctrl-C (128 + SIGINT, as shells
 	// report it), at a prompt or during a run.
 	ExitInterrupted = 130

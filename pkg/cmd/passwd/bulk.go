@@ -418,7 +418,9 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
-			return fmt.Errorf("--secrets-out: %w (the journal %s still holds every password: 'cpctl journal export')", err, journal)
+			return &cmdutil.ExitError{Code: cmdutil.ExitSecretsNotSaved, Err: fmt.Errorf(
+				"--secrets-out: %w; the changes were made and the journal holds the new passwords: cpctl journal export %s --secrets-out FILE",
+				err, shellQuote(journal))}
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
 	}

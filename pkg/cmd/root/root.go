@@ -33,6 +33,8 @@ const exitCodesHelp = `Exit codes:
   3  authentication or authorization failed (bad token, 401/403, access denied)
   4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
   5  bulk run: some rows succeeded and some failed
+  6  bulk run: every change succeeded, but --secrets-out could not be written
+     (export the passwords from the journal)
 130  interrupted (Ctrl-C), at a prompt or during a run; a bulk run prints how to resume`
 
 // newRoot builds the root command with its flags and no subcommands.
