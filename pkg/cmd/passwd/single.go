@@ -24,31 +24,9 @@ func (o *Options) secretEnv() secret.Env {
 
 func runSingle(ctx context.Context, o *Options) error {
 	f := o.F
-	if _, err := f.OutputFormat(); err != nil {
-		return err
-	}
-	names, err := f.ProfileNames()
+	t, p, err := o.singlePlan()
 	if err != nil {
 		return err
-	}
-	if len(names) != 1 {
-		return cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
-	}
-	t, err := f.ResolveTarget(names[0])
-	if err != nil {
-		return err
-	}
-	p, err := resolvePlan(o, t, o.Target, o.Owner)
-	if err != nil {
-		return err
-	}
-	if o.Kind == Account {
-		if _, err := o.accountOptions(); err != nil {
-			return err
-		}
-	}
-	if o.SecretsOut != "" && !o.Password.Generate {
-		return cmdutil.Usagef("--secrets-out records generated passwords: use it with --generate")
 	}
 
 	var oldPassword string
@@ -108,15 +86,7 @@ func runSingle(ctx context.Context, o *Options) error {
 		return fmt.Errorf("print: %w", err)
 	}
 	if err != nil {
-		if generated && maybeSet(err) {
-			f.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
-		}
-		if generated && o.SecretsOut != "" && definitelyNotSet(err) {
-			// The server answered no: the recorded password was never set,
-			// and keeping it would mislead whoever reads the file.
-			_ = os.Remove(o.SecretsOut)
-		}
-		return err
+		return o.singleFailed(err, generated)
 	}
 	if p.needsOldPassword() && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) && t.Name != "" {
 		o.refreshProfilePassword(t, p, password)
@@ -130,6 +100,53 @@ func runSingle(ctx context.Context, o *Options) error {
 			"the server accepted the new password for %s but verification failed: the new password does not work yet", p.display)}
 	}
 	return nil
+}
+
+// singlePlan resolves the one server and the change to make on it, and
+// checks the flags that need neither the server nor the password.
+func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
+	f := o.F
+	if _, err := f.OutputFormat(); err != nil {
+		return nil, nil, err
+	}
+	names, err := f.ProfileNames()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(names) != 1 {
+		return nil, nil, cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
+	}
+	t, err := f.ResolveTarget(names[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := resolvePlan(o, t, o.Target, o.Owner)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Kind == Account {
+		if _, err := o.accountOptions(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.SecretsOut != "" && !o.Password.Generate {
+		return nil, nil, cmdutil.Usagef("--secrets-out records generated passwords: use it with --generate")
+	}
+	return t, p, nil
+}
+
+// singleFailed says what a failed change means for a generated password
+// and returns err.
+func (o *Options) singleFailed(err error, generated bool) error {
+	if generated && maybeSet(err) {
+		o.F.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
+	}
+	if generated && o.SecretsOut != "" && definitelyNotSet(err) {
+		// The server answered no: the recorded password was never set,
+		// and keeping it would mislead whoever reads the file.
+		_ = os.Remove(o.SecretsOut)
+	}
+	return err
 }
 
 // refreshProfilePassword keeps a cPanel profile usable after it changed
