@@ -453,3 +453,34 @@ func TestBulkSecretsOutUnwritable(t *testing.T) {
 	e.wantCode(r, 0)
 	e.checkSecretsFile(saved, 5)
 }
+
+// A bulk run whose results cannot be written (stdout on a full disk) says
+// so and fails, rather than exiting 0 with the rows lost (issue 14).
+func TestBulkStdoutWriteError(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	defer full.Close()
+	e := newEnv(t, bulkState(5), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 5)
+	journal := filepath.Join(e.dir, "run.journal")
+	cmd := exec.Command(binPath, "account", "passwd", "--from", in, "--generate", "--journal", journal)
+	cmd.Env = e.vars
+	cmd.Dir = e.dir
+	cmd.Stdout = full
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if err == nil {
+		t.Fatalf("exit 0 with every result lost:\n%s", stderr.String())
+	}
+	if want := "writing the results to standard output"; !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "journal show "+journal) {
+		t.Errorf("stderr should report the write error and name the journal:\n%s", stderr.String())
+	}
+	if got := e.srv.Sim.Stats().PasswordChanges; got != 5 {
+		t.Errorf("%d changes, want 5", got)
+	}
+}
