@@ -17,6 +17,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/secret/totp"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // Viper keys. Each global setting is declared once here; flags and
@@ -531,18 +532,19 @@ func (f *Factory) Client(ctx context.Context, t *Target) (*cpanel.Client, error)
 // has already replaced every secret.
 func (f *Factory) logExchange(x cpanel.Exchange) {
 	w := f.IO.ErrOut
-	fmt.Fprintf(w, "> %s %s\n", x.Method, x.URL)
+	// The reply is the server's text: shown escaped, never drawn.
+	fmt.Fprintf(w, "> %s %s\n", x.Method, termsafe.String(x.URL))
 	writeHeaders(w, "> ", x.RequestHeader)
 	if x.RequestBody != "" {
-		fmt.Fprintf(w, "> %s\n", x.RequestBody)
+		fmt.Fprintf(w, "> %s\n", termsafe.Text(x.RequestBody))
 	}
 	if x.Err != nil {
-		fmt.Fprintf(w, "< error after %s: %v\n", x.Duration.Round(time.Millisecond), x.Err)
+		fmt.Fprintf(w, "< error after %s: %s\n", x.Duration.Round(time.Millisecond), termsafe.String(x.Err.Error()))
 		return
 	}
 	fmt.Fprintf(w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))
 	writeHeaders(w, "< ", x.ResponseHeader)
 	if x.ResponseBody != "" {
-		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
+		fmt.Fprintf(w, "< %s\n", termsafe.Text(strings.TrimRight(x.ResponseBody, "\n")))
 	}
 }

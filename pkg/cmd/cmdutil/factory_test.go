@@ -246,3 +246,24 @@ func TestBoolSettings(t *testing.T) {
 		}
 	}
 }
+
+// -v shows what the server sent escaped: a reply cannot retitle the window
+// or clear the screen (issue 15).
+func TestLogExchangeIsTerminalSafe(t *testing.T) {
+	ios, _, _, errOut := Test()
+	f := NewFactory(ios)
+	f.logExchange(cpanel.Exchange{
+		Method: "POST", URL: "https://h:2087/json-api/passwd",
+		Status: 200, ResponseHeader: map[string][]string{"X-Evil": {"\x1b]0;TITLE\x07"}},
+		ResponseBody: "{\"reason\":\"\x1b[2J\u202eok\"}\nsecond line\n",
+	})
+	got := errOut.String()
+	if strings.ContainsAny(got, "\x1b\x07\u202e") {
+		t.Errorf("-v wrote raw control characters:\n%q", got)
+	}
+	for _, want := range []string{`X-Evil: \x1b]0;TITLE\x07`, `\x1b[2J\u202eok`, "\nsecond line\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("-v output lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 const exitCodesHelp = `Exit codes:
@@ -211,7 +212,8 @@ func Main(info version.Info) int {
 }
 
 // oneLine keeps an error on one line: server messages sometimes carry
-// newlines, and scripts read stderr line by line.
+// newlines, and scripts read stderr line by line. What a server or a
+// certificate put in the message is shown escaped, never drawn.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	return termsafe.String(strings.Join(strings.Fields(err.Error()), " "))
 }

@@ -2,6 +2,7 @@ package root
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -225,5 +226,14 @@ func TestAPIArgumentSecrets(t *testing.T) {
 	_, stderr, _ := run(t, "", "--dry-run", "whmapi1", "somefunc", "user=bob", "db_pass_update=1")
 	if strings.Contains(stderr, "warning") {
 		t.Errorf("db_pass_update is not a secret:\n%s", stderr)
+	}
+}
+
+// The error line keeps a server's or a certificate's text, escaped, on one
+// line (issue 15).
+func TestOneLineIsTerminalSafe(t *testing.T) {
+	got := oneLine(errors.New("refused: \x1b]0;TITLE\x07\nFake\tline \u202egnp.exe"))
+	if want := `refused: \x1b]0;TITLE\x07 Fake line \u202egnp.exe`; got != want {
+		t.Errorf("oneLine = %q, want %q", got, want)
 	}
 }
