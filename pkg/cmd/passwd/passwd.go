@@ -74,10 +74,18 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 	addBulkFlags(cmd, o)
 }
 
-// Run is the RunE of every passwd command.
-func Run(cmd *cobra.Command, args []string, o *Options) error {
+// RunFunc runs a passwd command on its parsed options; tests give one to
+// NewCmd to check what a command line parses into, in-process.
+type RunFunc func(*Options) error
+
+// Run is the RunE of every passwd command: it runs runF on the options
+// when runF is not nil, else the command itself.
+func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
 	if len(args) == 1 {
 		o.Target = args[0]
+	}
+	if runF != nil {
+		return runF(o)
 	}
 	ctx := cmd.Context()
 	if o.SecretsOut == "-" {

@@ -20,6 +20,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/email"
 	"github.com/cpctl/cpctl/pkg/cmd/ftp"
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
+	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cpanel"
@@ -100,6 +101,17 @@ Try it without a server: cpctl demo
 
 // NewCmd builds the whole command tree on the factory.
 func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
+	return newCmd(f, info, runFuncs{})
+}
+
+// runFuncs stand in for commands' own run functions in tests, which check
+// what a command line parses into without running it.
+type runFuncs struct {
+	passwd passwd.RunFunc
+	api    func(*api.Options) error
+}
+
+func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command {
 	cmd := newRoot(f, info)
 	add := func(group string, cmds ...*cobra.Command) {
 		for _, c := range cmds {
@@ -107,8 +119,8 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 			cmd.AddCommand(c)
 		}
 	}
-	add("passwd", account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f))
-	add("api", api.NewCmd(f, cpanel.WHMAPI1, nil), api.NewCmd(f, cpanel.CPAPI2, nil), api.NewCmd(f, cpanel.UAPI, nil))
+	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd), journal.NewCmd(f))
+	add("api", api.NewCmd(f, cpanel.WHMAPI1, runs.api), api.NewCmd(f, cpanel.CPAPI2, runs.api), api.NewCmd(f, cpanel.UAPI, runs.api))
 	add("setup", profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
 	guardUnknownCommands(cmd)
 	return cmd

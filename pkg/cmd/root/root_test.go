@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 )
 
@@ -235,5 +236,40 @@ func TestOneLineIsTerminalSafe(t *testing.T) {
 	got := oneLine(errors.New("refused: \x1b]0;TITLE\x07\nFake\tline \u202egnp.exe"))
 	if want := `refused: \x1b]0;TITLE\x07 Fake line \u202egnp.exe`; got != want {
 		t.Errorf("oneLine = %q, want %q", got, want)
+	}
+}
+
+// What a command line parses into, through the whole tree, without running
+// the command: the profile after -vp is a profile wherever it is named like
+// a command (issue 14).
+func TestParsedOptions(t *testing.T) {
+	tests := []struct {
+		args                  []string
+		kind                  passwd.Kind
+		target, owner, prof   string
+		stdin, generate, verb bool
+	}{
+		{[]string{"-vp", "ftp", "account", "passwd", "bob", "--password-stdin"}, passwd.Account, "bob", "", "ftp", true, false, true},
+		{[]string{"-p", "email", "ftp", "passwd", "files", "--owner", "bob", "--generate"}, passwd.FTP, "files", "bob", "email", false, true, false},
+		{[]string{"email", "passwd", "-vpftp", "info@bob.example", "--generate"}, passwd.Email, "info@bob.example", "", "ftp", false, true, true},
+		{[]string{"--profile=account", "-v", "account", "passwd", "bob", "--generate"}, passwd.Account, "bob", "", "account", false, true, true},
+	}
+	for _, tt := range tests {
+		ios, _, _, _ := cmdutil.Test()
+		f := cmdutil.NewFactory(ios)
+		var got *passwd.Options
+		cmd := newCmd(f, version.Info{}, runFuncs{passwd: func(o *passwd.Options) error { got = o; return nil }})
+		if err := execute(context.Background(), cmd, tt.args); err != nil {
+			t.Errorf("cpctl %q: %v", tt.args, err)
+			continue
+		}
+		if got == nil || got.Kind != tt.kind || got.Target != tt.target || got.Owner != tt.owner ||
+			got.Password.Stdin != tt.stdin || got.Password.Generate != tt.generate {
+			t.Errorf("cpctl %q parsed into %+v", tt.args, got)
+			continue
+		}
+		if p := f.Viper.GetString(cmdutil.KeyProfile); p != tt.prof || f.Verbose != tt.verb {
+			t.Errorf("cpctl %q: profile %q, verbose %v; want %q, %v", tt.args, p, f.Verbose, tt.prof, tt.verb)
+		}
 	}
 }
