@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/cpctl/cpctl/pkg/cmd/credentials"
+	"github.com/cpctl/cpctl/pkg/cmd/target"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
@@ -42,9 +43,8 @@ const (
 	KeyTLSFingerprint = "tls-fingerprint"
 )
 
-// DefaultTimeout is the per-request timeout: password changes are slow on
-// real servers (they update FTP, mail, MySQL and more in one call).
-const DefaultTimeout = "2m"
+// DefaultTimeout is the per-request timeout.
+const DefaultTimeout = target.DefaultTimeout
 
 // Factory gives commands what they need without globals: IO streams, the
 // configuration, clients for profiles and a prompter. One is made per run
@@ -197,24 +197,7 @@ func (f *Factory) Config() (*config.File, string, error) {
 }
 
 // Target is a server resolved from a profile, flags and environment.
-type Target struct {
-	// Name is the profile name, or "" for a server given by --url alone.
-	Name    string
-	Profile config.Profile
-	Kind    cpanel.Kind
-	Timeout time.Duration
-
-	fromFile bool
-	cfgPath  string
-}
-
-// DisplayName is the profile name, or the URL when there is none.
-func (t *Target) DisplayName() string {
-	if t.Name != "" {
-		return t.Name
-	}
-	return t.Profile.URL
-}
+type Target = target.Target
 
 // ProfileNames returns the names selected by --profile (which may list
 // several, comma-separated) or CPCTL_PROFILE, else the current profile.
@@ -260,17 +243,10 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 			return nil, &UsageError{Err: err}
 		}
 		t.Profile = *p
-		t.fromFile = true
-		t.cfgPath = path
+		t.FromFile = true
+		t.ConfigPath = path
 	}
-	v := f.Viper
-	// Flags and environment win over the profile.
-	override := func(key string, dst *string) {
-		if v.IsSet(key) && v.GetString(key) != "" {
-			*dst = v.GetString(key)
-		}
-	}
-	if u := v.GetString(KeyURL); u != "" && name != "" && u != t.Profile.URL {
+	if u := f.Viper.GetString(KeyURL); u != "" && name != "" && u != t.Profile.URL {
 		// A profile's credentials belong to its server. Only an explicit
 		// --url may redirect them, and only for a single profile: never a
 		// CPCTL_URL left in the environment, and never several profiles
@@ -286,104 +262,52 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 			return nil, Usagef("--url names one server; it cannot apply to several profiles (%s)", strings.Join(names, ", "))
 		}
 	}
-	override(KeyURL, &t.Profile.URL)
-	override(KeyKind, &t.Profile.Kind)
-	override(KeyUser, &t.Profile.User)
-	override(KeyAuth, &t.Profile.Auth)
-	override(KeyCACert, &t.Profile.CACert)
-	// CPCTL_TOKEN and CPCTL_PASSWORD stand in for a secret the profile does
-	// not hold (DESIGN.md), so a variable left in a CI environment never
-	// replaces a profile's own credentials or switches its auth method.
-	pr := t.Profile
-	held := pr.Token != "" || pr.Password != "" || pr.AccessHash != "" || pr.TokenCommand != "" || pr.PasswordCommand != ""
-	if tok := v.GetString(KeyToken); tok != "" && !held {
-		t.Profile.Token = tok
-		if !v.IsSet(KeyAuth) && t.Profile.Auth != string(cpanel.AuthAccessHash) {
-			t.Profile.Auth = string(cpanel.AuthToken)
-		}
-	}
-	if pw := v.GetString(KeyPassword); pw != "" && !held {
-		t.Profile.Password = pw
-		if !v.IsSet(KeyAuth) && v.GetString(KeyToken) == "" && t.Profile.Auth != string(cpanel.AuthSession) {
-			t.Profile.Auth = string(cpanel.AuthPassword)
-		}
-	}
-	insecure, err := f.Bool(KeyInsecure)
+	// Flags and environment win over the profile.
+	s, err := f.settings()
 	if err != nil {
 		return nil, err
 	}
-	if insecure {
-		t.Profile.Insecure = true
+	p, err := target.Merge(t.Profile, s)
+	if err != nil {
+		return nil, &UsageError{Err: err}
 	}
-	if fp := v.GetString(KeyTLSFingerprint); fp != "" {
-		norm, err := cpanel.NormalizeFingerprint(fp)
-		if err != nil {
-			return nil, Usagef("--tls-fingerprint: %w", err)
-		}
-		t.Profile.TLSFingerprint = norm
+	return f.finish(name, p, t.FromFile, t.ConfigPath)
+}
+
+// settings gathers what flags and CPCTL_ variables give.
+func (f *Factory) settings() (target.Settings, error) {
+	v := f.Viper
+	insecure, err := f.Bool(KeyInsecure)
+	if err != nil {
+		return target.Settings{}, err
 	}
-	if err := f.finish(t, v.IsSet(KeyTimeout)); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return target.Settings{
+		URL: v.GetString(KeyURL), Kind: v.GetString(KeyKind), User: v.GetString(KeyUser),
+		Auth: v.GetString(KeyAuth), CACert: v.GetString(KeyCACert),
+		Token: v.GetString(KeyToken), Password: v.GetString(KeyPassword),
+		Insecure: insecure, TLSFingerprint: v.GetString(KeyTLSFingerprint),
+		AuthSet: v.IsSet(KeyAuth),
+	}, nil
 }
 
 // TargetFromProfile resolves a profile that is not (yet) in the config
 // file, as `profile add` checks it before saving; flags are already in it.
 func (f *Factory) TargetFromProfile(name string, p config.Profile) (*Target, error) {
-	t := &Target{Name: name, Profile: p}
-	if err := f.finish(t, f.Viper.IsSet(KeyTimeout)); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return f.finish(name, p, false, "")
 }
 
 // finish infers what was left out and checks what was given.
-func (f *Factory) finish(t *Target, timeoutSet bool) error {
-	v := f.Viper
-	name := t.Name
-	if t.Profile.URL == "" {
-		return Usagef("no server URL: give --url or set url in profile %q", name)
+func (f *Factory) finish(name string, p config.Profile, fromFile bool, cfgPath string) (*Target, error) {
+	timeout := ""
+	if f.Viper.IsSet(KeyTimeout) {
+		timeout = f.Viper.GetString(KeyTimeout)
 	}
-	switch {
-	case t.Profile.Kind != "":
-		k := cpanel.Kind(strings.ToLower(t.Profile.Kind))
-		if k != cpanel.KindWHM && k != cpanel.KindCPanel {
-			return Usagef("kind %q is not whm or cpanel", t.Profile.Kind)
-		}
-		t.Kind = k
-	default:
-		k, ok := cpanel.InferKind(t.Profile.URL)
-		if !ok {
-			return Usagef("cannot tell whether %s is WHM or cPanel: give --kind whm|cpanel", t.Profile.URL)
-		}
-		t.Kind = k
+	t, err := target.Finish(name, p, timeout)
+	if err != nil {
+		return nil, &UsageError{Err: err}
 	}
-	if t.Profile.Auth == "" {
-		switch {
-		case t.Profile.Token != "" || t.Profile.TokenCommand != "":
-			t.Profile.Auth = string(cpanel.AuthToken)
-		case t.Profile.AccessHash != "":
-			t.Profile.Auth = string(cpanel.AuthAccessHash)
-		default:
-			t.Profile.Auth = string(cpanel.AuthPassword)
-		}
-	}
-	if t.Profile.User == "" && t.Kind == cpanel.KindWHM {
-		t.Profile.User = "root"
-	}
-	timeout := DefaultTimeout
-	if timeoutSet {
-		timeout = v.GetString(KeyTimeout)
-	} else if t.Profile.Timeout != "" {
-		timeout = t.Profile.Timeout
-	}
-	d, err := time.ParseDuration(timeout)
-	if err != nil || d <= 0 {
-		return Usagef("timeout %q is not a positive duration like 30s or 2m", timeout)
-	}
-	t.Timeout = d
-	return nil
+	t.FromFile, t.ConfigPath = fromFile, cfgPath
+	return t, nil
 }
 
 // ClientConfig turns the target into a client configuration, fetching the
@@ -395,9 +319,9 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 		CAFile: p.CACert, Insecure: p.Insecure, Fingerprint: p.TLSFingerprint,
 		Timeout: t.Timeout, UserAgent: "cpctl",
 	}
-	if t.fromFile && p.HasSecret() {
+	if t.FromFile && p.HasSecret() {
 		cfg, _, _ := f.Config()
-		if err := config.CheckPermissions(t.cfgPath, cfg); err != nil {
+		if err := config.CheckPermissions(t.ConfigPath, cfg); err != nil {
 			return cc, &UsageError{Err: err}
 		}
 	}
