@@ -8,7 +8,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/secret"
 )
 
-// Exit codes, as DESIGN.md documents them; scripts depend on them.
+// Exit codes, as docs/scripting.md documents them; scripts depend on them.
 const (
 	ExitOK        = 0
 	ExitRefused   = 1
@@ -56,7 +56,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // Silent reports whether the error's message was already printed.
 func (e *ExitError) Silent() bool { return e.Err == nil }
 
-// ExitCode maps an error onto DESIGN.md's exit codes.
+// ExitCode maps an error onto the exit codes of docs/scripting.md.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK

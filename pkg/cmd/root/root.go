@@ -1,5 +1,5 @@
 // Package root assembles the cpctl command tree and maps its errors onto
-// the exit codes in DESIGN.md.
+// the exit codes in docs/scripting.md.
 package root
 
 import (
