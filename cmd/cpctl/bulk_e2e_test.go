@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -287,8 +288,8 @@ func TestBulkInterrupt(t *testing.T) {
 	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 130 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("want exit 130 (interrupted), got %v\n%s", err, stderr.String())
 	}
 	if want := "cpctl: interrupted; resume with: cpctl account passwd --resume " + journal + "\n"; !strings.HasSuffix(stderr.String(), want) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -137,7 +138,7 @@ func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, in
 	err = cmd.Wait()
 	<-done
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
 	mu.Lock()

@@ -101,7 +101,7 @@ func newCmdExport(f *cmdutil.Factory) *cobra.Command {
 				err = cerr
 			}
 			if err != nil && !errors.Is(err, batch.ErrIncomplete) {
-				os.Remove(out)
+				_ = os.Remove(out)
 				return cmdutil.Usagef("journal: %w", err)
 			}
 			return exportResult(err)

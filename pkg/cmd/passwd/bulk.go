@@ -463,7 +463,7 @@ func newBulkOutput(o *Options) *bulkOutput {
 	f := o.F
 	fm, _ := f.OutputFormat() // checked by checkBulkFlags
 	b := &bulkOutput{o: o}
-	var w io.Writer = f.IO.Out
+	w := f.IO.Out
 	if !f.IO.OutTTY {
 		// Rows still reach a reading pipe within 50 ms, but thousands of
 		// them cost a handful of writes instead of one each.
