@@ -107,8 +107,9 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 // runFuncs stand in for commands' own run functions in tests, which check
 // what a command line parses into without running it.
 type runFuncs struct {
-	passwd passwd.RunFunc
-	api    func(*api.Options) error
+	passwd  passwd.RunFunc
+	api     func(*api.Options) error
+	journal func(*journal.Options) error
 }
 
 func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command {
@@ -119,7 +120,7 @@ func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command
 			cmd.AddCommand(c)
 		}
 	}
-	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd), journal.NewCmd(f))
+	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, runs.api), api.NewCmd(f, cpanel.CPAPI2, runs.api), api.NewCmd(f, cpanel.UAPI, runs.api))
 	add("setup", profile.NewCmd(f), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
 	guardUnknownCommands(cmd)

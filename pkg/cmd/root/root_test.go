@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 )
@@ -270,6 +271,24 @@ func TestParsedOptions(t *testing.T) {
 		}
 		if p := f.Viper.GetString(cmdutil.KeyProfile); p != tt.prof || f.Verbose != tt.verb {
 			t.Errorf("cpctl %q: profile %q, verbose %v; want %q, %v", tt.args, p, f.Verbose, tt.prof, tt.verb)
+		}
+	}
+}
+
+// journal verbs parse their argument and flag, in-process.
+func TestParsedJournalOptions(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want journal.Options
+	}{
+		{[]string{"journal", "show", "run.journal"}, journal.Options{Verb: "show", Journal: "run.journal"}},
+		{[]string{"-o", "json", "journal", "export", "j", "--secrets-out", "-"}, journal.Options{Verb: "export", Journal: "j", SecretsOut: "-"}},
+	} {
+		ios, _, _, _ := cmdutil.Test()
+		var got journal.Options
+		cmd := newCmd(cmdutil.NewFactory(ios), version.Info{}, runFuncs{journal: func(o *journal.Options) error { got = *o; return nil }})
+		if err := execute(context.Background(), cmd, tt.args); err != nil || got != tt.want {
+			t.Errorf("cpctl %q: %v, parsed into %+v, want %+v", tt.args, err, got, tt.want)
 		}
 	}
 }
