@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -287,8 +288,8 @@ func TestBulkInterrupt(t *testing.T) {
 	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 130 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("want exit 130 (interrupted), got %v\n%s", err, stderr.String())
 	}
 	if want := "cpctl: interrupted; resume with: cpctl account passwd --resume " + journal + "\n"; !strings.HasSuffix(stderr.String(), want) {
@@ -428,5 +429,59 @@ func TestBulkProgressOnlyAtTerminal(t *testing.T) {
 	e.wantCode(r, 0)
 	if strings.Contains(r.stderr, "rows/s") || strings.Contains(r.stdout, "rows/s") {
 		t.Errorf("progress text in a pipe:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// Every change made but --secrets-out unwritable: exit 6, not 1 ("refused"),
+// naming the journal to export from; the export then gives every password.
+func TestBulkSecretsOutUnwritable(t *testing.T) {
+	e := newEnv(t, bulkState(5), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 5)
+	out := filepath.Join(e.dir, "no-such-dir", "new.csv")
+	journal := filepath.Join(e.dir, "run.journal")
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-out", out, "--journal", journal)
+	e.wantCode(r, 6)
+	if want := "cpctl journal export " + journal + " --secrets-out FILE"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr should name %q:\n%s", want, r.stderr)
+	}
+	if got := e.srv.Sim.Stats().PasswordChanges; got != 5 {
+		t.Fatalf("%d changes, want 5", got)
+	}
+	saved := filepath.Join(e.dir, "saved.csv")
+	r = e.run("", "journal", "export", journal, "--secrets-out", saved)
+	e.wantCode(r, 0)
+	e.checkSecretsFile(saved, 5)
+}
+
+// A bulk run whose results cannot be written (stdout on a full disk) says
+// so and fails, rather than exiting 0 with the rows lost (issue 14).
+func TestBulkStdoutWriteError(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	defer full.Close()
+	e := newEnv(t, bulkState(5), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 5)
+	journal := filepath.Join(e.dir, "run.journal")
+	cmd := exec.Command(binPath, "account", "passwd", "--from", in, "--generate", "--journal", journal)
+	cmd.Env = e.vars
+	cmd.Dir = e.dir
+	cmd.Stdout = full
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if err == nil {
+		t.Fatalf("exit 0 with every result lost:\n%s", stderr.String())
+	}
+	if want := "writing the results to standard output"; !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "journal show "+journal) {
+		t.Errorf("stderr should report the write error and name the journal:\n%s", stderr.String())
+	}
+	if got := e.srv.Sim.Stats().PasswordChanges; got != 5 {
+		t.Errorf("%d changes, want 5", got)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -132,10 +133,14 @@ func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, in
 		time.Sleep(150 * time.Millisecond)
 		io.WriteString(f, st[1]+"\r")
 	}
+	// A command still waiting for input after every step is a failure,
+	// not a hang of the whole test binary.
+	kill := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
+	defer kill.Stop()
 	err = cmd.Wait()
 	<-done
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
 	mu.Lock()

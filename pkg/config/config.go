@@ -1,7 +1,8 @@
 // Package config reads and writes cpctl's configuration file: named server
 // profiles and the current profile. The file holds secrets, so it is written
 // atomically with mode 0600 and refused, as ssh refuses a private key, when
-// group or others can read it and it holds a secret.
+// group or others can read it and it holds a secret, or can write it or its
+// directory.
 package config
 
 import (
@@ -17,7 +18,7 @@ import (
 )
 
 // Profile is one server: where it is, how to authenticate and what to trust.
-// The YAML keys are a public contract (DESIGN.md).
+// The YAML keys are a public contract (docs/profiles-and-auth.md).
 type Profile struct {
 	URL             string `yaml:"url" json:"url"`
 	Kind            string `yaml:"kind,omitempty" json:"kind,omitempty"`
@@ -120,6 +121,9 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
+	if err := checkNotWritable(path); err != nil {
+		return nil, err
+	}
 	if err := yaml.Unmarshal(data, f); err != nil {
 		return nil, fmt.Errorf("config %s is not valid YAML: %w", path, err)
 	}
@@ -132,6 +136,31 @@ func Load(path string) (*File, error) {
 		}
 	}
 	return f, nil
+}
+
+// checkNotWritable refuses, as ssh does, a config file that group or others
+// can write, or that sits in a directory they can write (where they could
+// replace it): whatever names a token-command in it runs commands as the
+// user. A sticky directory (/tmp) lets nobody replace another's file.
+func checkNotWritable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if perm := st.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (permissions %04o), and it can name commands cpctl runs; run: chmod go-w %s: %w",
+			path, perm, path, ErrInsecurePermissions)
+	}
+	dir := filepath.Dir(path)
+	dst, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if perm := dst.Mode().Perm(); perm&0o022 != 0 && dst.Mode()&fs.ModeSticky == 0 {
+		return fmt.Errorf("the directory %s is writable by group or others (permissions %04o), so they can replace %s; run: chmod go-w %s: %w",
+			dir, perm, filepath.Base(path), dir, ErrInsecurePermissions)
+	}
+	return nil
 }
 
 // CheckPermissions refuses a file that holds a secret and is readable by
@@ -175,7 +204,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	name := tmp.Name()
-	defer os.Remove(name) // no-op after a successful rename
+	defer func() { _ = os.Remove(name) }() // no-op after a successful rename
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)

@@ -111,3 +111,52 @@ func TestDefaultPathXDG(t *testing.T) {
 		t.Errorf("CacheDir = %s", got)
 	}
 }
+
+// A config that group or others can write, or whose directory they can
+// write, is refused with the chmod that fixes it (issue 15): it can name a
+// token-command, which cpctl runs as the user.
+func TestLoadRefusesWritableByOthers(t *testing.T) {
+	tests := []struct {
+		name             string
+		fileMode, dirMod os.FileMode
+		wantFix          string // "" when it loads
+	}{
+		{"private", 0o600, 0o700, ""},
+		{"readable by others, no secret", 0o644, 0o755, ""},
+		{"group-writable file", 0o620, 0o700, "chmod go-w FILE"},
+		{"world-writable file", 0o606, 0o700, "chmod go-w FILE"},
+		{"group-writable directory", 0o600, 0o770, "chmod go-w DIR"},
+		{"world-writable directory", 0o600, 0o777, "chmod go-w DIR"},
+		{"sticky world-writable directory", 0o600, os.ModeSticky | 0o777, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "cpctl")
+			path := filepath.Join(dir, "config.yaml")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte("profiles:\n  a:\n    url: https://h:2087\n    token-command: pass x\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.fileMode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tt.dirMod); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+			_, err := Load(path)
+			if tt.wantFix == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			fix := strings.NewReplacer("FILE", path, "DIR", dir).Replace(tt.wantFix)
+			if err == nil || !errors.Is(err, ErrInsecurePermissions) || !strings.Contains(err.Error(), fix) {
+				t.Errorf("Load = %v, want a refusal naming %q", err, fix)
+			}
+		})
+	}
+}

@@ -8,17 +8,18 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 )
 
-// NewCmd returns the `account` noun.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmd returns the `account` noun; runF, when not nil, runs instead of
+// the command (tests).
+func NewCmd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "account",
 		Short: "cPanel account passwords",
 	}
-	cmd.AddCommand(newCmdPasswd(f))
+	cmd.AddCommand(newCmdPasswd(f, runF))
 	return cmd
 }
 
-func newCmdPasswd(f *cmdutil.Factory) *cobra.Command {
+func newCmdPasswd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
 	o := &passwd.Options{F: f, Kind: passwd.Account}
 	cmd := &cobra.Command{
 		Use:   "passwd [USER]",
@@ -46,7 +47,7 @@ or a prompt with confirmation at a terminal.`,
   cpctl -p prod account passwd --from users.csv --generate --secrets-out new.csv`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return passwd.Run(cmd, args, o)
+			return passwd.Run(cmd, args, o, runF)
 		},
 	}
 	passwd.AddFlags(cmd, o)

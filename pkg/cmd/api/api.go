@@ -307,6 +307,7 @@ func Run(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
+	warnInlineSecrets(f, args)
 	if err := ReadValues(args, f.IO.In, f.IO.ErrOut); err != nil {
 		return err
 	}
@@ -384,4 +385,14 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 	}
 	res.Err = err
 	return res.done()
+}
+
+// warnInlineSecrets warns, as --password does, about a secret typed on the
+// command line, where other users see it in the process list.
+func warnInlineSecrets(f *cmdutil.Factory, args []Arg) {
+	for _, a := range args {
+		if a.Secret && a.Source == Literal && a.Value != "" {
+			f.Warnf("%s=VALUE is visible to other users in the process list; prefer %s=@- (standard input) or %s=@FILE", a.Key, a.Key, a.Key)
+		}
+	}
 }

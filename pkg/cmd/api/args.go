@@ -142,6 +142,16 @@ func SecretKey(key string) bool {
 			return true
 		}
 	}
+	// The new password comes first in some names (pw_new, password_new,
+	// passwd_confirm), and some functions call it a credential.
+	if strings.HasPrefix(k, "pw_") || strings.HasPrefix(k, "pwd_") {
+		return true
+	}
+	for _, s := range []string{"password", "passwd", "passphrase", "secret", "credential"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
 	return false
 }
 

@@ -73,6 +73,8 @@ func TestSecretKey(t *testing.T) {
 		{"passwd", true}, {"token", true}, {"api_token", true}, {"tfa_token", true}, {"new_password", true},
 		{"password-1", true}, {"pass2", true}, {"cpanel.password", true}, {"key", true}, {"ssl_key", true},
 		{"accesshash", true}, {"secret", true},
+		{"pw_new", true}, {"pwd_confirm", true}, {"password_new", true}, {"credential", true}, {"credentials", true},
+		{"client_secret_id", true}, {"passwd_confirm", true},
 		{"user", false}, {"domain", false}, {"email", false}, {"db_pass_update", false},
 		{"digestauth", false}, {"app", false}, {"search", false}, {"keepdns", false},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 	"io"
 	"net/url"
 	"strconv"
@@ -87,7 +88,8 @@ func oneLine(err error) string {
 	if err == nil {
 		return ""
 	}
-	return string(bytes.Join(bytes.Fields([]byte(err.Error())), []byte(" ")))
+	// A server's message: one line, and nothing in it drawn on the terminal.
+	return termsafe.String(string(bytes.Join(bytes.Fields([]byte(err.Error())), []byte(" "))))
 }
 
 // renderResults prints a multi-profile run: a list with one entry per

@@ -8,7 +8,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/secret"
 )
 
-// Exit codes, as DESIGN.md documents them; scripts depend on them.
+// Exit codes, as docs/scripting.md documents them; scripts depend on them.
 const (
 	ExitOK        = 0
 	ExitRefused   = 1
@@ -16,6 +16,10 @@ const (
 	ExitAuth      = 3
 	ExitTransport = 4
 	ExitPartial   = 5
+	// ExitSecretsNotSaved is a bulk run whose every change succeeded but
+	// whose --secrets-out could not be written: the servers have new
+	// passwords that only the journal holds now.
+	ExitSecretsNotSaved = 6
 	// ExitInterrupted is a deliberate Ctrl-C (128 + SIGINT, as shells
 	// report it), at a prompt or during a run.
 	ExitInterrupted = 130
@@ -52,7 +56,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // Silent reports whether the error's message was already printed.
 func (e *ExitError) Silent() bool { return e.Err == nil }
 
-// ExitCode maps an error onto DESIGN.md's exit codes.
+// ExitCode maps an error onto the exit codes of docs/scripting.md.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK

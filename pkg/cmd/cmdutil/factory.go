@@ -1,13 +1,9 @@
 package cmdutil
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +11,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/cpctl/cpctl/pkg/cmd/credentials"
+	"github.com/cpctl/cpctl/pkg/cmd/target"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
@@ -45,9 +43,8 @@ const (
 	KeyTLSFingerprint = "tls-fingerprint"
 )
 
-// DefaultTimeout is the per-request timeout: password changes are slow on
-// real servers (they update FTP, mail, MySQL and more in one call).
-const DefaultTimeout = "2m"
+// DefaultTimeout is the per-request timeout.
+const DefaultTimeout = target.DefaultTimeout
 
 // Factory gives commands what they need without globals: IO streams, the
 // configuration, clients for profiles and a prompter. One is made per run
@@ -120,9 +117,35 @@ func (f *Factory) flagChanged(name string) bool {
 }
 
 // CanPrompt reports whether a prompt may be shown: standard input is a
-// terminal and --no-input is off.
+// terminal and --no-input is off. A CPCTL_NO_INPUT that is not a boolean
+// counts as on: a script that meant to forbid prompts gets none.
 func (f *Factory) CanPrompt() bool {
-	return f.IO.InTTY && f.Prompter != nil && !f.Viper.GetBool(KeyNoInput)
+	noInput, err := f.Bool(KeyNoInput)
+	return f.IO.InTTY && f.Prompter != nil && !noInput && err == nil
+}
+
+// Bool reads a boolean setting. A flag is a boolean already; a CPCTL_
+// variable must be one of the documented spellings (1/0, true/false,
+// yes/no, on/off, any case): anything else is a usage error rather than a
+// silent false (CPCTL_INSECURE=yes was ignored).
+func (f *Factory) Bool(key string) (bool, error) {
+	switch v := f.Viper.Get(key).(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "", "0", "false", "no", "off":
+			return false, nil
+		case "1", "true", "yes", "on":
+			return true, nil
+		}
+		return false, Usagef("CPCTL_%s=%q is not a boolean: use 1 or 0, true or false, yes or no, on or off",
+			strings.ToUpper(strings.ReplaceAll(key, "-", "_")), v)
+	default:
+		return f.Viper.GetBool(key), nil
+	}
 }
 
 // OutputFormat returns the -o format.
@@ -174,26 +197,7 @@ func (f *Factory) Config() (*config.File, string, error) {
 }
 
 // Target is a server resolved from a profile, flags and environment.
-type Target struct {
-	// Name is the profile name, or "" for a server given by --url alone.
-	Name    string
-	Profile config.Profile
-	Kind    cpanel.Kind
-	Timeout time.Duration
-	// MaxConns sizes the client's keep-alive pool (bulk runs set their concurrency); 0 = default.
-	MaxConns int
-
-	fromFile bool
-	cfgPath  string
-}
-
-// DisplayName is the profile name, or the URL when there is none.
-func (t *Target) DisplayName() string {
-	if t.Name != "" {
-		return t.Name
-	}
-	return t.Profile.URL
-}
+type Target = target.Target
 
 // ProfileNames returns the names selected by --profile (which may list
 // several, comma-separated) or CPCTL_PROFILE, else the current profile.
@@ -239,17 +243,10 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 			return nil, &UsageError{Err: err}
 		}
 		t.Profile = *p
-		t.fromFile = true
-		t.cfgPath = path
+		t.FromFile = true
+		t.ConfigPath = path
 	}
-	v := f.Viper
-	// Flags and environment win over the profile.
-	override := func(key string, dst *string) {
-		if v.IsSet(key) && v.GetString(key) != "" {
-			*dst = v.GetString(key)
-		}
-	}
-	if u := v.GetString(KeyURL); u != "" && name != "" && u != t.Profile.URL {
+	if u := f.Viper.GetString(KeyURL); u != "" && name != "" && u != t.Profile.URL {
 		// A profile's credentials belong to its server. Only an explicit
 		// --url may redirect them, and only for a single profile: never a
 		// CPCTL_URL left in the environment, and never several profiles
@@ -265,100 +262,52 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 			return nil, Usagef("--url names one server; it cannot apply to several profiles (%s)", strings.Join(names, ", "))
 		}
 	}
-	override(KeyURL, &t.Profile.URL)
-	override(KeyKind, &t.Profile.Kind)
-	override(KeyUser, &t.Profile.User)
-	override(KeyAuth, &t.Profile.Auth)
-	override(KeyCACert, &t.Profile.CACert)
-	// CPCTL_TOKEN and CPCTL_PASSWORD stand in for a secret the profile does
-	// not hold (DESIGN.md), so a variable left in a CI environment never
-	// replaces a profile's own credentials or switches its auth method.
-	pr := t.Profile
-	held := pr.Token != "" || pr.Password != "" || pr.AccessHash != "" || pr.TokenCommand != "" || pr.PasswordCommand != ""
-	if tok := v.GetString(KeyToken); tok != "" && !held {
-		t.Profile.Token = tok
-		if !v.IsSet(KeyAuth) && t.Profile.Auth != string(cpanel.AuthAccessHash) {
-			t.Profile.Auth = string(cpanel.AuthToken)
-		}
-	}
-	if pw := v.GetString(KeyPassword); pw != "" && !held {
-		t.Profile.Password = pw
-		if !v.IsSet(KeyAuth) && v.GetString(KeyToken) == "" && t.Profile.Auth != string(cpanel.AuthSession) {
-			t.Profile.Auth = string(cpanel.AuthPassword)
-		}
-	}
-	if v.GetBool(KeyInsecure) {
-		t.Profile.Insecure = true
-	}
-	if fp := v.GetString(KeyTLSFingerprint); fp != "" {
-		norm, err := cpanel.NormalizeFingerprint(fp)
-		if err != nil {
-			return nil, Usagef("--tls-fingerprint: %w", err)
-		}
-		t.Profile.TLSFingerprint = norm
-	}
-	if err := f.finish(t, v.IsSet(KeyTimeout)); err != nil {
+	// Flags and environment win over the profile.
+	s, err := f.settings()
+	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	p, err := target.Merge(t.Profile, s)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return f.finish(name, p, t.FromFile, t.ConfigPath)
+}
+
+// settings gathers what flags and CPCTL_ variables give.
+func (f *Factory) settings() (target.Settings, error) {
+	v := f.Viper
+	insecure, err := f.Bool(KeyInsecure)
+	if err != nil {
+		return target.Settings{}, err
+	}
+	return target.Settings{
+		URL: v.GetString(KeyURL), Kind: v.GetString(KeyKind), User: v.GetString(KeyUser),
+		Auth: v.GetString(KeyAuth), CACert: v.GetString(KeyCACert),
+		Token: v.GetString(KeyToken), Password: v.GetString(KeyPassword),
+		Insecure: insecure, TLSFingerprint: v.GetString(KeyTLSFingerprint),
+		AuthSet: v.IsSet(KeyAuth),
+	}, nil
 }
 
 // TargetFromProfile resolves a profile that is not (yet) in the config
 // file, as `profile add` checks it before saving; flags are already in it.
 func (f *Factory) TargetFromProfile(name string, p config.Profile) (*Target, error) {
-	t := &Target{Name: name, Profile: p}
-	if err := f.finish(t, f.Viper.IsSet(KeyTimeout)); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return f.finish(name, p, false, "")
 }
 
 // finish infers what was left out and checks what was given.
-func (f *Factory) finish(t *Target, timeoutSet bool) error {
-	v := f.Viper
-	name := t.Name
-	if t.Profile.URL == "" {
-		return Usagef("no server URL: give --url or set url in profile %q", name)
+func (f *Factory) finish(name string, p config.Profile, fromFile bool, cfgPath string) (*Target, error) {
+	timeout := ""
+	if f.Viper.IsSet(KeyTimeout) {
+		timeout = f.Viper.GetString(KeyTimeout)
 	}
-	switch {
-	case t.Profile.Kind != "":
-		k := cpanel.Kind(strings.ToLower(t.Profile.Kind))
-		if k != cpanel.KindWHM && k != cpanel.KindCPanel {
-			return Usagef("kind %q is not whm or cpanel", t.Profile.Kind)
-		}
-		t.Kind = k
-	default:
-		k, ok := cpanel.InferKind(t.Profile.URL)
-		if !ok {
-			return Usagef("cannot tell whether %s is WHM or cPanel: give --kind whm|cpanel", t.Profile.URL)
-		}
-		t.Kind = k
+	t, err := target.Finish(name, p, timeout)
+	if err != nil {
+		return nil, &UsageError{Err: err}
 	}
-	if t.Profile.Auth == "" {
-		switch {
-		case t.Profile.Token != "" || t.Profile.TokenCommand != "":
-			t.Profile.Auth = string(cpanel.AuthToken)
-		case t.Profile.AccessHash != "":
-			t.Profile.Auth = string(cpanel.AuthAccessHash)
-		default:
-			t.Profile.Auth = string(cpanel.AuthPassword)
-		}
-	}
-	if t.Profile.User == "" && t.Kind == cpanel.KindWHM {
-		t.Profile.User = "root"
-	}
-	timeout := DefaultTimeout
-	if timeoutSet {
-		timeout = v.GetString(KeyTimeout)
-	} else if t.Profile.Timeout != "" {
-		timeout = t.Profile.Timeout
-	}
-	d, err := time.ParseDuration(timeout)
-	if err != nil || d <= 0 {
-		return Usagef("timeout %q is not a positive duration like 30s or 2m", timeout)
-	}
-	t.Timeout = d
-	return nil
+	t.FromFile, t.ConfigPath = fromFile, cfgPath
+	return t, nil
 }
 
 // ClientConfig turns the target into a client configuration, fetching the
@@ -370,9 +319,9 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 		CAFile: p.CACert, Insecure: p.Insecure, Fingerprint: p.TLSFingerprint,
 		Timeout: t.Timeout, UserAgent: "cpctl", MaxConns: t.MaxConns,
 	}
-	if t.fromFile && p.HasSecret() {
+	if t.FromFile && p.HasSecret() {
 		cfg, _, _ := f.Config()
-		if err := config.CheckPermissions(t.cfgPath, cfg); err != nil {
+		if err := config.CheckPermissions(t.ConfigPath, cfg); err != nil {
 			return cc, &UsageError{Err: err}
 		}
 	}
@@ -459,105 +408,35 @@ func (f *Factory) otpSource(t *Target) func(context.Context) (string, error) {
 		}
 	case p.TOTPCommand != "":
 		cmdline := p.TOTPCommand
-		// The client asks for a code on every request; a bulk run must not
-		// spawn a process each time. A printed secret is kept for the run, a
-		// printed code for the 30-second step it belongs to.
-		var mu sync.Mutex
-		var secretB32, code string
-		var codeStep int64 = -1
+		otp := credentials.TOTPCommand(f.Now, func(ctx context.Context) (string, error) {
+			return f.RunSecretCommand(ctx, "totp-command", cmdline)
+		})
 		return func(ctx context.Context) (string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			now := f.Now()
-			step := now.Unix() / int64(totp.Step/time.Second)
-			if secretB32 != "" {
-				return totp.Code(secretB32, now)
-			}
-			if code != "" && codeStep == step {
-				return code, nil
-			}
-			out, err := f.RunSecretCommand(ctx, "totp-command", cmdline)
+			code, err := otp(ctx)
 			if err != nil {
-				return "", err
+				return "", &UsageError{Err: err}
 			}
-			if isOTPCode(out) {
-				code, codeStep = out, step
-				return out, nil
-			}
-			c, err := totp.Code(out, now)
-			if err != nil {
-				return "", &UsageError{Err: fmt.Errorf("totp-command printed neither a 6-digit code nor a base32 secret")}
-			}
-			secretB32 = out
-			return c, nil
+			return code, nil
 		}
 	}
 	return nil
 }
 
-var otpCode = regexp.MustCompile(`^[0-9]{6}$`)
-
-func isOTPCode(s string) bool { return otpCode.MatchString(s) }
-
 // accessHashCommand names a token-command that prints an access hash.
-const accessHashCommand = "token-command (access hash)"
+const accessHashCommand = credentials.AccessHashCommand
 
-// RunSecretCommand runs a user's command (token-command and friends) through
-// the shell and returns the first line of its output. The command line comes
-// from the user's own config and holds no secret; the secret travels back on
-// the child's stdout, never through argv or the environment.
+// RunSecretCommand runs a user's command (token-command and friends); see
+// credentials.Runner. Its failures are usage errors: the config must change.
 func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cmdline)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.Env = childEnv(f.Environ)
-	if f.IO.InTTY && f.IO.InFile != nil {
-		// gpg-agent, op and similar tools may need the terminal to unlock.
-		cmd.Stdin = f.IO.InFile
-		cmd.Stderr = io.MultiWriter(&stderr, f.IO.ErrOut)
+	r := credentials.Runner{Env: f.Environ, Stderr: f.IO.ErrOut}
+	if f.IO.InTTY {
+		r.Terminal = f.IO.InFile
 	}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(firstLine(stderr.String()))
-		if msg != "" {
-			return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w: %s", what, cmdline, err, msg)}
-		}
-		return "", &UsageError{Err: fmt.Errorf("%s %q failed: %w", what, cmdline, err)}
-	}
-	out := strings.TrimSpace(firstLine(stdout.String()))
-	if what == accessHashCommand {
-		// A WHM access hash spans many lines; the server ignores the line
-		// breaks, so all of the output is the secret.
-		out = strings.NewReplacer("\r", "", "\n", "").Replace(stdout.String())
-		out = strings.TrimSpace(out)
-	}
-	if out == "" {
-		return "", &UsageError{Err: fmt.Errorf("%s %q printed nothing", what, cmdline)}
+	out, err := r.Run(ctx, what, cmdline)
+	if err != nil {
+		return "", &UsageError{Err: err}
 	}
 	return out, nil
-}
-
-// childEnv is the environment for a user's command without cpctl's own
-// secret variables: a token command has no use for them, and what it
-// inherits it may log or pass on.
-func childEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "CPCTL_TOKEN=") || strings.HasPrefix(kv, "CPCTL_PASSWORD=") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // Client builds a client for the target.
@@ -577,18 +456,19 @@ func (f *Factory) Client(ctx context.Context, t *Target) (*cpanel.Client, error)
 // has already replaced every secret.
 func (f *Factory) logExchange(x cpanel.Exchange) {
 	w := f.IO.ErrOut
-	fmt.Fprintf(w, "> %s %s\n", x.Method, x.URL)
+	// The reply is the server's text: shown escaped, never drawn.
+	fmt.Fprintf(w, "> %s %s\n", x.Method, termsafe.String(x.URL))
 	writeHeaders(w, "> ", x.RequestHeader)
 	if x.RequestBody != "" {
-		fmt.Fprintf(w, "> %s\n", x.RequestBody)
+		fmt.Fprintf(w, "> %s\n", termsafe.Text(x.RequestBody))
 	}
 	if x.Err != nil {
-		fmt.Fprintf(w, "< error after %s: %v\n", x.Duration.Round(time.Millisecond), x.Err)
+		fmt.Fprintf(w, "< error after %s: %s\n", x.Duration.Round(time.Millisecond), termsafe.String(x.Err.Error()))
 		return
 	}
 	fmt.Fprintf(w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))
 	writeHeaders(w, "< ", x.ResponseHeader)
 	if x.ResponseBody != "" {
-		fmt.Fprintf(w, "< %s\n", strings.TrimRight(x.ResponseBody, "\n"))
+		fmt.Fprintf(w, "< %s\n", termsafe.Text(strings.TrimRight(x.ResponseBody, "\n")))
 	}
 }

@@ -219,3 +219,51 @@ func TestMissingCredentialsHint(t *testing.T) {
 		}
 	}
 }
+
+// CPCTL_INSECURE takes the documented spellings and refuses the rest, which
+// were a silent false (issue 15).
+func TestBoolSettings(t *testing.T) {
+	for _, tt := range []struct {
+		env     string
+		want    bool
+		wantErr bool
+	}{
+		{"", false, false}, {"1", true, false}, {"true", true, false}, {"TRUE", true, false},
+		{"yes", true, false}, {"on", true, false}, {"0", false, false}, {"false", false, false},
+		{"no", false, false}, {"off", false, false}, {"y", false, true}, {"enable", false, true}, {"2", false, true},
+	} {
+		t.Setenv("CPCTL_INSECURE", tt.env)
+		f := newTestFactory(t)
+		got, err := f.Bool(KeyInsecure)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("CPCTL_INSECURE=%q: %v, %v; want %v (error %v)", tt.env, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && (ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "CPCTL_INSECURE")) {
+			t.Errorf("CPCTL_INSECURE=%q: error %v should name the variable, exit 2", tt.env, err)
+		}
+		if _, rerr := newTestFactory(t, "--url", "https://h:2087").ResolveTarget(""); (rerr != nil) != tt.wantErr {
+			t.Errorf("CPCTL_INSECURE=%q: ResolveTarget error %v", tt.env, rerr)
+		}
+	}
+}
+
+// -v shows what the server sent escaped: a reply cannot retitle the window
+// or clear the screen (issue 15).
+func TestLogExchangeIsTerminalSafe(t *testing.T) {
+	ios, _, _, errOut := Test()
+	f := NewFactory(ios)
+	f.logExchange(cpanel.Exchange{
+		Method: "POST", URL: "https://h:2087/json-api/passwd",
+		Status: 200, ResponseHeader: map[string][]string{"X-Evil": {"\x1b]0;TITLE\x07"}},
+		ResponseBody: "{\"reason\":\"\x1b[2J\u202eok\"}\nsecond line\n",
+	})
+	got := errOut.String()
+	if strings.ContainsAny(got, "\x1b\x07\u202e") {
+		t.Errorf("-v wrote raw control characters:\n%q", got)
+	}
+	for _, want := range []string{`X-Evil: \x1b]0;TITLE\x07`, `\x1b[2J\u202eok`, "\nsecond line\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("-v output lacks %q:\n%s", want, got)
+		}
+	}
+}

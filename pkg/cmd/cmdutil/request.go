@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"fmt"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 	"io"
 	"net/http"
 	"sort"
@@ -27,7 +28,7 @@ func writeHeaders(w io.Writer, prefix string, header http.Header) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range header[k] {
-			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, termsafe.String(k), termsafe.String(v))
 		}
 	}
 }

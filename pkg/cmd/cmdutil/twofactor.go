@@ -44,11 +44,3 @@ func (f *Factory) TwoFactorFallback(ctx context.Context, t *Target, callErr erro
 	}
 	return c, nil
 }
-
-// Describe names the target in messages: "profile NAME", or its URL.
-func (t *Target) Describe() string {
-	if t.Name == "" {
-		return t.Profile.URL
-	}
-	return "profile " + t.Name
-}

@@ -42,13 +42,13 @@ func runDemo(ctx context.Context, f *cmdutil.Factory, run Runner) error {
 	if err != nil {
 		return fmt.Errorf("start the simulator: %w", err)
 	}
-	defer srv.Close()
+	defer func() { _ = srv.Close() }()
 
 	dir, err := os.MkdirTemp("", "cpctl-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	cfgPath := filepath.Join(dir, "config.yaml")
 	cfg := &config.File{CurrentProfile: "demo", Profiles: map[string]*config.Profile{
 		"demo": {

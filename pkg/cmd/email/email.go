@@ -8,8 +8,9 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 )
 
-// NewCmd returns the `email` noun.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmd returns the `email` noun; runF, when not nil, runs instead of the
+// command (tests).
+func NewCmd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
 	return passwd.NewOwnedNounCmd(f, passwd.OwnedNoun{
 		Kind:  passwd.Email,
 		Short: "Mail account passwords",
@@ -21,5 +22,5 @@ Through a WHM profile, --owner names the cPanel account that owns the domain.
 --verify proves the change with UAPI Email/verify_password.`,
 		Example: `  cpctl -p prod email passwd info@bob.example --owner bob --generate --verify
   cpctl -p shop email passwd sales@shop.example --password-file pw.txt -o json`,
-	})
+	}, runF)
 }

@@ -8,8 +8,9 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 )
 
-// NewCmd returns the `ftp` noun.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmd returns the `ftp` noun; runF, when not nil, runs instead of the
+// command (tests).
+func NewCmd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
 	return passwd.NewOwnedNounCmd(f, passwd.OwnedNoun{
 		Kind:  passwd.FTP,
 		Short: "FTP account passwords",
@@ -22,5 +23,5 @@ the cPanel account that owns the FTP account. No API proves an FTP password,
 so --verify reports "unsupported".`,
 		Example: `  cpctl -p prod ftp passwd files@bob.example --owner bob --generate
   cpctl -p shop ftp passwd uploads --password-stdin < pw.txt`,
-	})
+	}, runF)
 }

@@ -14,8 +14,16 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 )
 
-// NewCmd returns the `journal` noun.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
+// Options are what a journal command was given.
+type Options struct {
+	Verb       string // "show" or "export"
+	Journal    string
+	SecretsOut string // export only
+}
+
+// NewCmd returns the `journal` noun; runF, when not nil, runs instead of
+// the verbs (tests).
+func NewCmd(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "journal",
 		Short: "Inspect and export the journals of bulk runs",
@@ -24,16 +32,19 @@ its outcome after, in a private journal file. 'show' prints a run's progress
 without secrets; 'export' writes the passwords the servers now have as CSV.
 To finish an interrupted run: cpctl KIND passwd --resume JOURNAL.`,
 	}
-	cmd.AddCommand(newCmdShow(f), newCmdExport(f))
+	cmd.AddCommand(newCmdShow(f, runF), newCmdExport(f, runF))
 	return cmd
 }
 
-func newCmdShow(f *cmdutil.Factory) *cobra.Command {
+func newCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show JOURNAL",
 		Short: "Show a bulk run's progress and failures (no secrets)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(&Options{Verb: "show", Journal: args[0]})
+			}
 			st, err := batch.Show(args[0])
 			if err != nil {
 				return cmdutil.Usagef("journal: %w", err)
@@ -79,13 +90,16 @@ func exportResult(err error) error {
 	return nil
 }
 
-func newCmdExport(f *cmdutil.Factory) *cobra.Command {
+func newCmdExport(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "export JOURNAL --secrets-out FILE",
 		Short: "Write the passwords the servers now have, as CSV (mode 0600)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(&Options{Verb: "export", Journal: args[0], SecretsOut: out})
+			}
 			if out == "" {
 				return cmdutil.Usagef("give --secrets-out FILE (- for standard output)")
 			}
@@ -101,7 +115,7 @@ func newCmdExport(f *cmdutil.Factory) *cobra.Command {
 				err = cerr
 			}
 			if err != nil && !errors.Is(err, batch.ErrIncomplete) {
-				os.Remove(out)
+				_ = os.Remove(out)
 				return cmdutil.Usagef("journal: %w", err)
 			}
 			return exportResult(err)

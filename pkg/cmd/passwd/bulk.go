@@ -198,155 +198,35 @@ func openInput(f *cmdutil.Factory, path string) (io.Reader, func(), error) {
 }
 
 func runBulk(ctx context.Context, o *Options) error {
-	f := o.F
-	if o.Password.Stdin || o.Password.File != "" || o.Password.Value != "" {
-		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
+	if err := o.checkBulkFlags(); err != nil {
+		return err
 	}
-	if f.DryRun {
-		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
-	}
-	fm, err := f.OutputFormat()
+	journal, defProfile, err := o.bulkStart()
 	if err != nil {
 		return err
 	}
-	out := f.IO.Out
-	if !f.IO.OutTTY {
-		// Rows still reach a reading pipe within 50 ms, but thousands of
-		// them cost a handful of writes instead of one each.
-		paced := cmdutil.NewPacedWriter(out, 50*time.Millisecond)
-		defer paced.Close()
-		out = paced
-	}
-	pr := output.New(fm, out, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile)))
-	rateLimit, err := batch.ParseRate(o.Bulk.Rate)
-	if err != nil {
-		return cmdutil.Usagef("--rate: %w", err)
-	}
-	if o.Bulk.Concurrency < 1 {
-		return cmdutil.Usagef("--concurrency must be at least 1")
-	}
-
-	journal := o.Bulk.Journal
-	var defProfile string
-	if o.Bulk.Resume != "" {
-		journal = o.Bulk.Resume
-		h, err := batch.ReadHeader(journal)
-		if err != nil {
-			return cmdutil.Usagef("--resume: %w", err)
-		}
-		if defProfile, err = o.restore(h.Meta); err != nil {
-			return err
-		}
-	} else {
-		names, err := f.ProfileNames()
-		if err != nil {
-			return err
-		}
-		if len(names) != 1 {
-			return cmdutil.Usagef("give one default profile; rows may name others in a profile column")
-		}
-		defProfile = names[0]
-		if o.Kind == Account {
-			if _, err := o.accountOptions(); err != nil {
-				return err
-			}
-		}
-	}
-
 	// A bulk run's live heap is small and flat (rows are streamed), so the
 	// collector may let it grow more between cycles: fewer cycles, less CPU
 	// per row, and peak memory still far below 50 MB at 100,000 rows.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(bulkGCPercent))
 	}
-
 	sv := &servers{o: o, def: defProfile, m: map[string]*server{}}
 	defer sv.close(ctx)
-	vopts := batch.ValidateOptions{
-		Generate:       o.Password.Generate,
-		DefaultProfile: defProfile,
-		DefaultOwner:   o.Owner,
-		CheckProfile: func(profile string) error {
-			_, err := f.ResolveTarget(profile)
-			return err
-		},
-		RequireOwner: func(profile string) bool {
-			if o.Kind == Account || o.Owner != "" {
-				return false
-			}
-			t, err := f.ResolveTarget(profile)
-			return err == nil && t.Kind == cpanel.KindWHM
-		},
-	}
-
+	vopts := o.validateOptions(defProfile)
 	if o.Bulk.Validate {
-		in, done, err := openInput(f, o.Bulk.From)
-		if err != nil {
-			return err
-		}
-		defer done()
-		n, err := batch.Validate(in, batchKind(o.Kind), vopts)
-		if err != nil {
-			return o.validationErr(err)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "%s: %d rows, all valid\n", o.Bulk.From, n)
-		return nil
+		return o.validateOnly(vopts)
+	}
+	secretsDone, err := o.secretsOutDone()
+	if err != nil {
+		return err
 	}
 
-	secretsDone := false
-	if o.SecretsOut != "" {
-		if _, err := os.Lstat(o.SecretsOut); err == nil {
-			if o.Bulk.Resume == "" {
-				return cmdutil.Usagef("--secrets-out %s exists: it is created fresh so no stale password can be mixed in", o.SecretsOut)
-			}
-			// Written whole by an earlier run of this journal that
-			// finished (see exportSecrets).
-			secretsDone = true
-		}
-	}
-
-	generate := func(row batch.Row) (string, error) {
-		user := row.Target
-		if o.Kind != Account {
-			user, _, _ = strings.Cut(row.Target, "@")
-		}
-		return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
-	}
+	out := newBulkOutput(o)
 	showPasswords := o.SecretsOut == ""
 	unverified := 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
-	stream := pr.Stream(streamOptions(o, showPasswords)...)
-	// The progress bar lives on the last line of stderr. When stdout is the
-	// same terminal, each result row first wipes the bar and then redraws
-	// it below the row, so the two never share a line.
-	var (
-		progress     func(batch.Progress)
-		progressMu   sync.Mutex
-		lastProgress *batch.Progress
-		writeRow     = func(r output.PasswdResult) { _ = stream.Write(r) }
-	)
-	if f.IO.ErrTTY {
-		bar := batch.NewProgressBar(f.IO.ErrOut)
-		progress = func(p batch.Progress) {
-			progressMu.Lock()
-			defer progressMu.Unlock()
-			lastProgress = &p
-			bar(p)
-		}
-		if f.IO.OutTTY {
-			writeRow = func(r output.PasswdResult) {
-				progressMu.Lock()
-				defer progressMu.Unlock()
-				if lastProgress != nil && !lastProgress.Final {
-					fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
-				}
-				_ = stream.Write(r)
-				if lastProgress != nil && !lastProgress.Final {
-					bar(*lastProgress)
-				}
-			}
-		}
-	}
+	writeRow, progress := out.rows(streamOptions(o, showPasswords))
 	cfg := batch.RunConfig{
 		Journal:     journal,
 		Kind:        batchKind(o.Kind),
@@ -365,44 +245,171 @@ func runBulk(ctx context.Context, o *Options) error {
 		OnProgress: progress,
 	}
 	if o.Password.Generate || o.Bulk.Resume != "" {
-		cfg.Generate = generate
+		cfg.Generate = o.generate
 	}
-	cfg.Rate = rateLimit
+	cfg.Rate, _ = batch.ParseRate(o.Bulk.Rate) // checked by checkBulkFlags
 
-	var sum batch.Summary
+	sum, journal, err := o.bulkRun(ctx, cfg, defProfile)
+	outErr := out.close()
+	if err != nil {
+		return err
+	}
+	if err := o.bulkEnd(sum, journal, secretsDone, unverified, &failures); err != nil {
+		return err
+	}
+	if outErr != nil {
+		// The journal has every row; only the printed results were lost.
+		return fmt.Errorf("writing the results to standard output: %w (every row's outcome is in the journal: cpctl journal show %s)", outErr, output.ShellQuote(journal))
+	}
+	return nil
+}
+
+// checkBulkFlags refuses what a bulk run cannot take, before anything is read.
+func (o *Options) checkBulkFlags() error {
+	if o.Password.Stdin || o.Password.File != "" || o.Password.Value != "" {
+		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
+	}
+	if o.F.DryRun {
+		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
+	}
+	if _, err := o.F.OutputFormat(); err != nil {
+		return err
+	}
+	if _, err := batch.ParseRate(o.Bulk.Rate); err != nil {
+		return cmdutil.Usagef("--rate: %w", err)
+	}
+	if o.Bulk.Concurrency < 1 {
+		return cmdutil.Usagef("--concurrency must be at least 1")
+	}
+	return nil
+}
+
+// bulkStart returns the journal (given, or of the run being resumed, whose
+// settings it restores) and the default profile.
+func (o *Options) bulkStart() (journal, defProfile string, err error) {
+	if o.Bulk.Resume != "" {
+		h, err := batch.ReadHeader(o.Bulk.Resume)
+		if err != nil {
+			return "", "", cmdutil.Usagef("--resume: %w", err)
+		}
+		defProfile, err = o.restore(h.Meta)
+		return o.Bulk.Resume, defProfile, err
+	}
+	names, err := o.F.ProfileNames()
+	if err != nil {
+		return "", "", err
+	}
+	if len(names) != 1 {
+		return "", "", cmdutil.Usagef("give one default profile; rows may name others in a profile column")
+	}
+	if o.Kind == Account {
+		if _, err := o.accountOptions(); err != nil {
+			return "", "", err
+		}
+	}
+	return o.Bulk.Journal, names[0], nil
+}
+
+func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
+	f := o.F
+	return batch.ValidateOptions{
+		Generate:       o.Password.Generate,
+		DefaultProfile: defProfile,
+		DefaultOwner:   o.Owner,
+		CheckProfile: func(profile string) error {
+			_, err := f.ResolveTarget(profile)
+			return err
+		},
+		RequireOwner: func(profile string) bool {
+			if o.Kind == Account || o.Owner != "" {
+				return false
+			}
+			t, err := f.ResolveTarget(profile)
+			return err == nil && t.Kind == cpanel.KindWHM
+		},
+	}
+}
+
+// validateOnly is --validate: check the input, send nothing.
+func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
+	in, done, err := openInput(o.F, o.Bulk.From)
+	if err != nil {
+		return err
+	}
+	defer done()
+	n, err := batch.Validate(in, batchKind(o.Kind), vopts)
+	if err != nil {
+		return o.validationErr(err)
+	}
+	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
+	return nil
+}
+
+// secretsOutDone reports whether --secrets-out was already written whole by
+// an earlier run of the journal being resumed; a fresh run refuses an
+// existing file, so no stale password can be mixed in.
+func (o *Options) secretsOutDone() (bool, error) {
+	if o.SecretsOut == "" {
+		return false, nil
+	}
+	if _, err := os.Lstat(o.SecretsOut); err != nil {
+		return false, nil //nolint:nilerr // absent: it will be created
+	}
+	if o.Bulk.Resume == "" {
+		return false, cmdutil.Usagef("--secrets-out %s exists: it is created fresh so no stale password can be mixed in", o.SecretsOut)
+	}
+	return true, nil
+}
+
+func (o *Options) generate(row batch.Row) (string, error) {
+	user := row.Target
+	if o.Kind != Account {
+		user, _, _ = strings.Cut(row.Target, "@")
+	}
+	return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
+}
+
+// bulkRun plans a fresh run into its journal (every row read and checked
+// first, so a bad file leaves no journal) or resumes one, and runs it.
+func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string) (batch.Summary, string, error) {
+	f := o.F
+	journal := cfg.Journal
 	if o.Bulk.Resume != "" {
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: resuming %s\n", journal)
-		sum, err = batch.Resume(ctx, journal, cfg)
 	} else {
 		if journal == "" {
 			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
 			cfg.Journal = journal
 		}
-		in, done, ierr := openInput(f, o.Bulk.From)
-		if ierr != nil {
-			return ierr
+		in, done, err := openInput(f, o.Bulk.From)
+		if err != nil {
+			return batch.Summary{}, journal, err
 		}
 		defer done()
-		// Plan first (every row read and checked into the journal), so a
-		// bad file leaves no journal and says nothing about one.
-		vo := vopts
+		vo := cfg.Validate
 		vo.Generate = cfg.Generate != nil
-		n, perr := batch.Plan(journal, in, cfg.Kind, o.meta(defProfile), vo)
-		if perr != nil {
+		n, err := batch.Plan(journal, in, cfg.Kind, o.meta(defProfile), vo)
+		if err != nil {
 			var ve *batch.ValidationError
-			if errors.As(perr, &ve) {
-				return o.validationErr(perr)
+			if errors.As(err, &ve) {
+				return batch.Summary{}, journal, o.validationErr(err)
 			}
-			return cmdutil.Usagef("bulk run: %w", perr)
+			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
-		sum, err = batch.Resume(ctx, journal, cfg)
 	}
-	_ = stream.Close()
+	sum, err := batch.Resume(ctx, journal, cfg)
 	if err != nil {
-		return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
+		return sum, journal, fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 	}
-	o.printRunEnd(journal, sum, &failures)
+	return sum, journal, nil
+}
+
+// bulkEnd prints the summary, writes --secrets-out once every row is
+// settled, and returns the run's exit.
+func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
+	f := o.F
+	o.printRunEnd(journal, sum, failures)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
@@ -418,7 +425,9 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
-			return fmt.Errorf("--secrets-out: %w (the journal %s still holds every password: 'cpctl journal export')", err, journal)
+			return &cmdutil.ExitError{Code: cmdutil.ExitSecretsNotSaved, Err: fmt.Errorf(
+				"--secrets-out: %w; the changes were made and the journal holds the new passwords: cpctl journal export %s --secrets-out FILE",
+				err, output.ShellQuote(journal))}
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
 	}
@@ -461,6 +470,101 @@ func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *outpu
 		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}
 	fmt.Fprintln(f.IO.ErrOut)
+}
+
+// bulkOutput is where a bulk run's rows go: standard output, paced when it
+// is not a terminal, and a progress bar on a terminal's stderr.
+type bulkOutput struct {
+	o      *Options
+	paced  *cmdutil.PacedWriter // nil at a terminal
+	pr     *output.Printer
+	stream *output.Stream
+
+	mu sync.Mutex // the progress bar and the rows share the terminal
+
+	errMu    sync.Mutex
+	writeErr error // the first failed row write
+}
+
+func newBulkOutput(o *Options) *bulkOutput {
+	f := o.F
+	fm, _ := f.OutputFormat() // checked by checkBulkFlags
+	b := &bulkOutput{o: o}
+	w := f.IO.Out
+	if !f.IO.OutTTY {
+		// Rows still reach a reading pipe within 50 ms, but thousands of
+		// them cost a handful of writes instead of one each.
+		b.paced = cmdutil.NewPacedWriter(w, 50*time.Millisecond)
+		w = b.paced
+	}
+	b.pr = output.New(fm, w, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile)))
+	return b
+}
+
+// rows starts the stream and returns the row writer and, at a terminal,
+// the progress callback. The progress bar lives on the last line of
+// stderr; when stdout is the same terminal, each row first wipes the bar
+// and then redraws it below the row, so the two never share a line.
+func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult), func(batch.Progress)) {
+	f := b.o.F
+	b.stream = b.pr.Stream(opts...)
+	write := func(r output.PasswdResult) {
+		if err := b.stream.Write(r); err != nil {
+			b.errMu.Lock()
+			if b.writeErr == nil {
+				b.writeErr = err
+			}
+			b.errMu.Unlock()
+		}
+	}
+	if !f.IO.ErrTTY {
+		return write, nil
+	}
+	var last *batch.Progress
+	bar := batch.NewProgressBar(f.IO.ErrOut)
+	progress := func(p batch.Progress) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		last = &p
+		bar(p)
+	}
+	if !f.IO.OutTTY {
+		return write, progress
+	}
+	return func(r output.PasswdResult) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		showing := last != nil && !last.Final
+		if showing {
+			fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+		}
+		write(r)
+		if showing {
+			bar(*last)
+		}
+	}, progress
+}
+
+// close ends the stream and flushes standard output, returning the first
+// write error: rows lost on the way to a closed pipe or a full disk are
+// reported, not dropped.
+func (b *bulkOutput) close() error {
+	var errs []error
+	if b.stream != nil {
+		errs = append(errs, b.stream.Close())
+	}
+	if b.paced != nil {
+		errs = append(errs, b.paced.Close())
+	}
+	b.errMu.Lock()
+	errs = append([]error{b.writeErr}, errs...)
+	b.errMu.Unlock()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func streamOptions(o *Options, showPasswords bool) []output.StreamOption {

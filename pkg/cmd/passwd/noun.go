@@ -18,7 +18,7 @@ type OwnedNoun struct {
 }
 
 // NewOwnedNounCmd builds `cpctl ftp` or `cpctl email` with its passwd verb.
-func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun) *cobra.Command {
+func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun, runF RunFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: string(n.Kind), Short: n.Short}
 	o := &Options{F: f, Kind: n.Kind}
 	pc := &cobra.Command{
@@ -28,7 +28,7 @@ func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun) *cobra.Command {
 		Example: n.Example,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return Run(cmd, args, o)
+			return Run(cmd, args, o, runF)
 		},
 	}
 	AddFlags(pc, o)

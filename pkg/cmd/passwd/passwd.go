@@ -74,12 +74,26 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 	addBulkFlags(cmd, o)
 }
 
-// Run is the RunE of every passwd command.
-func Run(cmd *cobra.Command, args []string, o *Options) error {
+// RunFunc runs a passwd command on its parsed options; tests give one to
+// NewCmd to check what a command line parses into, in-process.
+type RunFunc func(*Options) error
+
+// Run is the RunE of every passwd command: it runs runF on the options
+// when runF is not nil, else the command itself.
+func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
 	if len(args) == 1 {
 		o.Target = args[0]
 	}
+	if runF != nil {
+		return runF(o)
+	}
 	ctx := cmd.Context()
+	if o.SecretsOut == "-" {
+		// Standard output already carries the rows (and, without
+		// --secrets-out, the generated password); a file named "-" is
+		// never what was meant.
+		return cmdutil.Usagef("--secrets-out needs a file name: without it a generated password is printed on standard output")
+	}
 	if o.Bulk.Active() {
 		if len(args) > 0 {
 			return cmdutil.Usagef("give either %s or --from/--resume, not both", targetWord(o.Kind))

@@ -2,6 +2,7 @@ package passwd
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
@@ -92,5 +93,35 @@ func TestMetaRoundTrip(t *testing.T) {
 	}
 	if _, err := (&Options{Kind: Email}).restore(m); err == nil {
 		t.Error("an ftp journal resumed as email")
+	}
+}
+
+// A given password that no one meant is refused before anything is sent;
+// spaces at either end only warn (issue 15).
+func TestCheckGiven(t *testing.T) {
+	for _, tt := range []struct {
+		name, pw      string
+		refused, warn bool
+	}{
+		{"plain", "N3w-Pa55!word", false, false},
+		{"unicode", "Pässwörd-ñ-2026", false, false},
+		{"inner space", "two words here", false, false},
+		{"NUL", "abc\x00def", true, false},
+		{"CR from a Windows file", "abcdef\r", true, false},
+		{"escape", "abc\x1b[2Jdef", true, false},
+		{"tab", "abc\tdef", true, false},
+		{"C1 control", "abc\u0085def", true, false},
+		{"invalid UTF-8", "abc\xffdef", true, false},
+		{"leading space", " abcdef", false, true},
+		{"trailing space", "abcdef ", false, true},
+	} {
+		warned := false
+		err := checkGiven(tt.pw, func(string, ...any) { warned = true })
+		if (err != nil) != tt.refused || warned != tt.warn {
+			t.Errorf("%s: error %v, warned %v; want refused %v, warned %v", tt.name, err, warned, tt.refused, tt.warn)
+		}
+		if err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || strings.Contains(err.Error(), tt.pw)) {
+			t.Errorf("%s: %v should be a usage error without the password", tt.name, err)
+		}
 	}
 }

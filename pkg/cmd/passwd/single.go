@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
@@ -24,31 +26,9 @@ func (o *Options) secretEnv() secret.Env {
 
 func runSingle(ctx context.Context, o *Options) error {
 	f := o.F
-	if _, err := f.OutputFormat(); err != nil {
-		return err
-	}
-	names, err := f.ProfileNames()
+	t, p, err := o.singlePlan()
 	if err != nil {
 		return err
-	}
-	if len(names) != 1 {
-		return cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
-	}
-	t, err := f.ResolveTarget(names[0])
-	if err != nil {
-		return err
-	}
-	p, err := resolvePlan(o, t, o.Target, o.Owner)
-	if err != nil {
-		return err
-	}
-	if o.Kind == Account {
-		if _, err := o.accountOptions(); err != nil {
-			return err
-		}
-	}
-	if o.SecretsOut != "" && !o.Password.Generate {
-		return cmdutil.Usagef("--secrets-out records generated passwords: use it with --generate")
 	}
 
 	var oldPassword string
@@ -108,15 +88,7 @@ func runSingle(ctx context.Context, o *Options) error {
 		return fmt.Errorf("print: %w", err)
 	}
 	if err != nil {
-		if generated && maybeSet(err) {
-			f.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
-		}
-		if generated && o.SecretsOut != "" && definitelyNotSet(err) {
-			// The server answered no: the recorded password was never set,
-			// and keeping it would mislead whoever reads the file.
-			_ = os.Remove(o.SecretsOut)
-		}
-		return err
+		return o.singleFailed(err, generated)
 	}
 	if p.needsOldPassword() && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) && t.Name != "" {
 		o.refreshProfilePassword(t, p, password)
@@ -130,6 +102,53 @@ func runSingle(ctx context.Context, o *Options) error {
 			"the server accepted the new password for %s but verification failed: the new password does not work yet", p.display)}
 	}
 	return nil
+}
+
+// singlePlan resolves the one server and the change to make on it, and
+// checks the flags that need neither the server nor the password.
+func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
+	f := o.F
+	if _, err := f.OutputFormat(); err != nil {
+		return nil, nil, err
+	}
+	names, err := f.ProfileNames()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(names) != 1 {
+		return nil, nil, cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
+	}
+	t, err := f.ResolveTarget(names[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := resolvePlan(o, t, o.Target, o.Owner)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Kind == Account {
+		if _, err := o.accountOptions(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.SecretsOut != "" && !o.Password.Generate {
+		return nil, nil, cmdutil.Usagef("--secrets-out records generated passwords: use it with --generate")
+	}
+	return t, p, nil
+}
+
+// singleFailed says what a failed change means for a generated password
+// and returns err.
+func (o *Options) singleFailed(err error, generated bool) error {
+	if generated && maybeSet(err) {
+		o.F.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
+	}
+	if generated && o.SecretsOut != "" && definitelyNotSet(err) {
+		// The server answered no: the recorded password was never set,
+		// and keeping it would mislead whoever reads the file.
+		_ = os.Remove(o.SecretsOut)
+	}
+	return err
 }
 
 // refreshProfilePassword keeps a cPanel profile usable after it changed
@@ -191,7 +210,31 @@ func (o *Options) newPassword(p *plan) (string, bool, error) {
 	if err != nil {
 		return "", false, wrapSecretErr(err)
 	}
+	if err := checkGiven(pw, o.F.Warnf); err != nil {
+		return "", false, err
+	}
 	return pw, generated, nil
+}
+
+// checkGiven refuses a given password that cannot be what the user meant:
+// invalid UTF-8, or a control character (NUL, CR from a file saved on
+// Windows, an escape), which the server would store as it is and no
+// keyboard can type at a login. Spaces at either end are allowed but
+// warned about: copied text often carries them. Neither message holds the
+// password.
+func checkGiven(pw string, warnf func(string, ...any)) error {
+	if !utf8.ValidString(pw) {
+		return cmdutil.Usagef("the new password is not valid UTF-8: nothing was sent")
+	}
+	for i, r := range pw {
+		if unicode.IsControl(r) {
+			return cmdutil.Usagef("the new password holds a control character (%U at byte %d): nothing was sent", r, i)
+		}
+	}
+	if strings.TrimSpace(pw) != pw {
+		warnf("the new password begins or ends with a space; it is sent as given")
+	}
+	return nil
 }
 
 func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // checkProfile proves, in order, that the server answers, that its
@@ -31,14 +32,14 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 			if info.Fingerprint != pin {
 				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
 					"the certificate of %s does not match the pinned fingerprint (pinned %s, got %s, subject %s)",
-					p.URL, p.TLSFingerprint, info.Fingerprint, info.Subject)}
+					p.URL, p.TLSFingerprint, info.Fingerprint, termsafe.String(info.Subject))}
 			}
 			fmt.Fprintf(w, "certificate: pinned (%s)\n", info.Fingerprint)
 		case info.Trusted:
-			fmt.Fprintf(w, "certificate: trusted (%s, issued by %s)\n", info.Subject, info.Issuer)
+			fmt.Fprintf(w, "certificate: trusted (%s, issued by %s)\n", termsafe.String(info.Subject), termsafe.String(info.Issuer))
 		default:
 			fmt.Fprintf(w, "The certificate of %s is not trusted%s:\n  subject:     %s\n  issuer:      %s\n  expires:     %s\n  fingerprint: %s\n",
-				p.URL, selfSigned(info), info.Subject, info.Issuer, info.NotAfter.Format("2006-01-02"), info.Fingerprint)
+				p.URL, selfSigned(info), termsafe.String(info.Subject), termsafe.String(info.Issuer), info.NotAfter.Format("2006-01-02"), info.Fingerprint)
 			if !f.CanPrompt() {
 				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
 					"the certificate of %s is not trusted (fingerprint %s); if it is the server's own, pin it with --tls-fingerprint %s",
@@ -73,7 +74,7 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 		}
 		return err
 	}
-	fmt.Fprintf(w, "credentials: ok (%s as %s: %s)\n", t.Kind, t.Profile.User, what)
+	fmt.Fprintf(w, "credentials: ok (%s as %s: %s)\n", t.Kind, termsafe.String(t.Profile.User), termsafe.Bounded(what, 200))
 	return nil
 }
 

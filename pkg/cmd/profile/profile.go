@@ -101,29 +101,18 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 		return cmdutil.Usagef("profile %q exists: use --replace, or 'cpctl profile remove %s' first", name, name)
 	}
 	v := f.Viper
+	insecure, err := f.Bool(cmdutil.KeyInsecure)
+	if err != nil {
+		return err
+	}
 	p := &config.Profile{
 		URL: v.GetString(cmdutil.KeyURL), Kind: v.GetString(cmdutil.KeyKind), User: v.GetString(cmdutil.KeyUser),
-		Auth: v.GetString(cmdutil.KeyAuth), CACert: v.GetString(cmdutil.KeyCACert), Insecure: v.GetBool(cmdutil.KeyInsecure),
+		Auth: v.GetString(cmdutil.KeyAuth), CACert: v.GetString(cmdutil.KeyCACert), Insecure: insecure,
 		CPanelURL: o.cpanelURL, MinStrength: o.minStrength, TOTPCommand: o.totpCommand,
 		TokenCommand: o.tokenCommand, PasswordCommand: o.passwordCommand,
 	}
-	if p.URL == "" {
-		return cmdutil.Usagef("give the server with --url, e.g. https://server.example.com:2087")
-	}
-	u, err := url.Parse(p.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return cmdutil.Usagef("--url %q is not an http(s) URL like https://server.example.com:2087", p.URL)
-	}
-	if u.User != nil {
-		return cmdutil.Usagef("--url must not carry credentials; use --auth-user and --token-stdin")
-	}
-	if u.Scheme == "http" {
-		f.Warnf("%s is plain HTTP: the credentials and every password cross the network unencrypted", p.URL)
-	}
-	if p.Kind == "" {
-		if _, ok := cpanel.InferKind(p.URL); !ok {
-			return cmdutil.Usagef("cannot tell whether %s is WHM or cPanel from its port or host: give --kind whm|cpanel", p.URL)
-		}
+	if err := checkURL(f, p); err != nil {
+		return err
 	}
 	if fpFlag := v.GetString(cmdutil.KeyTLSFingerprint); fpFlag != "" {
 		fp, err := cpanel.NormalizeFingerprint(fpFlag)
@@ -181,6 +170,29 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 		fmt.Fprint(f.IO.ErrOut, " (current)")
 	}
 	fmt.Fprintln(f.IO.ErrOut)
+	return nil
+}
+
+// checkURL checks the new profile's server URL and that its kind is known.
+func checkURL(f *cmdutil.Factory, p *config.Profile) error {
+	if p.URL == "" {
+		return cmdutil.Usagef("give the server with --url, e.g. https://server.example.com:2087")
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return cmdutil.Usagef("--url %q is not an http(s) URL like https://server.example.com:2087", p.URL)
+	}
+	if u.User != nil {
+		return cmdutil.Usagef("--url must not carry credentials; use --auth-user and --token-stdin")
+	}
+	if u.Scheme == "http" {
+		f.Warnf("%s is plain HTTP: the credentials and every password cross the network unencrypted", p.URL)
+	}
+	if p.Kind == "" {
+		if _, ok := cpanel.InferKind(p.URL); !ok {
+			return cmdutil.Usagef("cannot tell whether %s is WHM or cPanel from its port or host: give --kind whm|cpanel", p.URL)
+		}
+	}
 	return nil
 }
 

@@ -1,5 +1,5 @@
 // Package root assembles the cpctl command tree and maps its errors onto
-// the exit codes in DESIGN.md.
+// the exit codes in docs/scripting.md.
 package root
 
 import (
@@ -20,6 +20,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/email"
 	"github.com/cpctl/cpctl/pkg/cmd/ftp"
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
+	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
 	"github.com/cpctl/cpctl/pkg/cmd/token"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
@@ -35,6 +36,8 @@ const exitCodesHelp = `Exit codes:
   3  authentication or authorization failed (bad token, 401/403, access denied)
   4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
   5  bulk run: some rows succeeded and some failed
+  6  bulk run: every change succeeded, but --secrets-out could not be written
+     (export the passwords from the journal)
 130  interrupted (Ctrl-C), at a prompt or during a run; a bulk run prints how to resume`
 
 // newRoot builds the root command with its flags and no subcommands.
@@ -99,6 +102,18 @@ Try it without a server: cpctl demo
 
 // NewCmd builds the whole command tree on the factory.
 func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
+	return newCmd(f, info, runFuncs{})
+}
+
+// runFuncs stand in for commands' own run functions in tests, which check
+// what a command line parses into without running it.
+type runFuncs struct {
+	passwd  passwd.RunFunc
+	api     func(*api.Options) error
+	journal func(*journal.Options) error
+}
+
+func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command {
 	cmd := newRoot(f, info)
 	add := func(group string, cmds ...*cobra.Command) {
 		for _, c := range cmds {
@@ -106,8 +121,8 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 			cmd.AddCommand(c)
 		}
 	}
-	add("passwd", account.NewCmd(f), ftp.NewCmd(f), email.NewCmd(f), journal.NewCmd(f))
-	add("api", api.NewCmd(f, cpanel.WHMAPI1, nil), api.NewCmd(f, cpanel.CPAPI2, nil), api.NewCmd(f, cpanel.UAPI, nil))
+	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
+	add("api", api.NewCmd(f, cpanel.WHMAPI1, runs.api), api.NewCmd(f, cpanel.CPAPI2, runs.api), api.NewCmd(f, cpanel.UAPI, runs.api))
 	add("setup", profile.NewCmd(f), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
 	guardUnknownCommands(cmd)
 	return cmd
@@ -211,7 +226,8 @@ func Main(info version.Info) int {
 }
 
 // oneLine keeps an error on one line: server messages sometimes carry
-// newlines, and scripts read stderr line by line.
+// newlines, and scripts read stderr line by line. What a server or a
+// certificate put in the message is shown escaped, never drawn.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	return termsafe.String(strings.Join(strings.Fields(err.Error()), " "))
 }

@@ -2,6 +2,7 @@ package root
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/journal"
+	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 )
 
@@ -190,5 +193,102 @@ func TestSmallContract(t *testing.T) {
 	_, _, err = run(t, "", "account", "passwd", "--bogus")
 	if err == nil || err.Error() != "unknown flag: --bogus; see 'cpctl account passwd --help'" {
 		t.Errorf("unknown flag: %v", err)
+	}
+}
+
+// --secrets-out - is refused in both modes, not a file named "-" (issue 15).
+func TestSecretsOutDashRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"account", "passwd", "bob", "--generate", "--secrets-out", "-"},
+		{"account", "passwd", "--from", "users.csv", "--generate", "--secrets-out", "-"},
+	} {
+		_, _, err := run(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "--secrets-out needs a file name") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("cpctl %q: %v", args, err)
+		}
+	}
+}
+
+// A secret typed as an API argument warns like --password, and a dry run
+// redacts every parameter whose name says it is a secret (issue 15).
+func TestAPIArgumentSecrets(t *testing.T) {
+	const value = "Typed-Secret-8311"
+	for _, key := range []string{"password", "pw_new", "credential", "new_passwd_confirm", "client_secret"} {
+		stdout, stderr, err := run(t, "", "--dry-run", "whmapi1", "somefunc", "user=bob", key+"="+value)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if strings.Contains(stdout+stderr, value) {
+			t.Errorf("%s: the dry run shows the value:\n%s\n%s", key, stdout, stderr)
+		}
+		if want := "cpctl: warning: " + key + "=VALUE is visible to other users in the process list"; !strings.Contains(stderr, want) {
+			t.Errorf("%s: no warning %q:\n%s", key, want, stderr)
+		}
+	}
+	_, stderr, _ := run(t, "", "--dry-run", "whmapi1", "somefunc", "user=bob", "db_pass_update=1")
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("db_pass_update is not a secret:\n%s", stderr)
+	}
+}
+
+// The error line keeps a server's or a certificate's text, escaped, on one
+// line (issue 15).
+func TestOneLineIsTerminalSafe(t *testing.T) {
+	got := oneLine(errors.New("refused: \x1b]0;TITLE\x07\nFake\tline \u202egnp.exe"))
+	if want := `refused: \x1b]0;TITLE\x07 Fake line \u202egnp.exe`; got != want {
+		t.Errorf("oneLine = %q, want %q", got, want)
+	}
+}
+
+// What a command line parses into, through the whole tree, without running
+// the command: the profile after -vp is a profile wherever it is named like
+// a command (issue 14).
+func TestParsedOptions(t *testing.T) {
+	tests := []struct {
+		args                  []string
+		kind                  passwd.Kind
+		target, owner, prof   string
+		stdin, generate, verb bool
+	}{
+		{[]string{"-vp", "ftp", "account", "passwd", "bob", "--password-stdin"}, passwd.Account, "bob", "", "ftp", true, false, true},
+		{[]string{"-p", "email", "ftp", "passwd", "files", "--owner", "bob", "--generate"}, passwd.FTP, "files", "bob", "email", false, true, false},
+		{[]string{"email", "passwd", "-vpftp", "info@bob.example", "--generate"}, passwd.Email, "info@bob.example", "", "ftp", false, true, true},
+		{[]string{"--profile=account", "-v", "account", "passwd", "bob", "--generate"}, passwd.Account, "bob", "", "account", false, true, true},
+	}
+	for _, tt := range tests {
+		ios, _, _, _ := cmdutil.Test()
+		f := cmdutil.NewFactory(ios)
+		var got *passwd.Options
+		cmd := newCmd(f, version.Info{}, runFuncs{passwd: func(o *passwd.Options) error { got = o; return nil }})
+		if err := execute(context.Background(), cmd, tt.args); err != nil {
+			t.Errorf("cpctl %q: %v", tt.args, err)
+			continue
+		}
+		if got == nil || got.Kind != tt.kind || got.Target != tt.target || got.Owner != tt.owner ||
+			got.Password.Stdin != tt.stdin || got.Password.Generate != tt.generate {
+			t.Errorf("cpctl %q parsed into %+v", tt.args, got)
+			continue
+		}
+		if p := f.Viper.GetString(cmdutil.KeyProfile); p != tt.prof || f.Verbose != tt.verb {
+			t.Errorf("cpctl %q: profile %q, verbose %v; want %q, %v", tt.args, p, f.Verbose, tt.prof, tt.verb)
+		}
+	}
+}
+
+// journal verbs parse their argument and flag, in-process.
+func TestParsedJournalOptions(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want journal.Options
+	}{
+		{[]string{"journal", "show", "run.journal"}, journal.Options{Verb: "show", Journal: "run.journal"}},
+		{[]string{"-o", "json", "journal", "export", "j", "--secrets-out", "-"}, journal.Options{Verb: "export", Journal: "j", SecretsOut: "-"}},
+	} {
+		ios, _, _, _ := cmdutil.Test()
+		var got journal.Options
+		cmd := newCmd(cmdutil.NewFactory(ios), version.Info{}, runFuncs{journal: func(o *journal.Options) error { got = *o; return nil }})
+		if err := execute(context.Background(), cmd, tt.args); err != nil || got != tt.want {
+			t.Errorf("cpctl %q: %v, parsed into %+v, want %+v", tt.args, err, got, tt.want)
+		}
 	}
 }
