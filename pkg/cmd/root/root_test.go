@@ -292,3 +292,16 @@ func TestParsedJournalOptions(t *testing.T) {
 		}
 	}
 }
+
+// Flags that exclude each other are a usage error (exit 2), not "refused".
+func TestFlagGroupIsUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"account", "passwd", "bob", "--generate", "--db-pass-update", "--no-db-pass-update"},
+		{"account", "passwd", "--from", "a.csv", "--resume", "j"},
+	} {
+		_, _, err := run(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "none of the others can be") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("cpctl %q: %v (exit %d), want a usage error", args, err, cmdutil.ExitCode(err))
+		}
+	}
+}

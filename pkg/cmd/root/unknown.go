@@ -70,6 +70,7 @@ func guardUnknownCommands(root *cobra.Command) {
 	})
 
 	walk(root, withUsageLine)
+	walk(root, withFlagGroupUsage)
 	for _, c := range root.Commands() {
 		if c.Name() != "help" {
 			continue
@@ -110,6 +111,28 @@ func withUsageLine(c *cobra.Command) {
 	c.Args = func(cmd *cobra.Command, a []string) error {
 		if err := args(cmd, a); err != nil {
 			return &cmdutil.UsageError{Err: fmt.Errorf("%w; usage: %s", err, cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// withFlagGroupUsage makes a broken flag rule (two flags that exclude each
+// other, a required flag left out) a usage error, exit 2: cobra returns
+// them as plain errors, which exit 1, the code for "refused". PreRunE runs
+// just before cobra's own check, which then passes.
+func withFlagGroupUsage(c *cobra.Command) {
+	if !c.Runnable() {
+		return
+	}
+	next := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		for _, check := range []func() error{cmd.ValidateRequiredFlags, cmd.ValidateFlagGroups} {
+			if err := check(); err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
+		}
+		if next != nil {
+			return next(cmd, args)
 		}
 		return nil
 	}
