@@ -485,3 +485,46 @@ func TestBulkStdoutWriteError(t *testing.T) {
 		t.Errorf("%d changes, want 5", got)
 	}
 }
+
+// TestBulkAutoConcurrency runs a bulk change against a server that takes
+// two calls at once and turns away (503, Retry-After: 1) what does not fit
+// in a queue of one: with the default --concurrency auto, every row still
+// succeeds, and -v logs the pace the run found.
+func TestBulkAutoConcurrency(t *testing.T) {
+	const rows = 40
+	e := newEnv(t, bulkState(rows), simulator.Options{Capacity: simulator.Capacity{
+		Limit: 2, ServiceTime: 20 * time.Millisecond, QueueLimit: 1}})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, rows)
+	r := e.run("", "-v", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "auto.journal"),
+		"--secrets-out", filepath.Join(e.dir, "new.csv"), "-o", "jsonl")
+	e.wantCode(r, 0)
+	if n := strings.Count(strings.TrimSpace(r.stdout), "\n") + 1; n != rows {
+		t.Errorf("%d result rows, want %d", n, rows)
+	}
+	if !strings.Contains(r.stderr, "concurrency 2 → ") {
+		t.Errorf("-v should log the concurrency changes:\n%s", r.stderr)
+	}
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.Contains(l, "concurrency") && !strings.HasPrefix(l, "cpctl: ") {
+			t.Errorf("a pace log line without the cpctl: prefix: %q", l)
+		}
+	}
+}
+
+func TestBulkConcurrencyFlag(t *testing.T) {
+	e := newEnv(t, bulkState(2), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, 2)
+	for _, args := range [][]string{{"--concurrency", "0"}, {"--concurrency", "fast"}, {"--max-concurrency", "0"}} {
+		r := e.run("", append([]string{"account", "passwd", "--from", in, "--generate", "--validate"}, args...)...)
+		e.wantCode(r, 2)
+		if !strings.Contains(r.stderr, "concurrency") {
+			t.Errorf("%v: the error should name the flag:\n%s", args, r.stderr)
+		}
+	}
+	r := e.run("", "account", "passwd", "--from", in, "--generate", "--validate", "--concurrency", "3")
+	e.wantCode(r, 0)
+}

@@ -318,6 +318,7 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 		URL: p.URL, Kind: t.Kind, Auth: cpanel.AuthMethod(p.Auth), User: p.User,
 		CAFile: p.CACert, Insecure: p.Insecure, Fingerprint: p.TLSFingerprint,
 		Timeout: t.Timeout, UserAgent: "cpctl", MaxConns: t.MaxConns,
+		MaxRetries: t.MaxRetries, WrapTransport: t.WrapTransport,
 	}
 	if t.FromFile && p.HasSecret() {
 		cfg, _, _ := f.Config()

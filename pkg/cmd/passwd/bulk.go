@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,18 +21,26 @@ import (
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/output"
+	"github.com/cpctl/cpctl/pkg/pace"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/secret/strength"
 )
 
 // BulkOptions are the flags of a bulk run.
 type BulkOptions struct {
-	From        string
-	Resume      string
-	Journal     string
+	From    string
+	Resume  string
+	Journal string
+	// ConcurrencyFlag is --concurrency as given: "auto" or a number.
+	ConcurrencyFlag string
+	// Concurrency is the ceiling of rows in flight per profile: the fixed
+	// number, or --max-concurrency when Adaptive.
 	Concurrency int
-	Rate        string
-	Validate    bool
+	// Adaptive paces each server with a pace limiter (--concurrency auto).
+	Adaptive       bool
+	MaxConcurrency int
+	Rate           string
+	Validate       bool
 }
 
 // Active reports whether a bulk flag was given.
@@ -42,7 +51,8 @@ func addBulkFlags(cmd *cobra.Command, o *Options) {
 	fl.StringVar(&o.Bulk.From, "from", "", "bulk: rows from `FILE` (CSV with a header row, or JSON Lines; - for standard input)")
 	fl.StringVar(&o.Bulk.Resume, "resume", "", "bulk: finish the run recorded in `JOURNAL`")
 	fl.StringVar(&o.Bulk.Journal, "journal", "", "bulk: journal `FILE` (default: cpctl-KIND-TIMESTAMP.journal in the working directory)")
-	fl.IntVar(&o.Bulk.Concurrency, "concurrency", batch.DefaultConcurrency, "bulk: requests in flight per server")
+	fl.StringVar(&o.Bulk.ConcurrencyFlag, "concurrency", "auto", "bulk: requests in flight per server: auto (find the server's pace) or a number `N`")
+	fl.IntVar(&o.Bulk.MaxConcurrency, "max-concurrency", pace.DefaultMax, "bulk: with --concurrency auto, never more than `N` requests in flight per server")
 	fl.StringVar(&o.Bulk.Rate, "rate", "", "bulk: at most this many requests, e.g. 10/s or 600/m")
 	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file; send nothing")
 	cmd.MarkFlagsMutuallyExclusive("from", "resume")
@@ -171,6 +181,11 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 			return
 		}
 		sv.target.MaxConns = s.o.Bulk.Concurrency
+		if s.o.Bulk.Adaptive {
+			lim := pace.New(pace.Options{Max: s.o.Bulk.MaxConcurrency, OnChange: s.logPace(profile)})
+			sv.target.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return pace.Transport(rt, lim) }
+			sv.target.MaxRetries = pacedRetries
+		}
 		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
 	})
 	return sv, sv.err
@@ -278,10 +293,42 @@ func (o *Options) checkBulkFlags() error {
 	if _, err := batch.ParseRate(o.Bulk.Rate); err != nil {
 		return cmdutil.Usagef("--rate: %w", err)
 	}
-	if o.Bulk.Concurrency < 1 {
-		return cmdutil.Usagef("--concurrency must be at least 1")
+	return o.parseConcurrency()
+}
+
+// parseConcurrency reads --concurrency (auto or a number) and
+// --max-concurrency into the run's ceiling per profile.
+func (o *Options) parseConcurrency() error {
+	b := &o.Bulk
+	if b.MaxConcurrency < 1 {
+		return cmdutil.Usagef("--max-concurrency must be at least 1")
 	}
+	if strings.EqualFold(strings.TrimSpace(b.ConcurrencyFlag), "auto") {
+		b.Adaptive, b.Concurrency = true, b.MaxConcurrency
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(b.ConcurrencyFlag))
+	if err != nil || n < 1 {
+		return cmdutil.Usagef("--concurrency: want auto or a number of at least 1, not %q", b.ConcurrencyFlag)
+	}
+	b.Adaptive, b.Concurrency = false, n
 	return nil
+}
+
+// pacedRetries is how often a paced run's client retries a 503 (or a
+// request that was never sent): the limiter already waits out Retry-After
+// and slows down, so a busy server is waited for rather than failed.
+const pacedRetries = 10
+
+// logPace returns the limiter's hook for one profile: with -v, each change
+// of its concurrency is logged on stderr.
+func (s *servers) logPace(profile string) func(pace.Change) {
+	if !s.o.F.Verbose {
+		return nil
+	}
+	return func(c pace.Change) {
+		fmt.Fprintf(s.o.F.IO.ErrOut, "cpctl: %s: %s\n", profile, c.String())
+	}
 }
 
 // bulkStart returns the journal (given, or of the run being resumed, whose

@@ -7,6 +7,7 @@ package target
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -28,6 +29,13 @@ type Target struct {
 	// MaxConns sizes the client's keep-alive pool (bulk runs set their
 	// concurrency); 0 means the client's default.
 	MaxConns int
+	// MaxRetries is the client's retries on 503 and unsent requests; 0
+	// means the client's default. A paced bulk run allows more, since it
+	// already slows down when the server says it is overloaded.
+	MaxRetries int
+	// WrapTransport, when set, wraps the client's transport: a paced bulk
+	// run puts its per-server limiter there.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 
 	// FromFile is set when the profile came from the config file at
 	// ConfigPath, whose permissions are checked before its secret is used.
