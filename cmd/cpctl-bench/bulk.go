@@ -37,10 +37,10 @@ func (b *bench) runBulk(ctx context.Context, e *simEnv, bin string, rows int, ta
 		return bulkRun{}, err
 	}
 	journal := filepath.Join(e.home, "journal-"+tag)
-	defer os.Remove(journal)
+	defer func() { _ = os.Remove(journal) }() // the bench's own scratch file
 	before := e.srv.Sim.Stats().PasswordChanges
 	usage := filepath.Join(e.home, "rusage-"+tag)
-	defer os.Remove(usage)
+	defer func() { _ = os.Remove(usage) }()
 	cmd := exec.CommandContext(ctx, b.rusage, usage, "--", bin, "--config", e.cfg, "account", "passwd",
 		"--from", users, "--generate", "--journal", journal,
 		"--concurrency", strconv.Itoa(concurrency), "-o", "json")
@@ -79,11 +79,11 @@ func (b *bench) bulkLatency(ctx context.Context) []result {
 	const id = "3"
 	rows := b.o.sizes.LatencyRows
 	what := fmt.Sprintf("bulk %d rows, 20ms latency, c=8 vs ideal", rows)
-	e, err := b.startSim("latency", rows, latency)
+	e, err := b.startSim(ctx, "latency", rows, latency)
 	if err != nil {
 		return []result{errResult(id, what, err)}
 	}
-	defer e.close()
+	defer e.close(ctx)
 	ideal := time.Duration(rows) * latency / concurrency
 	pws, err := passwordPool(1024)
 	if err != nil {
@@ -133,11 +133,11 @@ func (b *bench) bulkThroughput(ctx context.Context) []result {
 		}
 		return rs
 	}
-	e, err := b.startSim("throughput", max(sz.ThroughRows, sz.BigRows), 0)
+	e, err := b.startSim(ctx, "throughput", max(sz.ThroughRows, sz.BigRows), 0)
 	if err != nil {
 		return fail(err)
 	}
-	defer e.close()
+	defer e.close(ctx)
 	pws, err := passwordPool(1024)
 	if err != nil {
 		return fail(err)
@@ -254,11 +254,11 @@ func (b *bench) simThroughput(ctx context.Context) []result {
 	const id, what = "6", "simulator passwd calls/s vs minimal TLS handler"
 	const accounts = 1000
 	sz := b.o.sizes
-	e, err := b.startSim("simtp", accounts, 0)
+	e, err := b.startSim(ctx, "simtp", accounts, 0)
 	if err != nil {
 		return []result{errResult(id, what, err)}
 	}
-	defer e.close()
+	defer e.close(ctx)
 	m, err := startMinimal(authHeader())
 	if err != nil {
 		return []result{errResult(id, what, err)}

@@ -53,11 +53,11 @@ func (b *bench) oneShot(ctx context.Context) []result {
 	if _, err := os.Stat(b.o.curl); err != nil {
 		return []result{{ID: id, What: what, Verdict: skipped, Note: "skipped: curl not installed"}}
 	}
-	e, err := b.startSim("oneshot", 1, 0)
+	e, err := b.startSim(ctx, "oneshot", 1, 0)
 	if err != nil {
 		return []result{errResult(id, what, err)}
 	}
-	defer e.close()
+	defer e.close(ctx)
 	env := b.childEnv(e.home)
 	user := accountName(0)
 	pws, err := passwordPool(b.o.sizes.OneShotRounds + 1)

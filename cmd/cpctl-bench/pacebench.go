@@ -65,7 +65,7 @@ func compareVariants(ctx context.Context, vs []pacedVariant, rows int, c simulat
 		if err != nil {
 			return nil, err
 		}
-		defer srv.Close()
+		defer func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }()
 		wg.Go(func() {
 			reps[i], errs[i] = runPaced(ctx, paceSpec{Targets: []paceTarget{{URL: srv.WHMURL, CAFile: srv.CAFile}}, Rows: rows, Fixed: v.fixed})
 			if errs[i] == nil && reps[i].Failures == 0 {
@@ -163,7 +163,7 @@ func (b *bench) pacingMany(ctx context.Context, sz paceSizes) []result {
 	srvs := make([]*simulator.Server, 0, sz.Servers)
 	defer func() {
 		for _, s := range srvs {
-			_ = s.Close()
+			_ = s.Shutdown(context.WithoutCancel(ctx))
 		}
 	}()
 	for range sz.Servers {
@@ -233,7 +233,7 @@ func (b *bench) runPaceChild(ctx context.Context, spec paceSpec) (paceReport, in
 		return paceReport{}, 0, fmt.Errorf("pace spec: %w", err)
 	}
 	specFile, usage := filepath.Join(b.dir, "pace-spec.json"), filepath.Join(b.dir, "pace-rusage")
-	defer os.Remove(usage)
+	defer func() { _ = os.Remove(usage) }()
 	if err := os.WriteFile(specFile, data, 0o600); err != nil {
 		return paceReport{}, 0, fmt.Errorf("pace spec: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -52,7 +53,7 @@ func benchState(n int) *simulator.State {
 }
 
 // startSim serves a simulator with n accounts owned by root.
-func (b *bench) startSim(name string, n int, lat time.Duration) (*simEnv, error) {
+func (b *bench) startSim(ctx context.Context, name string, n int, lat time.Duration) (*simEnv, error) {
 	srv, err := simulator.Start(benchState(n), simulator.Options{Latency: lat, PreciseLatency: lat > 0})
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
@@ -61,7 +62,7 @@ func (b *bench) startSim(name string, n int, lat time.Duration) (*simEnv, error)
 	e.cfg = filepath.Join(e.home, "config", "cpctl", "config.yaml")
 	e.pool = x509.NewCertPool()
 	if !e.pool.AppendCertsFromPEM(srv.CertPEM) {
-		_ = srv.Close()
+		_ = srv.Shutdown(ctx)
 		return nil, errors.New("simulator certificate is not PEM")
 	}
 	// The profile trusts the simulator through the same CA file curl gets,
@@ -73,13 +74,17 @@ func (b *bench) startSim(name string, n int, lat time.Duration) (*simEnv, error)
 			Token: simulator.SampleRootToken, TLSFingerprint: srv.Fingerprint},
 	}}
 	if err := f.Save(e.cfg); err != nil {
-		_ = srv.Close()
+		_ = srv.Shutdown(ctx)
 		return nil, fmt.Errorf("write config: %w", err)
 	}
 	return e, nil
 }
 
-func (e *simEnv) close() { _ = e.srv.Close() }
+func (e *simEnv) close(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = e.srv.Shutdown(sctx)
+}
 
 // passwdURL is the WHM API 1 passwd endpoint, as cpctl calls it.
 func (e *simEnv) passwdURL() string { return e.srv.WHMURL + "/json-api/passwd?api.version=1" }

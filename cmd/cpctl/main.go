@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/cpctl/cpctl/pkg/cmd/root"
@@ -16,5 +17,5 @@ var (
 )
 
 func main() {
-	os.Exit(root.Main(versioncmd.Info{Version: version, Commit: commit, Date: date}))
+	os.Exit(root.Main(context.Background(), versioncmd.Info{Version: version, Commit: commit, Date: date}))
 }

@@ -149,7 +149,7 @@ func generate(date time.Time) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // scratch space; its loss is harmless
 
 	// Cobra's tree generators write into a directory; let them, then read
 	// the result back.

@@ -83,7 +83,7 @@ func Start(state *State, opts Options) (*Server, error) {
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			_ = srv.Close()
+			srv.abort()
 			return nil, fmt.Errorf("start simulator: %w", err)
 		}
 		scheme := "http"
@@ -139,6 +139,17 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return s.Shutdown(ctx)
+}
+
+// abort closes a server that failed to start: nothing was served yet, so
+// there is nothing to wait for.
+func (s *Server) abort() {
+	for _, hs := range s.servers {
+		_ = hs.Close()
+	}
+	if s.tmpDir != "" {
+		_ = os.RemoveAll(s.tmpDir)
+	}
 }
 
 func loadOrMakeCert(opts Options) (tls.Certificate, error) {

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -53,7 +54,7 @@ func run() int {
 		}
 		stops = append(stops, func() { p.stop(); f.Close() })
 	}
-	code := root.Main(versioncmd.Info{Version: "bench", Commit: "none", Date: "unknown"})
+	code := root.Main(context.Background(), versioncmd.Info{Version: "bench", Commit: "none", Date: "unknown"})
 	if path := os.Getenv("CPCTL_BENCH_ALLOCPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -42,7 +43,12 @@ func runDemo(ctx context.Context, f *cmdutil.Factory, run Runner) error {
 	if err != nil {
 		return fmt.Errorf("start the simulator: %w", err)
 	}
-	defer func() { _ = srv.Close() }()
+	defer func() {
+		// Even after a Ctrl-C the in-process server is shut down, briefly.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
 
 	dir, err := os.MkdirTemp("", "cpctl-demo-")
 	if err != nil {

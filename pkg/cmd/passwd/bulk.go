@@ -255,7 +255,7 @@ func runBulk(ctx context.Context, o *Options) error {
 				unverified++
 			}
 			recordFailure(&failures, r)
-			writeRow(o.bulkResult(sv, r, showPasswords))
+			writeRow(o.bulkResult(ctx, sv, r, showPasswords))
 		},
 		OnProgress: progress,
 	}
@@ -722,7 +722,7 @@ func rowState(err error, sent bool) fate.State {
 	return cpanel.StateOf(err)
 }
 
-func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {
+func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {
 	profile := r.Row.Profile
 	if profile == "" {
 		profile = sv.def
@@ -739,7 +739,7 @@ func (o *Options) bulkResult(sv *servers, r batch.Result, showPasswords bool) ou
 	if out.Services == nil {
 		out.Services = []string{}
 	}
-	if s, err := sv.get(context.Background(), r.Row.Profile); err == nil {
+	if s, err := sv.get(ctx, r.Row.Profile); err == nil {
 		out.Server = serverName(s.target.Profile.URL)
 		if p, err := resolvePlan(o, s.target, r.Row.Target, owner); err == nil {
 			out.API = string(p.api)

@@ -182,8 +182,8 @@ func runArgs(info version.Info) demo.Runner {
 }
 
 // Main runs cpctl with the process's arguments and streams and returns the
-// exit code.
-func Main(info version.Info) int {
+// exit code; ctx is the process's root context.
+func Main(ctx context.Context, info version.Info) int {
 	ios := cmdutil.System()
 	f := cmdutil.NewFactory(ios)
 	if ios.InTTY {
@@ -209,7 +209,7 @@ func Main(info version.Info) int {
 		c.SetContext(ctx)
 	}
 
-	err := execute(context.Background(), cmd, os.Args[1:])
+	err := execute(ctx, cmd, os.Args[1:])
 	if err == nil {
 		return cmdutil.ExitOK
 	}
