@@ -59,7 +59,7 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // PasswdResult is one row of every passwd command. Its JSON and YAML field
-// names are a public contract (DESIGN.md): scripts read them.
+// names are a public contract (docs/output-schema.md): scripts read them.
 type PasswdResult struct {
 	Profile string `json:"profile" yaml:"profile"`
 	Server  string `json:"server" yaml:"server"`

@@ -158,7 +158,7 @@ func checkNoEscapes(t *testing.T, b []byte) {
 	}
 }
 
-// The field names and their order are a public contract (DESIGN.md).
+// The field names and their order are a public contract (docs/output-schema.md).
 func TestResultJSONContract(t *testing.T) {
 	var buf bytes.Buffer
 	if err := New(JSON, &buf, false).Results([]PasswdResult{okFTP, generated, verifiedNo}); err != nil {
