@@ -392,10 +392,11 @@ func TestGeneratedPasswordReplyLost(t *testing.T) {
 	r := e.run("", "account", "passwd", "bob", "--generate", "-o", "json")
 	e.wantCode(r, 4)
 	var rows []struct {
-		Password string `json:"password"`
+		Password     string `json:"password"`
+		MaybeApplied bool   `json:"maybe_applied"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || rows[0].Password == "" {
-		t.Fatalf("the password should be printed: %v\n%s\n%s", err, r.stdout, r.stderr)
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || rows[0].Password == "" || !rows[0].MaybeApplied {
+		t.Fatalf("the password should be printed, marked maybe_applied: %v\n%s\n%s", err, r.stdout, r.stderr)
 	}
 	if !e.srv.Sim.CheckPassword("bob", rows[0].Password) {
 		t.Error("the server does not have the printed password")

@@ -78,6 +78,10 @@ type PasswdResult struct {
 	Verified *bool `json:"verified,omitempty" yaml:"verified,omitempty"`
 	// Verify explains a missing verification, e.g. "unsupported".
 	Verify string `json:"verify,omitempty" yaml:"verify,omitempty"`
+	// MaybeApplied marks a failed change whose request may have reached the
+	// server without a readable answer: the server may have the new
+	// password (a generated one is then in Password, so it is not lost).
+	MaybeApplied bool `json:"maybe_applied,omitempty" yaml:"maybe_applied,omitempty"`
 	// ExitCode is the row's exit code for the CLI; it is not printed.
 	ExitCode int `json:"-" yaml:"-"`
 }

@@ -745,7 +745,10 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 			out.API = string(p.api)
 		}
 	}
-	if showPasswords && r.Generated && r.Outcome.OK() {
+	// A row that may have been applied carries its password too (a resume
+	// sends the same one): a generated password is never set and unknown.
+	out.MaybeApplied = r.Outcome.State.MaybeApplied()
+	if showPasswords && r.Generated && (r.Outcome.OK() || out.MaybeApplied) {
 		out.Password = r.Password
 	}
 	return out

@@ -71,7 +71,8 @@ func runSingle(ctx context.Context, o *Options) error {
 
 	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
 	r := result(p, res, err)
-	if generated && o.SecretsOut == "" && (r.OK || maybeSet(err)) {
+	r.MaybeApplied = err != nil && maybeSet(err)
+	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) {
 		// Shown once: when it is the server's password now, or may be
 		// (the reply was lost), so that it is never set and unknown.
 		r.Password = password
