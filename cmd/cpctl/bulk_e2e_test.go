@@ -431,7 +431,7 @@ func TestBulkProgressOnlyAtTerminal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	if !strings.Contains(out, "20/20 100%") || !strings.Contains(out, "rows/s") {
+	if !strings.Contains(out, "20/20 100%") || !strings.Contains(out, "rows/s") || !strings.Contains(out, "cpctl: [") {
 		t.Errorf("no progress bar at a terminal:\n%s", out)
 	}
 	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "pipe.journal"))

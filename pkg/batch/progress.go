@@ -40,7 +40,8 @@ func progressLine(p Progress) string {
 	}
 	filled := int(math.Round(frac * barWidth))
 	var b strings.Builder
-	b.WriteByte('[')
+	// Like every line cpctl writes to stderr, the bar says whose it is.
+	b.WriteString("cpctl: [")
 	b.WriteString(strings.Repeat("=", filled))
 	b.WriteString(strings.Repeat(" ", barWidth-filled))
 	fmt.Fprintf(&b, "] %d/%d %3.0f%%  %s rows/s", p.Done, p.Total, frac*100, strconv.FormatFloat(p.Rate, 'f', 1, 64))

@@ -357,9 +357,9 @@ func TestProgressBar(t *testing.T) {
 	bar(Progress{Total: 200, Done: 50, Rate: 12.34, ETA: 12*time.Second + 300*time.Millisecond, Failed: 2})
 	bar(Progress{Total: 200, Done: 60})
 	bar(Progress{Total: 200, Done: 200, Rate: 20, Elapsed: 10 * time.Second, Final: true})
-	want := "\r[=====               ] 50/200  25%  12.3 rows/s  ETA 12s  2 failed" +
-		"\r[======              ] 60/200  30%  0.0 rows/s  ETA -" + strings.Repeat(" ", 13) +
-		"\r[====================] 200/200 100%  20.0 rows/s  in 10s\n"
+	want := "\rcpctl: [=====               ] 50/200  25%  12.3 rows/s  ETA 12s  2 failed" +
+		"\rcpctl: [======              ] 60/200  30%  0.0 rows/s  ETA -" + strings.Repeat(" ", 13) +
+		"\rcpctl: [====================] 200/200 100%  20.0 rows/s  in 10s\n"
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
 	}
