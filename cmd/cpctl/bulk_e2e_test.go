@@ -434,6 +434,10 @@ func TestBulkProgressOnlyAtTerminal(t *testing.T) {
 	if !strings.Contains(out, "20/20 100%") || !strings.Contains(out, "rows/s") || !strings.Contains(out, "cpctl: [") {
 		t.Errorf("no progress bar at a terminal:\n%s", out)
 	}
+	// With --concurrency auto (the default) the bar shows the pace found.
+	if !strings.Contains(out, "rows/s") || !strings.Contains(out, "concurrency ") {
+		t.Errorf("the progress bar should show the server's concurrency:\n%s", out)
+	}
 	r := e.run("", "account", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "pipe.journal"))
 	e.wantCode(r, 0)
 	if strings.Contains(r.stderr, "rows/s") || strings.Contains(r.stdout, "rows/s") {

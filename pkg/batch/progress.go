@@ -15,10 +15,21 @@ import (
 // redrawn in place with a carriage return: done/total, rows per second, ETA
 // and failures. The final snapshot ends the line. Use it only when w is a
 // terminal.
-func NewProgressBar(w io.Writer) func(Progress) {
+//
+// columns is the terminal's width (0 when unknown): a line that would wrap
+// cannot be redrawn in place, so a longer one loses its note first and is
+// then cut.
+func NewProgressBar(w io.Writer, columns int) func(Progress) {
 	width := 0
 	return func(p Progress) {
 		line := progressLine(p)
+		if columns > 0 && len(line) >= columns {
+			p.Note = ""
+			line = progressLine(p)
+			if len(line) >= columns {
+				line = line[:columns-1] // ASCII only: bytes are columns
+			}
+		}
 		pad := ""
 		if n := width - len(line); n > 0 {
 			pad = strings.Repeat(" ", n) // wipe what a longer earlier line left
@@ -55,6 +66,10 @@ func progressLine(p Progress) string {
 	}
 	if p.Failed > 0 {
 		fmt.Fprintf(&b, "  %d failed", p.Failed)
+	}
+	if p.Note != "" {
+		b.WriteString("  ")
+		b.WriteString(p.Note)
 	}
 	return b.String()
 }

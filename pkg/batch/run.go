@@ -70,6 +70,9 @@ type Progress struct {
 	ETA       time.Duration // 0 when unknown
 	Elapsed   time.Duration
 	Final     bool // the last call of the run
+	// Note, when set by the caller, is shown at the end of the progress
+	// line (a paced run's current concurrency).
+	Note string
 }
 
 // Summary counts a run's rows over the whole journal, so a resumed run's

@@ -353,7 +353,7 @@ func TestRunErrors(t *testing.T) {
 
 func TestProgressBar(t *testing.T) {
 	var b bytes.Buffer
-	bar := NewProgressBar(&b)
+	bar := NewProgressBar(&b, 0)
 	bar(Progress{Total: 200, Done: 50, Rate: 12.34, ETA: 12*time.Second + 300*time.Millisecond, Failed: 2})
 	bar(Progress{Total: 200, Done: 60})
 	bar(Progress{Total: 200, Done: 200, Rate: 20, Elapsed: 10 * time.Second, Final: true})
@@ -362,6 +362,19 @@ func TestProgressBar(t *testing.T) {
 		"\rcpctl: [====================] 200/200 100%  20.0 rows/s  in 10s\n"
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	if got := progressLine(Progress{Total: 4, Done: 1, Note: "concurrency 3"}); !strings.HasSuffix(got, "  ETA -  concurrency 3") {
+		t.Errorf("the caller's note should end the line: %q", got)
+	}
+	// At a narrow terminal the line never wraps: the note goes first, then
+	// the line is cut.
+	for _, cols := range []int{80, 60, 30} {
+		var nb bytes.Buffer
+		NewProgressBar(&nb, cols)(Progress{Total: 10000, Done: 5000, Rate: 1234.5, ETA: time.Hour, Failed: 12, Note: "concurrency 16 (3 servers)"})
+		line := strings.TrimPrefix(nb.String(), "\r")
+		if len(line) >= cols {
+			t.Errorf("at %d columns the line is %d long: %q", cols, len(line), line)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,7 @@ type server struct {
 	target *cmdutil.Target
 	client *cpanel.Client
 	err    error
+	lim    pace.Limiter // with --concurrency auto
 
 	// The minimums are read on the first row that brings its own password:
 	// a generated one always meets them.
@@ -172,6 +174,10 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 	sv, ok := s.m[profile]
 	if !ok {
 		sv = &server{}
+		if s.o.Bulk.Adaptive {
+			// Made under s.mu, where paceNote reads it.
+			sv.lim = pace.New(pace.Options{Max: s.o.Bulk.MaxConcurrency, OnChange: s.logPace(profile)})
+		}
 		s.m[profile] = sv
 	}
 	s.mu.Unlock()
@@ -181,8 +187,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 			return
 		}
 		sv.target.MaxConns = s.o.Bulk.Concurrency
-		if s.o.Bulk.Adaptive {
-			lim := pace.New(pace.Options{Max: s.o.Bulk.MaxConcurrency, OnChange: s.logPace(profile)})
+		if lim := sv.lim; lim != nil {
 			sv.target.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return pace.Transport(rt, lim) }
 			sv.target.MaxRetries = pacedRetries
 		}
@@ -242,6 +247,13 @@ func runBulk(ctx context.Context, o *Options) error {
 	unverified := 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
+	if progress != nil && o.Bulk.Adaptive {
+		bar := progress
+		progress = func(p batch.Progress) {
+			p.Note = sv.paceNote()
+			bar(p)
+		}
+	}
 	cfg := batch.RunConfig{
 		Journal:     journal,
 		Kind:        batchKind(o.Kind),
@@ -319,6 +331,26 @@ func (o *Options) parseConcurrency() error {
 // request that was never sent): the limiter already waits out Retry-After
 // and slows down, so a busy server is waited for rather than failed.
 const pacedRetries = 10
+
+// paceNote is the progress line's view of a paced run: the current
+// concurrency of its server, or the range over several; "" when fixed.
+func (s *servers) paceNote() string {
+	s.mu.Lock()
+	var limits []int
+	for _, sv := range s.m {
+		if sv.lim != nil {
+			limits = append(limits, sv.lim.Limit())
+		}
+	}
+	s.mu.Unlock()
+	switch len(limits) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("concurrency %d", limits[0])
+	}
+	return fmt.Sprintf("concurrency %d–%d over %d servers", slices.Min(limits), slices.Max(limits), len(limits))
+}
 
 // logPace returns the limiter's hook for one profile: with -v, each change
 // of its concurrency is logged on stderr.
@@ -568,7 +600,7 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 		return write, nil
 	}
 	var last *batch.Progress
-	bar := batch.NewProgressBar(f.IO.ErrOut)
+	bar := batch.NewProgressBar(f.IO.ErrOut, output.TerminalWidth(f.IO.ErrFile))
 	progress := func(p batch.Progress) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
