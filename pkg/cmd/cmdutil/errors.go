@@ -5,17 +5,19 @@ import (
 	"fmt"
 
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/secret"
 )
 
 // Exit codes, as docs/scripting.md documents them; scripts depend on them.
+// Those a row's state maps to are pkg/fate's, defined once there.
 const (
-	ExitOK        = 0
-	ExitRefused   = 1
-	ExitUsage     = 2
-	ExitAuth      = 3
-	ExitTransport = 4
-	ExitPartial   = 5
+	ExitOK        = fate.ExitOK
+	ExitRefused   = fate.ExitRefused
+	ExitUsage     = fate.ExitUsage
+	ExitAuth      = fate.ExitAuth
+	ExitTransport = fate.ExitTransport
+	ExitPartial   = fate.ExitPartial
 	// ExitSecretsNotSaved is a bulk run whose every change succeeded but
 	// whose --secrets-out could not be written: the servers have new
 	// passwords that only the journal holds now.
