@@ -47,7 +47,8 @@ func newCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 			}
 			st, err := batch.Show(args[0])
 			if err != nil {
-				return cmdutil.Usagef("journal: %w", err)
+				// batch's errors already name the journal.
+				return cmdutil.Usagef("%w", err)
 			}
 			pr, err := f.Printer()
 			if err != nil {
