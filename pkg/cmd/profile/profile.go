@@ -17,8 +17,19 @@ import (
 	"github.com/cpctl/cpctl/pkg/cpanel"
 )
 
-// NewCmd returns the `profile` noun.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
+// RunFunc, when given to NewCmd, is called instead of running a verb, so a
+// test sees what a command line parsed into without a config or a server.
+type RunFunc func(*Invocation) error
+
+// Invocation is one parsed `profile` command line.
+type Invocation struct {
+	Verb string   // add, list, show, use, remove or test
+	Args []string // the verb's arguments (the profile name)
+	add  addOptions
+}
+
+// NewCmd returns the `profile` noun; runF is nil except in tests.
+func NewCmd(f *cmdutil.Factory, runF RunFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "profile",
 		Short: "Manage server profiles",
@@ -27,7 +38,17 @@ certificate to trust. They live in $XDG_CONFIG_HOME/cpctl/config.yaml
 (mode 0600). Secrets may be kept out of the file with token-command or
 password-command, which run at use time and print the secret.`,
 	}
-	cmd.AddCommand(newCmdAdd(f), newCmdList(f), newCmdShow(f), newCmdUse(f), newCmdRemove(f), newCmdTest(f))
+	cmd.AddCommand(newCmdAdd(f, runF), newCmdList(f), newCmdShow(f), newCmdUse(f), newCmdRemove(f), newCmdTest(f))
+	if runF != nil {
+		for _, sub := range cmd.Commands() {
+			if sub.Name() == "add" {
+				continue // hands its options over itself
+			}
+			sub.RunE = func(c *cobra.Command, args []string) error {
+				return runF(&Invocation{Verb: c.Name(), Args: args})
+			}
+		}
+	}
 	return cmd
 }
 
@@ -45,7 +66,7 @@ type addOptions struct {
 	skipCheck       bool
 }
 
-func newCmdAdd(f *cmdutil.Factory) *cobra.Command {
+func newCmdAdd(f *cmdutil.Factory, runF RunFunc) *cobra.Command {
 	o := &addOptions{}
 	cmd := &cobra.Command{
 		Use:   "add NAME --url URL",
@@ -68,6 +89,9 @@ secret-tool, vault, op ...), or from a prompt at a terminal.`,
   cpctl profile add new --url https://203.0.113.5:2087 --token-stdin --tls-fingerprint sha256:ab12...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(&Invocation{Verb: "add", Args: args, add: *o})
+			}
 			return runAdd(cmd.Context(), f, o, args[0])
 		},
 	}
