@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -26,34 +27,31 @@ func (c *countingWriter) snapshot() (string, int) {
 	return c.buf.String(), c.writes
 }
 
+// TestPacedWriter runs on synctest's clock: the interval passes in an
+// instant, and the test sees exactly what was written before and after it.
 func TestPacedWriter(t *testing.T) {
-	cw := &countingWriter{}
-	pw := NewPacedWriter(cw, 20*time.Millisecond)
-	for i := 0; i < 100; i++ {
-		pw.Write([]byte("row\n"))
-	}
-	if s, _ := cw.snapshot(); s != "" {
-		t.Fatal("wrote before the interval")
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		s, n := cw.snapshot()
-		if len(s) == 400 {
-			if n != 1 {
-				t.Errorf("100 rows took %d writes, want 1", n)
-			}
-			break
+	synctest.Test(t, func(t *testing.T) {
+		cw := &countingWriter{}
+		pw := NewPacedWriter(cw, 20*time.Millisecond)
+		for range 100 {
+			_, _ = pw.Write([]byte("row\n"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("rows never flushed without Close")
+		time.Sleep(19 * time.Millisecond)
+		synctest.Wait()
+		if s, _ := cw.snapshot(); s != "" {
+			t.Fatal("wrote before the interval")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	pw.Write([]byte("last\n"))
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := cw.snapshot(); s[len(s)-5:] != "last\n" {
-		t.Error("Close did not flush")
-	}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if s, n := cw.snapshot(); len(s) != 400 || n != 1 {
+			t.Fatalf("after the interval: %d bytes in %d writes, want 400 in 1", len(s), n)
+		}
+		_, _ = pw.Write([]byte("last\n"))
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := cw.snapshot(); s[len(s)-5:] != "last\n" {
+			t.Error("Close did not flush")
+		}
+	})
 }
