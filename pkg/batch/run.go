@@ -123,14 +123,9 @@ type RunConfig struct {
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
 	// when 0); rows of different profiles run at the same time. The plan is
 	// read once whatever the number of profiles, and workers exist only for
-	// profiles with rows at hand. With a Limiter it is the ceiling: the
-	// limiter decides how many of the Concurrency workers send at once.
+	// profiles with rows at hand. A caller that paces a server (pkg/pace)
+	// does it below, on the client's transport: this is then the ceiling.
 	Concurrency int
-	// Limiter, when set, gives each profile its limiter, asked before every
-	// request of that profile's rows, so that the number in flight can
-	// change during the run (an adaptive controller). Nil: a fixed limit of
-	// Concurrency per profile.
-	Limiter func(profile string) Limiter
 	// Rate limits how many rows start per second over the whole run
 	// (0: no limit), with bursts up to Burst (1 when 0). See ParseRate.
 	Rate  rate.Limit
@@ -251,7 +246,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	ahead := r.readAhead()
 	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, collect: c.add,
 		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead,
-		queues: map[string]*profileQueue{}, limiters: map[string]Limiter{}, space: make(chan struct{}, 1)}
+		queues: map[string]*profileQueue{}, space: make(chan struct{}, 1)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -306,7 +301,6 @@ type scheduler struct {
 
 	mu       sync.Mutex
 	queues   map[string]*profileQueue // profiles with rows queued or in flight
-	limiters map[string]Limiter
 	queued   int
 	space    chan struct{} // a worker took a row: there may be room
 
@@ -316,24 +310,6 @@ type scheduler struct {
 type profileQueue struct {
 	jobs    []job
 	workers int
-	limiter Limiter
-}
-
-// limiterFor returns profile's limiter, making it on first use; s.mu is
-// held. It outlives the profile's queue, which comes and goes with its
-// rows, so that what the limiter learnt is kept.
-func (s *scheduler) limiterFor(profile string) Limiter {
-	l, ok := s.limiters[profile]
-	if !ok {
-		if s.r.cfg.Limiter != nil {
-			l = s.r.cfg.Limiter(profile)
-		}
-		if l == nil {
-			l = NewFixedLimiter(s.r.cfg.Concurrency)
-		}
-		s.limiters[profile] = l
-	}
-	return l
 }
 
 // place moves held rows into their profiles' queues, keeping each profile's
@@ -350,7 +326,7 @@ func (s *scheduler) place() {
 		}
 		q := s.queues[jb.row.Profile]
 		if q == nil {
-			q = &profileQueue{limiter: s.limiterFor(jb.row.Profile)}
+			q = &profileQueue{}
 			s.queues[jb.row.Profile] = q
 		}
 		if len(q.jobs) >= s.perProfile {
@@ -415,23 +391,11 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.
-		if s.stop.Err() != nil || q.limiter.Acquire(s.stop) != nil {
+		if s.stop.Err() != nil || (s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
 			s.r.notSent(jb)
 			continue
 		}
-		// The rate is waited for with the room in hand, so that rows
-		// the limiter lets go together still start at the rate.
-		if s.limiter != nil && s.limiter.Wait(s.stop) != nil {
-			o := s.r.notSent(jb)
-			q.limiter.Release(0, &OutcomeError{Outcome: o})
-			continue
-		}
 		d := s.r.do(s.execCtx, jb)
-		var oerr error
-		if !d.Outcome.OK() {
-			oerr = &OutcomeError{Outcome: d.Outcome}
-		}
-		q.limiter.Release(d.Duration, oerr)
 		if d.err != nil {
 			s.fail(d.err)
 		}
