@@ -299,10 +299,10 @@ type scheduler struct {
 
 	perProfile, maxQueued, maxHeld int
 
-	mu       sync.Mutex
-	queues   map[string]*profileQueue // profiles with rows queued or in flight
-	queued   int
-	space    chan struct{} // a worker took a row: there may be room
+	mu     sync.Mutex
+	queues map[string]*profileQueue // profiles with rows queued or in flight
+	queued int
+	space  chan struct{} // a worker took a row: there may be room
 
 	held []job // the dispatcher's own
 }
