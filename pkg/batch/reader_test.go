@@ -283,14 +283,19 @@ func TestParseRate(t *testing.T) {
 }
 
 func TestParseKind(t *testing.T) {
-	for _, k := range []Kind{KindAccount, KindFTP, KindEmail} {
+	for _, k := range []Kind{KindAccount, KindFTP, KindEmail, KindMySQL, KindPostgreSQL, KindWebDisk} {
 		got, err := ParseKind(k.String())
 		if err != nil || got != k {
 			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, err)
 		}
 	}
-	if _, err := ParseKind("mysql"); err == nil {
-		t.Error("ParseKind(mysql) succeeded")
+	for _, bad := range []string{"db", "mailbox", "", "Kind(9)"} {
+		if _, err := ParseKind(bad); err == nil {
+			t.Errorf("ParseKind(%q) succeeded", bad)
+		}
+	}
+	if got := KindWebDisk.TargetColumn(); got != "login" {
+		t.Errorf("KindWebDisk.TargetColumn() = %q, want login", got)
 	}
 }
 

@@ -13,6 +13,9 @@ const (
 	KindAccount Kind = iota + 1 // cPanel or reseller accounts; target column "user"
 	KindFTP                     // FTP accounts; target column "user"
 	KindEmail                   // mail accounts; target column "address" (local@domain)
+	KindMySQL                   // MySQL database users; target column "user"
+	KindPostgreSQL              // PostgreSQL database users; target column "user"
+	KindWebDisk                 // Web Disk accounts; target column "login"
 )
 
 // String returns the name used in journals and on the command line.
@@ -24,6 +27,12 @@ func (k Kind) String() string {
 		return "ftp"
 	case KindEmail:
 		return "email"
+	case KindMySQL:
+		return "mysql"
+	case KindPostgreSQL:
+		return "postgresql"
+	case KindWebDisk:
+		return "webdisk"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -50,20 +59,29 @@ func ParseKind(s string) (Kind, error) {
 		return KindFTP, nil
 	case "email":
 		return KindEmail, nil
+	case "mysql":
+		return KindMySQL, nil
+	case "postgresql":
+		return KindPostgreSQL, nil
+	case "webdisk":
+		return KindWebDisk, nil
 	}
-	return 0, fmt.Errorf("unknown kind %q (want account, ftp or email)", s)
+	return 0, fmt.Errorf("unknown kind %q (want account, ftp, email, mysql, postgresql or webdisk)", s)
 }
 
 // TargetColumn is the input column (and export column) naming the row's target:
 // "address" for mail accounts, "user" otherwise.
 func (k Kind) TargetColumn() string {
-	if k == KindEmail {
+	switch k {
+	case KindEmail:
 		return "address"
+	case KindWebDisk:
+		return "login"
 	}
 	return "user"
 }
 
-func (k Kind) valid() bool { return k >= KindAccount && k <= KindEmail }
+func (k Kind) valid() bool { return k >= KindAccount && k <= KindWebDisk }
 
 // Row is one change to make. Seq numbers rows from 1 in input order and is the
 // row's identity in the journal; Line is where the row starts in the input file,

@@ -85,6 +85,12 @@ func batchKind(k Kind) batch.Kind {
 		return batch.KindFTP
 	case Email:
 		return batch.KindEmail
+	case MySQL:
+		return batch.KindMySQL
+	case PostgreSQL:
+		return batch.KindPostgreSQL
+	case WebDisk:
+		return batch.KindWebDisk
 	}
 	return batch.KindAccount
 }

@@ -27,11 +27,15 @@ import (
 // Kind is what a password belongs to.
 type Kind string
 
-// The three kinds; the strings are the `kind` field of the output.
+// The kinds; the strings are the `kind` field of the output and match
+// batch.Kind's names.
 const (
-	Account Kind = "account"
-	FTP     Kind = "ftp"
-	Email   Kind = "email"
+	Account    Kind = "account"
+	FTP        Kind = "ftp"
+	Email      Kind = "email"
+	MySQL      Kind = "mysql"
+	PostgreSQL Kind = "postgresql"
+	WebDisk    Kind = "webdisk"
 )
 
 // Options are the flags of a passwd command.
