@@ -10,12 +10,12 @@ type Kind int
 
 // The kinds of bulk run.
 const (
-	KindAccount Kind = iota + 1 // cPanel or reseller accounts; target column "user"
-	KindFTP                     // FTP accounts; target column "user"
-	KindEmail                   // mail accounts; target column "address" (local@domain)
-	KindMySQL                   // MySQL database users; target column "user"
-	KindPostgreSQL              // PostgreSQL database users; target column "user"
-	KindWebDisk                 // Web Disk accounts; target column "login"
+	KindAccount    Kind = iota + 1 // cPanel or reseller accounts; target column "user"
+	KindFTP                        // FTP accounts; target column "user"
+	KindEmail                      // mail accounts; target column "address" (local@domain)
+	KindMySQL                      // MySQL database users; target column "user"
+	KindPostgreSQL                 // PostgreSQL database users; target column "user"
+	KindWebDisk                    // Web Disk accounts; target column "login"
 )
 
 // String returns the name used in journals and on the command line.
