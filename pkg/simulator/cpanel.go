@@ -369,7 +369,12 @@ func (s *Simulator) minimumFor(app string) int {
 	return s.minimum(app)
 }
 
+// tooWeak words Cpanel::Exception::PasswordIsTooWeak, which leaves out
+// "or higher" when the minimum is the highest strength there is.
 func tooWeak(min int) string {
+	if min >= 100 {
+		return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + "."
+	}
 	return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + " or higher."
 }
 
