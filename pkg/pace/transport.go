@@ -37,12 +37,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	// Latency counts from the request written to the reply read: a new
-	// connection's handshake is not the server's queue.
-	var start atomic.Int64
+	// Latency counts from the request written to the first byte of the
+	// reply, both seen by the connection's own goroutines: a new
+	// connection's handshake is not the server's queue, and neither is the
+	// wait of the goroutines that read the reply to be scheduled, which on
+	// a busy client (hundreds of servers at once) is as long as a queue.
+	var start, first atomic.Int64
 	start.Store(t.now().UnixNano())
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		WroteHeaders: func() { start.Store(t.now().UnixNano()) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { start.Store(t.now().UnixNano()) },
+		GotFirstResponseByte: func() { first.Store(t.now().UnixNano()) },
 	}))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
@@ -56,7 +60,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		wait = RetryAfter(resp.Header.Get("Retry-After"), t.now())
 	}
 	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() {
-		tok.Done(t.now().Sub(time.Unix(0, start.Load())), overloaded, wait)
+		end := first.Load()
+		if end == 0 {
+			end = t.now().UnixNano() // a transport that does not trace
+		}
+		tok.Done(time.Duration(max(end-start.Load(), 1)), overloaded, wait)
 	}}
 	return resp, nil
 }

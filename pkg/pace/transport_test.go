@@ -149,3 +149,34 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportLatencyToFirstByte checks what the latency spans: from the
+// request written to the reply's first byte, not to the end of a body that
+// the caller reads later (on a busy client, after waiting to be scheduled).
+func TestTransportLatencyToFirstByte(t *testing.T) {
+	var clock atomic.Int64 // nanoseconds, moved by hand
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		clock.Store(int64(10 * time.Millisecond))
+		_, _ = io.WriteString(w, `{"metadata":`)
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, `{"result":1}}`)
+	}))
+	defer srv.Close()
+	rec := &doneRecorder{}
+	c := &http.Client{Transport: &transport{base: http.DefaultTransport, lim: rec, now: now}}
+	resp, err := c.Post(srv.URL, "application/x-www-form-urlencoded", strings.NewReader("pass=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Store(int64(time.Second)) // the caller gets round to the body late
+	close(release)
+	_, _ = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if len(rec.calls) != 1 || rec.calls[0].latency != 10*time.Millisecond {
+		t.Fatalf("Done calls %+v, want one with a latency of 10ms", rec.calls)
+	}
+}
