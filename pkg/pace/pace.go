@@ -200,7 +200,6 @@ type limiter struct {
 	initial   int  // the starting limit
 	measure   bool // measure at half the limit after the next round
 	direct    bool // no shrink yet: the first goes straight to what the server served
-	riseSeen  int  // rounds in a row of the start a little slower than the best
 }
 
 // New returns an adaptive limiter for one server.
@@ -348,17 +347,19 @@ func (l *limiter) observe(latency time.Duration, overloaded bool) (Change, bool)
 		l.restore = 0
 		return l.setLimit(back, ReasonProbe, rtt)
 	}
-	if l.slowStart && l.limit >= 2*l.initial {
-		// The start ends once it has doubled the limit, with a round at
-		// half: the best latency so far comes from the first rounds,
-		// which on a client busy opening connections to many servers at
-		// once are slow for the client's sake, and the queue that growth
-		// builds on the server would replace that delay unseen. Half as
-		// many again would also overrun a short queue in front of a
-		// server of about this size with 503s; from here growth is one
-		// call at a time, and the first shrink still goes straight to
-		// what the server served.
-		l.slowStart, l.riseSeen, l.hold = false, 0, holdBase
+	if l.slowStart && (l.limit > l.initial || l.limit >= l.max) && l.limit > 1 {
+		// The start ends after its first growth, with a round at half:
+		// the best latency so far comes from the first rounds, which on
+		// a client busy opening connections to many servers at once are
+		// slow for the client's sake, and the queue that more growth
+		// builds on the server would replace that delay unseen. Each
+		// further call is a connection (a TLS handshake on both ends and
+		// memory until the end of the run) and another half as many
+		// again could overrun a short queue in front of a server of this
+		// size with 503s: from here growth is one call at a time, and
+		// the first shrink still goes straight to what the server
+		// served.
+		l.slowStart, l.hold = false, holdBase
 		l.restore = l.limit
 		return l.setLimit(l.limit/2, ReasonProbe, rtt)
 	}
@@ -387,9 +388,6 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 	shrink := ratio >= shrinkAt && queued >= shrinkQueued
 	if !shrink {
 		l.queueSeen = 0
-	}
-	if ratio < growBelow {
-		l.riseSeen = 0
 	}
 	switch {
 	case shrink:
@@ -447,16 +445,7 @@ func (l *limiter) decide(rtt time.Duration) (Change, bool) {
 		l.probing = true
 		return l.setLimit(l.limit+1, ReasonGrow, rtt)
 	}
-	// Between the two: a little queueing, keep the limit. Seen twice in
-	// a row while starting, it ends the start (as HyStart ends TCP's slow
-	// start on a rising delay): the server is about busy, and half as many
-	// again would overrun a short queue in front of it with 503s.
-	if l.slowStart {
-		l.riseSeen++
-		if l.riseSeen >= confirmRounds {
-			l.slowStart, l.riseSeen, l.hold = false, 0, holdBase
-		}
-	}
+	// Between the two: a little queueing, keep the limit.
 	return Change{}, false
 }
 
