@@ -20,6 +20,7 @@ const (
 	defaultUserAgent  = "cpctl"
 	defaultMaxConns   = 16
 	maxHeaderBytes    = 64 << 10
+	connBufferSize    = 1 << 10
 )
 
 // sharedHeaders are the header values of every request a client sends, as
@@ -254,7 +255,13 @@ func New(cfg Config) (*Client, error) {
 			// the moment another's reply was read would otherwise dial
 			// before that connection is back in the pool, paying a TLS
 			// handshake (on both ends) for a connection that then idles.
-			MaxConnsPerHost:     maxConns,
+			MaxConnsPerHost: maxConns,
+			// A request and a reply of the API are a kilobyte or so:
+			// net/http's 4 KB buffers each way are memory held by every
+			// connection (a run over 200 servers keeps 1,200), and a
+			// larger body is read or written past a small buffer.
+			ReadBufferSize:      connBufferSize,
+			WriteBufferSize:     connBufferSize,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 20 * time.Second,
 			// An endless header line must not grow the process without bound.
