@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -176,6 +177,9 @@ func TestBulkCrashResumeFullSpeed(t *testing.T) {
 	crashResume(t, rows, kills, 0, 10, 40)
 }
 
+// crashResume runs on real time on purpose: what it tests is a real
+// process killed with SIGKILL at random moments of its run, so the
+// moments are real time, and the sleeps below choose them.
 func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, spreadMS int) {
 	e := newEnv(t, bulkState(rows), simulator.Options{Latency: latency})
 	e.writeConfig()
@@ -202,7 +206,9 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 			cmd = start("account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "8", "--secrets-out", out, "-o", "jsonl")
 			if early >= 3 {
 				// Kills keep landing while the input is read (a slow
-				// machine): let this run get its journal first.
+				// machine): let this run get its journal first. The
+				// journal is another process's file: nothing signals
+				// its creation, so look for it every few milliseconds.
 				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 					if _, err := os.Stat(journal); err == nil {
 						break
@@ -268,7 +274,10 @@ func crashResume(t *testing.T, rows, kills int, latency time.Duration, minMS, sp
 // row starts, the rows in flight are recorded, and the message says how to
 // resume, which then finishes the run.
 func TestBulkInterrupt(t *testing.T) {
-	e := newEnv(t, bulkState(200), simulator.Options{Latency: 20 * time.Millisecond})
+	// A signal needs a process, and the process runs on real time: the
+	// test waits on the simulator's request log, not on a clock.
+	tenDone := &requestCounter{match: `"/json-api/passwd" 200`, n: 10, reached: make(chan struct{})}
+	e := newEnv(t, bulkState(200), simulator.Options{Latency: 20 * time.Millisecond, RequestLog: tenDone})
 	e.writeConfig()
 	in := filepath.Join(e.dir, "users.csv")
 	writeUsers(t, in, 200)
@@ -282,9 +291,10 @@ func TestBulkInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Interrupt once some rows are done, however slow the machine is.
-	deadline := time.Now().Add(20 * time.Second)
-	for e.srv.Sim.Stats().PasswordChanges < 10 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-tenDone.reached:
+	case <-time.After(20 * time.Second):
+		t.Log("fewer than 10 rows done after 20s; interrupting anyway")
 	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -540,4 +550,26 @@ func TestBulkConcurrencyFlag(t *testing.T) {
 	}
 	r := e.run("", "account", "passwd", "--from", in, "--generate", "--validate", "--concurrency", "3")
 	e.wantCode(r, 0)
+}
+
+// requestCounter is a simulator request log that closes reached once n
+// requests whose log line contains match were answered.
+type requestCounter struct {
+	match   string
+	n       int
+	reached chan struct{}
+
+	mu   sync.Mutex
+	seen int
+}
+
+func (c *requestCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(string(p), c.match) {
+		if c.seen++; c.seen == c.n {
+			close(c.reached)
+		}
+	}
+	return len(p), nil
 }

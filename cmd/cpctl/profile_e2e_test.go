@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,10 +77,25 @@ func TestProfileLifecycle(t *testing.T) {
 	e.wantCode(r, 2)
 }
 
-// ptyRun runs cpctl on a pseudo-terminal and answers prompts: each
-// step waits for text and then types a line.
+// ptyRun runs cpctl on a pseudo-terminal and answers prompts: each step
+// waits for text and then types a line. A terminal needs a real process;
+// the answers follow the process's output, never a clock (the one time
+// limit only stops a run that hangs).
+//
+// When an answer may be typed is survey's business: typed before the
+// prompt turns echo off, it would be echoed; typed after the answer to
+// survey's cursor-position query, it can be read along with that answer
+// and dropped. survey keeps whatever precedes the position report,
+// though, so an answer goes just in front of the report to the first
+// query made once echo is off. An answer must not contain 'R', which survey
+// would take for the end of the report.
 func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, int) {
 	t.Helper()
+	for _, st := range steps {
+		if strings.Contains(st[1], "R") {
+			t.Fatalf("answer %q contains R", st[1])
+		}
+	}
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(append([]string{}, e.vars...), "TERM=xterm")
 	cmd.Dir = e.dir
@@ -91,62 +104,56 @@ func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, in
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var mu sync.Mutex
+	slave := cmd.Stdin.(*os.File).Name()
 	var out bytes.Buffer
+	// step is the next answer; its prompt is looked for after from, and
+	// queries after answered are still to be answered.
+	step, from, answered := 0, 0, 0
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		buf := make([]byte, 4096)
 		for {
 			n, err := f.Read(buf)
-			if n > 0 {
-				mu.Lock()
-				out.Write(buf[:n])
-				if bytes.Contains(buf[:n], []byte("\x1b[6n")) {
-					// survey asks where the cursor is.
-					f.Write([]byte("\x1b[1;1R"))
+			out.Write(buf[:n])
+			for {
+				s := out.String()
+				i := strings.Index(s[answered:], cursorQuery)
+				if i < 0 {
+					break
 				}
-				mu.Unlock()
+				q := answered + i
+				answered = q + len(cursorQuery)
+				report := "\x1b[1;1R"
+				if step < len(steps) && strings.Contains(s[from:q], steps[step][0]) && ptyEchoOff(slave) {
+					report = steps[step][1] + "\r" + report
+					step, from = step+1, answered
+				}
+				f.Write([]byte(report))
 			}
 			if err != nil {
-				close(done)
 				return
 			}
 		}
 	}()
-	seen := 0
-	for _, st := range steps {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			mu.Lock()
-			s := out.String()
-			mu.Unlock()
-			if i := strings.Index(s[seen:], st[0]); i >= 0 {
-				seen += i + len(st[0])
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("no %q on the terminal:\n%s", st[0], s)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(150 * time.Millisecond)
-		io.WriteString(f, st[1]+"\r")
-	}
-	// A command still waiting for input after every step is a failure,
-	// not a hang of the whole test binary.
+	// A command still waiting for input is a failure, not a hang of the
+	// whole test binary.
 	kill := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
 	defer kill.Stop()
 	err = cmd.Wait()
 	<-done
+	if step < len(steps) {
+		t.Fatalf("no %q on the terminal:\n%s", steps[step][0], out.String())
+	}
 	code := 0
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	return out.String(), code
 }
+
+// cursorQuery is the escape sequence asking a terminal where the cursor is.
+const cursorQuery = "\x1b[6n"
 
 func TestPromptAtTerminal(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
