@@ -355,32 +355,6 @@ func TestRetryOnConnectionRefused(t *testing.T) {
 	}
 }
 
-func TestRetryAfterParse(t *testing.T) {
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		v    string
-		want time.Duration
-		ok   bool
-	}{
-		{"5", 5 * time.Second, true},
-		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-		{"soon", 0, false},
-		{"-1", 0, false},
-		{"", 0, false},
-	}
-	for _, tt := range tests {
-		h := http.Header{}
-		if tt.v != "" {
-			h.Set("Retry-After", tt.v)
-		}
-		got, ok := retryAfter(h, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("retryAfter(%q) = %v,%v; want %v,%v", tt.v, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestTimeout(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, s seen) {
 		select {
