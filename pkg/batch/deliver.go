@@ -18,11 +18,11 @@ import (
 // resume without would finish rows whose passwords reach nobody.
 var ErrDeliveryNeeded = errors.New("its new passwords are delivered by a command, and none was given")
 
-// maxDeliveryFailures is how many deliveries may fail in a row before a run
+// MaxDeliveryFailures is how many deliveries may fail in a row before a run
 // stops trying: a store that is down would otherwise cost a failed command
 // (up to its time limit) for every row left. The rows stay owed, for a
 // resume.
-const maxDeliveryFailures = 3
+const MaxDeliveryFailures = 3
 
 // deliveryQueue bounds the deliveries waiting for the command; a full queue
 // holds the workers back, so a run never changes passwords much faster
@@ -61,7 +61,7 @@ func (dl *deliverer) loop() {
 		err := dl.r.cfg.Deliver(dl.ctx, d)
 		if err != nil {
 			dl.inARow++
-			dl.stopped = dl.inARow >= maxDeliveryFailures
+			dl.stopped = dl.inARow >= MaxDeliveryFailures
 		} else {
 			dl.inARow = 0
 			dl.delivered++

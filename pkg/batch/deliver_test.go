@@ -171,7 +171,7 @@ func TestMaybeAppliedDeliveredAgain(t *testing.T) {
 }
 
 // TestDeliveryStopsAfterFailuresInARow: a store that is down is tried
-// maxDeliveryFailures times, not once per row; every row stays owed.
+// MaxDeliveryFailures times, not once per row; every row stays owed.
 func TestDeliveryStopsAfterFailuresInARow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
 	tries := 0
@@ -181,7 +181,7 @@ func TestDeliveryStopsAfterFailuresInARow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tries != maxDeliveryFailures || !sum.DeliveryStopped || sum.Undelivered != 10 || sum.Succeeded != 10 || sum.ExitCode() != fate.ExitPartial {
+	if tries != MaxDeliveryFailures || !sum.DeliveryStopped || sum.Undelivered != 10 || sum.Succeeded != 10 || sum.ExitCode() != fate.ExitPartial {
 		t.Errorf("%d tries, summary %+v", tries, sum)
 	}
 }
