@@ -113,7 +113,7 @@ func TestSecretsCommandDelivers(t *testing.T) {
 	r = e.run("", "journal", "show", journal, "-o", "json")
 	e.wantCode(r, 0)
 	var st struct {
-		Delivery                bool
+		Delivery               bool
 		Delivered, Undelivered int
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || !st.Delivery || st.Delivered != 20 || st.Undelivered != 0 {
