@@ -46,11 +46,21 @@
 // The records:
 //
 //   - header: format version v (readers refuse a newer one), the kind of run
-//     (account, ftp, email), its creation time and meta, the caller's opaque
+//     (account, ftp, email, mysql, postgresql, webdisk, or mixed), its
+//     creation time and meta, the caller's opaque
 //     description of the run (profile, API, options) that a resume gets back
 //     through ReadHeader. Meta must not hold credentials.
 //   - row: one per input row, seq counting from 1 in input order, line the
-//     input line it came from.
+//     input line it came from. A row planned from a selection on the server
+//     (PlanRows) has no input line: line is its seq, and source says which
+//     listing named it ("listaccts", "Email/list_pops of bob"). In a run of
+//     kind "mixed" (`cpctl rotate`), every row names its own kind (account,
+//     ftp, email, mysql, postgresql, webdisk), and so do its outcomes; the
+//     rows of a run of one kind name none. A row that breaks this makes the
+//     journal damaged: a password is never changed as another kind than it
+//     was planned as. A build from before mixed runs refuses their header
+//     ("unknown kind"), so it cannot resume one as a run of one kind; the
+//     source field is new too, and older builds ignore it.
 //   - planned: the plan is complete and holds rows rows. Plans are linked
 //     into place whole, so a journal always has it; one without it (written
 //     by hand, or damaged) cannot be resumed.

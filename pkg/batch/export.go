@@ -68,6 +68,9 @@ func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) err
 		case recPlanned:
 			withOwner, withProfile = st.hasOwner, st.hasProfile
 			cols := []string{st.header.Kind.TargetColumn(), "password"}
+			if st.header.Kind == KindMixed {
+				cols = append([]string{"kind"}, cols...) // a mixed run's rows name their kind first
+			}
 			if withOwner {
 				cols = append(cols, "owner")
 			}
@@ -84,6 +87,9 @@ func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) err
 				return nil
 			}
 			fields := []string{rec.Target, s.password}
+			if st.header.Kind == KindMixed {
+				fields = append([]string{rec.Kind}, fields...)
+			}
 			if withOwner {
 				fields = append(fields, rec.Owner)
 			}
@@ -192,6 +198,8 @@ type Failure struct {
 	Target  string `json:"target" yaml:"target"`
 	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
 	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
+	// Kind is the row's own kind, in a mixed run only.
+	Kind Kind `json:"kind,omitempty" yaml:"kind,omitempty"`
 	// State is the last attempt's: refused, not-sent or unknown.
 	State   fate.State `json:"state" yaml:"state"`
 	Exit    int        `json:"exit" yaml:"exit"`
@@ -274,7 +282,8 @@ func Show(journalPath string) (Status, error) {
 		// Called before apply, so st.sent still says whether an earlier
 		// attempt was lost.
 		prev := st.sent[rec.Seq]
-		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile,
+		kind, _ := ParseKind(rec.Kind) // "" (0) outside a mixed run
+		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile, Kind: kind,
 			State: o.State, Exit: o.ExitCode(), Class: rec.Class, Message: rec.Msg,
 			Retry: !finalOutcome(o, prev.uncertain), MaybeApplied: prev.uncertain || o.State.MaybeApplied()}
 		return nil

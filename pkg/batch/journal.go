@@ -60,6 +60,8 @@ type rowRec struct {
 	Owner    string `json:"owner,omitempty"`
 	Profile  string `json:"profile,omitempty"`
 	Password string `json:"password,omitempty"`
+	Kind     string `json:"kind,omitempty"`   // a mixed run's rows only
+	Source   string `json:"source,omitempty"` // selected rows only
 }
 
 type plannedRec struct {
@@ -93,6 +95,7 @@ type outcomeRec struct {
 	Services []string `json:"services,omitempty"`
 	Verified *bool    `json:"verified,omitempty"`
 	At       string   `json:"at"`
+	Kind     string   `json:"kind,omitempty"` // a mixed run's rows only
 }
 
 type deliverRec struct {
@@ -137,10 +140,25 @@ type record struct {
 	Services []string          `json:"services"`
 	Verified *bool             `json:"verified"`
 	At       string            `json:"at"`
+	Source   string            `json:"source"`
 }
 
+// row reads a row record; its kind (a mixed run's) was checked by apply.
 func (r *record) row() Row {
-	return Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile}
+	row := Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile, Source: r.Source}
+	if r.Kind != "" {
+		row.Kind, _ = ParseKind(r.Kind)
+	}
+	return row
+}
+
+// kindName is a row's kind as its records write it: only a mixed run's
+// rows have one.
+func kindName(k Kind) string {
+	if k == 0 {
+		return ""
+	}
+	return k.String()
 }
 
 // outcome reads an outcome record. The state decides; a record without one
@@ -190,7 +208,8 @@ func appendRecord(b []byte, v any) ([]byte, error) {
 func encodeRecord(v any) ([]byte, error) { return appendRecord(nil, v) }
 
 func rowRecOf(r *Row) rowRec {
-	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password}
+	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password,
+		Kind: kindName(r.Kind), Source: r.Source}
 }
 
 func intentRecOf(seq, attempt int, password string, at time.Time) intentRec {
@@ -208,7 +227,7 @@ func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
 	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
 		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(),
 		Class: clip(o.Class, maxServiceBytes), Msg: clip(o.Message, maxMessageBytes), Services: services, Verified: o.Verified,
-		At: at.UTC().Format(timeLayout)}
+		At: at.UTC().Format(timeLayout), Kind: kindName(r.Kind)}
 }
 
 // maxJournalLine caps a journal line for readers, so that a file that is not
@@ -581,6 +600,18 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	return plan(path, in, kind, meta, opts, true)
 }
 
+// PlanRows is Plan for rows the caller already has (a selection listed on
+// the server) instead of an input file: they are checked as Plan checks a
+// file's rows (a *ValidationError names them by Line) and written, in the
+// order given, into a new journal at path. Seq is set from the order; a
+// Line of 0 becomes the Seq. In a KindMixed run every row must have a Kind
+// of its own; in a run of one kind none may.
+func PlanRows(path string, rows []Row, kind Kind, meta map[string]string, opts ValidateOptions) (n int, err error) {
+	return planWith(path, kind, meta, true, func(emit func(*Row) error) (int, error) {
+		return scanRows(rows, kind, opts, emit)
+	})
+}
+
 // openPlan creates the file a plan into path is written to, locked, and
 // the function that gives it path once complete. Where the system offers
 // it (Linux, see createUnnamed) and unnamed is set, the file has no name
@@ -605,6 +636,13 @@ func openPlan(path string, unnamed bool) (f *os.File, aside string, link func(st
 
 // plan is Plan; unnamed false forces the named file aside (tests).
 func plan(path string, in io.Reader, kind Kind, meta map[string]string, opts ValidateOptions, unnamed bool) (n int, err error) {
+	return planWith(path, kind, meta, unnamed, func(emit func(*Row) error) (int, error) {
+		return scanInput(in, kind, opts, emit)
+	})
+}
+
+// planWith writes the plan whose rows scan checks and emits.
+func planWith(path string, kind Kind, meta map[string]string, unnamed bool, scan func(emit func(*Row) error) (int, error)) (n int, err error) {
 	if !kind.valid() {
 		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
 	}
@@ -645,7 +683,7 @@ func plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := write(headerRec{T: recHeader, V: journalVersion, Kind: kind.String(), Created: time.Now().UTC().Format(timeLayout), Meta: meta}); err != nil {
 		return 0, err
 	}
-	n, err = scanInput(in, kind, opts, func(r *Row) error { return write(rowRecOf(r)) })
+	n, err = scan(func(r *Row) error { return write(rowRecOf(r)) })
 	if err != nil {
 		return n, err
 	}
@@ -799,6 +837,9 @@ func (s *journalState) apply(rec *record) error {
 		if s.planned || rec.Seq != s.rowsSeen+1 {
 			return damaged("row record %d out of order", rec.Seq)
 		}
+		if err := s.checkRowKind(rec); err != nil {
+			return damaged("row record %d: %v", rec.Seq, err)
+		}
 		s.rowsSeen++
 		s.profiles[rec.Profile]++
 		s.hasOwner = s.hasOwner || rec.Owner != ""
@@ -872,6 +913,23 @@ func (s *journalState) applyDelivery(rec *record) error {
 		if fate.State(rec.State) == fate.Applied {
 			s.deliveredApplied.set(rec.Seq)
 		}
+	}
+	return nil
+}
+
+// checkRowKind insists that a mixed run's rows each name a kind of row and
+// that the rows of a run of one kind name none: a row read as another kind
+// than it was planned as would change the wrong password.
+func (s *journalState) checkRowKind(rec *record) error {
+	if s.header.Kind != KindMixed {
+		if rec.Kind != "" {
+			return fmt.Errorf("kind %q in a run of kind %s", rec.Kind, s.header.Kind)
+		}
+		return nil
+	}
+	k, err := ParseKind(rec.Kind)
+	if err != nil || !k.single() {
+		return fmt.Errorf("a mixed run's row needs a kind of row, not %q", rec.Kind)
 	}
 	return nil
 }
