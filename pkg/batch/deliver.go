@@ -162,8 +162,9 @@ func (r *runner) deliverEarlier(dl *deliverer) error {
 		}
 		delete(passwords, rec.Seq)
 		queued.set(rec.Seq)
-		dl.send(Delivery{Row: Row{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile},
-			Password: pw, State: fate.Applied, Attempt: rec.Attempt})
+		// An outcome repeats its row's fields (a mixed run's kind too),
+		// all a delivery needs.
+		dl.send(Delivery{Row: rec.row(), Password: pw, State: fate.Applied, Attempt: rec.Attempt})
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStopped) {

@@ -135,7 +135,11 @@ func (o *Options) bulkDeliver(def string) func(context.Context, batch.Delivery) 
 		if owner == "" {
 			owner = o.Owner
 		}
-		d := &delivery{profile: profile, server: server, kind: string(o.Kind), target: bd.Row.Target, owner: owner, state: bd.State}
+		kind := string(o.Kind)
+		if bd.Row.Kind != 0 { // a mixed run's row (cpctl rotate)
+			kind = bd.Row.Kind.String()
+		}
+		d := &delivery{profile: profile, server: server, kind: kind, target: bd.Row.Target, owner: owner, state: bd.State}
 		err := o.deliver(ctx, d, bd.Password)
 		if err != nil {
 			o.note(fmt.Sprintf("%s (line %d) not delivered: %s", termsafe.String(bd.Row.Target), bd.Row.Line, termsafe.String(err.Error())))
