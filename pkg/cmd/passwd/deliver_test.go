@@ -291,3 +291,30 @@ func TestResumeWithoutCommandRefused(t *testing.T) {
 		t.Errorf("resume without a command: %v", err)
 	}
 }
+
+// TestSecretsCommandOutputStaysOffStdout: what the command prints never
+// reaches cpctl's standard output, which carries only results; -v shows it
+// on stderr, line by line, made safe and without the password.
+func TestSecretsCommandOutputStaysOffStdout(t *testing.T) {
+	for _, verbose := range []bool{false, true} {
+		t.Run(fmt.Sprint("verbose=", verbose), func(t *testing.T) {
+			e := newDeliverEnv(t, nil)
+			e.f.Verbose = verbose
+			o := e.options(Account, `IFS= read -r pw; echo "stored MARK-OUT $pw"; printf 'MARK-ERR \033[2J\n' >&2`)
+			o.Target, o.Password.Generate = "bob", true
+			if err := runSingle(context.Background(), o); err != nil {
+				t.Fatalf("%v\n%s", err, e.err)
+			}
+			if strings.Contains(e.out.String(), "MARK") {
+				t.Errorf("the command's output reached stdout:\n%s", e.out)
+			}
+			want := "cpctl: secrets-command: bob: stdout: stored MARK-OUT <redacted>\ncpctl: secrets-command: bob: stderr: MARK-ERR \\x1b[2J\n"
+			if got := strings.Contains(e.err.String(), want); got != verbose {
+				t.Errorf("stderr shows the command's output: %v, want %v (as %q)\n%s", got, verbose, want, e.err)
+			}
+			if !verbose && strings.Contains(e.err.String(), "MARK") {
+				t.Errorf("without -v the command's output is shown:\n%s", e.err)
+			}
+		})
+	}
+}
