@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
 	"time"
 
 	"github.com/cpctl/cpctl/pkg/fate"

@@ -91,10 +91,10 @@ const maxShownLines = 20
 // by line, each made safe and prefixed.
 func (o *Options) showDeliveryOutput(target string, out credentials.Output) {
 	for _, stream := range []struct{ name, text string }{{"stdout", out.Stdout}, {"stderr", out.Stderr}} {
-		lines := strings.Split(strings.TrimRight(stream.text, "\r\n"), "\n")
 		if stream.text == "" {
 			continue
 		}
+		lines := strings.Split(strings.TrimRight(stream.text, "\r\n"), "\n")
 		for i, l := range lines {
 			if i == maxShownLines {
 				o.note(fmt.Sprintf("%s: %s: %s: ... %d more lines", whatDelivers, termsafe.String(target), stream.name, len(lines)-i))
