@@ -430,3 +430,60 @@ func parseWebDisks(v any) ([]WebDiskLogin, string) {
 	}
 	return out, ""
 }
+
+// DatabaseUser is one database user as WHM API 1 list_database_users lists it.
+type DatabaseUser struct {
+	Owner  string // the cPanel account (cpuser)
+	Engine DBEngine
+	Name   string
+}
+
+// ListDatabaseUsers lists the database users of every account the profile controls, with their
+// owners, with WHM API 1 list_database_users: the server's own answer to "whose is bob_wp?",
+// which the prefix alone does not give (it may be cut short, or turned off).
+func (c *Client) ListDatabaseUsers(ctx context.Context) ([]DatabaseUser, error) {
+	const op = "WHM API 1 list_database_users"
+	if c.kind != KindWHM {
+		return nil, usagef(op, "listing every account's database users needs a WHM profile")
+	}
+	rep, a, err := c.call(ctx, Request{API: WHMAPI1, Function: "list_database_users", Idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	users, why := parseDatabaseUsers(a.data)
+	if why != "" {
+		return nil, unreadableReply(op, rep, why)
+	}
+	return users, nil
+}
+
+// parseDatabaseUsers reads list_database_users' data: {"payload": [{"cpuser", "engine", "name"}]}.
+func parseDatabaseUsers(v any) ([]DatabaseUser, string) {
+	d, ok := v.(map[string]any)
+	if !ok {
+		return nil, "list_database_users data is not an object"
+	}
+	recs, why := records(d["payload"])
+	if why != "" {
+		return nil, "list_database_users data.payload: " + why
+	}
+	out := make([]DatabaseUser, 0, len(recs))
+	for i, m := range recs {
+		var u DatabaseUser
+		var why string
+		if u.Owner, why = name(m, "cpuser", i); why != "" {
+			return nil, why
+		}
+		if u.Name, why = name(m, "name", i); why != "" {
+			return nil, why
+		}
+		switch e := DBEngine(str(m, "engine")); e {
+		case MySQL, PostgreSQL:
+			u.Engine = e
+		default:
+			return nil, fmt.Sprintf("entry %d: engine is not mysql or postgresql", i)
+		}
+		out = append(out, u)
+	}
+	return out, ""
+}

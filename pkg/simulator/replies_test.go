@@ -131,7 +131,7 @@ var staticReplies = []string{
 	"doc_whmapi1_listaccts_none.json", "doc_whmapi1_getdomainowner.json", "doc_whmapi1_getdomainowner_none.json",
 	"doc_uapi_mysql_set_password_ok.json", "doc_uapi_mysql_set_password_not_owned.json",
 	"doc_uapi_postgresql_set_password_weak.json", "doc_cpapi3_webdisk_set_password_ok.json",
-	"doc_uapi_webdisk_set_password_unknown.json",
+	"doc_uapi_webdisk_set_password_unknown.json", "doc_whmapi1_list_database_users.json",
 }
 
 // origins are where a recorded reply may come from.
