@@ -68,7 +68,7 @@ func (ow *owners) domainOwner(ctx context.Context, c *cpanel.Client, domain stri
 	}
 	ow.mu.Unlock()
 	l.once.Do(func() {
-		l.owner, l.err = c.DomainOwner(ctx, domain)
+		l.owner, l.err = c.DomainOwner(ctx, key)
 		l.mu.Lock()
 		l.found = l.owner
 		l.mu.Unlock()

@@ -163,92 +163,110 @@ type plan struct {
 // resolvePlan checks one target against the server kind and picks the API.
 func resolvePlan(o *Options, t *cmdutil.Target, target, owner string) (*plan, error) {
 	p := &plan{target: t, kind: o.Kind, display: target, owner: owner}
-	whm := t.Kind == cpanel.KindWHM
+	var err error
 	switch o.Kind {
 	case Account:
-		p.user = target
-		switch {
-		case whm:
-			p.api = cpanel.WHMAPI1
-			switch o.API {
-			case "", "whmapi1":
-			case "whmapi0":
-				p.api = cpanel.WHMAPI0
-			default:
-				return nil, cmdutil.Usagef("--api %q: account passwd through WHM uses whmapi1 or whmapi0", o.API)
-			}
-			if target == "" {
-				return nil, cmdutil.Usagef("give the account USER")
-			}
-		default:
-			if o.API != "" && o.API != "cpapi2" {
-				return nil, cmdutil.Usagef("--api %q: through a cPanel profile an account changes its own password with cPanel API 2 only", o.API)
-			}
-			p.api = cpanel.CPAPI2
-			if target == "" {
-				p.user = t.Profile.User
-			} else if !strings.EqualFold(target, t.Profile.User) {
-				return nil, cmdutil.Usagef("a cPanel profile can change only its own user's password (%s), not %s; use a WHM profile", t.Profile.User, target)
-			}
-			p.display = p.user
-		}
+		err = p.planAccount(o, t, target)
 	case FTP, Email:
-		p.api = cpanel.CPAPI2
-		switch o.API {
-		case "", "cpapi2":
-		case "uapi":
-			p.api = cpanel.UAPI
-		default:
-			return nil, cmdutil.Usagef("--api %q: use cpapi2 or uapi", o.API)
-		}
-		if target == "" {
-			return nil, cmdutil.Usagef("give the %s", targetWord(o.Kind))
-		}
-		local, domain, hasAt := strings.Cut(target, "@")
-		if o.Kind == Email {
-			if !hasAt || local == "" || domain == "" || strings.Contains(domain, "@") {
-				return nil, cmdutil.Usagef("%q is not a mail address (local@domain)", target)
-			}
-		} else if hasAt && (local == "" || domain == "") {
-			return nil, cmdutil.Usagef("%q is not an FTP user (user or user@domain)", target)
-		}
-		p.user, p.domain = local, domain
-		if err := p.setOwner(t, owner); err != nil {
-			return nil, err
-		}
+		err = p.planFTPOrEmail(o, target)
 	case MySQL, PostgreSQL:
-		p.api = cpanel.UAPI
-		if o.API != "" && o.API != "uapi" {
-			return nil, cmdutil.Usagef("--api %q: database passwords are changed with UAPI only", o.API)
-		}
-		if target == "" {
-			return nil, cmdutil.Usagef("give the database USER")
-		}
-		if strings.ContainsAny(target, "@ \t\r\n") {
-			return nil, cmdutil.Usagef("%q is not a database user name (the full name, with the account's prefix: bob_wp)", target)
-		}
-		p.user = target
-		if err := p.setOwner(t, owner); err != nil {
-			return nil, err
-		}
+		err = p.planDB(o, target)
 	case WebDisk:
-		p.api = cpanel.UAPI
-		if o.API != "" && o.API != "uapi" {
-			return nil, cmdutil.Usagef("--api %q: Web Disk passwords are changed with UAPI only", o.API)
-		}
-		if o.Digest && o.NoDigest {
-			return nil, cmdutil.Usagef("--digest and --no-digest contradict each other")
-		}
-		local, domain, _ := strings.Cut(target, "@")
-		if local == "" || domain == "" || strings.Contains(domain, "@") {
-			return nil, cmdutil.Usagef("give the Web Disk LOGIN as user@domain, not %q", target)
-		}
-		p.user, p.domain = local, domain
+		err = p.planWebDisk(o, target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.Kind != Account {
 		if err := p.setOwner(t, owner); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+func (p *plan) planAccount(o *Options, t *cmdutil.Target, target string) error {
+	p.user = target
+	if t.Kind == cpanel.KindWHM {
+		p.api = cpanel.WHMAPI1
+		switch o.API {
+		case "", "whmapi1":
+		case "whmapi0":
+			p.api = cpanel.WHMAPI0
+		default:
+			return cmdutil.Usagef("--api %q: account passwd through WHM uses whmapi1 or whmapi0", o.API)
+		}
+		if target == "" {
+			return cmdutil.Usagef("give the account USER")
+		}
+		return nil
+	}
+	if o.API != "" && o.API != "cpapi2" {
+		return cmdutil.Usagef("--api %q: through a cPanel profile an account changes its own password with cPanel API 2 only", o.API)
+	}
+	p.api = cpanel.CPAPI2
+	if target == "" {
+		p.user = t.Profile.User
+	} else if !strings.EqualFold(target, t.Profile.User) {
+		return cmdutil.Usagef("a cPanel profile can change only its own user's password (%s), not %s; use a WHM profile", t.Profile.User, target)
+	}
+	p.display = p.user
+	return nil
+}
+
+func (p *plan) planFTPOrEmail(o *Options, target string) error {
+	p.api = cpanel.CPAPI2
+	switch o.API {
+	case "", "cpapi2":
+	case "uapi":
+		p.api = cpanel.UAPI
+	default:
+		return cmdutil.Usagef("--api %q: use cpapi2 or uapi", o.API)
+	}
+	if target == "" {
+		return cmdutil.Usagef("give the %s", targetWord(o.Kind))
+	}
+	local, domain, hasAt := strings.Cut(target, "@")
+	if o.Kind == Email {
+		if !hasAt || local == "" || domain == "" || strings.Contains(domain, "@") {
+			return cmdutil.Usagef("%q is not a mail address (local@domain)", target)
+		}
+	} else if hasAt && (local == "" || domain == "") {
+		return cmdutil.Usagef("%q is not an FTP user (user or user@domain)", target)
+	}
+	p.user, p.domain = local, domain
+	return nil
+}
+
+func (p *plan) planDB(o *Options, target string) error {
+	p.api = cpanel.UAPI
+	if o.API != "" && o.API != "uapi" {
+		return cmdutil.Usagef("--api %q: database passwords are changed with UAPI only", o.API)
+	}
+	if target == "" {
+		return cmdutil.Usagef("give the database USER")
+	}
+	if strings.ContainsAny(target, "@ \t\r\n") {
+		return cmdutil.Usagef("%q is not a database user name (the full name, with the account's prefix: bob_wp)", target)
+	}
+	p.user = target
+	return nil
+}
+
+func (p *plan) planWebDisk(o *Options, target string) error {
+	p.api = cpanel.UAPI
+	if o.API != "" && o.API != "uapi" {
+		return cmdutil.Usagef("--api %q: Web Disk passwords are changed with UAPI only", o.API)
+	}
+	if o.Digest && o.NoDigest {
+		return cmdutil.Usagef("--digest and --no-digest contradict each other")
+	}
+	local, domain, _ := strings.Cut(target, "@")
+	if local == "" || domain == "" || strings.Contains(domain, "@") {
+		return cmdutil.Usagef("give the Web Disk LOGIN as user@domain, not %q", target)
+	}
+	p.user, p.domain = local, domain
+	return nil
 }
 
 // setOwner settles the owning account of an ftp, email, db or webdisk

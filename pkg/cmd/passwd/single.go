@@ -206,10 +206,12 @@ func (o *Options) findOwner(ctx context.Context, c **cpanel.Client, t *cmdutil.T
 	}
 	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
 	if nc == nil {
-		if ferr != err {
-			return ownerError{what: p.ownerWhat(), err: ferr}
+		var oe ownerError
+		if !errors.As(ferr, &oe) {
+			// The fallback's own words on two-factor, about the look-up.
+			ferr = ownerError{what: p.ownerWhat(), err: ferr}
 		}
-		return annotate(err, t)
+		return annotate(ferr, t)
 	}
 	_ = (*c).Close(ctx)
 	*c = nc
