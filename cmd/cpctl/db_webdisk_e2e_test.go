@@ -311,3 +311,29 @@ func TestBulkOwnerFound(t *testing.T) {
 		t.Errorf("resume: %s", r.stderr)
 	}
 }
+
+// A database run left unsettled (the server lost its replies) names the
+// command that finishes it, engine included, in the run's last line and in
+// journal show; that command settles it.
+func TestDBRunResumeCommand(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "pg.csv")
+	if err := os.WriteFile(in, []byte("user,owner\nbob_app,bob\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(e.dir, "pg.journal")
+	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultTruncated})
+	r := e.run("", "-p", "whm", "db", "passwd", "--engine", "postgresql", "--from", in, "--generate", "--journal", journal)
+	want := "cpctl db passwd --engine postgresql --resume " + journal
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d, want a failure and %q in:\n%s", r.code, want, r.stderr)
+	}
+	r = e.run("", "journal", "show", journal)
+	if !strings.Contains(r.stderr, "finish with '"+want+"'") {
+		t.Errorf("journal show:\n%s", r.stderr)
+	}
+	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultNone})
+	r = e.run("", strings.Fields(want)[1:]...)
+	e.wantCode(r, 0)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 )
 
 // Options are what a journal command was given.
@@ -72,7 +73,7 @@ func newCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 				}
 			}
 			if st.Pending > 0 {
-				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows not done: finish with 'cpctl %s passwd --resume %s'\n", st.Pending, st.Kind, st.Path)
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows not done: finish with 'cpctl %s --resume %s'\n", st.Pending, passwd.CommandFor(st.Kind.String()), st.Path)
 			}
 			return nil
 		},
