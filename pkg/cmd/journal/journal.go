@@ -13,6 +13,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/output"
 )
 
@@ -85,10 +86,10 @@ func newCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 				return err
 			}
 			if st.Pending > 0 {
-				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows not done: finish with 'cpctl %s passwd --resume %s'\n", st.Pending, st.Kind, st.Path)
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows not done: finish with 'cpctl %s --resume %s'\n", st.Pending, passwd.CommandFor(st.Kind.String()), st.Path)
 			}
 			if st.Undelivered > 0 {
-				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d changed rows not delivered: deliver them with 'cpctl %s passwd --resume %s'\n", st.Undelivered, st.Kind, st.Path)
+				fmt.Fprintf(f.IO.ErrOut, "cpctl: %d changed rows not delivered: deliver them with 'cpctl %s --resume %s'\n", st.Undelivered, passwd.CommandFor(st.Kind.String()), st.Path)
 			}
 			return nil
 		},
@@ -134,8 +135,8 @@ func export(journal string, w io.Writer, undelivered bool) error {
 func noteUndelivered(f *cmdutil.Factory, journal string) {
 	st, err := batch.Show(journal)
 	if err == nil && st.Undelivered > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d changed rows were not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s passwd --resume %s' delivers them\n",
-			st.Undelivered, journal, st.Kind, journal)
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d changed rows were not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
+			st.Undelivered, journal, passwd.CommandFor(st.Kind.String()), journal)
 	}
 }
 

@@ -185,7 +185,7 @@ func (o *Options) deliveryEnd(sum batch.Summary, journal string) error {
 }
 
 func (o *Options) resumeCommand(journal string) string {
-	return fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, output.ShellQuote(journal))
+	return fmt.Sprintf("cpctl %s --resume %s", CommandFor(string(o.Kind)), output.ShellQuote(journal))
 }
 
 // deliveryNeeded turns batch's refusal to resume a delivering journal

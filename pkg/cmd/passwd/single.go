@@ -54,6 +54,10 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 	// c may be replaced by a client with a two-factor code: close that one.
 	defer func() { _ = c.Close(ctx) }()
 
+	if err := o.findOwner(ctx, &c, t, p); err != nil {
+		return err
+	}
+
 	if !generated && !o.Force {
 		// A generated password scores 100, so the minimum cannot refuse it:
 		// reading it would cost a round trip for nothing.
@@ -188,13 +192,33 @@ func maybeSet(err error) bool {
 	return cpanel.StateOf(err) == fate.Unknown
 }
 
-// secretsRow is the --secrets-out header and row for one change.
+// secretsRow is the --secrets-out header and row for one change; the
+// target's column is named as in a bulk run's input (user, address, login).
 func secretsRow(p *plan, password string) ([]string, []string) {
-	first := "user"
-	if p.kind == Email {
-		first = "address"
+	return []string{batchKind(p.kind).TargetColumn(), "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
+}
+
+// findOwner looks up the account that owns the change's target when it is
+// to be found (through WHM without --owner). A two-factor refusal gets the
+// same second chance as the change itself.
+func (o *Options) findOwner(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan) error {
+	ow := newOwners()
+	err := ow.findOwner(ctx, *c, p)
+	if err == nil {
+		return nil
 	}
-	return []string{first, "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
+	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
+	if nc == nil {
+		var oe ownerError
+		if !errors.As(ferr, &oe) {
+			// The fallback's own words on two-factor, about the look-up.
+			ferr = ownerError{what: p.ownerWhat(), err: ferr}
+		}
+		return annotate(ferr, t)
+	}
+	_ = (*c).Close(ctx)
+	*c = nc
+	return annotate(newOwners().findOwner(ctx, nc, p), t)
 }
 
 func (o *Options) newPassword(p *plan) (string, bool, error) {
@@ -328,6 +352,12 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 	c, err := cpanel.New(cc)
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
+	}
+	if p.find != ownerGiven {
+		// The look-up is shown, and the change acts for what it finds.
+		_ = newOwners().findOwner(ctx, c, p)
+		p.owner = "OWNER"
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
 	}
 	_, _ = send(ctx, c, o, p, password, oldPassword)
 	w := o.F.IO.Out
