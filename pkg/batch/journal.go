@@ -19,8 +19,11 @@ import (
 
 // journalVersion is the "v" of the header record; readers refuse newer ones.
 // Version 2 records each outcome's state; version 1 journals (whose outcomes
-// say only ok and an exit code) are still read and resumed.
-const journalVersion = 2
+// say only ok and an exit code) are still read and resumed. Version 3 adds
+// the delivery records (deliver, delivered, delivery-failed), which a
+// version-2 reader would take for damage; journals of versions 1 and 2 are
+// still read, resumed and delivered.
+const journalVersion = 3
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
@@ -31,6 +34,12 @@ const (
 	recPlanned = "planned"
 	recIntent  = "intent"
 	recOutcome = "outcome"
+	// Delivery (format 3): deliver marks a journal whose changed rows are
+	// handed to a command from then on; delivered and delivery-failed
+	// record each try.
+	recDeliver        = "deliver"
+	recDelivered      = "delivered"
+	recDeliveryFailed = "delivery-failed"
 )
 
 // The write-side shapes keep "t" first and say ok:false explicitly, so that a
@@ -51,6 +60,8 @@ type rowRec struct {
 	Owner    string `json:"owner,omitempty"`
 	Profile  string `json:"profile,omitempty"`
 	Password string `json:"password,omitempty"`
+	Kind     string `json:"kind,omitempty"`   // a mixed run's rows only
+	Source   string `json:"source,omitempty"` // selected rows only
 }
 
 type plannedRec struct {
@@ -84,6 +95,24 @@ type outcomeRec struct {
 	Services []string `json:"services,omitempty"`
 	Verified *bool    `json:"verified,omitempty"`
 	At       string   `json:"at"`
+	Kind     string   `json:"kind,omitempty"` // a mixed run's rows only
+}
+
+type deliverRec struct {
+	T  string `json:"t"`
+	At string `json:"at"`
+}
+
+// deliveryRec is a delivered or a delivery-failed record. State is the
+// row's as delivered: applied, or unknown (maybe applied).
+type deliveryRec struct {
+	T       string `json:"t"`
+	Seq     int    `json:"seq"`
+	Target  string `json:"target"`
+	Attempt int    `json:"attempt"`
+	State   string `json:"state"`
+	Msg     string `json:"msg,omitempty"`
+	At      string `json:"at"`
 }
 
 // record is the read-side union of every record type.
@@ -111,10 +140,25 @@ type record struct {
 	Services []string          `json:"services"`
 	Verified *bool             `json:"verified"`
 	At       string            `json:"at"`
+	Source   string            `json:"source"`
 }
 
+// row reads a row record; its kind (a mixed run's) was checked by apply.
 func (r *record) row() Row {
-	return Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile}
+	row := Row{Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Password: r.Password, Profile: r.Profile, Source: r.Source}
+	if r.Kind != "" {
+		row.Kind, _ = ParseKind(r.Kind)
+	}
+	return row
+}
+
+// kindName is a row's kind as its records write it: only a mixed run's
+// rows have one.
+func kindName(k Kind) string {
+	if k == 0 {
+		return ""
+	}
+	return k.String()
 }
 
 // outcome reads an outcome record. The state decides; a record without one
@@ -164,7 +208,8 @@ func appendRecord(b []byte, v any) ([]byte, error) {
 func encodeRecord(v any) ([]byte, error) { return appendRecord(nil, v) }
 
 func rowRecOf(r *Row) rowRec {
-	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password}
+	return rowRec{T: recRow, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile, Password: r.Password,
+		Kind: kindName(r.Kind), Source: r.Source}
 }
 
 func intentRecOf(seq, attempt int, password string, at time.Time) intentRec {
@@ -182,7 +227,7 @@ func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
 	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
 		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(),
 		Class: clip(o.Class, maxServiceBytes), Msg: clip(o.Message, maxMessageBytes), Services: services, Verified: o.Verified,
-		At: at.UTC().Format(timeLayout)}
+		At: at.UTC().Format(timeLayout), Kind: kindName(r.Kind)}
 }
 
 // maxJournalLine caps a journal line for readers, so that a file that is not
@@ -555,6 +600,18 @@ func Plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	return plan(path, in, kind, meta, opts, true)
 }
 
+// PlanRows is Plan for rows the caller already has (a selection listed on
+// the server) instead of an input file: they are checked as Plan checks a
+// file's rows (a *ValidationError names them by Line) and written, in the
+// order given, into a new journal at path. Seq is set from the order; a
+// Line of 0 becomes the Seq. In a KindMixed run every row must have a Kind
+// of its own; in a run of one kind none may.
+func PlanRows(path string, rows []Row, kind Kind, meta map[string]string, opts ValidateOptions) (n int, err error) {
+	return planWith(path, kind, meta, true, func(emit func(*Row) error) (int, error) {
+		return scanRows(rows, kind, opts, emit)
+	})
+}
+
 // openPlan creates the file a plan into path is written to, locked, and
 // the function that gives it path once complete. Where the system offers
 // it (Linux, see createUnnamed) and unnamed is set, the file has no name
@@ -579,6 +636,13 @@ func openPlan(path string, unnamed bool) (f *os.File, aside string, link func(st
 
 // plan is Plan; unnamed false forces the named file aside (tests).
 func plan(path string, in io.Reader, kind Kind, meta map[string]string, opts ValidateOptions, unnamed bool) (n int, err error) {
+	return planWith(path, kind, meta, unnamed, func(emit func(*Row) error) (int, error) {
+		return scanInput(in, kind, opts, emit)
+	})
+}
+
+// planWith writes the plan whose rows scan checks and emits.
+func planWith(path string, kind Kind, meta map[string]string, unnamed bool, scan func(emit func(*Row) error) (int, error)) (n int, err error) {
 	if !kind.valid() {
 		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
 	}
@@ -619,7 +683,7 @@ func plan(path string, in io.Reader, kind Kind, meta map[string]string, opts Val
 	if err := write(headerRec{T: recHeader, V: journalVersion, Kind: kind.String(), Created: time.Now().UTC().Format(timeLayout), Meta: meta}); err != nil {
 		return 0, err
 	}
-	n, err = scanInput(in, kind, opts, func(r *Row) error { return write(rowRecOf(r)) })
+	n, err = scan(func(r *Row) error { return write(rowRecOf(r)) })
 	if err != nil {
 		return n, err
 	}
@@ -711,6 +775,43 @@ type journalState struct {
 	headerSeen bool
 	// needGenerate: some row has no password of its own.
 	needGenerate bool
+
+	// Delivery (format 3). deliver: a deliver record was seen, so every
+	// changed row is to be delivered. applied: rows whose final outcome is
+	// applied. deliveredAny: rows delivered at least once, in any state;
+	// deliveredApplied: rows delivered as applied.
+	deliver          bool
+	applied          bitset
+	deliveredAny     bitset
+	deliveredApplied bitset
+	// size is the offset of the journal's end when it was opened.
+	size int64
+}
+
+// undelivered says whether row seq is owed a delivery, and in which state:
+// an applied row until it was delivered as applied, a row that may have
+// been applied (an attempt's reply was lost) until it was delivered at all.
+// Delivery is at least once: a row delivered as maybe applied is delivered
+// again once an attempt is applied.
+func (s *journalState) undelivered(seq int) (fate.State, bool) {
+	if s.applied.has(seq) {
+		return fate.Applied, !s.deliveredApplied.has(seq)
+	}
+	if sr, ok := s.sent[seq]; ok && sr.uncertain {
+		return fate.Unknown, !s.deliveredAny.has(seq)
+	}
+	return "", false
+}
+
+// undeliveredCount counts the rows owed a delivery.
+func (s *journalState) undeliveredCount() int {
+	n := 0
+	for seq := 1; seq <= s.total; seq++ {
+		if _, owed := s.undelivered(seq); owed {
+			n++
+		}
+	}
+	return n
 }
 
 // apply folds one record into the state, checking the journal's structure.
@@ -736,6 +837,9 @@ func (s *journalState) apply(rec *record) error {
 		if s.planned || rec.Seq != s.rowsSeen+1 {
 			return damaged("row record %d out of order", rec.Seq)
 		}
+		if err := s.checkRowKind(rec); err != nil {
+			return damaged("row record %d: %v", rec.Seq, err)
+		}
 		s.rowsSeen++
 		s.profiles[rec.Profile]++
 		s.hasOwner = s.hasOwner || rec.Owner != ""
@@ -747,6 +851,9 @@ func (s *journalState) apply(rec *record) error {
 		}
 		s.planned, s.total = true, rec.Rows
 		s.done = newBitset(s.total + 1)
+		s.applied = newBitset(s.total + 1)
+		s.deliveredAny = newBitset(s.total + 1)
+		s.deliveredApplied = newBitset(s.total + 1)
 	case recIntent:
 		if !s.planned || rec.Seq < 1 || rec.Seq > s.total {
 			return damaged("intent for row %d outside the plan", rec.Seq)
@@ -773,15 +880,56 @@ func (s *journalState) apply(rec *record) error {
 		}
 		if o.OK() {
 			s.succeeded++
+			s.applied.set(rec.Seq)
 		} else {
 			s.failed++
 		}
 		delete(s.sent, rec.Seq)
 		s.done.set(rec.Seq)
+	case recDeliver, recDelivered, recDeliveryFailed:
+		return s.applyDelivery(rec)
 	case recHeader:
 		return damaged("a second header record")
 	default:
 		return damaged("unknown record type %q", rec.T)
+	}
+	return nil
+}
+
+// applyDelivery folds a record of format 3 into the state.
+func (s *journalState) applyDelivery(rec *record) error {
+	if !s.planned {
+		return fmt.Errorf("%w: %s record before the plan is complete", errDamaged, rec.T)
+	}
+	if rec.T == recDeliver {
+		s.deliver = true
+		return nil
+	}
+	if rec.Seq < 1 || rec.Seq > s.total {
+		return fmt.Errorf("%w: %s record for row %d outside the plan", errDamaged, rec.T, rec.Seq)
+	}
+	if rec.T == recDelivered {
+		s.deliveredAny.set(rec.Seq)
+		if fate.State(rec.State) == fate.Applied {
+			s.deliveredApplied.set(rec.Seq)
+		}
+	}
+	return nil
+}
+
+// checkRowKind insists that a mixed run's rows each name a kind of row and
+// that the rows of a run of one kind name none: a row read as another kind
+// than it was planned as would change the wrong password.
+func (s *journalState) checkRowKind(rec *record) error {
+	if s.header.Kind != KindMixed {
+		if rec.Kind != "" {
+			return fmt.Errorf("kind %q in a run of kind %s", rec.Kind, s.header.Kind)
+		}
+		return nil
+	}
+	k, err := ParseKind(rec.Kind)
+	if err != nil || !k.single() {
+		return fmt.Errorf("a mixed run's row needs a kind of row, not %q", rec.Kind)
 	}
 	return nil
 }
@@ -835,9 +983,11 @@ func openJournal(path string) (*os.File, *journalState, error) {
 			return fail(fmt.Errorf("journal %s: sync: %w", path, err))
 		}
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
 		return fail(fmt.Errorf("journal %s: %w", path, err))
 	}
+	st.size = end
 	return f, st, nil
 }
 

@@ -10,13 +10,17 @@ type Kind int
 
 // The kinds of bulk run.
 const (
-	KindAccount Kind = iota + 1 // cPanel or reseller accounts; target column "user"
-	KindFTP                     // FTP accounts; target column "user"
-	KindEmail                   // mail accounts; target column "address" (local@domain)
-	KindMySQL                   // MySQL database users; target column "user"
-	KindPostgreSQL              // PostgreSQL database users; target column "user"
-	KindWebDisk                 // Web Disk accounts; target column "login"
+	KindAccount    Kind = iota + 1 // cPanel or reseller accounts; target column "user"
+	KindFTP                        // FTP accounts; target column "user"
+	KindEmail                      // mail accounts; target column "address" (local@domain)
+	KindMySQL                      // MySQL database users; target column "user"
+	KindPostgreSQL                 // PostgreSQL database users; target column "user"
+	KindWebDisk                    // Web Disk accounts; target column "login"
 )
+
+// KindMixed is a run whose rows carry their own kind (Row.Kind), as `cpctl
+// rotate` plans them; only a run has it, never a row.
+const KindMixed = KindWebDisk + 1
 
 // String returns the name used in journals and on the command line.
 func (k Kind) String() string {
@@ -33,6 +37,8 @@ func (k Kind) String() string {
 		return "postgresql"
 	case KindWebDisk:
 		return "webdisk"
+	case KindMixed:
+		return "mixed"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -65,8 +71,10 @@ func ParseKind(s string) (Kind, error) {
 		return KindPostgreSQL, nil
 	case "webdisk":
 		return KindWebDisk, nil
+	case "mixed":
+		return KindMixed, nil
 	}
-	return 0, fmt.Errorf("unknown kind %q (want account, ftp, email, mysql, postgresql or webdisk)", s)
+	return 0, fmt.Errorf("unknown kind %q (want account, ftp, email, mysql, postgresql, webdisk or mixed)", s)
 }
 
 // TargetColumn is the input column (and export column) naming the row's target:
@@ -77,11 +85,15 @@ func (k Kind) TargetColumn() string {
 		return "address"
 	case KindWebDisk:
 		return "login"
+	case KindMixed:
+		return "target"
 	}
 	return "user"
 }
 
-func (k Kind) valid() bool { return k >= KindAccount && k <= KindWebDisk }
+// valid says k is a kind of run; single that it is also a kind of row.
+func (k Kind) valid() bool  { return k >= KindAccount && k <= KindMixed }
+func (k Kind) single() bool { return k >= KindAccount && k <= KindWebDisk }
 
 // Row is one change to make. Seq numbers rows from 1 in input order and is the
 // row's identity in the journal; Line is where the row starts in the input file,
@@ -93,6 +105,21 @@ type Row struct {
 	Owner    string
 	Password string
 	Profile  string
+	// Kind is the row's own kind in a KindMixed run, and 0 in a run of one
+	// kind (whose rows all have the run's).
+	Kind Kind
+	// Source says where a row selected on the server came from (the
+	// listing that named it, e.g. "Email/list_pops of bob"); "" for a row
+	// read from a file.
+	Source string
+}
+
+// KindIn returns the row's kind in a run of kind run.
+func (r *Row) KindIn(run Kind) Kind {
+	if r.Kind != 0 {
+		return r.Kind
+	}
+	return run
 }
 
 // RowError is one invalid row (or an unreadable header) with the input line it

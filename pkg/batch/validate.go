@@ -81,6 +81,53 @@ func scanInput(r io.Reader, kind Kind, opts ValidateOptions, emit func(*Row) err
 	return n, nil
 }
 
+// scanRows is scanInput for rows already in memory (PlanRows).
+func scanRows(rows []Row, kind Kind, opts ValidateOptions, emit func(*Row) error) (int, error) {
+	if !kind.valid() {
+		return 0, fmt.Errorf("batch: invalid kind %d", int(kind))
+	}
+	v := validator{kind: kind, opts: opts, profiles: make(map[string]error)}
+	var verr ValidationError
+	for i := range rows {
+		row := rows[i]
+		row.Seq = i + 1
+		if row.Line == 0 {
+			row.Line = row.Seq
+		}
+		msg := v.check(&row)
+		switch {
+		case kind == KindMixed && !row.Kind.single():
+			msg = joinMsg(msg, "a mixed run's row needs a kind of its own")
+		case kind != KindMixed && row.Kind != 0:
+			msg = joinMsg(msg, fmt.Sprintf("a row of kind %s in a run of kind %s", row.Kind, kind))
+		}
+		if msg != "" {
+			verr.add(row.Line, msg)
+			continue
+		}
+		if emit != nil && verr.empty() {
+			if err := emit(&row); err != nil {
+				return len(rows), err
+			}
+		}
+	}
+	for _, d := range v.seen.duplicates(v.kind) {
+		verr.add(d.Line, d.Msg)
+	}
+	if !verr.empty() {
+		sort.SliceStable(verr.Errors, func(i, j int) bool { return verr.Errors[i].Line < verr.Errors[j].Line })
+		return len(rows), &verr
+	}
+	return len(rows), nil
+}
+
+func joinMsg(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
 type validator struct {
 	kind     Kind
 	opts     ValidateOptions
@@ -89,9 +136,10 @@ type validator struct {
 }
 
 func (v *validator) check(row *Row) string {
+	kind := row.KindIn(v.kind)
 	// encoding/json would turn an invalid byte into U+FFFD, so a password
 	// other than the file's would be sent. The value is never quoted.
-	if msg := invalidUTF8(v.kind, row); msg != "" {
+	if msg := invalidUTF8(kind, row); msg != "" {
 		return msg
 	}
 	var msgs []string
@@ -101,14 +149,14 @@ func (v *validator) check(row *Row) string {
 	}
 	switch {
 	case row.Target == "":
-		msgs = append(msgs, fmt.Sprintf("missing %s", v.kind.TargetColumn()))
-	case v.kind == KindEmail:
+		msgs = append(msgs, fmt.Sprintf("missing %s", kind.TargetColumn()))
+	case kind == KindEmail:
 		if msg := checkAddress(row.Target); msg != "" {
 			msgs = append(msgs, msg)
 		}
 	default:
 		if strings.IndexFunc(row.Target, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0 {
-			msgs = append(msgs, fmt.Sprintf("%s %q contains a space or control character", v.kind.TargetColumn(), row.Target))
+			msgs = append(msgs, fmt.Sprintf("%s %q contains a space or control character", kind.TargetColumn(), row.Target))
 		}
 	}
 	if row.Password == "" && !v.opts.Generate {
@@ -122,7 +170,7 @@ func (v *validator) check(row *Row) string {
 		msgs = append(msgs, "password contains a control character (C0 such as NUL, tab or CR, DEL, or C1)")
 	}
 	if row.Owner == "" && v.opts.RequireOwner != nil && v.opts.RequireOwner(profile) {
-		msgs = append(msgs, fmt.Sprintf("missing owner: required for %s rows through profile %q", v.kind, profile))
+		msgs = append(msgs, fmt.Sprintf("missing owner: required for %s rows through profile %q", kind, profile))
 	}
 	if v.opts.CheckProfile != nil {
 		err, ok := v.profiles[profile]
@@ -155,14 +203,18 @@ func invalidUTF8(kind Kind, row *Row) string {
 
 // dupKey is the identity of the account the server acts on: an account row
 // names an account whatever owner it gives, and an ftp or email row without
-// an owner acts on the run's default owner.
+// an owner acts on the run's default owner. A mixed run's rows of different
+// kinds never repeat each other (account bob and database user bob).
 func (v *validator) dupKey(profile string, row *Row) uint64 {
 	owner := row.Owner
 	switch {
-	case v.kind == KindAccount:
+	case row.KindIn(v.kind) == KindAccount:
 		owner = ""
 	case owner == "":
 		owner = v.opts.DefaultOwner
+	}
+	if row.Kind != 0 {
+		profile = row.Kind.String() + "\x00" + profile
 	}
 	return dupKey(profile, owner, row.Target)
 }

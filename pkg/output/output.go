@@ -63,7 +63,7 @@ func ParseFormat(s string) (Format, error) {
 type PasswdResult struct {
 	Profile string `json:"profile" yaml:"profile"`
 	Server  string `json:"server" yaml:"server"`
-	// Kind is account, ftp or email.
+	// Kind is account, ftp, email, mysql, postgresql or webdisk.
 	Kind   string `json:"kind" yaml:"kind"`
 	Target string `json:"target" yaml:"target"`
 	Owner  string `json:"owner" yaml:"owner"`
