@@ -22,7 +22,7 @@ func TestProfileLifecycle(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	url := e.srv.WHMURL
 	// No terminal and an untrusted certificate: refused, with the fingerprint and the flag to pass.
-	r := e.run(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin")
+	r := e.call(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin")
 	e.wantCode(r, 4)
 	if !strings.Contains(r.stderr, e.srv.Fingerprint) || !strings.Contains(r.stderr, "--tls-fingerprint") {
 		t.Fatalf("want fingerprint and flag:\n%s", r.stderr)
@@ -31,7 +31,7 @@ func TestProfileLifecycle(t *testing.T) {
 		t.Error("a failed add saved the profile")
 	}
 	// With the pin.
-	r = e.run(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	r = e.call(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	st, err := os.Stat(e.cfg)
@@ -39,41 +39,41 @@ func TestProfileLifecycle(t *testing.T) {
 		t.Fatalf("config not written 0600: %v", err)
 	}
 	// A bad token is caught at add time and says it was the credentials.
-	r = e.run("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	r = e.call("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 3)
 	if !strings.Contains(r.stderr, "credentials") {
 		t.Errorf("should say the credentials failed:\n%s", r.stderr)
 	}
 	// A second, token-command profile for the reseller.
-	r = e.run("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
+	r = e.call("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
 		"--token-command", "echo "+simulator.SampleResellerToken, "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
 
-	r = e.run("", "profile", "list", "-o", "json")
+	r = e.call("", "profile", "list", "-o", "json")
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	if !strings.Contains(r.stdout, `"name": "prod"`) || !strings.Contains(r.stdout, `"secret": "token-command"`) {
 		t.Errorf("profile list:\n%s", r.stdout)
 	}
-	r = e.run("", "profile", "show", "prod")
+	r = e.call("", "profile", "show", "prod")
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	if !strings.Contains(r.stdout, "<set>") {
 		t.Errorf("show should say the token is set:\n%s", r.stdout)
 	}
-	r = e.run("", "profile", "test", "res")
+	r = e.call("", "profile", "test", "res")
 	e.wantCode(r, 0)
-	r = e.run("", "profile", "use", "res")
+	r = e.call("", "profile", "use", "res")
 	e.wantCode(r, 0)
 	cfg, _ := config.Load(e.cfg)
 	if cfg.CurrentProfile != "res" {
 		t.Errorf("current profile %q", cfg.CurrentProfile)
 	}
-	r = e.run(newPass+"\n", "account", "passwd", "alice", "--password-stdin")
+	r = e.call(newPass+"\n", "account", "passwd", "alice", "--password-stdin")
 	e.wantCode(r, 0)
-	r = e.run("", "profile", "remove", "res")
+	r = e.call("", "profile", "remove", "res")
 	e.wantCode(r, 0)
-	r = e.run("", "profile", "show", "res")
+	r = e.call("", "profile", "show", "res")
 	e.wantCode(r, 2)
 }
 
@@ -208,13 +208,13 @@ func TestAccessHashMultiLine(t *testing.T) {
 	st.Root.AccessHash = hash
 	e := newEnv(t, st, simulator.Options{})
 	lines := hash[:40] + "\n" + hash[40:80] + "\r\n" + hash[80:] + "\n"
-	r := e.run(lines, "profile", "add", "legacy", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	r := e.call(lines, "profile", "add", "legacy", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
 	e.noSecrets(r, hash)
 	hashFile := filepath.Join(e.dir, "hash.txt")
 	os.WriteFile(hashFile, []byte(lines), 0o600)
-	r = e.run("", "profile", "add", "legacy2", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-command", "cat "+hashFile, "--tls-fingerprint", e.srv.Fingerprint)
+	r = e.call("", "profile", "add", "legacy2", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-command", "cat "+hashFile, "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
-	r = e.run(newPass+"\n", "-p", "legacy2", "account", "passwd", "bob", "--password-stdin")
+	r = e.call(newPass+"\n", "-p", "legacy2", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -449,5 +450,44 @@ func TestTransportOverride(t *testing.T) {
 	}
 	if got.URL.String() != "https://whm.example.com/base/json-api/passwd?api.version=1" || got.Header.Get("User-Agent") != "test/1" {
 		t.Errorf("request %s UA %q", got.URL, got.Header.Get("User-Agent"))
+	}
+}
+
+// wrapped is a RoundTripper wrapper that, like pace.Transport, does not
+// pass CloseIdleConnections on.
+type wrapped struct{ rt http.RoundTripper }
+
+func (w wrapped) RoundTrip(r *http.Request) (*http.Response, error) { return w.rt.RoundTrip(r) }
+
+// Close drops the kept-alive connections also when WrapTransport hides the
+// transport: a process that goes on (cpctl demo, in-process tests) must not
+// leave them open to the server.
+func TestCloseDropsConnectionsBehindAWrapper(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, `{"data":{"version":"11.120.0.1"},"metadata":{"command":"version","reason":"OK","result":1,"version":1}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := New(Config{URL: srv.URL, Kind: KindWHM, Auth: AuthToken, User: "root", Secret: "TOKEN",
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return wrapped{rt} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second): // a bound on a failure, not a wait
+		t.Fatal("the connection is still open after Close")
 	}
 }
