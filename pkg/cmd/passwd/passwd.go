@@ -61,6 +61,11 @@ type Options struct {
 	Force      bool
 
 	Bulk BulkOptions
+	// Select is a server-side selection of the targets (select.go).
+	Select Selection
+	// newLister, when set, lists a server's targets instead of its client
+	// (tests).
+	newLister func(*server) (lister, error)
 }
 
 // AddFlags declares the flags every passwd command shares.
@@ -103,6 +108,15 @@ func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
 			return cmdutil.Usagef("give either %s or --from/--resume, not both", targetWord(o.Kind))
 		}
 		return runBulk(ctx, o)
+	}
+	if o.selectionFlags() && len(args) > 0 {
+		return cmdutil.Usagef("give either %s or a selection (--all, --owner, --reseller, --domain, --match), not both", targetWord(o.Kind))
+	}
+	if o.selecting() {
+		return runBulk(ctx, o)
+	}
+	if o.selectionFlags() {
+		return o.checkSelection() // --match or --exclude without a selection
 	}
 	return runSingle(ctx, o)
 }
