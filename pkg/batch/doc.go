@@ -17,8 +17,15 @@
 // (and says ErrIncomplete while some rows are not final), WriteSecretsFile
 // writes it to a new file only when every row is final.
 //
+// With a Deliver function (cpctl's --secrets-command) every changed row's
+// password is also handed on, one row at a time, after its outcome is
+// journalled; each try is journalled too, and a crash or a failure leaves
+// the row owed a delivery, which the next Resume makes again: delivery is
+// at least once.
+//
 // The package knows nothing about cPanel, HTTP or terminals: the caller
-// supplies Exec (one password change) and, optionally, Generate.
+// supplies Exec (one password change) and, optionally, Generate and
+// Deliver.
 //
 // # Journal format
 //
@@ -26,12 +33,15 @@
 // with mode 0600 (it holds passwords: Resume refuses a journal that group or
 // others may access). Every record has a type "t". In order:
 //
-//	{"t":"header","v":2,"kind":"account","created":"2026-11-29T20:00:00.000Z","meta":{"profile":"prod","api":"whmapi1"}}
+//	{"t":"header","v":3,"kind":"account","created":"2026-11-29T20:00:00.000Z","meta":{"profile":"prod","api":"whmapi1"}}
 //	{"t":"row","seq":1,"line":2,"target":"bob","owner":"reseller1","profile":"prod","password":"given in the input"}
 //	...one row record per input row; owner, profile and password only when present...
 //	{"t":"planned","rows":1000}
+//	{"t":"deliver","at":"..."}
 //	{"t":"intent","seq":1,"attempt":1,"password":"the password about to be sent","at":"..."}
 //	{"t":"outcome","seq":1,"line":2,"target":"bob","owner":"reseller1","attempt":1,"state":"applied","ok":true,"exit":0,"msg":"Password changed for user “bob”.","services":["system","ftp","mail"],"verified":true,"at":"..."}
+//	{"t":"delivered","seq":1,"target":"bob","attempt":1,"state":"applied","at":"..."}
+//	{"t":"delivery-failed","seq":2,"target":"carol","attempt":1,"state":"applied","msg":"secrets-command failed: exit status 1: ...","at":"..."}
 //
 // The records:
 //
@@ -69,6 +79,22 @@
 //     attempt is applied, whatever later attempts say. A state this build
 //     does not know reads as unknown. Target, owner and profile are repeated
 //     so the record reads on its own.
+//   - deliver: from here on the journal's changed rows are delivered (a run
+//     or resume was given Deliver). Written once, durably, before any row
+//     of that run is sent; a journal holding it is resumed only with
+//     Deliver.
+//   - delivered, delivery-failed: one try at handing a row's password on,
+//     written after the row's outcome; state is the row's as delivered,
+//     applied or unknown (maybe applied), and msg why a try failed (never
+//     the password). A row is owed a delivery while it is applied and not
+//     delivered as applied, or maybe applied and not delivered at all; a
+//     row delivered as maybe applied is delivered again once applied.
+//
+// Format 3 adds the delivery records; a format-2 reader would take them
+// for damage, so the version says a newer build wrote the journal. Journals
+// of formats 1 and 2 are read and resumed, and delivered from when a resume
+// has Deliver (records of format 3 are appended; their header keeps its
+// version).
 //
 // Format 1 (the release before typed states) wrote outcomes without a
 // state; they are read by ok and exit as that release read them: ok is

@@ -33,6 +33,27 @@ var ErrIncomplete = errors.New("the journal has rows without a final outcome")
 // confirmed), the confirmed rows are still written and the error wraps
 // ErrIncomplete: callers should warn that the export is partial.
 func ExportSecrets(journalPath string, w io.Writer) error {
+	return exportSecrets(journalPath, w, nil)
+}
+
+// ExportUndelivered is ExportSecrets for the applied rows that are owed a
+// delivery (RunConfig.Deliver): the passwords the servers have and their
+// secrets command has not received, say to store them by other means. It
+// writes the header row only for a journal that does not deliver. Like
+// ExportSecrets, it wraps ErrIncomplete while some rows are not final.
+func ExportUndelivered(journalPath string, w io.Writer) error {
+	st, err := readStateBefore(journalPath, func(*journalState, *record) error { return nil })
+	if err != nil {
+		return err
+	}
+	return exportSecrets(journalPath, w, func(seq int) bool {
+		state, owed := st.undelivered(seq)
+		return st.deliver && owed && state == fate.Applied
+	})
+}
+
+// exportSecrets writes the applied rows for which keep (when not nil) is true.
+func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) error {
 	cw := csv.NewWriter(w)
 	var st *journalState
 	var withOwner, withProfile bool
@@ -61,6 +82,9 @@ func ExportSecrets(journalPath string, w io.Writer) error {
 			s, ok := st.sent[rec.Seq]
 			if !rec.outcome().OK() || !ok {
 				return nil // apply reports an outcome without an intent
+			}
+			if keep != nil && !keep(rec.Seq) {
+				return nil
 			}
 			fields := []string{rec.Target, s.password}
 			if st.header.Kind == KindMixed {
@@ -212,6 +236,32 @@ type Status struct {
 	// are recorded as not sent.
 	InFlight int       `json:"in_flight" yaml:"in_flight"`
 	Failures []Failure `json:"failures" yaml:"failures"`
+
+	// Delivery says the journal's changed rows are delivered to a command
+	// (cpctl's --secrets-command): a run or resume was given one.
+	Delivery bool `json:"delivery" yaml:"delivery"`
+	// Delivered counts the rows owed nothing more: delivered as applied,
+	// or as maybe applied while no attempt is applied yet.
+	Delivered int `json:"delivered" yaml:"delivered"`
+	// Undelivered counts the rows owed a delivery, listed in
+	// UndeliveredRows: a resume delivers them (again: at least once).
+	Undelivered     int           `json:"undelivered" yaml:"undelivered"`
+	UndeliveredRows []Undelivered `json:"undelivered_rows" yaml:"undelivered_rows"`
+}
+
+// Undelivered is one row owed a delivery.
+type Undelivered struct {
+	Seq     int    `json:"seq" yaml:"seq"`
+	Line    int    `json:"line" yaml:"line"`
+	Target  string `json:"target" yaml:"target"`
+	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
+	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
+	// State is the row's: applied, or unknown (the server may have the
+	// password: a reply was lost).
+	State fate.State `json:"state" yaml:"state"`
+	// Message is why the last delivery failed; "" when none was tried
+	// (the run stopped or crashed first).
+	Message string `json:"message" yaml:"message"`
 }
 
 // Show reads a journal's progress without changing it; a run may be going on.
@@ -259,7 +309,54 @@ func Show(journalPath string) (Status, error) {
 	if s.Failures == nil {
 		s.Failures = []Failure{} // a list in JSON, never null
 	}
+	s.UndeliveredRows = []Undelivered{}
+	if st.deliver {
+		s.Delivery = true
+		if err := listUndelivered(journalPath, st, &s); err != nil {
+			return Status{}, err
+		}
+	}
 	return s, nil
+}
+
+// listUndelivered fills the delivery counts and, in a second read of the
+// journal, the rows owed a delivery (their fields from their last outcome,
+// the message from their last failed delivery).
+func listUndelivered(journalPath string, st *journalState, s *Status) error {
+	rows := map[int]*Undelivered{}
+	for seq := 1; seq <= st.total; seq++ {
+		state, owed := st.undelivered(seq)
+		switch {
+		case owed:
+			rows[seq] = &Undelivered{Seq: seq, State: state}
+		case st.deliveredAny.has(seq):
+			s.Delivered++
+		}
+	}
+	s.Undelivered = len(rows)
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := readStateBefore(journalPath, func(_ *journalState, rec *record) error {
+		u := rows[rec.Seq]
+		switch {
+		case u == nil:
+		case rec.T == recRow || rec.T == recOutcome:
+			u.Line, u.Target, u.Owner, u.Profile = rec.Line, rec.Target, rec.Owner, rec.Profile
+		case rec.T == recDeliveryFailed:
+			u.Message = rec.Msg
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for seq := 1; seq <= st.total; seq++ {
+		if u := rows[seq]; u != nil {
+			s.UndeliveredRows = append(s.UndeliveredRows, *u)
+		}
+	}
+	return nil
 }
 
 // secretWords mark Meta keys that Show leaves out, in case a caller put a

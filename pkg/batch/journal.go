@@ -19,8 +19,11 @@ import (
 
 // journalVersion is the "v" of the header record; readers refuse newer ones.
 // Version 2 records each outcome's state; version 1 journals (whose outcomes
-// say only ok and an exit code) are still read and resumed.
-const journalVersion = 2
+// say only ok and an exit code) are still read and resumed. Version 3 adds
+// the delivery records (deliver, delivered, delivery-failed), which a
+// version-2 reader would take for damage; journals of versions 1 and 2 are
+// still read, resumed and delivered.
+const journalVersion = 3
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
@@ -31,6 +34,12 @@ const (
 	recPlanned = "planned"
 	recIntent  = "intent"
 	recOutcome = "outcome"
+	// Delivery (format 3): deliver marks a journal whose changed rows are
+	// handed to a command from then on; delivered and delivery-failed
+	// record each try.
+	recDeliver        = "deliver"
+	recDelivered      = "delivered"
+	recDeliveryFailed = "delivery-failed"
 )
 
 // The write-side shapes keep "t" first and say ok:false explicitly, so that a
@@ -87,6 +96,23 @@ type outcomeRec struct {
 	Verified *bool    `json:"verified,omitempty"`
 	At       string   `json:"at"`
 	Kind     string   `json:"kind,omitempty"` // a mixed run's rows only
+}
+
+type deliverRec struct {
+	T  string `json:"t"`
+	At string `json:"at"`
+}
+
+// deliveryRec is a delivered or a delivery-failed record. State is the
+// row's as delivered: applied, or unknown (maybe applied).
+type deliveryRec struct {
+	T       string `json:"t"`
+	Seq     int    `json:"seq"`
+	Target  string `json:"target"`
+	Attempt int    `json:"attempt"`
+	State   string `json:"state"`
+	Msg     string `json:"msg,omitempty"`
+	At      string `json:"at"`
 }
 
 // record is the read-side union of every record type.
@@ -749,6 +775,43 @@ type journalState struct {
 	headerSeen bool
 	// needGenerate: some row has no password of its own.
 	needGenerate bool
+
+	// Delivery (format 3). deliver: a deliver record was seen, so every
+	// changed row is to be delivered. applied: rows whose final outcome is
+	// applied. deliveredAny: rows delivered at least once, in any state;
+	// deliveredApplied: rows delivered as applied.
+	deliver          bool
+	applied          bitset
+	deliveredAny     bitset
+	deliveredApplied bitset
+	// size is the offset of the journal's end when it was opened.
+	size int64
+}
+
+// undelivered says whether row seq is owed a delivery, and in which state:
+// an applied row until it was delivered as applied, a row that may have
+// been applied (an attempt's reply was lost) until it was delivered at all.
+// Delivery is at least once: a row delivered as maybe applied is delivered
+// again once an attempt is applied.
+func (s *journalState) undelivered(seq int) (fate.State, bool) {
+	if s.applied.has(seq) {
+		return fate.Applied, !s.deliveredApplied.has(seq)
+	}
+	if sr, ok := s.sent[seq]; ok && sr.uncertain {
+		return fate.Unknown, !s.deliveredAny.has(seq)
+	}
+	return "", false
+}
+
+// undeliveredCount counts the rows owed a delivery.
+func (s *journalState) undeliveredCount() int {
+	n := 0
+	for seq := 1; seq <= s.total; seq++ {
+		if _, owed := s.undelivered(seq); owed {
+			n++
+		}
+	}
+	return n
 }
 
 // apply folds one record into the state, checking the journal's structure.
@@ -788,6 +851,9 @@ func (s *journalState) apply(rec *record) error {
 		}
 		s.planned, s.total = true, rec.Rows
 		s.done = newBitset(s.total + 1)
+		s.applied = newBitset(s.total + 1)
+		s.deliveredAny = newBitset(s.total + 1)
+		s.deliveredApplied = newBitset(s.total + 1)
 	case recIntent:
 		if !s.planned || rec.Seq < 1 || rec.Seq > s.total {
 			return damaged("intent for row %d outside the plan", rec.Seq)
@@ -814,15 +880,39 @@ func (s *journalState) apply(rec *record) error {
 		}
 		if o.OK() {
 			s.succeeded++
+			s.applied.set(rec.Seq)
 		} else {
 			s.failed++
 		}
 		delete(s.sent, rec.Seq)
 		s.done.set(rec.Seq)
+	case recDeliver, recDelivered, recDeliveryFailed:
+		return s.applyDelivery(rec)
 	case recHeader:
 		return damaged("a second header record")
 	default:
 		return damaged("unknown record type %q", rec.T)
+	}
+	return nil
+}
+
+// applyDelivery folds a record of format 3 into the state.
+func (s *journalState) applyDelivery(rec *record) error {
+	if !s.planned {
+		return fmt.Errorf("%w: %s record before the plan is complete", errDamaged, rec.T)
+	}
+	if rec.T == recDeliver {
+		s.deliver = true
+		return nil
+	}
+	if rec.Seq < 1 || rec.Seq > s.total {
+		return fmt.Errorf("%w: %s record for row %d outside the plan", errDamaged, rec.T, rec.Seq)
+	}
+	if rec.T == recDelivered {
+		s.deliveredAny.set(rec.Seq)
+		if fate.State(rec.State) == fate.Applied {
+			s.deliveredApplied.set(rec.Seq)
+		}
 	}
 	return nil
 }
@@ -893,9 +983,11 @@ func openJournal(path string) (*os.File, *journalState, error) {
 			return fail(fmt.Errorf("journal %s: sync: %w", path, err))
 		}
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
 		return fail(fmt.Errorf("journal %s: %w", path, err))
 	}
+	st.size = end
 	return f, st, nil
 }
 

@@ -57,7 +57,7 @@ func TestPlanJournal(t *testing.T) {
 	}
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], `{"t":"header","v":2,"kind":"ftp"`) ||
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], `{"t":"header","v":3,"kind":"ftp"`) ||
 		lines[1] != `{"t":"row","seq":1,"line":2,"target":"ftp1","owner":"bob"}` || lines[3] != `{"t":"planned","rows":2}` {
 		t.Errorf("journal:\n%s", data)
 	}

@@ -59,6 +59,17 @@ type Result struct {
 	Duration  time.Duration
 }
 
+// Delivery is one changed row's password handed to RunConfig.Deliver.
+type Delivery struct {
+	Row      Row
+	Password string
+	// State is fate.Applied, or fate.Unknown when an attempt's reply was
+	// lost and the server may have the password: such a row is delivered
+	// then, and again once an attempt is applied.
+	State   fate.State
+	Attempt int
+}
+
 // Progress is a snapshot of a run, handed to RunConfig.OnProgress.
 type Progress struct {
 	Total     int // rows in the journal
@@ -88,13 +99,24 @@ type Summary struct {
 	Pending int
 	// Interrupted: ctx was cancelled before every row was done.
 	Interrupted bool
+
+	// Delivered counts the deliveries of this run that succeeded.
+	// Undelivered counts, over the whole journal, the rows owed a delivery
+	// at the end of the run (see RunConfig.Deliver): changed, or maybe
+	// changed, and not handed to the command yet. It is 0 for a journal
+	// that does not deliver. DeliveryStopped: deliveries failed
+	// maxDeliveryFailures times in a row, so the run tried no more.
+	Delivered       int
+	Undelivered     int
+	DeliveryStopped bool
 }
 
-// ExitCode is cpctl's exit code for the run: 0 when every row succeeded, 1 when
-// none did, 5 when some did. Pending rows count as not succeeded.
+// ExitCode is cpctl's exit code for the run: 0 when every row succeeded
+// (and was delivered), 1 when none did, 5 when some did or some changed row
+// is owed a delivery. Pending rows count as not succeeded.
 func (s Summary) ExitCode() int {
 	switch {
-	case s.Succeeded == s.Total:
+	case s.Succeeded == s.Total && s.Undelivered == 0:
 		return fate.ExitOK
 	case s.Succeeded == 0:
 		return fate.ExitRefused
@@ -142,6 +164,21 @@ type RunConfig struct {
 	OnResult func(Result)
 	// OnProgress gets a snapshot at most ten times a second, and a final one.
 	OnProgress func(Progress)
+
+	// Deliver, when set, hands a changed row's new password to where it
+	// belongs (cpctl's --secrets-command). It is called one row at a time,
+	// in the order rows finish, for every row applied in this run, every
+	// row whose reply was lost (it may have been applied) and not yet
+	// delivered, and, first, every row applied in an earlier run and not
+	// delivered then. Each call is journalled after the row's outcome: a
+	// delivered record for a nil error, a delivery-failed record with the
+	// error's text otherwise (which must not hold the password; any copy
+	// of it is replaced). A crash or a failure leaves the row owed a
+	// delivery, and a later Resume with Deliver delivers it again: delivery
+	// is at least once. A journal once delivered from cannot be resumed
+	// without Deliver. Its ctx is not cancelled with the run's; no new
+	// delivery starts once the run is.
+	Deliver func(ctx context.Context, d Delivery) error
 
 	// syncFn replaces (*os.File).Sync for the group committer (tests).
 	syncFn func(*os.File) error
@@ -198,10 +235,26 @@ func Resume(ctx context.Context, journalPath string, cfg RunConfig) (Summary, er
 		f.Close()
 		return Summary{}, fmt.Errorf("journal %s has rows without a password: a password generator is needed", journalPath)
 	}
+	if st.deliver && cfg.Deliver == nil {
+		f.Close()
+		return Summary{}, fmt.Errorf("journal %s: %w", journalPath, ErrDeliveryNeeded)
+	}
 	r := &runner{cfg: cfg, path: journalPath, st: st, j: startJournal(f, cfg.syncFn)}
-	sum, err := r.run(ctx)
+	var sum Summary
+	if cfg.Deliver != nil && !st.deliver {
+		err = r.markDeliver()
+	}
+	if err == nil {
+		sum, err = r.run(ctx)
+	}
 	if cerr := r.j.close(); cerr != nil && err == nil {
 		err = cerr
+	}
+	if err == nil && cfg.Deliver != nil {
+		// Read back once the journal is closed, so the count is what
+		// journal show says.
+		sum.Undelivered, err = countUndelivered(journalPath)
+		sum.Interrupted = sum.Interrupted || (ctx.Err() != nil && sum.Undelivered > 0)
 	}
 	return sum, err
 }
@@ -252,6 +305,16 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, collect: c.add,
 		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead,
 		queues: map[string]*profileQueue{}, space: make(chan struct{}, 1)}
+	if r.cfg.Deliver != nil {
+		s.deliver = r.startDeliverer(stop, ctx, fail)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := r.deliverEarlier(s.deliver); err != nil {
+				fail(err)
+			}
+		}()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -265,9 +328,15 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		c.tick(finished)
 	}()
 	s.wg.Wait()
+	if s.deliver != nil {
+		s.deliver.finish()
+	}
 	close(finished)
 	<-ticked // no progress line after the final one
 	sum := c.summary()
+	if dl := s.deliver; dl != nil {
+		sum.Delivered, sum.DeliveryStopped = dl.delivered, dl.stopped
+	}
 	fatalMu.Lock()
 	err := fatalErr
 	fatalMu.Unlock()
@@ -300,6 +369,7 @@ type scheduler struct {
 	limiter *rate.Limiter
 	fail    func(error)
 	collect func(done) // called by the workers, one row at a time
+	deliver *deliverer // nil unless RunConfig.Deliver
 	wg      sync.WaitGroup
 
 	perProfile, maxQueued, maxHeld int
@@ -405,6 +475,9 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 			s.fail(d.err)
 		}
 		s.collect(d)
+		if s.deliver != nil {
+			s.deliver.offer(&d)
+		}
 	}
 }
 

@@ -1,16 +1,16 @@
-// Package credentials fetches the secrets cpctl logs in with from the
-// user's own commands (token-command, password-command, totp-command) and
-// keeps a two-factor code for as long as it is valid.
+// Package credentials runs the user's own commands: those cpctl fetches
+// the secrets it logs in with from (token-command, password-command,
+// totp-command), keeping a two-factor code for as long as it is valid, and
+// the secrets-command new passwords are delivered to (Child: every user
+// command goes through it).
 package credentials
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -53,52 +53,16 @@ type Runner struct {
 // child's stdout, never through argv or the environment. At the time limit
 // the command and every process it started are killed.
 func (r *Runner) Run(ctx context.Context, what, cmdline string) (string, error) {
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cmdline)
-	stdout := &capped{max: maxOutput}
-	stderr := &capped{max: maxOutput}
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	cmd.Env = childEnv(r.Env)
-	cmd.WaitDelay = waitDelay
-	var shown *safeLines
-	if r.Terminal != nil {
-		cmd.Stdin = r.Terminal
-		if r.Stderr != nil {
-			shown = &safeLines{w: r.Stderr, prefix: "cpctl: " + what + ": "}
-			cmd.Stderr = io.MultiWriter(stderr, shown)
-		}
-	} else {
-		// Without a terminal the command runs in a process group of its
-		// own, and the time limit kills the group: a script whose child
-		// sleeps must not hold cpctl past the limit. (At a terminal a
-		// group of its own could not read the terminal; the user can
-		// press Ctrl-C there.)
-		ownProcessGroup(cmd)
-	}
-	err := cmd.Run()
-	if shown != nil {
-		shown.flush()
-	}
+	c := Child{What: what, Cmdline: cmdline, Env: r.Env, Terminal: r.Terminal, Stderr: r.Stderr, Timeout: r.Timeout}
+	res, err := c.Run(ctx)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("killed after %s", timeout)
-		}
-		if msg := strings.TrimSpace(firstLine(stderr.String())); msg != "" {
-			return "", fmt.Errorf("%s %q failed: %w: %s", what, cmdline, err, termsafe.Bounded(msg, 200))
-		}
-		return "", fmt.Errorf("%s %q failed: %w", what, cmdline, err)
+		return "", err
 	}
-	out := strings.TrimSpace(firstLine(stdout.String()))
+	out := strings.TrimSpace(firstLine(res.Stdout))
 	if what == AccessHashCommand {
 		// A WHM access hash spans many lines; the server ignores the line
 		// breaks, so all of the output is the secret.
-		out = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(stdout.String()))
+		out = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(res.Stdout))
 	}
 	if out == "" {
 		return "", fmt.Errorf("%s %q printed nothing", what, cmdline)
@@ -155,6 +119,7 @@ func (c *capped) String() string {
 type safeLines struct {
 	w      io.Writer
 	prefix string
+	secret string // replaced in each line, when set
 	line   []byte
 }
 
@@ -175,6 +140,10 @@ func (s *safeLines) flush() {
 	if len(s.line) == 0 {
 		return
 	}
-	fmt.Fprintln(s.w, s.prefix+termsafe.String(strings.TrimSuffix(string(s.line), "\r")))
+	line := strings.TrimSuffix(string(s.line), "\r")
+	if s.secret != "" {
+		line = strings.ReplaceAll(line, s.secret, redactedMark)
+	}
+	fmt.Fprintln(s.w, s.prefix+termsafe.String(line))
 	s.line = s.line[:0]
 }
