@@ -738,6 +738,9 @@ func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
 	if o.Verify {
 		opts = append(opts, output.WithVerifiedColumn())
 	}
+	if o.Kind == Mixed {
+		opts = append(opts, output.WithKindColumn())
+	}
 	return opts
 }
 

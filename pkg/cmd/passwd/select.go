@@ -14,6 +14,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
@@ -49,8 +50,9 @@ type Selection struct {
 	KindsGiven bool
 }
 
-// addSelectFlags declares the selection flags of the bulk commands. --owner
-// is the noun's own flag (ftp, email, db, webdisk) or rotate's.
+// addSelectFlags declares the selection flags of the bulk commands; the
+// caller makes them exclusive with its own. --owner is the noun's own flag
+// (ftp, email, db, webdisk) or rotate's.
 func addSelectFlags(cmd *cobra.Command, o *Options) {
 	fl := cmd.Flags()
 	fl.BoolVar(&o.Select.All, "all", false, "select on the server: every target the profile may act on (root: every account; a reseller: its own)")
@@ -58,7 +60,50 @@ func addSelectFlags(cmd *cobra.Command, o *Options) {
 	fl.StringVar(&o.Select.Domain, "domain", "", "select on the server: the targets of the account that owns `DOMAIN`, on that domain")
 	fl.StringArrayVar(&o.Select.Match, "match", nil, "with a selection: keep only targets matching `GLOB` (repeatable; without case; an exact name also takes a special login)")
 	fl.StringArrayVar(&o.Select.Exclude, "exclude", nil, "with a selection: leave out targets matching `GLOB` (repeatable; without case)")
-	cmd.MarkFlagsMutuallyExclusive("all", "reseller", "domain", "from", "resume")
+}
+
+// AddRotateFlags declares the flags of `cpctl rotate`: a selection (with
+// --owner), the generator's, the bulk run's but --from, --secrets-out and
+// --verify. --kinds is the command's own.
+func AddRotateFlags(cmd *cobra.Command, o *Options) {
+	fl := cmd.Flags()
+	fl.StringVar(&o.Owner, "owner", "", "select on the server: account `USER` (its own password and all its FTP, Web Disk, mail and database logins)")
+	fl.BoolVar(&o.Password.Generate, "generate", true, "generate every password (always: a rotation gives each target its own)")
+	fl.IntVar(&o.Password.Length, "length", 0, fmt.Sprintf("length of the generated passwords (default %d)", secret.DefaultLength))
+	fl.BoolVar(&o.Password.SimpleCharset, "simple-charset", false, "generate from letters, digits and -_. only")
+	fl.StringVar(&o.SecretsOut, "secrets-out", "", "write the new passwords to `FILE` (mode 0600, created exclusively) once every row is settled, instead of printing them")
+	fl.BoolVar(&o.Verify, "verify", false, "after each change, prove the new password works where an API can (account: a cPanel login; email: Email/verify_password)")
+	addRunFlags(cmd, o)
+	addSelectFlags(cmd, o)
+	cmd.MarkFlagsMutuallyExclusive("all", "owner", "reseller", "domain", "resume")
+}
+
+// ParseKinds reads --kinds: kind names separated by commas, "all" for
+// every kind; the result is in RotationOrder.
+func ParseKinds(s string) ([]Kind, error) {
+	var kinds []Kind
+	for _, name := range strings.Split(s, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch {
+		case name == "all":
+			kinds = append(kinds, RotationOrder...)
+		case slices.Contains(RotationOrder, Kind(name)):
+			kinds = append(kinds, Kind(name))
+		case name == "":
+		default:
+			return nil, cmdutil.Usagef("--kinds: unknown kind %q (want account, ftp, webdisk, email, mysql, postgresql or all)", name)
+		}
+	}
+	var out []Kind
+	for _, k := range RotationOrder {
+		if slices.Contains(kinds, k) {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, cmdutil.Usagef("--kinds: name at least one kind")
+	}
+	return out, nil
 }
 
 // selectionFlags reports whether a flag that only a selection takes was
@@ -116,6 +161,8 @@ func (o *Options) checkSelection() error {
 		}
 	}
 	switch {
+	case bases == 0 && o.Kind == Mixed:
+		return cmdutil.Usagef("say whose passwords to rotate: --all, --owner USER, --reseller NAME or --domain DOMAIN")
 	case bases == 0:
 		return cmdutil.Usagef("--match and --exclude narrow a selection: give --all, --owner, --reseller or --domain too")
 	case bases > 1:
