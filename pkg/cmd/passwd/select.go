@@ -217,9 +217,10 @@ type resolution struct {
 	// notes are kinds left out of a rotation because the server refused to
 	// list them (PostgreSQL not installed, a feature the account lacks).
 	notes []string
-	// scope says which accounts the selection covers and how they were
-	// found, for the listing's header line.
-	scope string
+	// accounts is how many accounts the selection covers, and scope how
+	// they were found, for the line that ends a listing.
+	accounts int
+	scope    string
 }
 
 // resolver resolves one selection against one server.
@@ -258,7 +259,7 @@ func (r *resolver) resolve(ctx context.Context) (*resolution, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.scope = scope
+	res.accounts, res.scope = len(accts), scope
 
 	type job struct {
 		acct int
@@ -368,7 +369,7 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 		case r.owner != "" && !strings.EqualFold(r.owner, r.self):
 			return nil, "", cmdutil.Usagef("--owner %s: a cPanel profile acts only for its own user %s", r.owner, r.self)
 		}
-		return []account{{user: r.self, source: "profile"}}, "the profile's own account " + r.self, nil
+		return []account{{user: r.self, source: "profile"}}, "the profile's own account", nil
 	}
 	var (
 		opts   listAccountsOptions
@@ -385,13 +386,13 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 			return nil, "", &cpanel.Error{Kind: cpanel.ErrRefused, Op: "WHM API 1 getdomainowner", Reason: fmt.Sprintf("no account owns %s", s.Domain)}
 		}
 		src := "getdomainowner " + s.Domain
-		return []account{{user: owner, source: src}}, fmt.Sprintf("%s (owner of %s, by getdomainowner)", owner, s.Domain), nil
+		return []account{{user: owner, source: src}}, fmt.Sprintf("getdomainowner %s: %s", s.Domain, owner), nil
 	case r.owner != "":
 		if !accountRows {
 			// The listings of its targets name the account; a listing
 			// of an account that does not exist (or is not the
 			// profile's to see) is refused by the server.
-			return []account{{user: r.owner}}, "account " + r.owner, nil
+			return []account{{user: r.owner}}, "--owner", nil
 		}
 		opts, source = listAccountsOptions{SearchType: "user", Search: r.owner}, "listaccts user="+r.owner
 		keep = func(a accountInfo) bool { return strings.EqualFold(a.User, r.owner) }
@@ -422,14 +423,7 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 		return nil, "", &cpanel.Error{Kind: cpanel.ErrRefused, Op: "WHM API 1 listaccts",
 			Reason: fmt.Sprintf("no account %s among the accounts this profile may see", r.owner)}
 	}
-	what := "every account the profile may see"
-	switch {
-	case s.Reseller != "":
-		what = "the accounts of reseller " + s.Reseller
-	case r.owner != "":
-		what = "account " + r.owner
-	}
-	return out, fmt.Sprintf("%s (%d, by %s)", what, len(out), source), nil
+	return out, source, nil
 }
 
 // list lists one kind of one account's targets, split into those a
@@ -668,8 +662,12 @@ func (o *Options) printSelection(res *resolution) error {
 	if err := pr.Table([]string{"KIND", "TARGET", "OWNER", "SOURCE"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %d targets in %s; nothing was changed\n",
-		o.Select.describe(o.Owner), len(res.rows), termsafe.String(res.scope))
+	accounts := "accounts"
+	if res.accounts == 1 {
+		accounts = "account"
+	}
+	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %d targets of %d %s (%s); nothing was changed\n",
+		o.Select.describe(o.Owner), len(res.rows), res.accounts, accounts, termsafe.String(res.scope))
 	return nil
 }
 

@@ -147,7 +147,7 @@ func TestSelectionDryRun(t *testing.T) {
 	for _, l := range []string{
 		"cpctl: left out ftp bob (Ftp/list_ftp of bob): the account's main FTP login: it has the account's password",
 		"cpctl: left out email bob (Email/list_pops of bob): the account's default mailbox: it has the account's password",
-		"cpctl: --owner bob: 3 targets in account bob (1, by listaccts user=bob); nothing was changed",
+		"cpctl: --owner bob: 3 targets of 1 account (listaccts user=bob); nothing was changed",
 	} {
 		if !strings.Contains(s.err.String(), l+"\n") {
 			t.Errorf("stderr lacks %q:\n%s", l, s.err)
