@@ -67,6 +67,18 @@ func TestBinary(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"result":1`) {
 		t.Fatalf("passwd: %d %s", resp.StatusCode, body)
 	}
+	// A database password, through WHM as root: the dump must hold it too.
+	req, _ = http.NewRequest(http.MethodPost, whm+"/json-api/cpanel?cpanel_jsonapi_apiversion=3&cpanel_jsonapi_user=bob&cpanel_jsonapi_module=Mysql&cpanel_jsonapi_func=set_password",
+		strings.NewReader(url.Values{"user": {"bob_wp"}, "password": {pw}}.Encode()))
+	req.Header.Set("Authorization", "whm root:"+simulator.SampleRootToken)
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"status":1`) {
+		t.Fatalf("Mysql/set_password: %d %s", resp.StatusCode, body)
+	}
 
 	// SIGUSR1 dumps and keeps serving.
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
@@ -112,9 +124,14 @@ func TestBinary(t *testing.T) {
 	if h := st.Accounts["bob"].PasswordHash; !simulator.VerifyHash(h, pw) {
 		t.Errorf("dump does not hold bob's new password hash: %q", h)
 	}
+	if h := st.Accounts["bob"].MySQL[0].PasswordHash; !simulator.VerifyHash(h, pw) {
+		t.Errorf("dump does not hold bob_wp's new password hash: %q", h)
+	}
 	raw, _ := os.ReadFile(dump)
-	if strings.Contains(string(raw), pw) || strings.Contains(string(raw), simulator.SampleRootPassword) {
-		t.Error("dump holds a plaintext password")
+	for _, secret := range []string{pw, simulator.SampleRootPassword, simulator.SampleMySQLPassword, simulator.SamplePostgreSQLPassword, simulator.SampleWebDiskPassword, "password:"} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("dump holds a plaintext password (%q)", secret)
+		}
 	}
 	if fi, err := os.Stat(dump); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("dump mode: %v %v", fi.Mode(), err)

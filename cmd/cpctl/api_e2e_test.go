@@ -52,7 +52,7 @@ func TestWHMAPI1Formats(t *testing.T) {
 	for _, format := range []string{"yaml", "json", "jsonpretty", "xml"} {
 		t.Run(format, func(t *testing.T) {
 			e := e.with(t)
-			args := []string{"whmapi1", "listaccts", "search=bob%2Eexample"}
+			args := []string{"whmapi1", "listaccts", "searchtype=domain", "search=bob%2Eexample"}
 			if format != "yaml" {
 				args = append(args, "--output="+format)
 			}
@@ -64,7 +64,7 @@ func TestWHMAPI1Formats(t *testing.T) {
 	}
 	t.Run("json is the reply as sent", func(t *testing.T) {
 		e := e.with(t)
-		r := e.run("", "whmapi1", "listaccts", "search=bob%2Eexample", "-o", "json")
+		r := e.run("", "whmapi1", "listaccts", "searchtype=domain", "search=bob%2Eexample", "-o", "json")
 		e.wantCode(r, 0)
 		var reply struct {
 			Data struct {

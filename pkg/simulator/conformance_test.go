@@ -313,3 +313,18 @@ func TestDictionaryStep(t *testing.T) {
 		})
 	}
 }
+
+// The weak-password message of FTP and mail (PasswordIsTooWeak) drops
+// "or higher" when the minimum is 100.
+func TestTooWeakAtMaximum(t *testing.T) {
+	st := SampleState()
+	st.MinimumStrengths["virtual"] = 100
+	sim := New(st, Options{})
+	w := serve(t, sim.Handler(RoleCPanel), req{path: "/execute/Ftp/passwd", form: form("user", "files", "pass", "kq7Rx2mw"), auth: cpAuth("bob", SampleBobToken)})
+	if got := dig(decode(t, w.Body.Bytes()), "errors", 0); got != "The given password is too weak. Please enter a password with a strength rating of 100." {
+		t.Errorf("got %v", got)
+	}
+	if tooWeak(95) != "The given password is too weak. Please enter a password with a strength rating of 95 or higher." {
+		t.Error(tooWeak(95))
+	}
+}

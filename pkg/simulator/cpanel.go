@@ -246,6 +246,9 @@ func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 		}
 		res.Data = []map[string]any{{"reason": "", "result": 1}}
 		return res
+	case "WebDisk::listwebdisks":
+		res.Data = s.listWebDisks(acct)
+		return res
 	}
 	msg := "Could not find function '" + fn + "' in module '" + mod + "'"
 	return fail(nil, msg)
@@ -266,6 +269,20 @@ func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
 		return uapiOK(nil)
 	case "Email::verify_password":
 		return s.verifyMail(acct, p)
+	case "Email::list_pops":
+		return s.listPops(acct, p)
+	case "Ftp::list_ftp":
+		return s.listFTP(acct, p)
+	case "Mysql::list_users":
+		return s.listMySQLUsers(acct)
+	case "Postgresql::list_users":
+		return s.listPostgreSQLUsers(acct)
+	case "Mysql::set_password":
+		return s.dbSetPassword(acct, engineMySQL, p)
+	case "Postgresql::set_password":
+		return s.dbSetPassword(acct, enginePostgreSQL, p)
+	case "WebDisk::set_password":
+		return s.webDiskSetPassword(acct, p)
 	case "PasswdStrength::get_required_strength":
 		// It never refuses: no app is strength 0, an app without a
 		// setting of its own gets the default minimum.
@@ -288,8 +305,10 @@ func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
 		return s.uapiTokens(acct, fn, p)
 	}
 	switch mod {
-	case "Ftp", "Email", "PasswdStrength", "Variables":
-		return uapiFail("Could not find function " + q(fn) + " in module " + q(mod) + ".")
+	case "Ftp", "Email", "PasswdStrength", "Variables", "Mysql", "Postgresql", "WebDisk":
+		// WebDisk/list_webdisks lands here too: a server has no such
+		// function, Web Disk logins are listed by API 2 only.
+		return uapiNoFunction(mod, fn)
 	}
 	return uapiFail("Failed to load module " + q(mod) + ": the module does not exist.")
 }
@@ -304,11 +323,16 @@ func findFTP(a *Account, user, domain string) *FTPUser {
 }
 
 // ownsDomain reports whether domain is one of the account's: its main
-// domain or one its FTP users or mailboxes live on (the simulator's stand-in
-// for addon and parked domains).
+// domain, one of its other domains, or one its FTP users or mailboxes live
+// on.
 func ownsDomain(a *Account, domain string) bool {
 	if strings.EqualFold(domain, a.Domain) {
 		return true
+	}
+	for _, d := range a.Domains {
+		if strings.EqualFold(d, domain) {
+			return true
+		}
 	}
 	for _, f := range a.FTP {
 		if strings.EqualFold(f.Domain, domain) {
@@ -345,7 +369,12 @@ func (s *Simulator) minimumFor(app string) int {
 	return s.minimum(app)
 }
 
+// tooWeak words Cpanel::Exception::PasswordIsTooWeak, which leaves out
+// "or higher" when the minimum is the highest strength there is.
 func tooWeak(min int) string {
+	if min >= 100 {
+		return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + "."
+	}
 	return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + " or higher."
 }
 

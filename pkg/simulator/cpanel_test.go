@@ -26,6 +26,7 @@ func TestAPI2(t *testing.T) {
 		form  []string
 		body  string // exact, or ""
 		check func(t *testing.T, m map[string]any, sim *Simulator)
+		state func(*State) // changes the sample state first
 	}{
 		{name: "ftp via WHM", role: RoleWHM, auth: rootAuth, query: api2Query("bob", "Ftp", "passwd"), form: []string{"user", "files", "pass", newPW},
 			body: `{"cpanelresult":{"apiversion":2,"func":"passwd","data":[{"reason":"OK","result":1}],"event":{"result":1},"module":"Ftp"}}`,
@@ -49,7 +50,7 @@ func TestAPI2(t *testing.T) {
 		{name: "ftp weak", role: RoleCPanel, auth: bobToken, query: api2Query("", "Ftp", "passwd"), form: []string{"user", "files", "pass", weakPW},
 			check: wantAPI2Refusal("The given password is too weak. Please enter a password with a strength rating of 50 or higher.")},
 		{name: "ftp none at all", role: RoleWHM, auth: rootAuth, query: api2Query("alice", "Ftp", "passwd"), form: []string{"user", "x", "pass", newPW},
-			check: wantAPI2Refusal("You do not have any FTP accounts.")},
+			check: wantAPI2Refusal("You do not have any FTP accounts."), state: noFTP("alice")},
 		{name: "mail ok", role: RoleCPanel, auth: basicAuth("bob", SampleBobPassword), query: api2Query("", "Email", "passwdpop"), form: []string{"domain", "bob.example", "email", "info", "password", newPW},
 			body: `{"cpanelresult":{"apiversion":2,"func":"passwdpop","data":[{"reason":"","result":1}],"event":{"result":1},"module":"Email"}}`,
 			check: func(t *testing.T, _ map[string]any, sim *Simulator) {
@@ -86,7 +87,7 @@ func TestAPI2(t *testing.T) {
 		{name: "reseller bad owner", role: RoleWHM, auth: whmAuth("res1", SampleResellerToken), query: api2Query("bob", "Ftp", "passwd"), form: []string{"user", "files", "pass", newPW},
 			body: `{"cpanelresult":{"data":{"reason":"Access Denied to bob","result":"0"},"type":"text","error":"Access Denied to bob"}` + "\n}"},
 		{name: "reseller own account", role: RoleWHM, auth: whmAuth("res1", SampleResellerToken), query: api2Query("alice", "Ftp", "passwd"), form: []string{"user", "x", "pass", newPW},
-			check: wantAPI2Refusal("You do not have any FTP accounts.")},
+			check: wantAPI2Refusal("You do not have an FTP user named “x”.")},
 		{name: "missing user", role: RoleWHM, auth: rootAuth, query: api2Query("", "Ftp", "passwd"),
 			body: `{"cpanelresult":{"data":{"reason":"User parameter is invalid or was not supplied","result":"0"},"type":"text","error":"User parameter is invalid or was not supplied"}` + "\n}"},
 		{name: "unknown user", role: RoleWHM, auth: rootAuth, query: api2Query("nobody", "Ftp", "passwd"),
@@ -97,7 +98,11 @@ func TestAPI2(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sim := newSample(t)
+			st := SampleState()
+			if tt.state != nil {
+				tt.state(st)
+			}
+			sim := New(st, Options{})
 			w := serve(t, sim.Handler(tt.role), req{path: "/json-api/cpanel", query: tt.query, form: form(tt.form...), auth: tt.auth})
 			wantStatus(t, w, 200, "application/json")
 			if tt.body != "" && w.Body.String() != tt.body {
@@ -108,6 +113,12 @@ func TestAPI2(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noFTP removes an account's FTP sub-accounts, as on a server whose FTP
+// password file for the account is gone.
+func noFTP(account string) func(*State) {
+	return func(st *State) { st.Accounts[account].FTP = nil }
 }
 
 func wantAPI2Error(msg string) func(t *testing.T, m map[string]any, sim *Simulator) {
@@ -169,7 +180,7 @@ func TestUAPI(t *testing.T) {
 		{"strength pop", "/execute/PasswdStrength/get_required_strength", []string{"app", "pop"},
 			`{"status":1,"data":{"strength":50},"errors":null,"messages":null,"warnings":null,"metadata":{}}`},
 		{"unknown function", "/execute/Ftp/frob", nil,
-			`{"status":0,"data":null,"errors":["Could not find function “frob” in module “Ftp”."],"messages":null,"warnings":null,"metadata":{}}`},
+			`{"status":0,"data":null,"errors":["The system could not find the function “frob” in the module “Ftp”."],"messages":null,"warnings":null,"metadata":{}}`},
 		{"unknown module", "/execute/Nope/frob", nil,
 			`{"status":0,"data":null,"errors":["Failed to load module “Nope”: the module does not exist."],"messages":null,"warnings":null,"metadata":{}}`},
 	}

@@ -26,7 +26,8 @@ type recorded struct {
 	role                  Role
 	r                     req
 	fault                 *Fault
-	tfa                   bool // give res1 a two-factor secret
+	tfa                   bool         // give res1 a two-factor secret
+	state                 func(*State) // changes the sample state first
 }
 
 func recordedReplies() []recorded {
@@ -52,7 +53,35 @@ func recordedReplies() []recorded {
 	tokenOnlyReq := req{path: "/json-api/version", query: "api.version=1", auth: cpAuth("bob", SampleBobToken)}
 	tfaReq := p1("user", "bob", "password", newPW) // with a tfa-secret set in the state below
 	tfaReq.auth = whmAuth("res1", SampleResellerToken)
+	w1 := func(fn, query string) req {
+		return req{path: "/json-api/" + fn, query: "api.version=1&" + query, auth: rootAuth}
+	}
+	cp3 := func(user, mod, fn string, kv ...string) req {
+		return req{path: "/json-api/cpanel", query: "cpanel_jsonapi_apiversion=3&cpanel_jsonapi_user=" + user + "&cpanel_jsonapi_module=" + mod + "&cpanel_jsonapi_func=" + fn, form: form(kv...), auth: rootAuth}
+	}
 	return []recorded{
+		{name: "whmapi1_listaccts_searchtype_user", api: "whmapi1", class: "ok", r: w1("listaccts", "searchtype=user&search=%5Ebob%24")},
+		{name: "whmapi1_listaccts_no_match", api: "whmapi1", class: "ok", r: w1("listaccts", "searchtype=user&search=nobody")},
+		{name: "whmapi1_listaccts_unknown_searchtype", api: "whmapi1", class: "refused", r: w1("listaccts", "searchtype=bogus&search=bob")},
+		{name: "whmapi1_listaccts_exact_not_found", api: "whmapi1", class: "refused", r: w1("listaccts", "searchmethod=exact&searchtype=user&search=nobody")},
+		{name: "whmapi1_getdomainowner_ok", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=shop.bob.example")},
+		{name: "whmapi1_getdomainowner_unknown", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=nowhere.example")},
+		{name: "uapi_email_list_pops", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Email/list_pops")},
+		{name: "uapi_ftp_list_ftp", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Ftp/list_ftp")},
+		{name: "uapi_mysql_list_users", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Mysql/list_users")},
+		{name: "uapi_postgresql_list_users", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Postgresql/list_users")},
+		{name: "uapi_webdisk_list_webdisks_none", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/WebDisk/list_webdisks")},
+		{name: "cpapi3_email_list_pops", api: "cpapi2-uapi", class: "ok", r: cp3("bob", "Email", "list_pops")},
+		{name: "cpapi3_mysql_set_password_ok", api: "cpapi2-uapi", class: "ok", r: cp3("bob", "Mysql", "set_password", "user", "bob_wp", "password", newPW)},
+		{name: "uapi_mysql_set_password_ok", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Mysql/set_password", "user", "bob_wp", "password", newPW)},
+		{name: "uapi_mysql_set_password_unknown_user", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/Mysql/set_password", "user", "wp", "password", newPW)},
+		{name: "uapi_mysql_set_password_no_password", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/Mysql/set_password", "user", "bob_wp")},
+		{name: "uapi_postgresql_set_password_ok", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Postgresql/set_password", "user", "bob_app", "password", newPW)},
+		{name: "uapi_postgresql_set_password_unknown_user", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/Postgresql/set_password", "user", "bob_x", "password", newPW)},
+		{name: "uapi_webdisk_set_password_ok", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/WebDisk/set_password", "user", "dav@bob.example", "password", newPW, "enabledigest", "1")},
+		{name: "uapi_webdisk_set_password_unknown", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/WebDisk/set_password", "user", "x@bob.example", "password", newPW)},
+		{name: "uapi_webdisk_set_password_weak", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/WebDisk/set_password", "user", "dav@bob.example", "password", weakPW)},
+		{name: "uapi_webdisk_set_password_no_user", api: "uapi", class: "refused", role: RoleCPanel, r: ex("/execute/WebDisk/set_password", "password", newPW)},
 		{name: "whmapi1_passwd_ok", api: "whmapi1", class: "ok", r: p1("user", "bob", "password", newPW)},
 		{name: "whmapi1_passwd_ok_digest_nodb", api: "whmapi1", class: "ok", r: p1("user", "bob", "password", newPW, "db_pass_update", "0", "digestauth", "1")},
 		{name: "whmapi1_passwd_no_user", api: "whmapi1", class: "refused", r: p1("password", newPW)},
@@ -78,7 +107,7 @@ func recordedReplies() []recorded {
 		{name: "cpapi2_ftp_passwd_ok", api: "cpapi2", class: "ok", r: api2("bob", "Ftp", "passwd", "user", "files", "pass", newPW)},
 		{name: "cpapi2_ftp_passwd_no_password", api: "cpapi2", class: "refused", r: api2("bob", "Ftp", "passwd", "user", "files")},
 		{name: "cpapi2_ftp_passwd_unknown_user", api: "cpapi2", class: "refused", r: api2("bob", "Ftp", "passwd", "user", "x", "pass", newPW)},
-		{name: "cpapi2_ftp_passwd_no_accounts", api: "cpapi2", class: "refused", r: api2("alice", "Ftp", "passwd", "user", "x", "pass", newPW)},
+		{name: "cpapi2_ftp_passwd_no_accounts", api: "cpapi2", class: "refused", r: api2("alice", "Ftp", "passwd", "user", "x", "pass", newPW), state: noFTP("alice")},
 		{name: "cpapi2_ftp_passwd_weak", api: "cpapi2", class: "refused", r: api2("bob", "Ftp", "passwd", "user", "files", "pass", weakPW)},
 		{name: "cpapi2_email_passwdpop_ok", api: "cpapi2", class: "ok", r: api2("bob", "Email", "passwdpop", "domain", "bob.example", "email", "info", "password", newPW)},
 		{name: "cpapi2_email_passwdpop_unknown", api: "cpapi2", class: "refused", r: api2("bob", "Email", "passwdpop", "domain", "bob.example", "email", "x", "password", newPW)},
@@ -152,6 +181,9 @@ func TestRecordedReplies(t *testing.T) {
 			st := SampleState()
 			if rr.tfa {
 				st.Resellers["res1"].TFASecret = "JBSWY3DPEHPK3PXP"
+			}
+			if rr.state != nil {
+				rr.state(st)
 			}
 			sim := New(st, Options{})
 			if rr.fault != nil {

@@ -212,12 +212,19 @@ func TestDumpRoundTrip(t *testing.T) {
 	h := sim.Handler(RoleWHM)
 	serve(t, h, req{path: "/json-api/passwd", query: "api.version=1", form: form("user", "bob", "password", newPW), auth: rootAuth})
 	serve(t, h, req{path: "/json-api/cpanel", query: api2Query("bob", "Email", "passwdpop"), form: form("email", "info", "password", newPW+"m"), auth: rootAuth})
+	uapi3 := func(mod string) string {
+		return "cpanel_jsonapi_apiversion=3&cpanel_jsonapi_user=bob&cpanel_jsonapi_module=" + mod + "&cpanel_jsonapi_func=set_password"
+	}
+	serve(t, h, req{path: "/json-api/cpanel", query: uapi3("Mysql"), form: form("user", "bob_wp", "password", newPW+"y"), auth: rootAuth})
+	serve(t, h, req{path: "/json-api/cpanel", query: uapi3("Postgresql"), form: form("user", "bob_app", "password", newPW+"p"), auth: rootAuth})
+	serve(t, h, req{path: "/json-api/cpanel", query: uapi3("WebDisk"), form: form("user", "dav@bob.example", "password", newPW+"w", "enabledigest", "1"), auth: rootAuth})
 	sim.SetFault("alice", Fault{Kind: Fault503, Count: 2, RetryAfter: 2 * time.Second})
 	dump, err := sim.Dump()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{newPW, SampleRootPassword, SampleBobPassword, SampleAlicePassword, SampleFTPPassword, SampleMailPassword, SampleCarolPassword, SampleResellerPass, "password:"} {
+	for _, secret := range []string{newPW, SampleRootPassword, SampleBobPassword, SampleAlicePassword, SampleFTPPassword, SampleMailPassword, SampleCarolPassword, SampleResellerPass,
+		SampleMySQLPassword, SamplePostgreSQLPassword, SampleWebDiskPassword, "password:"} {
 		if bytes.Contains(dump, []byte(secret)) {
 			t.Errorf("dump holds %q:\n%s", secret, dump)
 		}
@@ -231,6 +238,17 @@ func TestDumpRoundTrip(t *testing.T) {
 		if !sim2.CheckPassword(login, pw) {
 			t.Errorf("%s lost its password in the round trip", login)
 		}
+	}
+	for _, c := range []struct{ kind, login, pw string }{
+		{KindMySQL, "bob_wp", newPW + "y"}, {KindPostgreSQL, "bob_app", newPW + "p"}, {KindWebDisk, "dav@bob.example", newPW + "w"},
+		{KindMySQL, "alice_shop", SampleMySQLPassword}, {KindWebDisk, "dav@carol.example", SampleWebDiskPassword},
+	} {
+		if !sim2.CheckPasswordOf(c.kind, c.login, c.pw) {
+			t.Errorf("%s %s lost its password in the round trip", c.kind, c.login)
+		}
+	}
+	if b := back.Accounts["bob"]; !b.WebDisk[0].DigestAuth || !b.AnonymousFTP || len(b.Domains) != 1 || len(b.MySQL[0].Databases) != 1 {
+		t.Errorf("state lost bob's fields: %+v", b)
 	}
 	if sim2.CheckPassword("bob", SampleBobPassword) {
 		t.Error("old password still valid after round trip")

@@ -273,6 +273,63 @@ func (s *Simulator) CheckPassword(login, password string) bool {
 	return false
 }
 
+// Kinds of login CheckPasswordOf knows, the same words as cpctl's row kinds.
+const (
+	KindAccount    = "account"
+	KindFTP        = "ftp"
+	KindEmail      = "email"
+	KindMySQL      = "mysql"
+	KindPostgreSQL = "postgresql"
+	KindWebDisk    = "webdisk"
+)
+
+// CheckPasswordOf reports whether password is the current one of a login
+// of the given kind: KindAccount takes "user" (root, a reseller or an
+// account), KindFTP "user@domain", KindEmail "local@domain", KindMySQL and
+// KindPostgreSQL the database user's full name ("bob_wp"), KindWebDisk
+// "user@domain". Unlike CheckPassword it never mistakes one kind for
+// another; an unknown kind or login is false.
+func (s *Simulator) CheckPasswordOf(kind, login, password string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	hash, ok := s.hashOf(kind, login)
+	return ok && VerifyHash(hash, password)
+}
+
+// hashOf finds a login's password hash; callers hold mu.
+func (s *Simulator) hashOf(kind, login string) (string, bool) {
+	user, domain, _ := strings.Cut(login, "@")
+	for _, a := range s.st.Accounts {
+		switch kind {
+		case KindFTP:
+			if f := findFTP(a, user, domain); f != nil {
+				return f.PasswordHash, true
+			}
+		case KindEmail:
+			if m := findMail(a, login); m != nil {
+				return m.PasswordHash, true
+			}
+		case KindMySQL, KindPostgreSQL:
+			if u := findDBUser(a, kind, login); u != nil {
+				return u.PasswordHash, true
+			}
+		case KindWebDisk:
+			if w := findWebDisk(a, login); w != nil {
+				return w.PasswordHash, true
+			}
+		}
+	}
+	if kind == KindAccount {
+		if l := s.whmLogin(login); l != nil {
+			return l.PasswordHash, true
+		}
+		if a, ok := s.st.Accounts[login]; ok {
+			return a.PasswordHash, true
+		}
+	}
+	return "", false
+}
+
 // whmLogin returns root's or a reseller's credentials; callers hold mu.
 func (s *Simulator) whmLogin(user string) *Login {
 	if user == "root" {
@@ -324,7 +381,8 @@ func (s *Simulator) takeFault(target string) (Fault, bool) {
 }
 
 // keepPasswords returns a function that puts back the account's password
-// hashes (its own, its FTP and mail accounts') as they are now.
+// hashes (its own, its FTP, mail, database and Web Disk logins') as they
+// are now.
 func (s *Simulator) keepPasswords(account string) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -335,10 +393,14 @@ func (s *Simulator) keepPasswords(account string) func() {
 	own := a.PasswordHash
 	ftp := slices.Clone(a.FTP)
 	mail := slices.Clone(a.Mail)
+	my := cloneDBUsers(a.MySQL)
+	pg := cloneDBUsers(a.PostgreSQL)
+	dav := slices.Clone(a.WebDisk)
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		a.PasswordHash, a.FTP, a.Mail = own, ftp, mail
+		a.MySQL, a.PostgreSQL, a.WebDisk = my, pg, dav
 	}
 }
 

@@ -48,16 +48,53 @@ type MailUser struct {
 	PasswordHash string `yaml:"password-hash,omitempty"`
 }
 
+// DBUser is a MySQL or PostgreSQL user of an account. Its name carries the
+// account's database prefix ("bob_wp" for bob), as on a server, where the
+// UAPI functions never add the prefix themselves.
+type DBUser struct {
+	User string `yaml:"user"`
+	// Databases are the databases the user has privileges on.
+	Databases    []string `yaml:"databases,omitempty"`
+	Password     string   `yaml:"password,omitempty"`
+	PasswordHash string   `yaml:"password-hash,omitempty"`
+}
+
+// WebDiskUser is a Web Disk login of an account, "user@domain".
+type WebDiskUser struct {
+	Login        string `yaml:"login"`
+	Password     string `yaml:"password,omitempty"`
+	PasswordHash string `yaml:"password-hash,omitempty"`
+	// DigestAuth says whether the login keeps a Digest Authentication
+	// hash; WebDisk/set_password clears it unless enabledigest is true.
+	DigestAuth bool `yaml:"digest-auth,omitempty"`
+	// Perms is "rw" (the default) or "ro".
+	Perms string `yaml:"perms,omitempty"`
+}
+
 // Account is a cPanel account.
 type Account struct {
 	Login `yaml:",inline"`
 	// Owner is "root" or a reseller's name; empty means root.
-	Owner      string     `yaml:"owner"`
-	Domain     string     `yaml:"domain"`
-	Suspended  bool       `yaml:"suspended,omitempty"`
-	DigestAuth bool       `yaml:"digest-auth,omitempty"`
-	FTP        []FTPUser  `yaml:"ftp,omitempty"`
-	Mail       []MailUser `yaml:"mail,omitempty"`
+	Owner  string `yaml:"owner"`
+	Domain string `yaml:"domain"`
+	// Domains are the account's other domains (addon, parked, subdomains):
+	// getdomainowner names the account as their owner, and FTP, mail and
+	// Web Disk logins may live on them.
+	Domains    []string `yaml:"domains,omitempty"`
+	Suspended  bool     `yaml:"suspended,omitempty"`
+	DigestAuth bool     `yaml:"digest-auth,omitempty"`
+	// AnonymousFTP and FTPLogs add the special logins Ftp/list_ftp reports
+	// besides the main one: "ftp" and "anonymous" (type anonymous) and
+	// USER_logs (type logaccess).
+	AnonymousFTP bool       `yaml:"anonymous-ftp,omitempty"`
+	FTPLogs      bool       `yaml:"ftp-logs,omitempty"`
+	FTP          []FTPUser  `yaml:"ftp,omitempty"`
+	Mail         []MailUser `yaml:"mail,omitempty"`
+	// MySQL and PostgreSQL are the account's database users.
+	MySQL      []DBUser `yaml:"mysql,omitempty"`
+	PostgreSQL []DBUser `yaml:"postgresql,omitempty"`
+	// WebDisk are the account's Web Disk logins.
+	WebDisk []WebDiskUser `yaml:"webdisk,omitempty"`
 	// PasswordChanges counts changes of the account's own password.
 	PasswordChanges int `yaml:"password-changes,omitempty"`
 	// MySQLPasswordChanges counts the changes that also set the MySQL
@@ -114,13 +151,23 @@ const (
 	SampleBobToken      = "BOBTOKEN0123456789ABCDEFGHIJKLMN"
 	SampleAlicePassword = "Alice-Pass-2024!xyz"
 	SampleCarolPassword = "Carol-Pass-2024!xyz"
-	SampleFTPPassword   = "Files-Pass-2024!xyz"
-	SampleMailPassword  = "Info-Pass-2024!xyz"
+	// SampleFTPPassword is every sample FTP sub-account's password.
+	SampleFTPPassword = "Files-Pass-2024!xyz"
+	// SampleMailPassword is every sample mailbox's password.
+	SampleMailPassword = "Info-Pass-2024!xyz"
+	// SampleMySQLPassword is every sample MySQL user's password.
+	SampleMySQLPassword = "My-Sql-Pass-2024!xyz"
+	// SamplePostgreSQLPassword is every sample PostgreSQL user's password.
+	SamplePostgreSQLPassword = "Pg-Sql-Pass-2024!xyz"
+	// SampleWebDiskPassword is every sample Web Disk login's password.
+	SampleWebDiskPassword = "Dav-Pass-2024!xyz"
 )
 
 // SampleState returns the demo state, the same content as
 // testdata/sim/state.yaml: root, reseller res1 owning alice, and root owning
-// bob (with an FTP user and a mailbox) and the suspended carol.
+// bob and the suspended carol. Every account has an FTP sub-account, a
+// mailbox, a MySQL user, a PostgreSQL user and a Web Disk login; bob also
+// has a subdomain, anonymous FTP and FTP log access.
 func SampleState() *State {
 	st := &State{
 		Hostname:         "server.example.com",
@@ -128,14 +175,30 @@ func SampleState() *State {
 		Root:             Login{Password: SampleRootPassword, Tokens: []string{SampleRootToken}},
 	}
 	st.AddReseller("res1", SampleResellerPass, SampleResellerToken)
-	st.AddAccount("alice", "res1", "alice.example", SampleAlicePassword)
+	alice := st.AddAccount("alice", "res1", "alice.example", SampleAlicePassword)
+	alice.addSamples("alice", "uploads", "office", "shop", "crm")
 	bob := st.AddAccount("bob", "root", "bob.example", SampleBobPassword)
 	bob.Tokens = []string{SampleBobToken}
+	bob.Domains = []string{"shop.bob.example"}
+	bob.AnonymousFTP, bob.FTPLogs = true, true
 	bob.FTP = []FTPUser{{User: "files", Domain: "bob.example", Password: SampleFTPPassword}}
 	bob.Mail = []MailUser{{Address: "info@bob.example", Password: SampleMailPassword}}
+	bob.MySQL = []DBUser{{User: "bob_wp", Databases: []string{"bob_wp"}, Password: SampleMySQLPassword}}
+	bob.PostgreSQL = []DBUser{{User: "bob_app", Databases: []string{"bob_app"}, Password: SamplePostgreSQLPassword}}
+	bob.WebDisk = []WebDiskUser{{Login: "dav@bob.example", Password: SampleWebDiskPassword}}
 	carol := st.AddAccount("carol", "root", "carol.example", SampleCarolPassword)
 	carol.Suspended = true
+	carol.addSamples("carol", "backup", "office", "blog", "data")
 	return st
+}
+
+// addSamples gives the sample account name one login of each kind.
+func (a *Account) addSamples(name, ftp, mailbox, mysql, pg string) {
+	a.FTP = []FTPUser{{User: ftp, Domain: a.Domain, Password: SampleFTPPassword}}
+	a.Mail = []MailUser{{Address: mailbox + "@" + a.Domain, Password: SampleMailPassword}}
+	a.MySQL = []DBUser{{User: name + "_" + mysql, Databases: []string{name + "_" + mysql}, Password: SampleMySQLPassword}}
+	a.PostgreSQL = []DBUser{{User: name + "_" + pg, Databases: []string{name + "_" + pg}, Password: SamplePostgreSQLPassword}}
+	a.WebDisk = []WebDiskUser{{Login: "dav@" + a.Domain, Password: SampleWebDiskPassword}}
 }
 
 // AddReseller adds (or replaces) a reseller and returns it for further edits.
@@ -235,8 +298,54 @@ func (s *State) validate() error {
 				errs = append(errs, fmt.Errorf("account %q: ftp user without a name", name))
 			}
 		}
+		errs = append(errs, a.validateLogins(name)...)
 	}
 	return errors.Join(errs...)
+}
+
+// validateLogins checks the database users and Web Disk logins: a
+// database user's name begins with the account's prefix, as a server
+// requires when it creates one, and a Web Disk login lives on one of the
+// account's domains.
+func (a *Account) validateLogins(name string) []error {
+	var errs []error
+	prefix := dbPrefix(name) + "_"
+	for _, e := range []struct {
+		engine string
+		users  []DBUser
+	}{{"mysql", a.MySQL}, {"postgresql", a.PostgreSQL}} {
+		for _, u := range e.users {
+			if !strings.HasPrefix(u.User, prefix) || len(u.User) == len(prefix) {
+				errs = append(errs, fmt.Errorf("account %q: %s user %q does not begin with the prefix %q", name, e.engine, u.User, prefix))
+			}
+		}
+	}
+	for _, w := range a.WebDisk {
+		_, domain, ok := strings.Cut(w.Login, "@")
+		if !ok || !ownsDomain(a, domain) {
+			errs = append(errs, fmt.Errorf("account %q: webdisk login %q is not user@ one of the account's domains", name, w.Login))
+		}
+		if w.Perms != "" && w.Perms != "rw" && w.Perms != "ro" {
+			errs = append(errs, fmt.Errorf("account %q: webdisk login %q: perms must be rw or ro", name, w.Login))
+		}
+	}
+	return errs
+}
+
+// dbPrefix is the database prefix of an account: its name without
+// underscores and dots, cut to 16 characters (Cpanel::DB::Prefix).
+func dbPrefix(account string) string {
+	p := dbOwner(account)
+	if len(p) > 16 {
+		p = p[:16]
+	}
+	return p
+}
+
+// dbOwner is the account's database owner name: its name without
+// underscores and dots (Cpanel::DB::Utils::username_to_dbowner).
+func dbOwner(account string) string {
+	return strings.NewReplacer("_", "", ".", "").Replace(account)
 }
 
 // clone returns a deep copy.
@@ -277,13 +386,29 @@ func (l Login) clone() Login {
 func (a *Account) clone() *Account {
 	c := *a
 	c.Login = a.Login.clone()
+	c.Domains = append([]string(nil), a.Domains...)
 	c.FTP = append([]FTPUser(nil), a.FTP...)
 	c.Mail = append([]MailUser(nil), a.Mail...)
+	c.MySQL = cloneDBUsers(a.MySQL)
+	c.PostgreSQL = cloneDBUsers(a.PostgreSQL)
+	c.WebDisk = append([]WebDiskUser(nil), a.WebDisk...)
 	if a.Fault != nil {
 		f := *a.Fault
 		c.Fault = &f
 	}
 	return &c
+}
+
+func cloneDBUsers(us []DBUser) []DBUser {
+	if us == nil {
+		return nil
+	}
+	c := make([]DBUser, len(us))
+	for i, u := range us {
+		u.Databases = append([]string(nil), u.Databases...)
+		c[i] = u
+	}
+	return c
 }
 
 // hashAll replaces every plaintext password by its hash, in place.
@@ -299,6 +424,15 @@ func (s *State) hashAll() {
 		}
 		for i := range a.Mail {
 			hashInto(&a.Mail[i].Password, &a.Mail[i].PasswordHash)
+		}
+		for i := range a.MySQL {
+			hashInto(&a.MySQL[i].Password, &a.MySQL[i].PasswordHash)
+		}
+		for i := range a.PostgreSQL {
+			hashInto(&a.PostgreSQL[i].Password, &a.PostgreSQL[i].PasswordHash)
+		}
+		for i := range a.WebDisk {
+			hashInto(&a.WebDisk[i].Password, &a.WebDisk[i].PasswordHash)
 		}
 	}
 }

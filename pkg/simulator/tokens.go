@@ -564,7 +564,7 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 		l.APITokens = slices.Delete(l.APITokens, i, i+1)
 		return uapiOK(1)
 	}
-	return uapiFail("Could not find function " + q(fn) + " in module " + q("Tokens") + ".")
+	return uapiNoFunction("Tokens", fn)
 }
 
 func nullable(n int64) any {

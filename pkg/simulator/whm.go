@@ -2,9 +2,7 @@ package simulator
 
 import (
 	"encoding/xml"
-	"maps"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -255,6 +253,8 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 		c.exec = func() reply { return whm1OK("version", "OK", map[string]string{"version": Version}) }
 	case "listaccts":
 		c.exec = func() reply { return s.listaccts(id, p) }
+	case "getdomainowner":
+		c.exec = func() reply { return s.getdomainowner(id, p) }
 	case "getminimumpasswordstrengths":
 		c.exec = func() reply { return s.minimums(p) }
 	case "uapi_cpanel":
@@ -282,35 +282,6 @@ func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
 		return whm1Fail("passwd", passwdMessage(e, user, min))
 	}
 	return whm1OK("passwd", "Password changed for user "+q(user)+".", map[string][]string{"app": apps})
-}
-
-type acctEntry struct {
-	User      string `json:"user"`
-	Domain    string `json:"domain"`
-	Owner     string `json:"owner"`
-	Suspended int    `json:"suspended"`
-}
-
-func (s *Simulator) listaccts(id identity, p url.Values) reply {
-	search := p.Get("search")
-	s.mu.RLock()
-	list := make([]acctEntry, 0)
-	for _, name := range slices.Sorted(maps.Keys(s.st.Accounts)) {
-		a := s.st.Accounts[name]
-		if id.kind == kindReseller && a.Owner != id.user {
-			continue
-		}
-		if search != "" && !strings.Contains(name, search) && !strings.Contains(a.Domain, search) {
-			continue
-		}
-		susp := 0
-		if a.Suspended {
-			susp = 1
-		}
-		list = append(list, acctEntry{User: name, Domain: a.Domain, Owner: a.Owner, Suspended: susp})
-	}
-	s.mu.RUnlock()
-	return whm1OK("listaccts", "OK", map[string][]acctEntry{"acct": list})
 }
 
 // minimumApps are the keys getminimumpasswordstrengths reports.

@@ -101,7 +101,7 @@ func NewCmd(f *cmdutil.Factory, api cpanel.API, runF func(*Options) error) *cobr
 		cmd.Short = "Call any WHM API 1 function, like the server's whmapi1"
 		cmd.Long = "Call any WHM API 1 function through a WHM profile, like the server-side whmapi1.\n" + commonLong
 		cmd.Example = `  cpctl whmapi1 version
-  cpctl whmapi1 listaccts search=bob --output=json
+  cpctl whmapi1 listaccts searchtype=user search=bob --output=json
   cpctl whmapi1 passwd user=bob password=@- < newpass.txt
   cpctl whmapi1 getminimumpasswordstrengths --all-profiles -o json`
 	case cpanel.CPAPI2:
