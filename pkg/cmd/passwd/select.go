@@ -702,12 +702,14 @@ func (o *Options) resume(ctx context.Context, journal string, cfg batch.RunConfi
 		}
 	}
 	s1, err := batch.Resume(ctx, journal, first)
-	if err != nil || ctx.Err() != nil {
+	if err != nil || ctx.Err() != nil || s1.DeliveryStopped {
+		// Nor are more passwords changed while none can be delivered.
 		return s1, err
 	}
 	rest := cfg
 	rest.Only = func(r batch.Row) bool { return r.Kind != batch.KindAccount }
 	s2, err := batch.Resume(ctx, journal, rest)
 	s2.Skipped = s1.Skipped // rows finished before this run, not in its first pass
+	s2.Delivered += s1.Delivered
 	return s2, err
 }
