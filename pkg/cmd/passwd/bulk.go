@@ -769,7 +769,7 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 		return failOutcome(err, false)
 	}
 	owner := row.Owner
-	if owner == "" {
+	if owner == "" && row.Source == "" { // a selected row's owner is its own, even ""
 		owner = o.Owner
 	}
 	p, err := resolvePlan(o, s.target, row.Target, owner)
@@ -849,7 +849,7 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 		profile = sv.def
 	}
 	owner := r.Row.Owner
-	if owner == "" {
+	if owner == "" && r.Row.Source == "" {
 		owner = o.Owner
 	}
 	out := output.PasswdResult{

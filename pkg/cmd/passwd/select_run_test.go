@@ -192,6 +192,9 @@ func TestRotationAccountFirstAndFrozen(t *testing.T) {
 	got := map[string]string{}
 	for _, row := range s.rows() {
 		got[row["kind"].(string)+" "+row["target"].(string)], _ = row["password"].(string)
+		if want := map[bool]string{true: "", false: "bob"}[row["kind"] == "account"]; row["owner"] != want {
+			t.Errorf("%v: owner %q, want %q (an account row has none, whatever --owner selected)", row["target"], row["owner"], want)
+		}
 	}
 	if len(got) != 3 {
 		t.Fatalf("rows %v, want the 3 planned", got)
