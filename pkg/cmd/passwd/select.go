@@ -403,6 +403,10 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 		source, keep = "listaccts", func(accountInfo) bool { return true }
 	}
 	list, err := r.l.ListAccounts(ctx, opts)
+	if err != nil && r.owner != "" && refused(err) {
+		// listaccts refuses a search that finds nothing ("No accounts found.").
+		return nil, "", fmt.Errorf("%s: %w", source, ownerNotFound(r.owner, err))
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", source, err)
 	}
@@ -420,10 +424,20 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 	}
 	slices.SortFunc(out, func(a, b account) int { return strings.Compare(a.user, b.user) })
 	if r.owner != "" && len(out) == 0 {
-		return nil, "", &cpanel.Error{Kind: cpanel.ErrRefused, Op: "WHM API 1 listaccts",
-			Reason: fmt.Sprintf("no account %s among the accounts this profile may see", r.owner)}
+		return nil, "", fmt.Errorf("%s: %w", source, ownerNotFound(r.owner, nil))
 	}
 	return out, source, nil
+}
+
+// ownerNotFound is the refusal of an --owner that listaccts does not list:
+// no such account, or not the profile's to see (a reseller's listaccts
+// lists its own accounts only).
+func ownerNotFound(owner string, err error) error {
+	why := fmt.Sprintf("no account %s among the accounts this profile may see", owner)
+	if err != nil {
+		why += " (" + reason(err) + ")"
+	}
+	return &cpanel.Error{Kind: cpanel.ErrRefused, Op: "WHM API 1 listaccts", Reason: why}
 }
 
 // list lists one kind of one account's targets, split into those a
