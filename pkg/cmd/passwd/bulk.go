@@ -111,6 +111,7 @@ func (o *Options) meta(profile string) map[string]string {
 		metaEnableMySQL: strconv.FormatBool(o.EnableMySQL), metaVerify: strconv.FormatBool(o.Verify),
 		metaForce: strconv.FormatBool(o.Force), metaLength: strconv.Itoa(o.Password.Length),
 		metaSimple: strconv.FormatBool(o.Password.SimpleCharset), metaSecretsOut: o.SecretsOut,
+		metaSecretsCommand: o.SecretsCommand,
 	}
 	if o.SecretsOut != "" {
 		if abs, err := filepath.Abs(o.SecretsOut); err == nil {
@@ -135,6 +136,9 @@ func (o *Options) restore(m map[string]string) (profile string, err error) {
 	o.Password.SimpleCharset = m[metaSimple] == "true"
 	if o.SecretsOut == "" {
 		o.SecretsOut = m[metaSecretsOut]
+	}
+	if o.SecretsCommand == "" {
+		o.SecretsCommand = m[metaSecretsCommand]
 	}
 	return m[metaProfile], nil
 }
@@ -254,7 +258,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 
 	out := newBulkOutput(o)
-	showPasswords := o.SecretsOut == ""
+	showPasswords := o.SecretsOut == "" && o.SecretsCommand == ""
 	unverified := 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
@@ -284,6 +288,9 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	if o.Password.Generate || o.Bulk.Resume != "" {
 		cfg.Generate = o.generate
+	}
+	if o.SecretsCommand != "" {
+		cfg.Deliver = o.bulkDeliver(defProfile)
 	}
 	cfg.Rate, _ = batch.ParseRate(o.Bulk.Rate) // checked by checkBulkFlags
 
@@ -485,7 +492,7 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 	}
 	sum, err := batch.Resume(ctx, journal, cfg)
 	if err != nil {
-		return sum, journal, fmt.Errorf("bulk run: %w (journal %s)", err, journal)
+		return sum, journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, journal), journal)
 	}
 	return sum, journal, nil
 }
@@ -495,6 +502,7 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
 	f := o.F
 	o.printRunEnd(journal, sum, failures)
+	o.printDeliveryEnd(sum)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
@@ -506,7 +514,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows are not settled (no usable reply, or not sent); once the cause is fixed, finish with: %s", sum.Pending, resume)}
+			"%d rows are not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", sum.Pending, undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -515,6 +523,9 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				err, output.ShellQuote(journal))}
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+	}
+	if err := o.deliveryEnd(sum, journal); err != nil {
+		return err
 	}
 	if unverified > 0 {
 		code := cmdutil.ExitPartial

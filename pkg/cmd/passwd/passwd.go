@@ -62,6 +62,10 @@ type Options struct {
 	Verify     bool
 	Force      bool
 
+	// SecretsCommand receives each new password on its standard input
+	// (deliver.go).
+	SecretsCommand string
+
 	Bulk BulkOptions
 }
 
@@ -77,6 +81,7 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 	fl.StringVar(&o.SecretsOut, "secrets-out", "", "write generated passwords to `FILE` (mode 0600, created exclusively) instead of printing them")
 	fl.BoolVar(&o.Verify, "verify", false, "after the change, prove the new password works (account: a cPanel login; email: Email/verify_password)")
 	fl.BoolVar(&o.Force, "force", false, "send a password even when it scores below the server's minimum")
+	addDeliverFlags(cmd, o)
 	addBulkFlags(cmd, o)
 }
 

@@ -24,7 +24,7 @@ func (o *Options) secretEnv() secret.Env {
 	return secret.Env{In: f.IO.In, CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Warn: f.IO.ErrOut}
 }
 
-func runSingle(ctx context.Context, o *Options) error {
+func runSingle(ctx context.Context, o *Options) (retErr error) {
 	f := o.F
 	t, p, err := o.singlePlan()
 	if err != nil {
@@ -76,9 +76,12 @@ func runSingle(ctx context.Context, o *Options) error {
 	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
 	r := result(p, res, err)
 	r.MaybeApplied = err != nil && maybeSet(err)
-	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) {
+	delivered, derr := o.deliverSingle(ctx, p, password, &r)
+	defer func() { retErr = o.singleUndelivered(retErr, derr, p, generated) }()
+	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) && !delivered {
 		// Shown once: when it is the server's password now, or may be
-		// (the reply was lost), so that it is never set and unknown.
+		// (the reply was lost), so that it is never set and unknown;
+		// not when --secrets-command took it.
 		r.Password = password
 	}
 	var verr error
