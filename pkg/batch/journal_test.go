@@ -199,6 +199,8 @@ func TestJournalDamaged(t *testing.T) {
 		{"intents with different passwords", []string{`{"t":"intent","seq":1,"attempt":1,"password":"a","at":"x"}` + "\n", `{"t":"intent","seq":1,"attempt":2,"password":"b","at":"x"}` + "\n"}, "different passwords"},
 		{"outcome without intent", []string{`{"t":"outcome","seq":1,"ok":true}` + "\n"}, "without an intent"},
 		{"intent outside the plan", []string{`{"t":"intent","seq":9,"attempt":1,"password":"a","at":"x"}` + "\n"}, "outside the plan"},
+		{"delivery outside the plan", []string{`{"t":"delivered","seq":9,"target":"x","attempt":1,"state":"applied","at":"x"}` + "\n"}, "delivered record for row 9 outside the plan"},
+		{"failed delivery of row 0", []string{`{"t":"delivery-failed","seq":0,"attempt":1,"state":"applied","at":"x"}` + "\n"}, "delivery-failed record for row 0 outside the plan"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,7 +105,7 @@ type Summary struct {
 	// at the end of the run (see RunConfig.Deliver): changed, or maybe
 	// changed, and not handed to the command yet. It is 0 for a journal
 	// that does not deliver. DeliveryStopped: deliveries failed
-	// maxDeliveryFailures times in a row, so the run tried no more.
+	// MaxDeliveryFailures times in a row, so the run tried no more.
 	Delivered       int
 	Undelivered     int
 	DeliveryStopped bool

@@ -154,6 +154,13 @@ var staticReplies = []string{
 	"doc_getminimumpasswordstrengths.json", "capture_access_denied.json", "doc_tfa_failed.json", "doc_login_invalid.json",
 	"doc_whmapi1_passwd_ok.json", "doc_uapi_ok.json", "doc_uapi_cpanel_ok.json", "capture_cpapi2_email_passwdpop_weak.json",
 	"doc_uapi_get_required_strength.json", "doc_token_only.json",
+	// Listings, database users and Web Disk (issue 18), from cPanel's server modules and documentation.
+	"capture_cpapi3_email_list_pops.json", "doc_uapi_mysql_list_users.json", "doc_uapi_postgresql_list_users.json",
+	"doc_uapi_ftp_list_ftp.json", "doc_cpapi2_webdisk_listwebdisks.json", "doc_whmapi1_listaccts.json",
+	"doc_whmapi1_listaccts_none.json", "doc_whmapi1_getdomainowner.json", "doc_whmapi1_getdomainowner_none.json",
+	"doc_uapi_mysql_set_password_ok.json", "doc_uapi_mysql_set_password_not_owned.json",
+	"doc_uapi_postgresql_set_password_weak.json", "doc_cpapi3_webdisk_set_password_ok.json",
+	"doc_uapi_webdisk_set_password_unknown.json", "doc_whmapi1_list_database_users.json",
 }
 
 // origins are where a recorded reply may come from.

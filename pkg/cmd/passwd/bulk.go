@@ -119,13 +119,6 @@ func (o *Options) rowOptions(row batch.Row) *Options {
 }
 
 // resumeCommand is the command that finishes a run of kind k.
-func resumeCommand(k string) string {
-	if Kind(k) == Mixed {
-		return "cpctl rotate --resume"
-	}
-	return fmt.Sprintf("cpctl %s passwd --resume", k)
-}
-
 func (o *Options) meta(profile string) map[string]string {
 	tri := func(yes, no bool) string {
 		switch {
@@ -142,6 +135,7 @@ func (o *Options) meta(profile string) map[string]string {
 		metaEnableMySQL: strconv.FormatBool(o.EnableMySQL), metaVerify: strconv.FormatBool(o.Verify),
 		metaForce: strconv.FormatBool(o.Force), metaLength: strconv.Itoa(o.Password.Length),
 		metaSimple: strconv.FormatBool(o.Password.SimpleCharset), metaSecretsOut: o.SecretsOut,
+		metaSecretsCommand: o.SecretsCommand,
 	}
 	if o.SecretsOut != "" {
 		if abs, err := filepath.Abs(o.SecretsOut); err == nil {
@@ -164,7 +158,7 @@ func (o *Options) meta(profile string) map[string]string {
 // restore takes the run's settings back from a journal's meta.
 func (o *Options) restore(m map[string]string) (profile string, err error) {
 	if Kind(m[metaKind]) != o.Kind {
-		return "", cmdutil.Usagef("that journal is a %s run: resume it with '%s'", m[metaKind], resumeCommand(m[metaKind]))
+		return "", cmdutil.Usagef("that journal is a %s run: resume it with 'cpctl %s --resume'", m[metaKind], CommandFor(m[metaKind]))
 	}
 	o.API, o.Owner = m[metaAPI], m[metaOwner]
 	o.DBPassUpdate, o.NoDBPassUpdate = m[metaDBPass] == "1", m[metaDBPass] == "0"
@@ -176,6 +170,9 @@ func (o *Options) restore(m map[string]string) (profile string, err error) {
 	o.Password.SimpleCharset = m[metaSimple] == "true"
 	if o.SecretsOut == "" {
 		o.SecretsOut = m[metaSecretsOut]
+	}
+	if o.SecretsCommand == "" {
+		o.SecretsCommand = m[metaSecretsCommand]
 	}
 	return m[metaProfile], nil
 }
@@ -195,22 +192,27 @@ type server struct {
 	client *cpanel.Client
 	err    error
 	lim    pace.Limiter // with --concurrency auto
+	owners *owners      // the owners found through this profile
 
-	// The minimums are read on the first row that brings its own password:
-	// a generated one always meets them.
-	minOnce sync.Once
-	min     map[string]int
+	// The minimums are read on the first row of each app that brings its
+	// own password: a generated one always meets them.
+	minMu sync.Mutex
+	min   map[string]int
 }
 
-// minimum returns the server's minimum for app, reading them once.
+// minimum returns the server's minimum for app, reading it once.
 func (sv *server) minimum(ctx context.Context, o *Options, app string) int {
-	sv.minOnce.Do(func() {
-		sv.min = map[string]int{}
-		for _, a := range []string{"passwd", "virtual"} {
-			sv.min[a] = o.minimum(ctx, sv.client, sv.target, a)
+	sv.minMu.Lock()
+	defer sv.minMu.Unlock()
+	v, ok := sv.min[app]
+	if !ok {
+		if sv.min == nil {
+			sv.min = map[string]int{}
 		}
-	})
-	return sv.min[app]
+		v = o.minimum(ctx, sv.client, sv.target, app)
+		sv.min[app] = v
+	}
+	return v
 }
 
 func (s *servers) get(ctx context.Context, profile string) (*server, error) {
@@ -220,7 +222,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 	s.mu.Lock()
 	sv, ok := s.m[profile]
 	if !ok {
-		sv = &server{}
+		sv = &server{owners: newOwners()}
 		if s.o.Bulk.Adaptive {
 			// Made under s.mu, where paceNote reads it.
 			sv.lim = pace.New(pace.Options{Max: s.o.Bulk.MaxConcurrency, OnChange: s.logPace(profile)})
@@ -302,7 +304,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 
 	out := newBulkOutput(o)
-	showPasswords := o.SecretsOut == ""
+	showPasswords := o.SecretsOut == "" && o.SecretsCommand == ""
 	unverified := 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
@@ -332,6 +334,9 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	if o.Password.Generate || o.Bulk.Resume != "" {
 		cfg.Generate = o.generate
+	}
+	if o.SecretsCommand != "" {
+		cfg.Deliver = o.bulkDeliver(defProfile)
 	}
 	cfg.Rate, _ = batch.ParseRate(o.Bulk.Rate) // checked by checkBulkFlags
 
@@ -465,13 +470,8 @@ func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
 			_, err := f.ResolveTarget(profile)
 			return err
 		},
-		RequireOwner: func(profile string) bool {
-			if o.Kind == Account || o.Owner != "" {
-				return false
-			}
-			t, err := f.ResolveTarget(profile)
-			return err == nil && t.Kind == cpanel.KindWHM
-		},
+		// No RequireOwner: through WHM a row's owner is found when it is
+		// not given; a row whose owner cannot be found is refused when sent.
 	}
 }
 
@@ -563,7 +563,7 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 	}
 	sum, err := o.resume(ctx, journal, cfg)
 	if err != nil {
-		return sum, journal, fmt.Errorf("bulk run: %w (journal %s)", err, journal)
+		return sum, journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, journal), journal)
 	}
 	return sum, journal, nil
 }
@@ -573,18 +573,19 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
 	f := o.F
 	o.printRunEnd(journal, sum, failures)
+	o.printDeliveryEnd(sum)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		resume := fmt.Sprintf("%s %s", resumeCommand(string(o.Kind)), output.ShellQuote(journal))
+		resume := fmt.Sprintf("cpctl %s --resume %s", CommandFor(string(o.Kind)), output.ShellQuote(journal))
 		if sum.Interrupted {
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows are not settled (no usable reply, or not sent); once the cause is fixed, finish with: %s", sum.Pending, resume)}
+			"%d rows are not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", sum.Pending, undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -593,6 +594,9 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				err, output.ShellQuote(journal))}
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+	}
+	if err := o.deliveryEnd(sum, journal); err != nil {
+		return err
 	}
 	if unverified > 0 {
 		code := cmdutil.ExitPartial
@@ -774,7 +778,10 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	}
 	p, err := resolvePlan(o, s.target, row.Target, owner)
 	if err != nil {
-		return failOutcome(err, false)
+		return unsentOutcome(err)
+	}
+	if err := s.owners.findOwner(ctx, s.client, p); err != nil {
+		return unsentOutcome(annotate(err, s.target))
 	}
 	// A generated password scores 100, so only the file's own passwords
 	// are checked against the server's minimum.
@@ -864,6 +871,9 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 		out.Server = serverName(s.target.Profile.URL)
 		if p, err := resolvePlan(o, s.target, r.Row.Target, owner); err == nil {
 			out.API = string(p.api)
+			if out.Owner == "" {
+				out.Owner = s.owners.known(p)
+			}
 		}
 	}
 	// A row that may have been applied carries its password too (a resume

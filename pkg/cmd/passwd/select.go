@@ -74,6 +74,7 @@ func AddRotateFlags(cmd *cobra.Command, o *Options) {
 	fl.StringVar(&o.SecretsOut, "secrets-out", "", "write the new passwords to `FILE` (mode 0600, created exclusively) once every row is settled, instead of printing them")
 	fl.BoolVar(&o.Verify, "verify", false, "after each change, prove the new password works where an API can (account: a cPanel login; email: Email/verify_password)")
 	addRunFlags(cmd, o)
+	addDeliverFlags(cmd, o)
 	addSelectFlags(cmd, o)
 	cmd.MarkFlagsMutuallyExclusive("all", "owner", "reseller", "domain", "resume")
 }
@@ -190,7 +191,7 @@ type lister interface {
 	DomainOwner(ctx context.Context, domain string) (string, error)
 	ListFTP(ctx context.Context, owner string) ([]ftpLogin, error)
 	ListMailboxes(ctx context.Context, owner string) ([]mailbox, error)
-	ListDBUsers(ctx context.Context, engine dbEngine, owner string) ([]string, error)
+	ListDBUsers(ctx context.Context, engine cpanel.DBEngine, owner string) ([]string, error)
 	ListWebDisks(ctx context.Context, owner string) ([]webDiskLogin, error)
 }
 
@@ -489,11 +490,7 @@ func (r *resolver) list(ctx context.Context, kind Kind, owner string) ([]picked,
 			add(m.Address, m.Domain, "", "")
 		}
 	case MySQL, PostgreSQL:
-		engine := dbEngine("mysql")
-		if kind == PostgreSQL {
-			engine = "postgresql"
-		}
-		list, err := r.l.ListDBUsers(ctx, engine, owner)
+		list, err := r.l.ListDBUsers(ctx, dbEngine(kind), owner)
 		if err != nil {
 			return fail(err)
 		}

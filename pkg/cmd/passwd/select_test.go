@@ -94,7 +94,7 @@ func (f *fakeServer) ListMailboxes(_ context.Context, owner string) ([]mailbox, 
 	return f.mail[owner], f.check(Email, owner)
 }
 
-func (f *fakeServer) ListDBUsers(_ context.Context, engine dbEngine, owner string) ([]string, error) {
+func (f *fakeServer) ListDBUsers(_ context.Context, engine cpanel.DBEngine, owner string) ([]string, error) {
 	if engine == "postgresql" {
 		return f.pg[owner], f.check(PostgreSQL, owner)
 	}

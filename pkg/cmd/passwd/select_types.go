@@ -1,24 +1,15 @@
 package passwd
 
-// The listing types of pkg/cpanel's client (the shared contract of issue
-// 18). Until that client lands they are declared here with the same fields,
-// so that the selection is written and tested against fakes; then each
-// becomes an alias of pkg/cpanel's type and *cpanel.Client is a lister.
+import "github.com/cpctl/cpctl/pkg/cpanel"
 
-type listAccountsOptions struct{ SearchType, Search string }
+// Short names for the listing types of pkg/cpanel's client, which the
+// selection reads; *cpanel.Client is a lister.
+type (
+	listAccountsOptions = cpanel.ListAccountsOptions
+	accountInfo         = cpanel.AccountInfo
+	ftpLogin            = cpanel.FTPLogin
+	mailbox             = cpanel.Mailbox
+	webDiskLogin        = cpanel.WebDiskLogin
+)
 
-type accountInfo struct {
-	User, Domain, Owner string
-	Suspended           bool
-}
-
-type ftpLogin struct{ Login, User, Domain, Type string }
-
-type mailbox struct {
-	Address, Local, Domain string
-	Main                   bool
-}
-
-type dbEngine string
-
-type webDiskLogin struct{ Login, Domain string }
+var _ lister = (*cpanel.Client)(nil)

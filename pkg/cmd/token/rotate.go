@@ -1,14 +1,12 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/credentials"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -488,32 +487,18 @@ func (r *rotation) updateProfile(change func(*config.Profile)) error {
 }
 
 // runStore runs token-store-command with the new token on its standard
-// input: never in its arguments or environment.
+// input: never in its arguments or environment. It runs as every user
+// command does (credentials.Child): its own process group, killed at the
+// time limit, the token replaced in whatever it prints.
 func (r *rotation) runStore(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", r.prof.TokenStoreCommand)
-	cmd.Stdin = strings.NewReader(r.j.NewToken + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	env := make([]string, 0, len(r.f.Environ))
-	for _, kv := range r.f.Environ {
-		if !strings.HasPrefix(kv, "CPCTL_TOKEN=") && !strings.HasPrefix(kv, "CPCTL_PASSWORD=") {
-			env = append(env, kv)
+	c := credentials.Child{What: "token-store-command", Cmdline: r.prof.TokenStoreCommand, Env: r.f.Environ,
+		Stdin: strings.NewReader(r.j.NewToken + "\n"), Secret: r.j.NewToken}
+	if _, err := c.Run(ctx); err != nil {
+		var ce *credentials.ChildError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("token-store-command failed: %s", ce.Reason())
 		}
-	}
-	cmd.Env = env
-	// A command that leaves a child holding stderr must not hang the rotation.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
-			msg = msg[:i]
-		}
-		if msg != "" {
-			return fmt.Errorf("token-store-command failed: %w: %s", err, termsafe.Bounded(msg, 200))
-		}
-		return fmt.Errorf("token-store-command failed: %w", err)
+		return err
 	}
 	return nil
 }
