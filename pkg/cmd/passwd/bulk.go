@@ -118,7 +118,6 @@ func (o *Options) rowOptions(row batch.Row) *Options {
 	return &ro
 }
 
-// resumeCommand is the command that finishes a run of kind k.
 func (o *Options) meta(profile string) map[string]string {
 	tri := func(yes, no bool) string {
 		switch {

@@ -580,16 +580,12 @@ func anyMatch(globs []string, target string) bool {
 	return false
 }
 
-// errNoListing is what a selection meets until pkg/cpanel's client has the
-// listing functions of the shared contract.
-var errNoListing = errors.New("this build's client cannot list a server's targets yet")
-
 // listerFor returns the lister of a profile's server: its client.
 func (o *Options) listerFor(s *server) (lister, error) {
 	if o.newLister != nil {
 		return o.newLister(s)
 	}
-	return nil, errNoListing
+	return s.client, nil
 }
 
 // kindsOf is what a run selects: a passwd noun its own kind (asked for by
