@@ -142,6 +142,11 @@ type RunConfig struct {
 	// intent is written; it gets the row so that the password can avoid
 	// containing the user name, which servers refuse.
 	Generate func(row Row) (string, error)
+	// Only, when set, limits this call to the rows it accepts; the others
+	// are left as they are, for a later call on the same journal (a mixed
+	// run sends its account rows first, then the rest). The Summary still
+	// counts every row of the journal.
+	Only func(Row) bool
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
 	// when 0); rows of different profiles run at the same time. The plan is
 	// read once whatever the number of profiles, and workers exist only for
@@ -517,6 +522,9 @@ func (r *runner) dispatch(s *scheduler) error {
 			return errStopped
 		}
 		jb := job{row: rec.row()}
+		if r.cfg.Only != nil && !r.cfg.Only(jb.row) {
+			return nil
+		}
 		if sr, ok := r.st.sent[rec.Seq]; ok {
 			jb.password, jb.attempt, jb.wasUncertain = sr.password, sr.attempt, sr.uncertain
 		}

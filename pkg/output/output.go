@@ -67,6 +67,9 @@ type PasswdResult struct {
 	Kind   string `json:"kind" yaml:"kind"`
 	Target string `json:"target" yaml:"target"`
 	Owner  string `json:"owner" yaml:"owner"`
+	// Source says where a target selected on the server was listed
+	// (listaccts, Email/list_pops of bob); absent for other rows.
+	Source string `json:"source,omitempty" yaml:"source,omitempty"`
 	API    string `json:"api" yaml:"api"`
 	OK     bool   `json:"ok" yaml:"ok"`
 	// Services is printed as [] when empty, never null.

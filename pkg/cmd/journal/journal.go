@@ -74,11 +74,19 @@ func newCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 			}
 			if len(st.Failures) > 0 {
 				rows := make([][]string, 0, len(st.Failures))
+				headers := []string{"LINE", "TARGET", "OWNER", "PROFILE", "STATE", "CLASS", "MESSAGE"}
 				for _, fl := range st.Failures {
-					rows = append(rows, []string{strconv.Itoa(fl.Line), fl.Target, fl.Owner, fl.Profile, string(fl.State), fl.Class, fl.Message})
+					row := []string{strconv.Itoa(fl.Line), fl.Target, fl.Owner, fl.Profile, string(fl.State), fl.Class, fl.Message}
+					if st.Kind == batch.KindMixed { // a rotation's rows each have their kind
+						row = append([]string{row[0], fl.Kind.String()}, row[1:]...)
+					}
+					rows = append(rows, row)
+				}
+				if st.Kind == batch.KindMixed {
+					headers = append([]string{"LINE", "KIND"}, headers[1:]...)
 				}
 				fmt.Fprintln(w)
-				if err := pr.Table([]string{"LINE", "TARGET", "OWNER", "PROFILE", "STATE", "CLASS", "MESSAGE"}, rows); err != nil {
+				if err := pr.Table(headers, rows); err != nil {
 					return err
 				}
 			}

@@ -48,15 +48,23 @@ type BulkOptions struct {
 func (b *BulkOptions) Active() bool { return b.From != "" || b.Resume != "" }
 
 func addBulkFlags(cmd *cobra.Command, o *Options) {
+	cmd.Flags().StringVar(&o.Bulk.From, "from", "", "bulk: rows from `FILE` (CSV with a header row, or JSON Lines; - for standard input)")
+	addRunFlags(cmd, o)
+	cmd.MarkFlagsMutuallyExclusive("from", "resume")
+	addSelectFlags(cmd, o)
+	cmd.MarkFlagsMutuallyExclusive("all", "reseller", "domain", "from", "resume")
+}
+
+// addRunFlags declares the flags of every bulk run, from a file or a
+// selection.
+func addRunFlags(cmd *cobra.Command, o *Options) {
 	fl := cmd.Flags()
-	fl.StringVar(&o.Bulk.From, "from", "", "bulk: rows from `FILE` (CSV with a header row, or JSON Lines; - for standard input)")
 	fl.StringVar(&o.Bulk.Resume, "resume", "", "bulk: finish the run recorded in `JOURNAL`")
 	fl.StringVar(&o.Bulk.Journal, "journal", "", "bulk: journal `FILE` (default: cpctl-KIND-TIMESTAMP.journal in the working directory)")
 	fl.StringVar(&o.Bulk.ConcurrencyFlag, "concurrency", "auto", "bulk: requests in flight per server: auto (find the server's pace) or a number `N`")
 	fl.IntVar(&o.Bulk.MaxConcurrency, "max-concurrency", pace.DefaultMax, "bulk: with --concurrency auto, never more than `N` requests in flight per server")
 	fl.StringVar(&o.Bulk.Rate, "rate", "", "bulk: at most this many requests, e.g. 10/s or 600/m")
-	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file; send nothing")
-	cmd.MarkFlagsMutuallyExclusive("from", "resume")
+	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file, or list a selection's targets; change nothing")
 }
 
 // bulkGCPercent is the GOGC of a bulk run (the Go default is 100).
@@ -77,6 +85,8 @@ const (
 	metaLength      = "length"
 	metaSimple      = "simple-charset"
 	metaSecretsOut  = "secrets-out"
+	metaSelection   = "selection" // a selection's flags, for people: its rows are in the plan
+	metaKinds       = "kinds"     // a rotation's kinds
 )
 
 func batchKind(k Kind) batch.Kind {
@@ -91,8 +101,21 @@ func batchKind(k Kind) batch.Kind {
 		return batch.KindPostgreSQL
 	case WebDisk:
 		return batch.KindWebDisk
+	case Mixed:
+		return batch.KindMixed
 	}
 	return batch.KindAccount
+}
+
+// rowOptions are the options a row runs with: in a mixed run, the run's
+// with the row's own kind.
+func (o *Options) rowOptions(row batch.Row) *Options {
+	if row.Kind == 0 {
+		return o
+	}
+	ro := *o
+	ro.Kind = Kind(row.Kind.String())
+	return &ro
 }
 
 func (o *Options) meta(profile string) map[string]string {
@@ -117,6 +140,16 @@ func (o *Options) meta(profile string) map[string]string {
 		if abs, err := filepath.Abs(o.SecretsOut); err == nil {
 			m[metaSecretsOut] = abs
 		}
+	}
+	if o.selecting() {
+		m[metaSelection] = o.Select.describe(o.Owner)
+	}
+	if o.Kind == Mixed {
+		var ks []string
+		for _, k := range o.Select.Kinds {
+			ks = append(ks, string(k))
+		}
+		m[metaKinds] = strings.Join(ks, ",")
 	}
 	return m
 }
@@ -249,7 +282,19 @@ func runBulk(ctx context.Context, o *Options) error {
 	sv := &servers{o: o, def: defProfile, m: map[string]*server{}}
 	defer sv.close(ctx)
 	vopts := o.validateOptions(defProfile)
-	if o.Bulk.Validate {
+	var sel *resolution
+	if o.selecting() {
+		if sel, err = o.resolveSelection(ctx, sv, defProfile); err != nil {
+			return err
+		}
+		if o.Bulk.Validate || o.F.DryRun {
+			return o.printSelection(sel)
+		}
+		if len(sel.rows) == 0 {
+			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
+			return nil
+		}
+	} else if o.Bulk.Validate {
 		return o.validateOnly(vopts)
 	}
 	secretsDone, err := o.secretsOutDone()
@@ -294,7 +339,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 	cfg.Rate, _ = batch.ParseRate(o.Bulk.Rate) // checked by checkBulkFlags
 
-	sum, journal, err := o.bulkRun(ctx, cfg, defProfile)
+	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
 	if err != nil {
 		return err
@@ -311,10 +356,17 @@ func runBulk(ctx context.Context, o *Options) error {
 
 // checkBulkFlags refuses what a bulk run cannot take, before anything is read.
 func (o *Options) checkBulkFlags() error {
-	if o.Password.Stdin || o.Password.File != "" || o.Password.Value != "" {
+	selecting := o.selecting()
+	switch {
+	case selecting:
+		if err := o.checkSelection(); err != nil {
+			return err
+		}
+	case o.Password.Stdin || o.Password.File != "" || o.Password.Value != "":
 		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
-	}
-	if o.F.DryRun {
+	case len(o.Select.Match) > 0 || len(o.Select.Exclude) > 0:
+		return cmdutil.Usagef("--match and --exclude narrow a selection on the server, not --from or --resume")
+	case o.F.DryRun:
 		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
 	}
 	if _, err := o.F.OutputFormat(); err != nil {
@@ -455,7 +507,7 @@ func (o *Options) secretsOutDone() (bool, error) {
 
 func (o *Options) generate(row batch.Row) (string, error) {
 	user := row.Target
-	if o.Kind != Account {
+	if o.rowOptions(row).Kind != Account {
 		user, _, _ = strings.Cut(row.Target, "@")
 	}
 	return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
@@ -463,12 +515,30 @@ func (o *Options) generate(row batch.Row) (string, error) {
 
 // bulkRun plans a fresh run into its journal (every row read and checked
 // first, so a bad file leaves no journal) or resumes one, and runs it.
-func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string) (batch.Summary, string, error) {
+func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string, sel *resolution) (batch.Summary, string, error) {
 	f := o.F
 	journal := cfg.Journal
-	if o.Bulk.Resume != "" {
+	switch {
+	case o.Bulk.Resume != "":
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: resuming %s\n", journal)
-	} else {
+	case sel != nil:
+		if journal == "" {
+			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
+			cfg.Journal = journal
+		}
+		vo := cfg.Validate
+		vo.Generate = true
+		vo.RequireOwner, vo.DefaultOwner = nil, ""
+		n, err := batch.PlanRows(journal, sel.planRows(cfg.Kind), cfg.Kind, o.meta(defProfile), vo)
+		if err != nil {
+			var ve *batch.ValidationError
+			if errors.As(err, &ve) {
+				return batch.Summary{}, journal, o.validationErr(err)
+			}
+			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
+	default:
 		if journal == "" {
 			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
 			cfg.Journal = journal
@@ -490,7 +560,7 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
 	}
-	sum, err := batch.Resume(ctx, journal, cfg)
+	sum, err := o.resume(ctx, journal, cfg)
 	if err != nil {
 		return sum, journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, journal), journal)
 	}
@@ -671,6 +741,9 @@ func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
 	if o.Verify {
 		opts = append(opts, output.WithVerifiedColumn())
 	}
+	if o.Kind == Mixed {
+		opts = append(opts, output.WithKindColumn())
+	}
 	return opts
 }
 
@@ -693,12 +766,13 @@ func (o *Options) validationErr(err error) error {
 // execRow changes one row's password; it never returns the password in
 // the outcome, which goes to the journal and to Show.
 func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, password string) batch.Outcome {
+	o = o.rowOptions(row)
 	s, err := sv.get(ctx, row.Profile)
 	if err != nil {
 		return failOutcome(err, false)
 	}
 	owner := row.Owner
-	if owner == "" {
+	if owner == "" && row.Source == "" { // a selected row's owner is its own, even ""
 		owner = o.Owner
 	}
 	p, err := resolvePlan(o, s.target, row.Target, owner)
@@ -775,18 +849,19 @@ func rowState(err error, sent bool) fate.State {
 }
 
 func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {
+	o = o.rowOptions(r.Row)
 	profile := r.Row.Profile
 	if profile == "" {
 		profile = sv.def
 	}
 	owner := r.Row.Owner
-	if owner == "" {
+	if owner == "" && r.Row.Source == "" {
 		owner = o.Owner
 	}
 	out := output.PasswdResult{
 		Profile: profile, Kind: string(o.Kind), Target: r.Row.Target, Owner: owner,
 		OK: r.Outcome.OK(), Services: r.Outcome.Services, Message: r.Outcome.Message,
-		Verified: r.Outcome.Verified, ExitCode: r.Outcome.ExitCode(),
+		Verified: r.Outcome.Verified, ExitCode: r.Outcome.ExitCode(), Source: r.Row.Source,
 	}
 	if out.Services == nil {
 		out.Services = []string{}

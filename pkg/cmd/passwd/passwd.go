@@ -67,6 +67,11 @@ type Options struct {
 	SecretsCommand string
 
 	Bulk BulkOptions
+	// Select is a server-side selection of the targets (select.go).
+	Select Selection
+	// newLister, when set, lists a server's targets instead of its client
+	// (tests).
+	newLister func(*server) (lister, error)
 }
 
 // AddFlags declares the flags every passwd command shares.
@@ -111,6 +116,15 @@ func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
 		}
 		return runBulk(ctx, o)
 	}
+	if o.selectionFlags() && len(args) > 0 {
+		return cmdutil.Usagef("give either %s or a selection (--all, --owner, --reseller, --domain, --match), not both", targetWord(o.Kind))
+	}
+	if o.selecting() {
+		return runBulk(ctx, o)
+	}
+	if o.selectionFlags() {
+		return o.checkSelection() // --match or --exclude without a selection
+	}
 	return runSingle(ctx, o)
 }
 
@@ -134,6 +148,8 @@ func CommandFor(kind string) string {
 		return "db passwd"
 	case PostgreSQL:
 		return "db passwd --engine postgresql"
+	case Mixed:
+		return "rotate"
 	}
 	return kind + " passwd"
 }

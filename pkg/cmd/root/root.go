@@ -23,6 +23,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
+	"github.com/cpctl/cpctl/pkg/cmd/rotate"
 	"github.com/cpctl/cpctl/pkg/cmd/token"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/cmd/webdisk"
@@ -124,7 +125,7 @@ func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command
 		}
 	}
 	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd),
-		db.NewCmd(f, runs.passwd), webdisk.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
+		db.NewCmd(f, runs.passwd), webdisk.NewCmd(f, runs.passwd), rotate.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, runs.api), api.NewCmd(f, cpanel.CPAPI2, runs.api), api.NewCmd(f, cpanel.UAPI, runs.api))
 	add("setup", profile.NewCmd(f, nil), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info), nil), version.NewCmd(f, info, nil))
 	guardUnknownCommands(cmd)
