@@ -39,11 +39,7 @@ func TestListDatabaseUsers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := SampleState()
-			if tt.state != nil {
-				tt.state(st)
-			}
-			sim := New(st, Options{})
+			sim := New(sampleWith(tt.state), Options{})
 			w := serve(t, sim.Handler(RoleWHM), req{path: "/json-api/list_database_users", query: "api.version=1", form: form(tt.form...), auth: tt.auth})
 			wantStatus(t, w, 200, "application/json")
 			if w.Body.String() != tt.want {
@@ -60,4 +56,13 @@ func TestListDatabaseUsers(t *testing.T) {
 	if w.Code != 403 {
 		t.Errorf("a cPanel token: status %d %s", w.Code, w.Body.String())
 	}
+}
+
+// sampleWith is the sample state after change, if any.
+func sampleWith(change func(*State)) *State {
+	st := SampleState()
+	if change != nil {
+		change(st)
+	}
+	return st
 }
