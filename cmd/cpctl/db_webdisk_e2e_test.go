@@ -128,17 +128,17 @@ func TestDBPasswdHelpWarns(t *testing.T) {
 }
 
 // Without --owner a database user's owner is looked up with WHM API 1
-// list_database_users; a server that does not answer it leaves the
-// password alone and says to give --owner.
+// list_database_users; a server that refuses it (as it refuses every
+// reseller) leaves the password alone and says to give --owner.
 func TestDBPasswdOwnerLookupUnavailable(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run(newPass+"\n", "-p", "whm", "db", "passwd", "bob_wp", "--password-stdin")
-	if r.code == 0 || !strings.Contains(r.stderr, "looking up the owner of database user bob_wp (give --owner to skip it)") ||
-		!strings.Contains(r.stderr, "the password change was not sent") {
+	r := e.run(newPass+"\n", "-p", "res", "db", "passwd", "alice_shop", "--password-stdin")
+	if r.code == 0 || !strings.Contains(r.stderr, "looking up the owner of database user alice_shop (give --owner to skip it)") ||
+		!strings.Contains(r.stderr, "Only root resellers can do this!") || !strings.Contains(r.stderr, "the password change was not sent") {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
-	if !e.srv.Sim.CheckPasswordOf(simulator.KindMySQL, "bob_wp", simulator.SampleMySQLPassword) {
+	if !e.srv.Sim.CheckPasswordOf(simulator.KindMySQL, "alice_shop", simulator.SampleMySQLPassword) {
 		t.Error("the password changed")
 	}
 	if n := e.srv.Sim.Stats().ByFunction["uapi:Mysql::set_password"]; n != 0 {
@@ -337,4 +337,63 @@ func TestDBRunResumeCommand(t *testing.T) {
 	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultNone})
 	r = e.run("", strings.Fields(want)[1:]...)
 	e.wantCode(r, 0)
+}
+
+// Through WHM without --owner, db passwd finds a database user's owner with
+// WHM API 1 list_database_users, asked once per run however many rows need
+// it, and changes the password as that account; a user no account has is
+// refused without sending anything.
+func TestDBPasswdOwnerFound(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	lookups := func() int64 { return e.srv.Sim.Stats().ByFunction["whmapi1:list_database_users"] }
+	for _, tt := range []struct {
+		args          []string
+		kind, user, o string
+	}{
+		{[]string{"bob_wp"}, simulator.KindMySQL, "bob_wp", "bob"},
+		{[]string{"alice_crm", "--engine", "postgresql"}, simulator.KindPostgreSQL, "alice_crm", "alice"},
+	} {
+		before := lookups()
+		r := e.run("", append([]string{"-p", "whm", "db", "passwd", "--generate", "-o", "json"}, tt.args...)...)
+		e.wantCode(r, 0)
+		rows := jsonRows(t, r.stdout)
+		if len(rows) != 1 || !rows[0].OK || rows[0].Owner != tt.o || rows[0].Target != tt.user || rows[0].Password == "" {
+			t.Fatalf("%s: rows %+v", tt.user, rows)
+		}
+		if !e.srv.Sim.CheckPasswordOf(tt.kind, tt.user, rows[0].Password) {
+			t.Errorf("%s: the simulator does not have the new password", tt.user)
+		}
+		if n := lookups() - before; n != 1 {
+			t.Errorf("%s: list_database_users asked %d times, want 1", tt.user, n)
+		}
+	}
+
+	in := filepath.Join(e.dir, "db.csv")
+	if err := os.WriteFile(in, []byte("user\nbob_wp\nalice_shop\ncarol_blog\nnobody_db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := lookups()
+	r := e.run("", "-p", "whm", "db", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "db.journal"),
+		"-o", "jsonl", "--concurrency", "4")
+	e.wantCode(r, 5)
+	got := map[string]row{}
+	for _, rw := range jsonRows(t, r.stdout) {
+		got[rw.Target] = rw
+	}
+	for user, owner := range map[string]string{"bob_wp": "bob", "alice_shop": "alice", "carol_blog": "carol"} {
+		rw := got[user]
+		if !rw.OK || rw.Owner != owner || rw.Password == "" || !e.srv.Sim.CheckPasswordOf(simulator.KindMySQL, user, rw.Password) {
+			t.Errorf("%s: %+v", user, rw)
+		}
+	}
+	if rw := got["nobody_db"]; rw.OK || rw.Password != "" || !strings.Contains(rw.Message, "no account this profile controls has a MySQL user named “nobody_db”") {
+		t.Errorf("nobody_db: %+v", rw)
+	}
+	if n := lookups() - before; n != 1 {
+		t.Errorf("a bulk run of 4 rows asked list_database_users %d times, want once", n)
+	}
+	if n := e.srv.Sim.Stats().ByFunction["uapi:Mysql::set_password"]; n != 4 {
+		t.Errorf("set_password sent %d times over the three runs, want 4 (nothing for nobody_db)", n)
+	}
 }

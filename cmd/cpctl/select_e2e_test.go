@@ -47,7 +47,7 @@ func TestSelectDryRunListsTargets(t *testing.T) {
 	want := []listed{
 		{"account", "bob", "", "listaccts user=bob"},
 		{"ftp", "files@bob.example", "bob", "Ftp/list_ftp of bob"},
-		{"webdisk", "dav@bob.example", "bob", "WebDisk/list_webdisks of bob"},
+		{"webdisk", "dav@bob.example", "bob", "WebDisk::listwebdisks of bob"},
 		{"email", "info@bob.example", "bob", "Email/list_pops of bob"},
 		{"mysql", "bob_wp", "bob", "Mysql/list_users of bob"},
 		{"postgresql", "bob_app", "bob", "Postgresql/list_users of bob"},

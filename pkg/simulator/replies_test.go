@@ -66,6 +66,8 @@ func recordedReplies() []recorded {
 		{name: "whmapi1_listaccts_exact_not_found", api: "whmapi1", class: "refused", r: w1("listaccts", "searchmethod=exact&searchtype=user&search=nobody")},
 		{name: "whmapi1_getdomainowner_ok", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=shop.bob.example")},
 		{name: "whmapi1_getdomainowner_unknown", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=nowhere.example")},
+		{name: "whmapi1_list_database_users", api: "whmapi1", class: "ok", r: w1("list_database_users", "")},
+		{name: "whmapi1_list_database_users_reseller", api: "whmapi1", class: "refused", r: req{path: "/json-api/list_database_users", query: "api.version=1", auth: res1}},
 		{name: "uapi_email_list_pops", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Email/list_pops")},
 		{name: "uapi_ftp_list_ftp", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Ftp/list_ftp")},
 		{name: "uapi_mysql_list_users", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Mysql/list_users")},

@@ -33,7 +33,8 @@ right after the change, or plan a short outage.
 Through a WHM profile the change acts for the cPanel account that owns the
 user: --owner names it; without --owner it is looked up once per run with
 WHM API 1 list_database_users (the prefix alone does not say it: prefixes
-can be cut short or turned off). The server checks the new password against
+can be cut short or turned off), which a server answers for root only: a
+reseller gives --owner. The server checks the new password against
 its mysql or postgres minimum. No API proves a database password, so
 --verify reports "unsupported".`,
 		Example: `  cpctl -p prod db passwd bob_wp --owner bob --generate

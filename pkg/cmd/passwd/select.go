@@ -546,7 +546,7 @@ func ftpSpecial(typ string) (label, why string) {
 func listingName(k Kind) string {
 	return map[Kind]string{
 		FTP: "Ftp/list_ftp", Email: "Email/list_pops", MySQL: "Mysql/list_users",
-		PostgreSQL: "Postgresql/list_users", WebDisk: "WebDisk/list_webdisks",
+		PostgreSQL: "Postgresql/list_users", WebDisk: "WebDisk::listwebdisks",
 	}[k]
 }
 
