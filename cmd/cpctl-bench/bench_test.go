@@ -104,6 +104,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-only", "7,2"}, only: "72"},
 		{args: []string{"-only", "8"}, wantErr: true},
 		{args: []string{"-only", "12"}, wantErr: true},
+		{args: []string{"-only", "7d"}, only: "7"},
+		{args: []string{"-only", "7e"}, wantErr: true},
 		{args: []string{"stray"}, wantErr: true},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

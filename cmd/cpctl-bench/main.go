@@ -76,9 +76,30 @@ type options struct {
 	keep       bool
 	curl       string
 	sizes      sizes
+	// Experiments with measurement 7: environment for its cpctl runs
+	// (GOGC=100, GODEBUG=...), and 7d's variants instead of auto and
+	// the yardsticks.
+	paceEnv []string
+	pace7d  []string
 }
 
-func (o *options) want(id string) bool { return len(o.only) == 0 || o.only[id] }
+func (o *options) want(id string) bool {
+	if len(o.only) == 0 || o.only[id] {
+		return true
+	}
+	for k := range o.only {
+		if strings.HasPrefix(k, id) {
+			return true // a part of it, such as 7d
+		}
+	}
+	return false
+}
+
+// wantPart says whether a part of a measurement (7d) runs: it or its
+// whole measurement was asked for.
+func (o *options) wantPart(id string) bool {
+	return len(o.only) == 0 || o.only[id] || o.only[id[:1]]
+}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("cpctl-bench", flag.ContinueOnError)
@@ -88,16 +109,23 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var only string
 	fs.BoolVar(&quick, "quick", false, "small sizes, few repetitions, no pass/fail assertions (CI)")
 	fs.BoolVar(&short, "short", false, "same as -quick")
-	fs.StringVar(&only, "only", "", "comma-separated measurement ids to run (1-7)")
+	fs.StringVar(&only, "only", "", "comma-separated measurement ids to run (1-7, or a part of 7: 7a-7d)")
 	fs.StringVar(&o.profileDir, "profile", "", "write pprof profiles and a GODEBUG=inittrace log into `DIR`")
 	fs.BoolVar(&o.markdown, "markdown", false, "also print the table as Markdown")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	fs.StringVar(&o.curl, "curl", "/usr/bin/curl", "curl binary for measurement 2")
+	var paceEnv, pace7d string
+	fs.StringVar(&paceEnv, "pace-env", "", "measurement 7: space-separated `VAR=VALUE`s for its cpctl runs (experiments)")
+	fs.StringVar(&pace7d, "pace-7d", "", "measurement 7d: comma-separated --concurrency `values` to run instead of auto and the yardsticks (experiments)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.paceEnv = strings.Fields(paceEnv)
+	if pace7d != "" {
+		o.pace7d = strings.Split(pace7d, ",")
 	}
 	o.quick = quick || short
 	o.sizes = fullSizes
@@ -108,8 +136,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.only = map[string]bool{}
 		for _, id := range strings.Split(only, ",") {
 			id = strings.TrimSpace(id)
-			if id < "1" || id > "7" || len(id) != 1 {
-				return nil, fmt.Errorf("-only: %q is not a measurement id (1-7)", id)
+			part := len(id) == 2 && id[0] == '7' && id[1] >= 'a' && id[1] <= 'd'
+			if !part && (id < "1" || id > "7" || len(id) != 1) {
+				return nil, fmt.Errorf("-only: %q is not a measurement id (1-7, 7a-7d)", id)
 			}
 			o.only[id] = true
 		}
@@ -122,13 +151,6 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 2 && args[0] == paceChildFlag {
-		if err := paceChild(context.Background(), args[1], stdout); err != nil {
-			fmt.Fprintln(stderr, "cpctl-bench:", err)
-			return 2
-		}
-		return 0
-	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

@@ -26,7 +26,7 @@ func mixedRows() []Row {
 		{Kind: KindEmail, Target: "info@bob.example", Owner: "bob", Source: "Email/list_pops of bob"},
 		{Kind: KindMySQL, Target: "bob", Owner: "bob", Source: "Mysql/list_users of bob"}, // same name, other kind: no duplicate
 		{Kind: KindPostgreSQL, Target: "bob_pg", Owner: "bob", Source: "Postgresql/list_users of bob"},
-		{Kind: KindWebDisk, Target: "dav@bob.example", Owner: "bob", Source: "WebDisk/list_webdisks of bob"},
+		{Kind: KindWebDisk, Target: "dav@bob.example", Owner: "bob", Source: "WebDisk::listwebdisks of bob"},
 	}
 }
 
@@ -87,7 +87,7 @@ func TestMixedRunKeepsEachRowsKind(t *testing.T) {
 		"3 email info@bob.example Email/list_pops of bob",
 		"4 mysql bob Mysql/list_users of bob",
 		"5 postgresql bob_pg Postgresql/list_users of bob",
-		"6 webdisk dav@bob.example WebDisk/list_webdisks of bob",
+		"6 webdisk dav@bob.example WebDisk::listwebdisks of bob",
 	}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("executor saw\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))

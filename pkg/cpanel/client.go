@@ -2,6 +2,7 @@ package cpanel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -40,6 +41,7 @@ type Client struct {
 	hc         *http.Client
 	maxReply   int64 // bytes of a reply body read at most
 	sleep      func(context.Context, time.Duration) error
+	closeIdle  func() // the transport's CloseIdleConnections, when it has one
 	// ownForms are the encodings of cfg.Secret a reply may echo, and ownSecret their replacer.
 	ownForms  []string
 	ownSecret *strings.Replacer
@@ -231,6 +233,11 @@ func New(cfg Config) (*Client, error) {
 		if maxConns <= 0 {
 			maxConns = defaultMaxConns
 		}
+		// Each new connection resumes the TLS session of an earlier one
+		// where the server allows: the server skips signing, and a bulk
+		// run's connections cost it less. VerifyConnection still checks
+		// the (remembered) certificate on every connection.
+		tlsCfg.ClientSessionCache = tls.NewLRUClientSessionCache(maxConns)
 		// net/http's Transport never writes a POST again once it may have reached the server
 		// (it retries only requests that wrote nothing), notices a connection the server closed
 		// while idle, and speaks CONNECT to a proxy named in the environment.
@@ -244,11 +251,21 @@ func New(cfg Config) (*Client, error) {
 			ForceAttemptHTTP2:   true,
 			MaxIdleConns:        maxConns,
 			MaxIdleConnsPerHost: maxConns,
+			// No more connections than calls at once: a call that starts
+			// the moment another's reply was read would otherwise dial
+			// before that connection is back in the pool, paying a TLS
+			// handshake (on both ends) for a connection that then idles.
+			MaxConnsPerHost:     maxConns,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 20 * time.Second,
 			// An endless header line must not grow the process without bound.
 			MaxResponseHeaderBytes: maxHeaderBytes,
 		}
+	}
+	// Close drops the idle connections of the transport itself: a wrapper
+	// (pace.Transport) need not pass CloseIdleConnections on.
+	if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		c.closeIdle = ci.CloseIdleConnections
 	}
 	if cfg.WrapTransport != nil {
 		rt = cfg.WrapTransport(rt)
@@ -282,6 +299,8 @@ func (c *Client) Close(ctx context.Context) error {
 	if sess != "" {
 		err = c.logout(ctx, sess)
 	}
-	c.hc.CloseIdleConnections()
+	if c.closeIdle != nil {
+		c.closeIdle()
+	}
 	return err
 }

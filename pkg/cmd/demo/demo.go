@@ -22,8 +22,16 @@ import (
 // cycle.
 type Runner func(ctx context.Context, f *cmdutil.Factory, args []string) error
 
-// NewCmd returns `cpctl demo`.
-func NewCmd(f *cmdutil.Factory, run Runner) *cobra.Command {
+// Options are what `cpctl demo` needs: the streams, and a way to run a
+// cpctl command line.
+type Options struct {
+	IO  *cmdutil.IOStreams
+	Run Runner
+}
+
+// NewCmd returns `cpctl demo`. runF, when set, replaces the run (tests).
+func NewCmd(f *cmdutil.Factory, run Runner, runF func(*Options) error) *cobra.Command {
+	o := &Options{IO: f.IO, Run: run}
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Run four password changes, one refused, against a built-in simulator (no server needed)",
@@ -33,12 +41,17 @@ change an account, an FTP and a mail password with the real commands, as a
 user would see them, then try a suspended account that the server refuses. Nothing outside a temporary directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), f, run)
+			if runF != nil {
+				return runF(o)
+			}
+			return Run(cmd.Context(), o)
 		},
 	}
 }
 
-func runDemo(ctx context.Context, f *cmdutil.Factory, run Runner) error {
+// Run starts the simulator and runs the demo's command lines against it,
+// each on a factory that ignores the user's CPCTL_ environment.
+func Run(ctx context.Context, o *Options) error {
 	srv, err := simulator.Start(simulator.SampleState(), simulator.Options{})
 	if err != nil {
 		return fmt.Errorf("start the simulator: %w", err)
@@ -66,7 +79,7 @@ func runDemo(ctx context.Context, f *cmdutil.Factory, run Runner) error {
 		return err
 	}
 
-	w := f.IO.Out
+	w := o.IO.Out
 	fmt.Fprintf(w, "A cPanel & WHM simulator is running at %s (certificate %s, pinned in a temporary profile \"demo\").\n\n", srv.WHMURL, short(srv.Fingerprint))
 	steps := []struct {
 		say  string
@@ -84,9 +97,9 @@ func runDemo(ctx context.Context, f *cmdutil.Factory, run Runner) error {
 	var failed []string
 	for i, s := range steps {
 		fmt.Fprintf(w, "%d. %s\n$ cpctl %s\n", i+1, s.say, strings.Join(s.args, " "))
-		sub := cmdutil.NewIsolatedFactory(f.IO)
+		sub := cmdutil.NewIsolatedFactory(o.IO)
 		args := append([]string{"--config", cfgPath, "--profile", "demo", "--no-input"}, s.args...)
-		err := run(ctx, sub, args)
+		err := o.Run(ctx, sub, args)
 		code := cmdutil.ExitCode(err)
 		if err != nil && !cmdutil.IsSilent(err) {
 			fmt.Fprintf(w, "cpctl: %v\n", err)

@@ -118,7 +118,6 @@ func (o *Options) rowOptions(row batch.Row) *Options {
 	return &ro
 }
 
-// resumeCommand is the command that finishes a run of kind k.
 func (o *Options) meta(profile string) map[string]string {
 	tri := func(yes, no bool) string {
 		switch {
@@ -538,7 +537,7 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 			}
 			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d targets selected; journal %s (it holds the new passwords: keep it private)\n", n, journal)
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
 	default:
 		if journal == "" {
 			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))

@@ -53,7 +53,7 @@ func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun, runF RunFunc) *cobra.Comma
 		},
 	}
 	AddFlags(pc, o)
-	pc.Flags().StringVar(&o.Owner, "owner", "", "the cPanel account that owns it; through a WHM profile it is looked up from the domain when not given")
+	pc.Flags().StringVar(&o.Owner, "owner", "", "the cPanel account `USER` that owns it (through a WHM profile, looked up from the domain when not given); alone, with no target: select every one of that account's (with --generate)")
 	if !n.UAPIOnly {
 		pc.Flags().StringVar(&o.API, "api", "", "cpapi2 (default) or uapi")
 		_ = pc.RegisterFlagCompletionFunc("api", cobra.FixedCompletions([]string{"cpapi2", "uapi"}, cobra.ShellCompDirectiveNoFileComp))

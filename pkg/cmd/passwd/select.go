@@ -393,7 +393,7 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 			// The listings of its targets name the account; a listing
 			// of an account that does not exist (or is not the
 			// profile's to see) is refused by the server.
-			return []account{{user: r.owner}}, "--owner", nil
+			return []account{{user: r.owner}}, "named by --owner", nil
 		}
 		opts, source = listAccountsOptions{SearchType: "user", Search: r.owner}, "listaccts user="+r.owner
 		keep = func(a accountInfo) bool { return strings.EqualFold(a.User, r.owner) }
@@ -546,7 +546,7 @@ func ftpSpecial(typ string) (label, why string) {
 func listingName(k Kind) string {
 	return map[Kind]string{
 		FTP: "Ftp/list_ftp", Email: "Email/list_pops", MySQL: "Mysql/list_users",
-		PostgreSQL: "Postgresql/list_users", WebDisk: "WebDisk/list_webdisks",
+		PostgreSQL: "Postgresql/list_users", WebDisk: "WebDisk::listwebdisks",
 	}[k]
 }
 
@@ -580,16 +580,12 @@ func anyMatch(globs []string, target string) bool {
 	return false
 }
 
-// errNoListing is what a selection meets until pkg/cpanel's client has the
-// listing functions of the shared contract.
-var errNoListing = errors.New("this build's client cannot list a server's targets yet")
-
 // listerFor returns the lister of a profile's server: its client.
 func (o *Options) listerFor(s *server) (lister, error) {
 	if o.newLister != nil {
 		return o.newLister(s)
 	}
-	return nil, errNoListing
+	return s.client, nil
 }
 
 // kindsOf is what a run selects: a passwd noun its own kind (asked for by
@@ -673,13 +669,17 @@ func (o *Options) printSelection(res *resolution) error {
 	if err := pr.Table([]string{"KIND", "TARGET", "OWNER", "SOURCE"}, rows); err != nil {
 		return err
 	}
-	accounts := "accounts"
-	if res.accounts == 1 {
-		accounts = "account"
-	}
-	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %d targets of %d %s (%s); nothing was changed\n",
-		o.Select.describe(o.Owner), len(res.rows), res.accounts, accounts, termsafe.String(res.scope))
+	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
+		o.Select.describe(o.Owner), plural(len(res.rows), "target"), plural(res.accounts, "account"), termsafe.String(res.scope))
 	return nil
+}
+
+// plural is "1 target", "2 targets".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // planRows are the selection's rows for the journal's plan: in a mixed run

@@ -212,7 +212,7 @@ func TestResolveSelection(t *testing.T) {
 				"ftp files@bob.example owner=bob source=Ftp/list_ftp of bob",
 				"ftp Uploads@bob.example owner=bob source=Ftp/list_ftp of bob",
 				"ftp web@shop.example owner=bob source=Ftp/list_ftp of bob",
-				"webdisk dav@bob.example owner=bob source=WebDisk/list_webdisks of bob",
+				"webdisk dav@bob.example owner=bob source=WebDisk::listwebdisks of bob",
 				"email info@bob.example owner=bob source=Email/list_pops of bob",
 				"email sales@bob.example owner=bob source=Email/list_pops of bob",
 				"email shop@shop.example owner=bob source=Email/list_pops of bob",
@@ -230,7 +230,7 @@ func TestResolveSelection(t *testing.T) {
 			want: []string{
 				"ftp files@bob.example owner= source=Ftp/list_ftp",
 				"ftp Uploads@bob.example owner= source=Ftp/list_ftp",
-				"webdisk dav@bob.example owner= source=WebDisk/list_webdisks",
+				"webdisk dav@bob.example owner= source=WebDisk::listwebdisks",
 				"email info@bob.example owner= source=Email/list_pops",
 				"email sales@bob.example owner= source=Email/list_pops",
 			},

@@ -127,7 +127,7 @@ func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command
 	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd),
 		db.NewCmd(f, runs.passwd), webdisk.NewCmd(f, runs.passwd), rotate.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, runs.api), api.NewCmd(f, cpanel.CPAPI2, runs.api), api.NewCmd(f, cpanel.UAPI, runs.api))
-	add("setup", profile.NewCmd(f, nil), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
+	add("setup", profile.NewCmd(f, nil), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info), nil), version.NewCmd(f, info, nil))
 	guardUnknownCommands(cmd)
 	return cmd
 }

@@ -22,7 +22,7 @@ bulk run with one journal: the cPanel account's own password, its FTP logins,
 Web Disk logins, mailboxes, and MySQL and PostgreSQL users (--kinds chooses).
 
 The targets are listed on the server once (WHM API 1 listaccts and
-getdomainowner, UAPI Ftp/list_ftp, WebDisk/list_webdisks, Email/list_pops,
+getdomainowner, UAPI Ftp/list_ftp, API 2 WebDisk::listwebdisks, UAPI Email/list_pops,
 Mysql/list_users and Postgresql/list_users, through WHM), shown by --validate
 or --dry-run with where each came from, and frozen into the journal: a
 resume (--resume JOURNAL) finishes exactly those rows, whatever the server's

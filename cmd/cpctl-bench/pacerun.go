@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/simulator"
+)
+
+// Measurement 7 runs what users run: the built cpctl, `account passwd --from
+// FILE --generate --concurrency auto` (or a fixed number), a profile per
+// server, against simulators with a capacity. The simulators run in the
+// bench process, as for measurements 3–6, but each behind a listener of the
+// bench's own, which times every API call from its arrival (before the
+// simulator's queue) to its reply, and counts the calls in service or
+// waiting: the latency and the concurrency a server sees, whatever the
+// client believes.
+
+// paceCert is the self-signed certificate every pace server presents, and a
+// PEM file of it for the profiles' ca-cert.
+type paceCert struct {
+	cert   tls.Certificate
+	pool   *x509.CertPool
+	caFile string
+}
+
+// newPaceCert makes an ECDSA P-256 certificate for 127.0.0.1, the
+// simulator's kind of key, and writes it to dir/pace-ca.pem.
+func newPaceCert(dir string) (*paceCert, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pace server key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("pace server certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("pace server certificate: %w", err)
+	}
+	c := &paceCert{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
+		pool: x509.NewCertPool(), caFile: filepath.Join(dir, "pace-ca.pem")}
+	c.pool.AddCert(leaf)
+	if err := os.WriteFile(c.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return nil, fmt.Errorf("pace server certificate: %w", err)
+	}
+	return c, nil
+}
+
+// paceServer is one simulator with a capacity, served over TLS (HTTP/1.1,
+// like cpsrvd) by the bench, which times each API call.
+type paceServer struct {
+	sim *simulator.Simulator
+	url string
+	hs  *http.Server
+	h   http.Handler
+
+	mu        sync.Mutex
+	lats      []time.Duration // API calls answered other than 503
+	overloads int             // 503s
+	inflight  int             // API calls arrived and not yet answered
+	peak      int
+	area      time.Duration // ∫ inflight dt, for the mean
+	last      time.Time
+	conns     int // connections accepted (each a TLS handshake)
+}
+
+// startPaceServer serves a simulator of rows accounts (u000000 …) with
+// capacity c and network latency lat.
+func startPaceServer(cert *paceCert, rows int, c simulator.Capacity, lat time.Duration) (*paceServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("pace server: %w", err)
+	}
+	s := &paceServer{sim: simulator.New(benchState(rows), simulator.Options{Capacity: c, Latency: lat}), url: "https://" + ln.Addr().String()}
+	s.h = s.sim.Handler(simulator.RoleWHM)
+	s.hs = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.mu.Lock()
+				s.conns++
+				s.mu.Unlock()
+			}
+		},
+	}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert.cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	go func() { _ = s.hs.Serve(tls.NewListener(ln, tlsConf)) }()
+	return s, nil
+}
+
+// ServeHTTP times an API call from its arrival to its reply.
+func (s *paceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/json-api/") {
+		s.h.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	s.mu.Lock()
+	s.step(start, +1)
+	s.mu.Unlock()
+	sw := &statusRecorder{ResponseWriter: w}
+	s.h.ServeHTTP(sw, r)
+	end := time.Now()
+	s.mu.Lock()
+	s.step(end, -1)
+	if sw.status == http.StatusServiceUnavailable {
+		s.overloads++
+	} else {
+		s.lats = append(s.lats, end.Sub(start))
+	}
+	s.mu.Unlock()
+}
+
+// step moves the count of calls in the server by d at t; callers hold mu.
+func (s *paceServer) step(t time.Time, d int) {
+	if !s.last.IsZero() {
+		s.area += time.Duration(s.inflight) * t.Sub(s.last)
+	}
+	s.last = t
+	s.inflight += d
+	s.peak = max(s.peak, s.inflight)
+}
+
+// serverView is what one server saw of a run.
+type serverView struct {
+	Lats      []time.Duration
+	Overloads int
+	Peak      int     // most calls in the server at once
+	Mean      float64 // mean calls in the server over the run
+	Conns     int     // connections the client opened
+}
+
+// take returns what the server saw since the last take, over a run of wall.
+func (s *paceServer) take(wall time.Duration) serverView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := serverView{Lats: s.lats, Overloads: s.overloads, Peak: s.peak, Mean: float64(s.area) / float64(wall), Conns: s.conns}
+	s.lats, s.overloads, s.peak, s.area, s.last, s.conns = nil, 0, 0, 0, time.Time{}, 0
+	return v
+}
+
+func (s *paceServer) close(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.hs.Shutdown(sctx); err != nil {
+		_ = s.hs.Close()
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// paceJob is one cpctl bulk run over servers.
+type paceJob struct {
+	tag         string
+	servers     []*paceServer
+	rows        int    // per server
+	concurrency string // --concurrency: auto or a number
+	bin         string // cpctl, or cpctlprof with env
+	env         []string
+}
+
+// paceRun is what one cpctl bulk run took and what its servers saw.
+type paceRun struct {
+	Wall  time.Duration // the cpctl process, start to exit
+	RSS   int64         // its peak resident set, bytes
+	CPU   time.Duration // its user + system time
+	Views []serverView  // one per server
+	Sim   time.Duration // CPU the bench (the simulators) used meanwhile
+}
+
+// latencies is every reply latency of the run, over all servers.
+func (r paceRun) latencies() []time.Duration {
+	var all []time.Duration
+	for _, v := range r.Views {
+		all = append(all, v.Lats...)
+	}
+	return all
+}
+
+// overloads counts the 503s of the run.
+func (r paceRun) overloads() int {
+	n := 0
+	for _, v := range r.Views {
+		n += v.Overloads
+	}
+	return n
+}
+
+// conns is the range of connections per server, and their sum.
+func (r paceRun) conns() (lo, hi, sum int) {
+	for i, v := range r.Views {
+		if i == 0 {
+			lo, hi = v.Conns, v.Conns
+		}
+		lo, hi, sum = min(lo, v.Conns), max(hi, v.Conns), sum+v.Conns
+	}
+	return lo, hi, sum
+}
+
+// concurrency is the range of the servers' peak and mean calls in service
+// or waiting.
+func (r paceRun) concurrency() (peakLo, peakHi int, meanLo, meanHi float64) {
+	for i, v := range r.Views {
+		if i == 0 {
+			peakLo, peakHi, meanLo, meanHi = v.Peak, v.Peak, v.Mean, v.Mean
+			continue
+		}
+		peakLo, peakHi = min(peakLo, v.Peak), max(peakHi, v.Peak)
+		meanLo, meanHi = min(meanLo, v.Mean), max(meanHi, v.Mean)
+	}
+	return
+}
+
+// profileName is the i-th server's profile.
+func profileName(i int) string { return fmt.Sprintf("s%03d", i) }
+
+// writePaceFiles writes the job's cpctl configuration (one profile per
+// server, trusting the bench's certificate) and its input: rows accounts on
+// every server, the servers taken in turn, so that every server has rows
+// from the start as in a run over a fleet.
+func writePaceFiles(home, caFile string, j paceJob) (cfg, input string, err error) {
+	f := &config.File{CurrentProfile: profileName(0), Profiles: map[string]*config.Profile{}}
+	for i, s := range j.servers {
+		f.Profiles[profileName(i)] = &config.Profile{URL: s.url, Kind: "whm", User: "root", Auth: "token",
+			Token: simulator.SampleRootToken, CACert: caFile}
+	}
+	cfg = filepath.Join(home, "config", "cpctl", "config.yaml")
+	if err := f.Save(cfg); err != nil {
+		return "", "", fmt.Errorf("write config: %w", err)
+	}
+	var sb strings.Builder
+	sb.WriteString("user,profile\n")
+	for r := range j.rows {
+		for i := range j.servers {
+			sb.WriteString(accountName(r))
+			sb.WriteByte(',')
+			sb.WriteString(profileName(i))
+			sb.WriteByte('\n')
+		}
+	}
+	input = filepath.Join(home, "rows.csv")
+	if err := os.WriteFile(input, []byte(sb.String()), 0o600); err != nil {
+		return "", "", fmt.Errorf("write rows: %w", err)
+	}
+	return cfg, input, nil
+}
+
+// runPaceJob runs one cpctl bulk run under the rusage launcher and checks
+// that it succeeded and that every server changed exactly rows passwords.
+func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (paceRun, error) {
+	home := filepath.Join(b.dir, "pace-"+j.tag)
+	defer func() {
+		if !b.o.keep {
+			_ = os.RemoveAll(home) // the bench's own scratch files
+		}
+	}()
+	cfg, input, err := writePaceFiles(home, cert.caFile, j)
+	if err != nil {
+		return paceRun{}, err
+	}
+	before := make([]int64, len(j.servers))
+	for i, s := range j.servers {
+		before[i] = s.sim.Stats().PasswordChanges
+		s.take(time.Second) // forget what an earlier run left
+	}
+	bin := j.bin
+	if bin == "" {
+		bin = b.cpctl
+	}
+	usage := filepath.Join(home, "rusage")
+	cmd := exec.CommandContext(ctx, b.rusage, usage, "--", bin, "--config", cfg, "account", "passwd",
+		"--from", input, "--generate", "--journal", filepath.Join(home, "journal"),
+		"--concurrency", j.concurrency, "-o", "json")
+	cmd.Env = b.childEnv(home, j.env...)
+	cmd.Env = append(cmd.Env, b.o.paceEnv...)
+	cmd.Dir = home
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr // stdout: /dev/null
+	simBefore := selfCPU()
+	err = cmd.Run()
+	simCPU := selfCPU() - simBefore
+	var run paceRun
+	if data, rerr := os.ReadFile(usage); rerr == nil {
+		var rss, wall, cpu int64
+		if _, serr := fmt.Sscan(string(data), &rss, &wall, &cpu); serr == nil {
+			run = paceRun{Wall: time.Duration(wall), RSS: rss, CPU: time.Duration(cpu), Sim: simCPU}
+		}
+	}
+	if err == nil && run.Wall == 0 {
+		err = errors.New("the rusage launcher recorded nothing")
+	}
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 600 {
+			msg = msg[len(msg)-600:]
+		}
+		return run, fmt.Errorf("%s: cpctl --concurrency %s: %w: %s", j.tag, j.concurrency, err, msg)
+	}
+	for i, s := range j.servers {
+		run.Views = append(run.Views, s.take(run.Wall))
+		if got := s.sim.Stats().PasswordChanges - before[i]; got != int64(j.rows) {
+			return run, fmt.Errorf("%s: server %d saw %d password changes for %d rows", j.tag, i, got, j.rows)
+		}
+	}
+	return run, nil
+}
