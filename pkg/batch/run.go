@@ -109,17 +109,24 @@ type Summary struct {
 	Delivered       int
 	Undelivered     int
 	DeliveryStopped bool
+
+	// FailedExit is set when no row succeeded: the exit code all the rows
+	// share (fate.Failures: every row refused 1, the credentials 3, the
+	// network or an unreadable reply 4), or fate.ExitPartial when they
+	// failed for different reasons. 0 when not worked out.
+	FailedExit int
 }
 
 // ExitCode is cpctl's exit code for the run: 0 when every row succeeded
-// (and was delivered), 1 when none did, 5 when some did or some changed row
-// is owed a delivery. Pending rows count as not succeeded.
+// (and was delivered); 5 when some did, or some changed row is owed a
+// delivery; when none did, the code the rows' failures share (FailedExit),
+// or 5 when they differ. Pending rows count as not succeeded.
 func (s Summary) ExitCode() int {
 	switch {
 	case s.Succeeded == s.Total && s.Undelivered == 0:
 		return fate.ExitOK
-	case s.Succeeded == 0:
-		return fate.ExitRefused
+	case s.Succeeded == 0 && s.Undelivered == 0 && s.FailedExit != 0:
+		return s.FailedExit
 	}
 	return fate.ExitPartial
 }
@@ -255,6 +262,9 @@ func Resume(ctx context.Context, journalPath string, cfg RunConfig) (Summary, er
 		// journal show says.
 		sum.Undelivered, err = countUndelivered(journalPath)
 		sum.Interrupted = sum.Interrupted || (ctx.Err() != nil && sum.Undelivered > 0)
+	}
+	if err == nil && sum.Succeeded == 0 && sum.Total > 0 {
+		sum.FailedExit, err = failedExit(journalPath)
 	}
 	return sum, err
 }
