@@ -88,6 +88,7 @@ type world struct {
 	t   *testing.T
 	dir string
 	env []string
+	srv *simulator.Server
 }
 
 func newWorld(t *testing.T) *world {
@@ -115,7 +116,7 @@ func newWorld(t *testing.T) *world {
 	if err := os.Mkdir(work, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, dir: work, env: []string{
+	return &world{t: t, dir: work, srv: srv, env: []string{
 		"HOME=" + dir,
 		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),

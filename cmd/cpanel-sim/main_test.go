@@ -80,7 +80,9 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("Mysql/set_password: %d %s", resp.StatusCode, body)
 	}
 
-	// SIGUSR1 dumps and keeps serving.
+	// SIGUSR1 dumps and keeps serving. The dump is written by another
+	// process, on real time, and nothing tells this one when it is
+	// complete: look at it every few milliseconds until it holds the change.
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}

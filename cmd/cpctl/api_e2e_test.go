@@ -56,7 +56,7 @@ func TestWHMAPI1Formats(t *testing.T) {
 			if format != "yaml" {
 				args = append(args, "--output="+format)
 			}
-			r := e.run("", args...)
+			r := e.call("", args...)
 			e.wantCode(r, 0)
 			e.noSecrets(r)
 			golden(t, "api-whmapi1-listaccts."+format, r.stdout)
@@ -64,7 +64,7 @@ func TestWHMAPI1Formats(t *testing.T) {
 	}
 	t.Run("json is the reply as sent", func(t *testing.T) {
 		e := e.with(t)
-		r := e.run("", "whmapi1", "listaccts", "searchtype=domain", "search=bob%2Eexample", "-o", "json")
+		r := e.call("", "whmapi1", "listaccts", "searchtype=domain", "search=bob%2Eexample", "-o", "json")
 		e.wantCode(r, 0)
 		var reply struct {
 			Data struct {
@@ -84,7 +84,7 @@ func TestWHMAPI1Formats(t *testing.T) {
 func TestWHMAPI1PasswdSecretFromStdin(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run(newPass+"\n", "whmapi1", "passwd", "user=bob", "password=@-", "-v")
+	r := e.call(newPass+"\n", "whmapi1", "passwd", "user=bob", "password=@-", "-v")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !e.srv.Sim.CheckPassword("bob", newPass) {
@@ -105,7 +105,7 @@ func TestWHMAPI1EncodedPassword(t *testing.T) {
 	// and "%41" in the password shows the value is decoded once, not twice.
 	// (url.QueryEscape writes '+' as %2B; pw has no space.)
 	const pw = "Tricky&Pass=50%+plus%41-2026!"
-	r := e.run("", "whmapi1", "passwd", "user=bob", "password="+url.QueryEscape(pw), "-v")
+	r := e.call("", "whmapi1", "passwd", "user=bob", "password="+url.QueryEscape(pw), "-v")
 	e.wantCode(r, 0)
 	e.noSecrets(r, pw, url.QueryEscape(pw))
 	if !e.srv.Sim.CheckPassword("bob", pw) {
@@ -116,7 +116,7 @@ func TestWHMAPI1EncodedPassword(t *testing.T) {
 func TestWHMAPI1Arrays(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "whmapi1", "listaccts", "want=user", "search=bob", "want=domain", "want-2=owner", "-v")
+	r := e.call("", "whmapi1", "listaccts", "want=user", "search=bob", "want=domain", "want-2=owner", "-v")
 	e.wantCode(r, 0)
 	// Repeated and indexed keys reach the server in order, as given.
 	if !strings.Contains(r.stderr, "> want=user&search=bob&want=domain&want-2=owner\n") {
@@ -154,7 +154,7 @@ func TestMirrorFailureCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := e.with(t)
-			r := e.runEnv(tt.extra, tt.stdin, tt.args...)
+			r := e.callEnv(tt.extra, tt.stdin, tt.args...)
 			e.wantCode(r, tt.code)
 			e.noSecrets(r, "WRONGTOKEN0123456789ABCDEFGHIJK")
 			if !strings.Contains(r.stdout, tt.stdout) {
@@ -173,7 +173,7 @@ func TestMirrorFailureCodes(t *testing.T) {
 func TestCPAPI2ThroughWHM(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run(newPass+"\n", "cpapi2", "--user", "bob", "Ftp", "passwd", "user=files", "pass=@-", "--output=json")
+	r := e.call(newPass+"\n", "cpapi2", "--user", "bob", "Ftp", "passwd", "user=files", "pass=@-", "--output=json")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !e.srv.Sim.CheckPassword("files@bob.example", newPass) {
@@ -198,7 +198,7 @@ func TestUAPIThroughCPanelWithFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// --user may repeat the profile's own user.
-	r := e.run("", "-p", "cp", "uapi", "--user", "bob", "Email", "passwd_pop", "email=info", "domain=bob.example", "password=@"+pwFile, "--dry-run")
+	r := e.call("", "-p", "cp", "uapi", "--user", "bob", "Email", "passwd_pop", "email=info", "domain=bob.example", "password=@"+pwFile, "--dry-run")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !strings.Contains(r.stdout, "/execute/Email/passwd_pop") || !strings.Contains(r.stdout, "password=<redacted>") {
@@ -207,7 +207,7 @@ func TestUAPIThroughCPanelWithFile(t *testing.T) {
 	if !e.srv.Sim.CheckPassword("info@bob.example", simulator.SampleMailPassword) {
 		t.Fatal("a dry run changed the password")
 	}
-	r = e.run("", "-p", "cp", "uapi", "Email", "passwd_pop", "email=info", "domain=bob.example", "password=@"+pwFile)
+	r = e.call("", "-p", "cp", "uapi", "Email", "passwd_pop", "email=info", "domain=bob.example", "password=@"+pwFile)
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !e.srv.Sim.CheckPassword("info@bob.example", newPass) {
@@ -229,7 +229,7 @@ func TestUAPIThroughWHM(t *testing.T) {
 			if via != "" {
 				args = append(args, "--via", via)
 			}
-			r := e.run("", args...)
+			r := e.call("", args...)
 			e.wantCode(r, 0)
 			if !strings.Contains(r.stdout, `"strength":`) {
 				t.Errorf("stdout:\n%s", r.stdout)
@@ -244,7 +244,7 @@ func TestUAPIThroughWHM(t *testing.T) {
 func TestDryRunRedactsInlineSecret(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "whmapi1", "passwd", "user=bob", "password="+newPass, "--dry-run")
+	r := e.call("", "whmapi1", "passwd", "user=bob", "password="+newPass, "--dry-run")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !strings.Contains(r.stdout, "/json-api/passwd?api.version=1") || !strings.Contains(r.stdout, "user=bob&password=<redacted>") {
@@ -272,7 +272,7 @@ func TestMultiProfileOneDown(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	e.addDownProfiles("down")
-	r := e.run("", "whmapi1", "getminimumpasswordstrengths", "-p", "whm,down,res,whmpw", "-o", "json", "--concurrency", "2")
+	r := e.call("", "whmapi1", "getminimumpasswordstrengths", "-p", "whm,down,res,whmpw", "-o", "json", "--concurrency", "2")
 	e.wantCode(r, 5)
 	e.noSecrets(r)
 	var list []serverEntry
@@ -307,7 +307,7 @@ func TestMultiProfileAllDown(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	e.addDownProfiles("down1", "down2")
-	r := e.run("", "whmapi1", "version", "-p", "down1,down2")
+	r := e.call("", "whmapi1", "version", "-p", "down1,down2")
 	e.wantCode(r, 4)
 	var list []map[string]any
 	if err := yaml.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 {
@@ -318,7 +318,7 @@ func TestMultiProfileAllDown(t *testing.T) {
 func TestAllProfiles(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "uapi", "--user", "bob", "Variables", "get_user_information", "--all-profiles")
+	r := e.call("", "uapi", "--user", "bob", "Variables", "get_user_information", "--all-profiles")
 	// res (a reseller) does not own bob; the others read bob's information.
 	e.wantCode(r, 5)
 	e.noSecrets(r)
@@ -337,7 +337,7 @@ func TestAllProfiles(t *testing.T) {
 		t.Errorf("exits %v\n%s", got, r.stdout)
 	}
 	// A typo in an explicit list fails before anything is sent.
-	r = e.run("", "whmapi1", "version", "-p", "whm,nosuch")
+	r = e.call("", "whmapi1", "version", "-p", "whm,nosuch")
 	e.wantCode(r, 2)
 }
 
@@ -357,7 +357,7 @@ func TestMirrorCompletion(t *testing.T) {
 		{[]string{"__complete", "whmapi1", "version", "-p", ""}, "whmpw\t"},
 	}
 	for _, tt := range tests {
-		r := e.run("", tt.args...)
+		r := e.call("", tt.args...)
 		e.wantCode(r, 0)
 		if !strings.Contains(r.stdout, tt.want) {
 			t.Errorf("%v: %q not offered:\n%s", tt.args, tt.want, r.stdout)

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/root"
+	versioncmd "github.com/cpctl/cpctl/pkg/cmd/version"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/simulator"
 	"github.com/cpctl/cpctl/pkg/simulator/simtest"
@@ -65,8 +69,17 @@ func newEnv(t *testing.T, state *simulator.State, opts simulator.Options) *env {
 		state = simulator.SampleState()
 	}
 	srv := simtest.NewServer(t, state, opts)
+	e := newBareEnv(t)
+	e.srv = srv
+	return e
+}
+
+// newBareEnv is an env without a simulator of its own, for a test that
+// serves one another way (the cpanel-sim binary).
+func newBareEnv(t *testing.T) *env {
+	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, srv: srv, dir: dir, cfg: filepath.Join(dir, "config", "cpctl", "config.yaml")}
+	e := &env{t: t, dir: dir, cfg: filepath.Join(dir, "config", "cpctl", "config.yaml")}
 	e.vars = []string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
@@ -136,6 +149,45 @@ func (e *env) runEnv(extra []string, stdin string, args ...string) result {
 		e.t.Fatalf("cpctl %v panicked:\n%s", args, r.stderr)
 	}
 	return r
+}
+
+// call runs a cpctl command line in this process, as run does with the
+// binary: the same environment (CPCTL_ variables, HOME and XDG
+// directories), working directory, standard input that is not a terminal,
+// and exit code. Tests that need no process of their own (no signal,
+// terminal or real file descriptor) use it: it costs no process start.
+func (e *env) call(stdin string, args ...string) result {
+	e.t.Helper()
+	return e.callEnv(nil, stdin, args...)
+}
+
+func (e *env) callEnv(extra []string, stdin string, args ...string) result {
+	e.t.Helper()
+	vars := append(append([]string{}, e.vars...), extra...)
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "CPCTL_") {
+			e.t.Setenv(k, "") // restored after the test
+			os.Unsetenv(k)
+		}
+	}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		e.t.Setenv(k, v)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Chdir(e.dir); err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = os.Chdir(wd) }()
+	ios, in, out, errb := cmdutil.Test()
+	in.WriteString(stdin)
+	f := cmdutil.NewFactory(ios)
+	f.Environ = vars
+	code := root.Run(context.Background(), f, versioncmd.Info{Version: version, Commit: commit, Date: date}, args)
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
 func (e *env) wantCode(r result, code int) {

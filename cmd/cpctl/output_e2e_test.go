@@ -165,7 +165,7 @@ func TestServerTextEscaped(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	vars := []string{"CPCTL_URL=" + srv.URL, "CPCTL_TOKEN=" + simulator.SampleRootToken, "CPCTL_KIND=whm"}
 	for _, format := range []string{"table", "json"} {
-		r := e.runEnv(vars, "Some-Strong-Pass-2026!x\n", "account", "passwd", "bob", "--password-stdin", "-o", format)
+		r := e.callEnv(vars, "Some-Strong-Pass-2026!x\n", "account", "passwd", "bob", "--password-stdin", "-o", format)
 		if r.code == 0 {
 			t.Fatalf("-o %s: a refusal exited 0:\n%s\n%s", format, r.stdout, r.stderr)
 		}

@@ -19,7 +19,7 @@ func TestAccountPasswdFormats(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			e := newEnv(t, nil, simulator.Options{})
 			e.writeConfig()
-			r := e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "-o", format)
+			r := e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "-o", format)
 			e.wantCode(r, 0)
 			e.noSecrets(r, newPass)
 			if !e.srv.Sim.CheckPassword("bob", newPass) {
@@ -33,7 +33,7 @@ func TestAccountPasswdFormats(t *testing.T) {
 func TestAccountPasswdJSONFields(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "-o", "json", "--no-db-pass-update")
+	r := e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "-o", "json", "--no-db-pass-update")
 	e.wantCode(r, 0)
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
@@ -64,7 +64,7 @@ func TestAccountPasswdJSONFields(t *testing.T) {
 func TestGeneratedPassword(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "account", "passwd", "bob", "--generate", "-o", "json")
+	r := e.call("", "account", "passwd", "bob", "--generate", "-o", "json")
 	e.wantCode(r, 0)
 	var rows []struct {
 		Password string `json:"password"`
@@ -82,7 +82,7 @@ func TestGeneratedPassword(t *testing.T) {
 
 	// --secrets-out: written 0600 before the call, and not printed.
 	out := filepath.Join(e.dir, "secrets.csv")
-	r = e.run("", "ftp", "passwd", "files@bob.example", "--owner", "bob", "--generate", "--simple-charset", "--secrets-out", out)
+	r = e.call("", "ftp", "passwd", "files@bob.example", "--owner", "bob", "--generate", "--simple-charset", "--secrets-out", out)
 	e.wantCode(r, 0)
 	data, err := os.ReadFile(out)
 	if err != nil {
@@ -108,7 +108,7 @@ func TestGeneratedPassword(t *testing.T) {
 	}
 	// Created exclusively: a second run refuses to overwrite it, before sending.
 	before := e.srv.Sim.Stats().PasswordChanges
-	r = e.run("", "ftp", "passwd", "files@bob.example", "--owner", "bob", "--generate", "--secrets-out", out)
+	r = e.call("", "ftp", "passwd", "files@bob.example", "--owner", "bob", "--generate", "--secrets-out", out)
 	e.wantCode(r, 2)
 	if e.srv.Sim.Stats().PasswordChanges != before {
 		t.Error("a password was changed although it could not be recorded")
@@ -131,7 +131,7 @@ func TestFTPAndEmail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, nil, simulator.Options{})
 			e.writeConfig()
-			r := e.run(newPass+"\n", append(tt.args, "--password-stdin", "-o", "json")...)
+			r := e.call(newPass+"\n", append(tt.args, "--password-stdin", "-o", "json")...)
 			e.wantCode(r, 0)
 			e.noSecrets(r, newPass)
 			if !e.srv.Sim.CheckPassword(tt.login, newPass) {
@@ -146,7 +146,7 @@ func TestCPanelProfileOwnPassword(t *testing.T) {
 	e.writeConfig()
 	old := filepath.Join(e.dir, "old")
 	os.WriteFile(old, []byte(simulator.SampleBobPassword+"\n"), 0o600)
-	r := e.run(newPass+"\n", "-p", "cp", "account", "passwd", "--password-stdin", "--old-password-file", old, "-o", "json")
+	r := e.call(newPass+"\n", "-p", "cp", "account", "passwd", "--password-stdin", "--old-password-file", old, "-o", "json")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, `"api": "cpapi2"`) {
 		t.Errorf("want cpapi2 in %s", r.stdout)
@@ -155,7 +155,7 @@ func TestCPanelProfileOwnPassword(t *testing.T) {
 		t.Error("bob's password did not change")
 	}
 	// Another user's password through a cPanel profile is a usage error.
-	r = e.run(newPass+"\n", "-p", "cp", "account", "passwd", "alice", "--password-stdin", "--old-password-file", old)
+	r = e.call(newPass+"\n", "-p", "cp", "account", "passwd", "alice", "--password-stdin", "--old-password-file", old)
 	e.wantCode(r, 2)
 }
 
@@ -202,13 +202,13 @@ func TestWeakPasswordForce(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	before := e.srv.Sim.Stats().PasswordChanges
-	r := e.run("abcdefgh\n", "account", "passwd", "bob", "--password-stdin")
+	r := e.call("abcdefgh\n", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 1)
 	if !strings.Contains(r.stderr, "minimum of 50") || e.srv.Sim.Stats().PasswordChanges != before {
 		t.Fatalf("the weak password should be refused before sending:\n%s", r.stderr)
 	}
 	// With --force it is sent, and the server's own refusal is shown.
-	r = e.run("abcdefgh\n", "account", "passwd", "bob", "--password-stdin", "--force")
+	r = e.call("abcdefgh\n", "account", "passwd", "bob", "--password-stdin", "--force")
 	e.wantCode(r, 1)
 	if !strings.Contains(r.stderr, "Sorry") {
 		t.Errorf("the server's own message should be shown:\n%s", r.stderr)
@@ -219,7 +219,7 @@ func TestDryRunAndVerbose(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	before := e.srv.Sim.Stats().Requests
-	r := e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--dry-run")
+	r := e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--dry-run")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if e.srv.Sim.Stats().Requests != before {
@@ -228,7 +228,7 @@ func TestDryRunAndVerbose(t *testing.T) {
 	if !strings.Contains(r.stdout, "POST") || !strings.Contains(r.stdout, "passwd") || !strings.Contains(r.stdout, "redacted") {
 		t.Errorf("dry run should show the redacted request:\n%s", r.stdout)
 	}
-	r = e.run(newPass+"\n", "-v", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
+	r = e.call(newPass+"\n", "-v", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !strings.Contains(r.stderr, "POST") {
@@ -240,12 +240,12 @@ func TestNoConfigCI(t *testing.T) {
 	// A CI step: no config file, just the URL and the token in the environment.
 	e := newEnv(t, nil, simulator.Options{})
 	vars := []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TOKEN=" + simulator.SampleRootToken, "CPCTL_CA_CERT=" + e.srv.CAFile}
-	r := e.runEnv(vars, newPass+"\n", "account", "passwd", "bob", "--password-stdin", "-o", "json")
+	r := e.callEnv(vars, newPass+"\n", "account", "passwd", "bob", "--password-stdin", "-o", "json")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	// Basic auth with CPCTL_PASSWORD.
 	vars = []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_PASSWORD=" + simulator.SampleRootPassword, "CPCTL_CA_CERT=" + e.srv.CAFile}
-	r = e.runEnv(vars, newPass+"x\n", "account", "passwd", "bob", "--password-stdin")
+	r = e.callEnv(vars, newPass+"x\n", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 	if !e.srv.Sim.CheckPassword("bob", newPass+"x") {
 		t.Error("password auth did not change the password")
@@ -256,16 +256,16 @@ func TestCertificates(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	base := []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TOKEN=" + simulator.SampleRootToken}
 	// Untrusted self-signed certificate: exit 4 with the fingerprint in the message.
-	r := e.runEnv(base, newPass+"\n", "account", "passwd", "bob", "--password-stdin")
+	r := e.callEnv(base, newPass+"\n", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 4)
 	if !strings.Contains(r.stderr, e.srv.Fingerprint) {
 		t.Errorf("the message should give the fingerprint %s:\n%s", e.srv.Fingerprint, r.stderr)
 	}
 	// A CI step pins it with CPCTL_TLS_FINGERPRINT, as the message says.
-	r = e.runEnv(append(base, "CPCTL_TLS_FINGERPRINT="+e.srv.Fingerprint), newPass+"\n", "account", "passwd", "bob", "--password-stdin")
+	r = e.callEnv(append(base, "CPCTL_TLS_FINGERPRINT="+e.srv.Fingerprint), newPass+"\n", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 	// --insecure works, with a warning.
-	r = e.runEnv(base, newPass+"\n", "--insecure", "account", "passwd", "bob", "--password-stdin")
+	r = e.callEnv(base, newPass+"\n", "--insecure", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stderr, "warning") {
 		t.Errorf("--insecure must warn:\n%s", r.stderr)
@@ -275,7 +275,7 @@ func TestCertificates(t *testing.T) {
 	cfg, _ := os.ReadFile(e.cfg)
 	bad := strings.ReplaceAll(string(cfg), e.srv.Fingerprint, "sha256:"+strings.Repeat("ab", 32))
 	os.WriteFile(e.cfg, []byte(bad), 0o600)
-	r = e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin")
+	r = e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 4)
 	if !strings.Contains(r.stderr, "pinned") {
 		t.Errorf("a pin mismatch should say so:\n%s", r.stderr)
@@ -286,7 +286,7 @@ func TestConfigPermissions(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	os.Chmod(e.cfg, 0o644)
-	r := e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin")
+	r := e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 2)
 	if !strings.Contains(r.stderr, "chmod 600 "+e.cfg) {
 		t.Errorf("should say how to fix it:\n%s", r.stderr)
@@ -297,7 +297,7 @@ func TestVersionReadsNoConfig(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	os.MkdirAll(filepath.Dir(e.cfg), 0o700)
 	os.WriteFile(e.cfg, []byte("profiles: [broken"), 0o600)
-	r := e.run("", "version")
+	r := e.call("", "version")
 	e.wantCode(r, 0)
 	if !strings.HasPrefix(r.stdout, "cpctl dev") {
 		t.Errorf("version output: %q", r.stdout)
@@ -310,18 +310,34 @@ func TestDemo(t *testing.T) {
 	// simulator here stands for a real server that must not be touched.
 	vars := []string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TOKEN=" + simulator.SampleRootToken,
 		"CPCTL_TLS_FINGERPRINT=" + e.srv.Fingerprint, "CPCTL_PROFILE=other", "CPCTL_OUTPUT=yaml"}
-	r := e.runEnv(vars, "", "demo")
+	r := e.callEnv(vars, "", "demo")
 	if n := e.srv.Sim.Stats().Requests; n != 0 {
 		t.Errorf("the demo sent %d requests to the server named in CPCTL_URL", n)
 	}
 	e.wantCode(r, 0)
-	for _, want := range []string{"Password changed for user “bob”.", `"kind": "ftp"`, "currently suspended", "(exit code 1)"} {
+	for _, want := range []string{"Password changed for user “bob”.", `"kind": "ftp"`, "currently suspended", "(exit code 1)",
+		// The incident job: the dry run lists bob's six passwords with their sources ...
+		"$ cpctl rotate --owner bob --dry-run\n", "postgresql\tbob_app\tbob\tPostgresql/list_users of bob\n",
+		// ... and the rotation shows its rows and no password.
+		"$ cpctl rotate --owner bob --kinds ftp,email --secrets-command 'cat >/dev/null' --journal ",
+		"PROFILE\tKIND\tTARGET\tRESULT\tSERVICES\tMESSAGE\n", "demo\tftp\tfiles@bob.example\tok\t"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	for _, want := range []string{"cpctl: left out email bob (Email/list_pops of bob): the account's default mailbox",
+		"nothing was changed", "cpctl: 2 new passwords delivered by secrets-command in this run; 0 rows not delivered\n"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("demo's stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
 	if _, err := os.Stat(e.cfg); err == nil {
 		t.Error("the demo wrote the user's config")
+	}
+	// The rotation's journal went to the demo's temporary directory, not
+	// the working directory, which stays empty.
+	if ents, err := os.ReadDir(e.dir); err != nil || len(ents) != 0 {
+		t.Errorf("the demo left files in the working directory: %v %v", ents, err)
 	}
 }
 
@@ -336,7 +352,7 @@ func TestCPanelPasswordProfileUsesItsPassword(t *testing.T) {
 	if err := f.Save(e.cfg); err != nil {
 		t.Fatal(err)
 	}
-	r := e.run(newPass+"\n", "account", "passwd", "--password-stdin", "--verify", "-o", "json")
+	r := e.call(newPass+"\n", "account", "passwd", "--password-stdin", "--verify", "-o", "json")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if !e.srv.Sim.CheckPassword("bob", newPass) {
@@ -353,7 +369,7 @@ func TestCPanelPasswordProfileUsesItsPassword(t *testing.T) {
 	if !strings.Contains(r.stdout, `"verified": true`) {
 		t.Errorf("verify through a cPanel profile:\n%s", r.stdout)
 	}
-	r = e.run("", "profile", "test", "cppw")
+	r = e.call("", "profile", "test", "cppw")
 	e.wantCode(r, 0)
 }
 
@@ -389,7 +405,7 @@ func TestGeneratedPasswordReplyLost(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultReset})
-	r := e.run("", "account", "passwd", "bob", "--generate", "-o", "json")
+	r := e.call("", "account", "passwd", "bob", "--generate", "-o", "json")
 	e.wantCode(r, 4)
 	var rows []struct {
 		Password     string `json:"password"`
@@ -416,7 +432,7 @@ func TestDryRunSession(t *testing.T) {
 	if err := f.Save(e.cfg); err != nil {
 		t.Fatal(err)
 	}
-	r := e.run(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--dry-run")
+	r := e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--dry-run")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	if n := e.srv.Sim.Stats().Requests; n != 0 {

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +22,7 @@ func TestProfileLifecycle(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	url := e.srv.WHMURL
 	// No terminal and an untrusted certificate: refused, with the fingerprint and the flag to pass.
-	r := e.run(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin")
+	r := e.call(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin")
 	e.wantCode(r, 4)
 	if !strings.Contains(r.stderr, e.srv.Fingerprint) || !strings.Contains(r.stderr, "--tls-fingerprint") {
 		t.Fatalf("want fingerprint and flag:\n%s", r.stderr)
@@ -33,7 +31,7 @@ func TestProfileLifecycle(t *testing.T) {
 		t.Error("a failed add saved the profile")
 	}
 	// With the pin.
-	r = e.run(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	r = e.call(simulator.SampleRootToken+"\n", "profile", "add", "prod", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	st, err := os.Stat(e.cfg)
@@ -41,48 +39,63 @@ func TestProfileLifecycle(t *testing.T) {
 		t.Fatalf("config not written 0600: %v", err)
 	}
 	// A bad token is caught at add time and says it was the credentials.
-	r = e.run("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	r = e.call("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 3)
 	if !strings.Contains(r.stderr, "credentials") {
 		t.Errorf("should say the credentials failed:\n%s", r.stderr)
 	}
 	// A second, token-command profile for the reseller.
-	r = e.run("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
+	r = e.call("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
 		"--token-command", "echo "+simulator.SampleResellerToken, "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
 
-	r = e.run("", "profile", "list", "-o", "json")
+	r = e.call("", "profile", "list", "-o", "json")
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	if !strings.Contains(r.stdout, `"name": "prod"`) || !strings.Contains(r.stdout, `"secret": "token-command"`) {
 		t.Errorf("profile list:\n%s", r.stdout)
 	}
-	r = e.run("", "profile", "show", "prod")
+	r = e.call("", "profile", "show", "prod")
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	if !strings.Contains(r.stdout, "<set>") {
 		t.Errorf("show should say the token is set:\n%s", r.stdout)
 	}
-	r = e.run("", "profile", "test", "res")
+	r = e.call("", "profile", "test", "res")
 	e.wantCode(r, 0)
-	r = e.run("", "profile", "use", "res")
+	r = e.call("", "profile", "use", "res")
 	e.wantCode(r, 0)
 	cfg, _ := config.Load(e.cfg)
 	if cfg.CurrentProfile != "res" {
 		t.Errorf("current profile %q", cfg.CurrentProfile)
 	}
-	r = e.run(newPass+"\n", "account", "passwd", "alice", "--password-stdin")
+	r = e.call(newPass+"\n", "account", "passwd", "alice", "--password-stdin")
 	e.wantCode(r, 0)
-	r = e.run("", "profile", "remove", "res")
+	r = e.call("", "profile", "remove", "res")
 	e.wantCode(r, 0)
-	r = e.run("", "profile", "show", "res")
+	r = e.call("", "profile", "show", "res")
 	e.wantCode(r, 2)
 }
 
-// ptyRun runs cpctl on a pseudo-terminal and answers prompts: each
-// step waits for text and then types a line.
+// ptyRun runs cpctl on a pseudo-terminal and answers prompts: each step
+// waits for text and then types a line. A terminal needs a real process;
+// the answers follow the process's output, never a clock (the one time
+// limit only stops a run that hangs).
+//
+// When an answer may be typed is survey's business: typed before the
+// prompt turns echo off, it would be echoed; typed after the answer to
+// survey's cursor-position query, it can be read along with that answer
+// and dropped. survey keeps whatever precedes the position report,
+// though, so an answer goes just in front of the report to the first
+// query made once echo is off. An answer must not contain 'R', which survey
+// would take for the end of the report.
 func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, int) {
 	t.Helper()
+	for _, st := range steps {
+		if strings.Contains(st[1], "R") {
+			t.Fatalf("answer %q contains R", st[1])
+		}
+	}
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(append([]string{}, e.vars...), "TERM=xterm")
 	cmd.Dir = e.dir
@@ -91,62 +104,56 @@ func ptyRun(t *testing.T, e *env, steps [][2]string, args ...string) (string, in
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var mu sync.Mutex
+	slave := cmd.Stdin.(*os.File).Name()
 	var out bytes.Buffer
+	// step is the next answer; its prompt is looked for after from, and
+	// queries after answered are still to be answered.
+	step, from, answered := 0, 0, 0
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		buf := make([]byte, 4096)
 		for {
 			n, err := f.Read(buf)
-			if n > 0 {
-				mu.Lock()
-				out.Write(buf[:n])
-				if bytes.Contains(buf[:n], []byte("\x1b[6n")) {
-					// survey asks where the cursor is.
-					f.Write([]byte("\x1b[1;1R"))
+			out.Write(buf[:n])
+			for {
+				s := out.String()
+				i := strings.Index(s[answered:], cursorQuery)
+				if i < 0 {
+					break
 				}
-				mu.Unlock()
+				q := answered + i
+				answered = q + len(cursorQuery)
+				report := "\x1b[1;1R"
+				if step < len(steps) && strings.Contains(s[from:q], steps[step][0]) && ptyEchoOff(slave) {
+					report = steps[step][1] + "\r" + report
+					step, from = step+1, answered
+				}
+				f.Write([]byte(report))
 			}
 			if err != nil {
-				close(done)
 				return
 			}
 		}
 	}()
-	seen := 0
-	for _, st := range steps {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			mu.Lock()
-			s := out.String()
-			mu.Unlock()
-			if i := strings.Index(s[seen:], st[0]); i >= 0 {
-				seen += i + len(st[0])
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("no %q on the terminal:\n%s", st[0], s)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(150 * time.Millisecond)
-		io.WriteString(f, st[1]+"\r")
-	}
-	// A command still waiting for input after every step is a failure,
-	// not a hang of the whole test binary.
+	// A command still waiting for input is a failure, not a hang of the
+	// whole test binary.
 	kill := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
 	defer kill.Stop()
 	err = cmd.Wait()
 	<-done
+	if step < len(steps) {
+		t.Fatalf("no %q on the terminal:\n%s", steps[step][0], out.String())
+	}
 	code := 0
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	return out.String(), code
 }
+
+// cursorQuery is the escape sequence asking a terminal where the cursor is.
+const cursorQuery = "\x1b[6n"
 
 func TestPromptAtTerminal(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
@@ -201,13 +208,13 @@ func TestAccessHashMultiLine(t *testing.T) {
 	st.Root.AccessHash = hash
 	e := newEnv(t, st, simulator.Options{})
 	lines := hash[:40] + "\n" + hash[40:80] + "\r\n" + hash[80:] + "\n"
-	r := e.run(lines, "profile", "add", "legacy", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	r := e.call(lines, "profile", "add", "legacy", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
 	e.noSecrets(r, hash)
 	hashFile := filepath.Join(e.dir, "hash.txt")
 	os.WriteFile(hashFile, []byte(lines), 0o600)
-	r = e.run("", "profile", "add", "legacy2", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-command", "cat "+hashFile, "--tls-fingerprint", e.srv.Fingerprint)
+	r = e.call("", "profile", "add", "legacy2", "--url", e.srv.WHMURL, "--kind", "whm", "--auth", "accesshash", "--token-command", "cat "+hashFile, "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 0)
-	r = e.run(newPass+"\n", "-p", "legacy2", "account", "passwd", "bob", "--password-stdin")
+	r = e.call(newPass+"\n", "-p", "legacy2", "account", "passwd", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 }

@@ -36,7 +36,7 @@ func TestTokenListCreateRevoke(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
 
-	r := e.run("", "token", "create", "ci-1", "--acl", "passwd", "--acl", "list-accts", "--whitelist-ip", "127.0.0.1", "--expires", "10d")
+	r := e.call("", "token", "create", "ci-1", "--acl", "passwd", "--acl", "list-accts", "--whitelist-ip", "127.0.0.1", "--expires", "10d")
 	e.wantCode(r, 0)
 	tok := strings.TrimSpace(r.stdout)
 	if len(tok) != 32 || !e.srv.Sim.CheckToken("whm", "root", tok) {
@@ -46,13 +46,13 @@ func TestTokenListCreateRevoke(t *testing.T) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 
-	r = e.run("", "token", "create", "ci-1")
+	r = e.call("", "token", "create", "ci-1")
 	e.wantCode(r, 1)
 	if !strings.Contains(r.stderr, "A conflicting API token with the name “ci-1” already exists.") {
 		t.Errorf("duplicate: %s", r.stderr)
 	}
 
-	r = e.run("", "token", "list", "-o", "json", "--warn-days", "30")
+	r = e.call("", "token", "list", "-o", "json", "--warn-days", "30")
 	e.wantCode(r, 0)
 	e.noSecrets(r, tok)
 	var rows []map[string]any
@@ -72,46 +72,46 @@ func TestTokenListCreateRevoke(t *testing.T) {
 		t.Errorf("no expiry warning: %s", r.stderr)
 	}
 
-	r = e.run("", "token", "list")
+	r = e.call("", "token", "list")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "NAME") || !strings.Contains(r.stdout, "imported-1") || !strings.Contains(r.stdout, "yes") {
 		t.Errorf("table: %s", r.stdout)
 	}
 
-	r = e.run("", "token", "revoke", "imported-1")
+	r = e.call("", "token", "revoke", "imported-1")
 	e.wantCode(r, 2)
 	if !strings.Contains(r.stderr, "is the token profile whm uses") {
 		t.Errorf("revoking the token in use: %s", r.stderr)
 	}
-	r = e.run("", "token", "revoke", "ci-1")
+	r = e.call("", "token", "revoke", "ci-1")
 	e.wantCode(r, 0)
 	if e.srv.Sim.CheckToken("whm", "root", tok) {
 		t.Error("a revoked token still works")
 	}
 
-	r = e.run("", "token", "create", "saved", "--save-to-profile", "whm-saved")
+	r = e.call("", "token", "create", "saved", "--save-to-profile", "whm-saved")
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	if sp := loadProfile(t, e, "whm-saved"); sp.TokenName != "saved" || !e.srv.Sim.CheckToken("whm", "root", sp.Token) ||
 		strings.Contains(r.stdout+r.stderr, sp.Token) {
 		t.Errorf("--save-to-profile: %+v\n%s%s", sp, r.stdout, r.stderr)
 	}
-	r = e.run("", "-p", "whm-saved", "token", "revoke", "saved", "--force")
+	r = e.call("", "-p", "whm-saved", "token", "revoke", "saved", "--force")
 	e.wantCode(r, 0)
 	if sp := loadProfile(t, e, "whm-saved"); e.srv.Sim.CheckToken("whm", "root", sp.Token) {
 		t.Error("revoke --force of the profile's own token: it still works")
 	}
 
 	// A cPanel profile: UAPI Tokens, full access only.
-	r = e.run("", "-p", "cp", "token", "create", "deploy", "-o", "json")
+	r = e.call("", "-p", "cp", "token", "create", "deploy", "-o", "json")
 	e.wantCode(r, 0)
 	var created map[string]string
 	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || !e.srv.Sim.CheckToken("cpanel", "bob", created["token"]) {
 		t.Fatalf("cpanel create: %v %s", err, r.stdout)
 	}
-	r = e.run("", "-p", "cp", "token", "create", "x", "--acl", "passwd")
+	r = e.call("", "-p", "cp", "token", "create", "x", "--acl", "passwd")
 	e.wantCode(r, 2)
-	r = e.run("", "-p", "cp", "token", "revoke", "deploy")
+	r = e.call("", "-p", "cp", "token", "revoke", "deploy")
 	e.wantCode(r, 0)
 	if e.srv.Sim.CheckToken("cpanel", "bob", created["token"]) {
 		t.Error("a revoked cPanel token still works")
@@ -123,7 +123,7 @@ func TestTokenListExpired(t *testing.T) {
 	st.Root.APITokens = []simulator.APIToken{{Name: "old-ci", Token: "OLDCI0123456789ABCDEFGHIJKLMNOPQ", Created: 1_600_000_000, ExpiresAt: 1_600_000_100}}
 	e := newEnv(t, st, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "token", "list", "-o", "yaml")
+	r := e.call("", "token", "list", "-o", "yaml")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "status: expired") ||
 		!strings.Contains(r.stderr, "token old-ci expired on 2020-09-13T12:28:20Z; the server keeps expired tokens until they are revoked: cpctl token revoke old-ci") {
@@ -141,7 +141,7 @@ func TestTokenRotateConfigStore(t *testing.T) {
 		ExpiresAt: time.Now().Unix() + 1000, ACLs: []string{"list-accts", "passwd"}, Whitelist: []string{"127.0.0.0/8"}}}
 	e := newEnv(t, st, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "token", "rotate")
+	r := e.call("", "token", "rotate")
 	e.wantCode(r, 0)
 	e.noSecrets(r)
 	p := loadProfile(t, e, "whm")
@@ -175,19 +175,19 @@ func TestTokenRotateConfigStore(t *testing.T) {
 func TestTokenRotateCPanelNeedsName(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "-p", "cp", "token", "rotate")
+	r := e.call("", "-p", "cp", "token", "rotate")
 	e.wantCode(r, 2)
 	if !strings.Contains(r.stderr, "give --old-name NAME (its tokens: imported-1)") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
-	r = e.run("", "-p", "cp", "token", "rotate", "--old-name", "imported-1")
+	r = e.call("", "-p", "cp", "token", "rotate", "--old-name", "imported-1")
 	e.wantCode(r, 0)
 	p := loadProfile(t, e, "cp")
 	if !e.srv.Sim.CheckToken("cpanel", "bob", p.Token) || e.srv.Sim.CheckToken("cpanel", "bob", simulator.SampleBobToken) {
 		t.Fatal("after rotation the profile's token must work and the old one must not")
 	}
 	// The profile now records the name, so the next rotation needs no flag.
-	r = e.run("", "-p", "cp", "token", "rotate")
+	r = e.call("", "-p", "cp", "token", "rotate")
 	e.wantCode(r, 0)
 	if q := loadProfile(t, e, "cp"); q.Token == p.Token || !e.srv.Sim.CheckToken("cpanel", "bob", q.Token) {
 		t.Fatal("second rotation")
@@ -244,7 +244,7 @@ func TestTokenRotateStoreCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e, tokFile := storeEnv(t, tc.store)
-			r := e.run("", "-p", "cmd", "token", "rotate")
+			r := e.call("", "-p", "cmd", "token", "rotate")
 			e.wantCode(r, tc.code)
 			if tc.msg != "" && !strings.Contains(r.stderr, tc.msg) {
 				t.Errorf("stderr: %s", r.stderr)
@@ -400,7 +400,7 @@ func TestTokenRotateKilled(t *testing.T) {
 func TestTokenRotateAllProfiles(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "token", "rotate", "--all-profiles", "-o", "json")
+	r := e.call("", "token", "rotate", "--all-profiles", "-o", "json")
 	// cp needs --old-name (a cPanel server cannot look a token up): one failure.
 	e.wantCode(r, 2)
 	var rows []map[string]string
@@ -431,7 +431,7 @@ func TestTokenRotateAllProfiles(t *testing.T) {
 func TestTokenVerboseRedacts(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "-v", "token", "create", "v1")
+	r := e.call("", "-v", "token", "create", "v1")
 	e.wantCode(r, 0)
 	tok := strings.TrimSpace(r.stdout)
 	if len(tok) != 32 || strings.Contains(r.stderr, tok) {
@@ -440,7 +440,7 @@ func TestTokenVerboseRedacts(t *testing.T) {
 	if !strings.Contains(r.stderr, "api_token_create") {
 		t.Fatalf("-v logged nothing:\n%s", r.stderr)
 	}
-	r = e.run("", "-v", "token", "rotate")
+	r = e.call("", "-v", "token", "rotate")
 	e.wantCode(r, 0)
 	e.noSecrets(r, tok, loadProfile(t, e, "whm").Token)
 }
@@ -458,7 +458,7 @@ func TestTokenListGolden(t *testing.T) {
 	e := newEnv(t, st, simulator.Options{})
 	e.writeConfig()
 	for _, format := range []string{"table", "json"} {
-		r := e.run("", "token", "list", "-o", format)
+		r := e.call("", "token", "list", "-o", format)
 		e.wantCode(r, 0)
 		e.noSecrets(r, "CIDEPLOY0123456789ABCDEFGHIJKLMN")
 		golden(t, "token-list."+format, r.stdout)
@@ -470,7 +470,7 @@ func TestTokenListGolden(t *testing.T) {
 // journal lets a later run finish.
 func TestTokenRotateStoreUnknown(t *testing.T) {
 	e, tokFile := storeEnv(t, "cat > TOK.new && rm TOK")
-	r := e.run("", "-p", "cmd", "token", "rotate")
+	r := e.call("", "-p", "cmd", "token", "rotate")
 	e.wantCode(r, 4)
 	if !strings.Contains(r.stderr, "cannot tell whether the new token") || !strings.Contains(r.stderr, "both it and the old token imported-1 work") {
 		t.Errorf("stderr: %s", r.stderr)
@@ -488,7 +488,7 @@ func TestTokenRotateStoreUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	plainStore(t, e, tokFile)
-	r = e.run("", "-p", "cmd", "token", "rotate")
+	r = e.call("", "-p", "cmd", "token", "rotate")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stderr, `after step "proved"`) || e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) ||
 		!e.srv.Sim.CheckToken("whm", "root", newTok) {

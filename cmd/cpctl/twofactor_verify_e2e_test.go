@@ -36,7 +36,7 @@ func TestTwoFactor(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			e := e.with(t)
 			pw := newPass + p
-			r := e.run(pw+"\n", "-p", p, "account", "passwd", "bob", "--password-stdin")
+			r := e.call(pw+"\n", "-p", p, "account", "passwd", "bob", "--password-stdin")
 			e.wantCode(r, 0)
 			e.noSecrets(r, pw, tfaSecret)
 			if !e.srv.Sim.CheckPassword("bob", pw) {
@@ -53,12 +53,12 @@ func TestTwoFactor(t *testing.T) {
 		if err := f.Save(cfg); err != nil {
 			t.Fatal(err)
 		}
-		r := e.runEnv([]string{"CPCTL_TOKEN=" + simulator.SampleRootToken}, newPass+"cron\n", "--config", cfg, "-p", "cron", "account", "passwd", "bob", "--password-stdin")
+		r := e.callEnv([]string{"CPCTL_TOKEN=" + simulator.SampleRootToken}, newPass+"cron\n", "--config", cfg, "-p", "cron", "account", "passwd", "bob", "--password-stdin")
 		e.wantCode(r, 0)
 	})
 	t.Run("wrong code", func(t *testing.T) {
 		e := e.with(t)
-		r := e.run(newPass+"\n", "-p", "wrong", "account", "passwd", "bob", "--password-stdin")
+		r := e.call(newPass+"\n", "-p", "wrong", "account", "passwd", "bob", "--password-stdin")
 		e.wantCode(r, 3)
 		if !strings.Contains(r.stderr, "TwoFactorAuth check failed") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("want one line with the server's reason:\n%s", r.stderr)
@@ -66,7 +66,7 @@ func TestTwoFactor(t *testing.T) {
 	})
 	t.Run("missing code without terminal", func(t *testing.T) {
 		e := e.with(t)
-		r := e.run(newPass+"\n", "-p", "none", "account", "passwd", "bob", "--password-stdin")
+		r := e.call(newPass+"\n", "-p", "none", "account", "passwd", "bob", "--password-stdin")
 		e.wantCode(r, 3)
 		if !strings.Contains(r.stderr, "totp-secret") {
 			t.Errorf("should name the profile key to set:\n%s", r.stderr)
@@ -91,7 +91,7 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := e.with(t)
-			r := e.run(newPass+tt.name+"\n", append(tt.args, "--password-stdin", "--verify", "-o", "json")...)
+			r := e.call(newPass+tt.name+"\n", append(tt.args, "--password-stdin", "--verify", "-o", "json")...)
 			e.wantCode(r, 0)
 			e.noSecrets(r, newPass+tt.name)
 			var rows []map[string]any
@@ -107,12 +107,12 @@ func TestVerify(t *testing.T) {
 		})
 	}
 	// The field shows in YAML and the table too.
-	r := e.run("Yaml-Verify-2026!x\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin", "--verify", "-o", "yaml")
+	r := e.call("Yaml-Verify-2026!x\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin", "--verify", "-o", "yaml")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "verified: true") {
 		t.Errorf("yaml lacks verified:\n%s", r.stdout)
 	}
-	r = e.run("Table-Verify-2026!x\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin", "--verify")
+	r = e.call("Table-Verify-2026!x\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin", "--verify")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "VERIFIED") {
 		t.Errorf("table lacks VERIFIED:\n%s", r.stdout)
@@ -126,13 +126,13 @@ func TestMinimumsCached(t *testing.T) {
 	e.writeConfig()
 	// 12345luggage scores 1 as on a server (a dictionary word behind digits),
 	// so it is refused locally for mail (90); the longer one passes.
-	r := e.run("Mail-ok-12345luggage\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
+	r := e.call("Mail-ok-12345luggage\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 	before := e.srv.Sim.Stats()
 	if before.ByFunction["whmapi1:getminimumpasswordstrengths"] != 1 {
 		t.Fatalf("the first change should read the minimums once: %v", before.ByFunction)
 	}
-	r = e.run("12345luggage\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
+	r = e.call("12345luggage\n", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
 	e.wantCode(r, 1)
 	if !strings.Contains(r.stderr, "scores 1,") || !strings.Contains(r.stderr, "minimum of 90") {
 		t.Errorf("should give the score and the minimum:\n%s", r.stderr)
@@ -149,7 +149,7 @@ func TestMinimumsCached(t *testing.T) {
 		t.Error("no cache file under $XDG_CACHE_HOME/cpctl")
 	}
 	// --generate always meets the minimum.
-	r = e.run("", "email", "passwd", "info@bob.example", "--owner", "bob", "--generate")
+	r = e.call("", "email", "passwd", "info@bob.example", "--owner", "bob", "--generate")
 	e.wantCode(r, 0)
 }
 
@@ -158,15 +158,15 @@ func TestProfileAddTwoFactor(t *testing.T) {
 	st.Root.TFASecret = tfaSecret
 	e := newEnv(t, st, simulator.Options{})
 	args := []string{"profile", "add", "tfa", "--url", e.srv.WHMURL, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint}
-	r := e.run(simulator.SampleRootToken+"\n", args...)
+	r := e.call(simulator.SampleRootToken+"\n", args...)
 	e.wantCode(r, 3)
 	if !strings.Contains(r.stderr, "--totp-secret-stdin") {
 		t.Errorf("should say how to give the TOTP secret:\n%s", r.stderr)
 	}
-	r = e.run(simulator.SampleRootToken+"\n"+tfaSecret+"\n", append(args, "--totp-secret-stdin")...)
+	r = e.call(simulator.SampleRootToken+"\n"+tfaSecret+"\n", append(args, "--totp-secret-stdin")...)
 	e.wantCode(r, 0)
 	e.noSecrets(r, tfaSecret)
-	r = e.run("", "profile", "show", "tfa")
+	r = e.call("", "profile", "show", "tfa")
 	if strings.Contains(r.stdout, tfaSecret) || !strings.Contains(r.stdout, "totp-secret: <set>") {
 		t.Errorf("show must hide the TOTP secret:\n%s", r.stdout)
 	}
@@ -187,7 +187,7 @@ func TestVerifyCatchesStaleChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := e.with(t)
 			e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultStale, Count: 1})
-			r := e.run("Stale-Pass-2026!xyz\n", append(tt.args, "--password-stdin", "--verify", "-o", "json")...)
+			r := e.call("Stale-Pass-2026!xyz\n", append(tt.args, "--password-stdin", "--verify", "-o", "json")...)
 			e.wantCode(r, 1)
 			if !strings.Contains(r.stdout, `"verified": false`) || !strings.Contains(r.stdout, `"ok": true`) {
 				t.Errorf("want ok true, verified false:\n%s", r.stdout)
@@ -207,7 +207,7 @@ func TestBulkVerifyStale(t *testing.T) {
 	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultStale, Count: 1})
 	os.WriteFile(filepath.Join(e.dir, "users.csv"), []byte("user\nalice\nbob\n"), 0o600)
 	journal := filepath.Join(e.dir, "v.journal")
-	r := e.run("", "account", "passwd", "--from", filepath.Join(e.dir, "users.csv"), "--generate", "--verify", "--journal", journal, "-o", "jsonl")
+	r := e.call("", "account", "passwd", "--from", filepath.Join(e.dir, "users.csv"), "--generate", "--verify", "--journal", journal, "-o", "jsonl")
 	e.wantCode(r, 5)
 	if !strings.Contains(r.stdout, `"verified":false`) || !strings.Contains(r.stdout, `"verified":true`) {
 		t.Errorf("want one verified and one unverified row:\n%s", r.stdout)

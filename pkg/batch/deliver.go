@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
 	"time"
 
 	"github.com/cpctl/cpctl/pkg/fate"
@@ -18,11 +17,11 @@ import (
 // resume without would finish rows whose passwords reach nobody.
 var ErrDeliveryNeeded = errors.New("its new passwords are delivered by a command, and none was given")
 
-// maxDeliveryFailures is how many deliveries may fail in a row before a run
+// MaxDeliveryFailures is how many deliveries may fail in a row before a run
 // stops trying: a store that is down would otherwise cost a failed command
 // (up to its time limit) for every row left. The rows stay owed, for a
 // resume.
-const maxDeliveryFailures = 3
+const MaxDeliveryFailures = 3
 
 // deliveryQueue bounds the deliveries waiting for the command; a full queue
 // holds the workers back, so a run never changes passwords much faster
@@ -61,7 +60,7 @@ func (dl *deliverer) loop() {
 		err := dl.r.cfg.Deliver(dl.ctx, d)
 		if err != nil {
 			dl.inARow++
-			dl.stopped = dl.inARow >= maxDeliveryFailures
+			dl.stopped = dl.inARow >= MaxDeliveryFailures
 		} else {
 			dl.inARow = 0
 			dl.delivered++
@@ -162,8 +161,9 @@ func (r *runner) deliverEarlier(dl *deliverer) error {
 		}
 		delete(passwords, rec.Seq)
 		queued.set(rec.Seq)
-		dl.send(Delivery{Row: Row{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile},
-			Password: pw, State: fate.Applied, Attempt: rec.Attempt})
+		// An outcome repeats its row's fields (a mixed run's kind too),
+		// all a delivery needs.
+		dl.send(Delivery{Row: rec.row(), Password: pw, State: fate.Applied, Attempt: rec.Attempt})
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStopped) {

@@ -171,7 +171,7 @@ func TestMaybeAppliedDeliveredAgain(t *testing.T) {
 }
 
 // TestDeliveryStopsAfterFailuresInARow: a store that is down is tried
-// maxDeliveryFailures times, not once per row; every row stays owed.
+// MaxDeliveryFailures times, not once per row; every row stays owed.
 func TestDeliveryStopsAfterFailuresInARow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
 	tries := 0
@@ -181,7 +181,7 @@ func TestDeliveryStopsAfterFailuresInARow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tries != maxDeliveryFailures || !sum.DeliveryStopped || sum.Undelivered != 10 || sum.Succeeded != 10 || sum.ExitCode() != fate.ExitPartial {
+	if tries != MaxDeliveryFailures || !sum.DeliveryStopped || sum.Undelivered != 10 || sum.Succeeded != 10 || sum.ExitCode() != fate.ExitPartial {
 		t.Errorf("%d tries, summary %+v", tries, sum)
 	}
 }
@@ -300,5 +300,41 @@ func TestDeliveryCrashAtEveryRecord(t *testing.T) {
 	}
 	if cuts < 20 {
 		t.Fatalf("only %d cuts", cuts)
+	}
+}
+
+// TestMixedRunDeliversEachRowsKind: in a mixed run (cpctl rotate) each
+// delivery carries its row's kind, whether the row is delivered in the run
+// that applied it or by a later resume.
+func TestMixedRunDeliversEachRowsKind(t *testing.T) {
+	path := planRows(t, KindMixed, mixedRows())
+	gen := func(r Row) (string, error) { return "Pw-" + r.Kind.String(), nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	exec := func(_ context.Context, r Row, _ string) Outcome {
+		if r.Seq == 3 {
+			cancel() // rows 1-3 applied without delivery; 4-6 wait for the resume
+		}
+		return Outcome{State: fate.Applied}
+	}
+	if _, err := Resume(ctx, path, RunConfig{Exec: exec, Generate: gen, Concurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []string
+	deliver := func(_ context.Context, d Delivery) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf("%s/%s/%s", d.Row.Kind, d.Row.Target, d.Password))
+		return nil
+	}
+	sum, err := Resume(context.Background(), path, RunConfig{Exec: exec, Generate: gen, Concurrency: 1, Deliver: deliver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{"account/bob/Pw-account", "email/info@bob.example/Pw-email", "ftp/files@bob.example/Pw-ftp",
+		"mysql/bob/Pw-mysql", "postgresql/bob_pg/Pw-postgresql", "webdisk/dav@bob.example/Pw-webdisk"}
+	if !slices.Equal(got, want) || sum.Undelivered != 0 {
+		t.Errorf("delivered %v (undelivered %d), want %v", got, sum.Undelivered, want)
 	}
 }

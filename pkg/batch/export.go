@@ -256,6 +256,8 @@ type Undelivered struct {
 	Target  string `json:"target" yaml:"target"`
 	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
 	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
+	// Kind is the row's own kind, in a mixed run only.
+	Kind Kind `json:"kind,omitempty" yaml:"kind,omitempty"`
 	// State is the row's: applied, or unknown (the server may have the
 	// password: a reply was lost).
 	State fate.State `json:"state" yaml:"state"`
@@ -342,7 +344,8 @@ func listUndelivered(journalPath string, st *journalState, s *Status) error {
 		switch {
 		case u == nil:
 		case rec.T == recRow || rec.T == recOutcome:
-			u.Line, u.Target, u.Owner, u.Profile = rec.Line, rec.Target, rec.Owner, rec.Profile
+			row := rec.row()
+			u.Line, u.Target, u.Owner, u.Profile, u.Kind = row.Line, row.Target, row.Owner, row.Profile, row.Kind
 		case rec.T == recDeliveryFailed:
 			u.Message = rec.Msg
 		}

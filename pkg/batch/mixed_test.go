@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ func mixedRows() []Row {
 		{Kind: KindEmail, Target: "info@bob.example", Owner: "bob", Source: "Email/list_pops of bob"},
 		{Kind: KindMySQL, Target: "bob", Owner: "bob", Source: "Mysql/list_users of bob"}, // same name, other kind: no duplicate
 		{Kind: KindPostgreSQL, Target: "bob_pg", Owner: "bob", Source: "Postgresql/list_users of bob"},
-		{Kind: KindWebDisk, Target: "dav@bob.example", Owner: "bob", Source: "WebDisk/list_webdisks of bob"},
+		{Kind: KindWebDisk, Target: "dav@bob.example", Owner: "bob", Source: "WebDisk::listwebdisks of bob"},
 	}
 }
 
@@ -86,7 +87,7 @@ func TestMixedRunKeepsEachRowsKind(t *testing.T) {
 		"3 email info@bob.example Email/list_pops of bob",
 		"4 mysql bob Mysql/list_users of bob",
 		"5 postgresql bob_pg Postgresql/list_users of bob",
-		"6 webdisk dav@bob.example WebDisk/list_webdisks of bob",
+		"6 webdisk dav@bob.example WebDisk::listwebdisks of bob",
 	}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("executor saw\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
@@ -270,5 +271,44 @@ func TestV2JournalResumes(t *testing.T) {
 	want := "[{shop@bob.example Gen-shop-pw9!} {news@bob.example Gen-news-pw9!} {help@bob.example Gen-help-pw9!}]"
 	if got := fmt.Sprint(rec.calls); got != want {
 		t.Errorf("sent %s\nwant %s", got, want)
+	}
+}
+
+// TestOnlyTakesItsRows: a Resume limited by Only sends its rows alone and
+// leaves the others pending, counted but untouched, for the next call.
+func TestOnlyTakesItsRows(t *testing.T) {
+	rows := mixedRows()
+	rows = append(rows, Row{Kind: KindAccount, Target: "zed", Source: "listaccts"})
+	path := planRows(t, KindMixed, rows)
+	var (
+		mu   sync.Mutex
+		sent []string
+	)
+	exec := func(_ context.Context, r Row, _ string) Outcome {
+		mu.Lock()
+		sent = append(sent, r.Kind.String()+" "+r.Target)
+		mu.Unlock()
+		return Outcome{State: fate.Applied}
+	}
+	gen := func(Row) (string, error) { return "G", nil }
+	accounts := func(r Row) bool { return r.Kind == KindAccount }
+	sum, err := Resume(context.Background(), path, RunConfig{Exec: exec, Generate: gen, Concurrency: 4, Only: accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != (Summary{Total: 7, Succeeded: 2, Pending: 5}) {
+		t.Errorf("first pass %+v", sum)
+	}
+	sort.Strings(sent)
+	if strings.Join(sent, ",") != "account bob,account zed" {
+		t.Errorf("first pass sent %v", sent)
+	}
+	sent = nil
+	sum, err = Resume(context.Background(), path, RunConfig{Exec: exec, Generate: gen, Concurrency: 4, Only: func(r Row) bool { return !accounts(r) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != (Summary{Total: 7, Succeeded: 7, Skipped: 2}) || len(sent) != 5 || slices.ContainsFunc(sent, func(s string) bool { return strings.HasPrefix(s, "account") }) {
+		t.Errorf("second pass %+v sent %v", sum, sent)
 	}
 }

@@ -306,10 +306,16 @@ func TestExitCode(t *testing.T) {
 	}{
 		{Summary{Total: 3, Succeeded: 3}, 0},
 		{Summary{Total: 0}, 0},
-		{Summary{Total: 3, Failed: 3}, 1},
+		{Summary{Total: 3, Failed: 3, FailedExit: 1}, 1},
+		{Summary{Total: 3, Failed: 1, Pending: 2, FailedExit: 4}, 4},
+		{Summary{Total: 3, Pending: 3, FailedExit: 3}, 3},
+		{Summary{Total: 3, Failed: 1, Pending: 2, FailedExit: 5}, 5},
+		{Summary{Total: 3, Failed: 3}, 5}, // the reasons not worked out
+		{Summary{Total: 3, Pending: 3, Undelivered: 1, FailedExit: 4}, 5},
 		{Summary{Total: 3, Succeeded: 2, Failed: 1}, 5},
+		{Summary{Total: 3, Succeeded: 3, Undelivered: 1}, 5},
 		{Summary{Total: 3, Succeeded: 2, Pending: 1, Interrupted: true}, 5},
-		{Summary{Total: 3, Pending: 3, Interrupted: true}, 1},
+		{Summary{Total: 3, Pending: 3, Interrupted: true, FailedExit: 4}, 4},
 	}
 	for _, tt := range tests {
 		if got := tt.s.ExitCode(); got != tt.want {

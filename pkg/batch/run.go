@@ -105,21 +105,28 @@ type Summary struct {
 	// at the end of the run (see RunConfig.Deliver): changed, or maybe
 	// changed, and not handed to the command yet. It is 0 for a journal
 	// that does not deliver. DeliveryStopped: deliveries failed
-	// maxDeliveryFailures times in a row, so the run tried no more.
+	// MaxDeliveryFailures times in a row, so the run tried no more.
 	Delivered       int
 	Undelivered     int
 	DeliveryStopped bool
+
+	// FailedExit is set when no row succeeded: the exit code all the rows
+	// share (fate.Failures: every row refused 1, the credentials 3, the
+	// network or an unreadable reply 4), or fate.ExitPartial when they
+	// failed for different reasons. 0 when not worked out.
+	FailedExit int
 }
 
 // ExitCode is cpctl's exit code for the run: 0 when every row succeeded
-// (and was delivered), 1 when none did, 5 when some did or some changed row
-// is owed a delivery. Pending rows count as not succeeded.
+// (and was delivered); 5 when some did, or some changed row is owed a
+// delivery; when none did, the code the rows' failures share (FailedExit),
+// or 5 when they differ. Pending rows count as not succeeded.
 func (s Summary) ExitCode() int {
 	switch {
 	case s.Succeeded == s.Total && s.Undelivered == 0:
 		return fate.ExitOK
-	case s.Succeeded == 0:
-		return fate.ExitRefused
+	case s.Succeeded == 0 && s.Undelivered == 0 && s.FailedExit != 0:
+		return s.FailedExit
 	}
 	return fate.ExitPartial
 }
@@ -142,6 +149,11 @@ type RunConfig struct {
 	// intent is written; it gets the row so that the password can avoid
 	// containing the user name, which servers refuse.
 	Generate func(row Row) (string, error)
+	// Only, when set, limits this call to the rows it accepts; the others
+	// are left as they are, for a later call on the same journal (a mixed
+	// run sends its account rows first, then the rest). The Summary still
+	// counts every row of the journal.
+	Only func(Row) bool
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
 	// when 0); rows of different profiles run at the same time. The plan is
 	// read once whatever the number of profiles, and workers exist only for
@@ -250,6 +262,9 @@ func Resume(ctx context.Context, journalPath string, cfg RunConfig) (Summary, er
 		// journal show says.
 		sum.Undelivered, err = countUndelivered(journalPath)
 		sum.Interrupted = sum.Interrupted || (ctx.Err() != nil && sum.Undelivered > 0)
+	}
+	if err == nil && sum.Succeeded == 0 && sum.Total > 0 {
+		sum.FailedExit, err = failedExit(journalPath)
 	}
 	return sum, err
 }
@@ -517,6 +532,9 @@ func (r *runner) dispatch(s *scheduler) error {
 			return errStopped
 		}
 		jb := job{row: rec.row()}
+		if r.cfg.Only != nil && !r.cfg.Only(jb.row) {
+			return nil
+		}
 		if sr, ok := r.st.sent[rec.Seq]; ok {
 			jb.password, jb.attempt, jb.wasUncertain = sr.password, sr.attempt, sr.uncertain
 		}

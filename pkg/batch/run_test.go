@@ -12,12 +12,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cpctl/cpctl/pkg/fate"
 )
 
-// fakeServer is an executor that remembers every password it was sent.
+// fakeServer is an executor that remembers every password it was sent. Tests
+// that give it a latency run in a synctest bubble, where the latency is
+// synctest's time: the rows overlap as on a slow server, and nothing waits.
 type fakeServer struct {
 	latency time.Duration
 	refuse  func(Row) bool
@@ -206,7 +209,9 @@ func TestRunValidationSendsNothing(t *testing.T) {
 	}
 }
 
-func TestRunConcurrencyPerProfile(t *testing.T) {
+func TestRunConcurrencyPerProfile(t *testing.T) { synctest.Test(t, testRunConcurrencyPerProfile) }
+
+func testRunConcurrencyPerProfile(t *testing.T) {
 	srv := newFakeServer(3 * time.Millisecond)
 	// Rows sorted by profile: the second profile must not wait for the first.
 	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(csvRows(30, "a", "b")),
@@ -227,7 +232,9 @@ func TestRunConcurrencyPerProfile(t *testing.T) {
 	}
 }
 
-func TestRunCancelAndResume(t *testing.T) {
+func TestRunCancelAndResume(t *testing.T) { synctest.Test(t, testRunCancelAndResume) }
+
+func testRunCancelAndResume(t *testing.T) {
 	srv := newFakeServer(2 * time.Millisecond)
 	path := filepath.Join(t.TempDir(), "j")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -305,7 +312,9 @@ func TestResumeRetriesLostReplies(t *testing.T) {
 	}
 }
 
-func TestRunRateLimit(t *testing.T) {
+func TestRunRateLimit(t *testing.T) { synctest.Test(t, testRunRateLimit) }
+
+func testRunRateLimit(t *testing.T) {
 	srv := newFakeServer(0)
 	start := time.Now()
 	_, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(csvRows(11, "")),

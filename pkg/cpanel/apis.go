@@ -194,19 +194,49 @@ func (c *Client) MinimumStrengths(ctx context.Context) (map[string]int, error) {
 	}
 	out := make(map[string]int, 2)
 	for _, q := range [...]struct{ app, key string }{{"passwd", "passwd"}, {"ftp", "virtual"}} {
-		_, a, err := c.call(ctx, Request{API: UAPI, Module: "PasswdStrength", Function: "get_required_strength", Idempotent: true,
-			Params: []Param{{Key: "app", Value: q.app}}})
+		n, err := c.requiredStrength(ctx, q.app)
 		if err != nil {
 			return nil, err
-		}
-		d, _ := a.data.(map[string]any)
-		n, ok := toInt(d["strength"])
-		if !ok {
-			return nil, &Error{Kind: ErrTransport, Op: "UAPI PasswdStrength/get_required_strength", Reason: "unreadable reply: no strength"}
 		}
 		out[q.key] = n
 	}
 	return out, nil
+}
+
+// RequiredStrength reads the server's minimum strength (0–100) for one app, such as "mysql" or
+// "postgres". Through WHM it is getminimumpasswordstrengths' figure for the app (or the default);
+// on a cPanel client UAPI PasswdStrength/get_required_strength, which answers the default for an
+// app without a setting of its own.
+func (c *Client) RequiredStrength(ctx context.Context, app string) (int, error) {
+	if c.kind != KindWHM {
+		return c.requiredStrength(ctx, app)
+	}
+	m, err := c.MinimumStrengths(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if n, ok := m[app]; ok {
+		return n, nil
+	}
+	if n, ok := m["default"]; ok {
+		return n, nil
+	}
+	return 0, &Error{Kind: ErrTransport, Op: "WHM API 1 getminimumpasswordstrengths", Written: true,
+		Reason: "unreadable reply: no minimum for " + app + " and no default"}
+}
+
+func (c *Client) requiredStrength(ctx context.Context, app string) (int, error) {
+	_, a, err := c.call(ctx, Request{API: UAPI, Module: "PasswdStrength", Function: "get_required_strength", Idempotent: true,
+		Params: []Param{{Key: "app", Value: app}}})
+	if err != nil {
+		return 0, err
+	}
+	d, _ := a.data.(map[string]any)
+	n, ok := toInt(d["strength"])
+	if !ok {
+		return 0, &Error{Kind: ErrTransport, Op: "UAPI PasswdStrength/get_required_strength", Written: true, Reason: "unreadable reply: no strength"}
+	}
+	return n, nil
 }
 
 func toInt(v any) (int, bool) {

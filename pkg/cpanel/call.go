@@ -13,11 +13,12 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/cpctl/cpctl/pkg/pace"
 )
 
 const (
@@ -304,7 +305,7 @@ func (c *Client) send(ctx context.Context, out outgoing) (*Reply, error) {
 			// proxy's 502/504 may come after the call ran behind it, so only
 			// a call that is safe to run twice is repeated then.
 			wait = backoff(try)
-			if ra, ok := retryAfter(rep.header, time.Now()); ok {
+			if ra := pace.RetryAfter(rep.header.Get("Retry-After"), time.Now()); ra > 0 {
 				wait = min(ra, c.timeout)
 			}
 		case err != nil && !written && retryableConnError(ctx, err):
@@ -341,28 +342,6 @@ func backoff(try int) time.Duration {
 		d = backoffMax
 	}
 	return time.Duration(float64(d) * (0.5 + rand.Float64()))
-}
-
-// retryAfter reads a Retry-After header given in seconds or as an HTTP date.
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
 }
 
 // retryableConnError says whether a failure to reach the server may pass on a second try.

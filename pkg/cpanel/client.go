@@ -42,6 +42,7 @@ type Client struct {
 	hc         *http.Client
 	maxReply   int64 // bytes of a reply body read at most
 	sleep      func(context.Context, time.Duration) error
+	closeIdle  func() // the transport's CloseIdleConnections, when it has one
 	// ownForms are the encodings of cfg.Secret a reply may echo, and ownSecret their replacer.
 	ownForms  []string
 	ownSecret *strings.Replacer
@@ -268,6 +269,11 @@ func New(cfg Config) (*Client, error) {
 			MaxResponseHeaderBytes: maxHeaderBytes,
 		}
 	}
+	// Close drops the idle connections of the transport itself: a wrapper
+	// (pace.Transport) need not pass CloseIdleConnections on.
+	if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		c.closeIdle = ci.CloseIdleConnections
+	}
 	if cfg.WrapTransport != nil {
 		rt = cfg.WrapTransport(rt)
 	}
@@ -300,6 +306,8 @@ func (c *Client) Close(ctx context.Context) error {
 	if sess != "" {
 		err = c.logout(ctx, sess)
 	}
-	c.hc.CloseIdleConnections()
+	if c.closeIdle != nil {
+		c.closeIdle()
+	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -355,32 +356,6 @@ func TestRetryOnConnectionRefused(t *testing.T) {
 	}
 }
 
-func TestRetryAfterParse(t *testing.T) {
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		v    string
-		want time.Duration
-		ok   bool
-	}{
-		{"5", 5 * time.Second, true},
-		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-		{"soon", 0, false},
-		{"-1", 0, false},
-		{"", 0, false},
-	}
-	for _, tt := range tests {
-		h := http.Header{}
-		if tt.v != "" {
-			h.Set("Retry-After", tt.v)
-		}
-		got, ok := retryAfter(h, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("retryAfter(%q) = %v,%v; want %v,%v", tt.v, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestTimeout(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, s seen) {
 		select {
@@ -475,5 +450,44 @@ func TestTransportOverride(t *testing.T) {
 	}
 	if got.URL.String() != "https://whm.example.com/base/json-api/passwd?api.version=1" || got.Header.Get("User-Agent") != "test/1" {
 		t.Errorf("request %s UA %q", got.URL, got.Header.Get("User-Agent"))
+	}
+}
+
+// wrapped is a RoundTripper wrapper that, like pace.Transport, does not
+// pass CloseIdleConnections on.
+type wrapped struct{ rt http.RoundTripper }
+
+func (w wrapped) RoundTrip(r *http.Request) (*http.Response, error) { return w.rt.RoundTrip(r) }
+
+// Close drops the kept-alive connections also when WrapTransport hides the
+// transport: a process that goes on (cpctl demo, in-process tests) must not
+// leave them open to the server.
+func TestCloseDropsConnectionsBehindAWrapper(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, `{"data":{"version":"11.120.0.1"},"metadata":{"command":"version","reason":"OK","result":1,"version":1}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := New(Config{URL: srv.URL, Kind: KindWHM, Auth: AuthToken, User: "root", Secret: "TOKEN",
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return wrapped{rt} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second): // a bound on a failure, not a wait
+		t.Fatal("the connection is still open after Close")
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
-// ErrorKind classifies a failure; its value is the exit code the CLI uses.
+// ErrorKind classifies a failure. For the first four kinds the value is the exit code the CLI
+// uses; ErrNotFound exits 1 like a refusal (ExitCode).
 type ErrorKind int
 
 // Error kinds.
@@ -25,6 +26,10 @@ const (
 	ErrAuth ErrorKind = 3
 	// ErrTransport: the server could not be reached or its reply could not be read.
 	ErrTransport ErrorKind = 4
+	// ErrNotFound: the server answered a look-up with its documented "nothing" (getdomainowner:
+	// no account the caller controls owns the domain). Its own value keeps it apart from a
+	// refusal; it exits 1 all the same.
+	ErrNotFound ErrorKind = 6
 )
 
 // String names the kind.
@@ -38,6 +43,8 @@ func (k ErrorKind) String() string {
 		return "usage"
 	case ErrTransport:
 		return "transport"
+	case ErrNotFound:
+		return "not found"
 	}
 	return "error " + strconv.Itoa(int(k))
 }
@@ -79,6 +86,8 @@ func (e *Error) Error() string {
 		b.WriteString("authentication failed: ")
 	case ErrRefused:
 		b.WriteString("refused: ")
+	case ErrNotFound:
+		b.WriteString("not found: ")
 	}
 	reason := termsafe.Bounded(e.Reason, maxReasonRunes)
 	switch {
@@ -114,8 +123,11 @@ func usagef(op, format string, args ...any) *Error {
 
 // ExitCode is the process exit code for this failure (1, 2, 3 or 4).
 func (e *Error) ExitCode() int {
-	if e.Kind == 0 {
+	switch e.Kind {
+	case 0:
 		return int(ErrTransport)
+	case ErrNotFound:
+		return int(ErrRefused)
 	}
 	return int(e.Kind)
 }
@@ -136,7 +148,7 @@ func StateOf(err error) fate.State {
 	switch {
 	case e.Kind == ErrUsage, !e.Written:
 		return fate.NotSent
-	case (e.Kind == ErrRefused || e.Kind == ErrAuth) && e.Status != 0:
+	case (e.Kind == ErrRefused || e.Kind == ErrAuth || e.Kind == ErrNotFound) && e.Status != 0:
 		return fate.Refused
 	}
 	return fate.Unknown

@@ -113,3 +113,83 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// FuzzListingDecoders feeds arbitrary JSON to the payload readers of the listings: they must never
+// panic, and whatever they accept holds only names a server could have sent.
+func FuzzListingDecoders(f *testing.F) {
+	for _, r := range loadRecorded(f) {
+		f.Add(r.body)
+	}
+	f.Add([]byte(`[{"user":"a@b.example","type":"sub"},{"email":"x"}]`))
+	f.Add([]byte(`{"data":{"acct":[{"user":"bob","domain":"b.example","owner":"root","suspended":"1"}]}}`))
+	f.Add([]byte(`{"user":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		v, err := decodeJSON(body)
+		if err != nil {
+			return
+		}
+		// Each reader gets the whole body and, as the call would hand it, each payload inside.
+		payloads := []any{v}
+		if m, ok := v.(map[string]any); ok {
+			for _, k := range []string{"data", "result", "cpanelresult"} {
+				payloads = append(payloads, m[k])
+				if inner, ok := m[k].(map[string]any); ok {
+					payloads = append(payloads, inner["data"])
+				}
+			}
+		}
+		for _, p := range payloads {
+			checkNames(t, "accounts", accountNames(parseAccounts(p)))
+			if owner, found, why := parseDomainOwner(p); why == "" && found && !plainName(owner) {
+				t.Fatalf("owner %q accepted", owner)
+			}
+			if ls, why := parseFTPLogins(p); why == "" {
+				for _, l := range ls {
+					checkNames(t, "ftp", []string{l.Login, l.User, l.Type})
+					if (l.Domain != "") != strings.Contains(l.Login, "@") {
+						t.Fatalf("ftp %+v", l)
+					}
+				}
+			}
+			if bs, why := parseMailboxes(p); why == "" {
+				for _, b := range bs {
+					checkNames(t, "mailbox", []string{b.Address, b.Local})
+					if b.Main == strings.Contains(b.Address, "@") || (!b.Main && b.Domain == "") {
+						t.Fatalf("mailbox %+v", b)
+					}
+				}
+			}
+			if us, why := parseMySQLUsers(p); why == "" {
+				checkNames(t, "mysql", us)
+			}
+			if us, why := parsePostgresUsers(p); why == "" {
+				checkNames(t, "postgresql", us)
+			}
+			if ds, why := parseWebDisks(p); why == "" {
+				for _, d := range ds {
+					checkNames(t, "webdisk", []string{d.Login, d.Domain})
+				}
+			}
+		}
+	})
+}
+
+func accountNames(as []AccountInfo, why string) []string {
+	if why != "" {
+		return nil
+	}
+	var out []string
+	for _, a := range as {
+		out = append(out, a.User, a.Domain, a.Owner)
+	}
+	return out
+}
+
+func checkNames(t *testing.T, what string, names []string) {
+	t.Helper()
+	for _, n := range names {
+		if !plainName(n) {
+			t.Fatalf("%s: name %q accepted", what, n)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cpanel
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -112,6 +113,14 @@ func requestFor(t *testing.T, r recorded) (Request, Kind) {
 	case "whmapi0-xml":
 		return reqWHM0XML, KindWHM
 	case "cpapi2":
+		// API 2 replies name their function; the record rules differ between a password change
+		// (verdict in data[0]) and a listing (records without one).
+		var env struct {
+			R struct{ Module, Func string } `json:"cpanelresult"`
+		}
+		if json.Unmarshal(r.body, &env) == nil && env.R.Module != "" && env.R.Func != "" {
+			return Request{API: CPAPI2, Module: env.R.Module, Function: env.R.Func, User: "bob"}, KindWHM
+		}
 		return reqAPI2, KindWHM
 	case "cpapi2-uapi":
 		return reqUAPI3, KindWHM

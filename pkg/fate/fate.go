@@ -78,3 +78,38 @@ func ExitCode(s State, auth, network bool) int {
 	// A state nobody recognises may hide an applied change: fail closed.
 	return ExitTransport
 }
+
+// Failures gathers the exit codes of the rows of a run that did not
+// succeed, for the run's own exit code when none did: a run whose rows all
+// failed for one reason exits with that reason's code, so that a script can
+// tell "fix the input" (every row refused, 1) from "check the credentials"
+// (3) and "retry later" (every row lost to the network or an unreadable
+// reply, 4). Rows that failed for different reasons give ExitPartial. The
+// zero value holds no code.
+type Failures struct{ seen uint16 }
+
+// Add records one row's exit code (ExitCode's). A code outside the table
+// counts as ExitPartial.
+func (f *Failures) Add(code int) {
+	if code <= ExitOK || code > ExitPartial {
+		code = ExitPartial
+	}
+	f.seen |= 1 << code
+}
+
+// ExitCode is the code every row added shares, ExitPartial when they
+// differ, and ExitOK when none was added.
+func (f Failures) ExitCode() int {
+	if f.seen == 0 {
+		return ExitOK
+	}
+	if f.seen&(f.seen-1) != 0 {
+		return ExitPartial
+	}
+	for code := ExitRefused; code < ExitPartial; code++ {
+		if f.seen == 1<<code {
+			return code
+		}
+	}
+	return ExitPartial
+}

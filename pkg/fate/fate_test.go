@@ -33,3 +33,31 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+func TestFailures(t *testing.T) {
+	tests := []struct {
+		name  string
+		codes []int
+		want  int
+	}{
+		{"none", nil, ExitOK},
+		{"all refused", []int{ExitRefused, ExitRefused}, ExitRefused},
+		{"all the credentials", []int{ExitAuth}, ExitAuth},
+		{"all lost to the network", []int{ExitTransport, ExitTransport, ExitTransport}, ExitTransport},
+		{"all failed before sending", []int{ExitUsage}, ExitUsage},
+		{"refused and lost", []int{ExitRefused, ExitTransport}, ExitPartial},
+		{"auth and refused", []int{ExitAuth, ExitRefused}, ExitPartial},
+		{"partial stays partial", []int{ExitPartial}, ExitPartial},
+		{"a code outside the table", []int{130}, ExitPartial},
+		{"a success code is no failure", []int{ExitOK}, ExitPartial},
+	}
+	for _, tt := range tests {
+		var f Failures
+		for _, c := range tt.codes {
+			f.Add(c)
+		}
+		if got := f.ExitCode(); got != tt.want {
+			t.Errorf("%s: %v gives %d, want %d", tt.name, tt.codes, got, tt.want)
+		}
+	}
+}

@@ -63,10 +63,13 @@ func ParseFormat(s string) (Format, error) {
 type PasswdResult struct {
 	Profile string `json:"profile" yaml:"profile"`
 	Server  string `json:"server" yaml:"server"`
-	// Kind is account, ftp or email.
+	// Kind is account, ftp, email, mysql, postgresql or webdisk.
 	Kind   string `json:"kind" yaml:"kind"`
 	Target string `json:"target" yaml:"target"`
 	Owner  string `json:"owner" yaml:"owner"`
+	// Source says where a target selected on the server was listed
+	// (listaccts, Email/list_pops of bob); absent for other rows.
+	Source string `json:"source,omitempty" yaml:"source,omitempty"`
 	API    string `json:"api" yaml:"api"`
 	OK     bool   `json:"ok" yaml:"ok"`
 	// Services is printed as [] when empty, never null.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -21,6 +22,10 @@ func WithPasswordColumn() StreamOption { return func(s *Stream) { s.password = t
 // WithVerifiedColumn makes a table stream show the VERIFIED column.
 func WithVerifiedColumn() StreamOption { return func(s *Stream) { s.verified = true } }
 
+// WithKindColumn makes a table stream show a KIND column after PROFILE,
+// for a run whose rows are of several kinds (cpctl rotate).
+func WithKindColumn() StreamOption { return func(s *Stream) { s.kind = true } }
+
 // Stream prints results one at a time, as a bulk run finishes them, in the
 // same shape Results prints them all at once: a JSON list (opened by the
 // first row, closed by Close, so memory stays flat whatever the number of
@@ -31,6 +36,7 @@ type Stream struct {
 	mu       sync.Mutex
 	password bool
 	verified bool
+	kind     bool
 	cols     []column // fixed by the first Write
 	widths   []int    // fitted to the terminal by the first Write; nil: pad only
 	narrow   bool     // the terminal is too narrow for a line per row
@@ -101,6 +107,9 @@ func (s *Stream) Write(r PasswdResult) error {
 func (s *Stream) writeRow(buf *bytes.Buffer, r PasswdResult) error {
 	if s.cols == nil {
 		s.cols = passwdColumns(s.password || r.Password != "", s.verified || r.Verified != nil || r.Verify != "")
+		if s.kind {
+			s.cols = slices.Insert(s.cols, 1, column{header: "KIND", width: 10, value: func(r PasswdResult) string { return r.Kind }})
+		}
 		s.fit()
 		if !s.narrow {
 			// With passwords on their own lines, the header has one too:
@@ -136,7 +145,7 @@ func (s *Stream) keep() []bool {
 // At a terminal, a streamed row is one line: its cells shrink to these
 // widths (cut with "…") before the rows go vertical, and MESSAGE keeps at
 // least minMessage columns.
-var minStreamWidth = map[string]int{"PROFILE": 8, "TARGET": 20, "RESULT": 6, "SERVICES": 8, "VERIFIED": 11}
+var minStreamWidth = map[string]int{"KIND": 7, "PROFILE": 8, "TARGET": 20, "RESULT": 6, "SERVICES": 8, "VERIFIED": 11}
 
 const (
 	minMessage = 16

@@ -126,3 +126,33 @@ func BenchmarkStreamJSON(b *testing.B) {
 type countWriter struct{ n int }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
+
+// A rotation's rows are of several kinds: its table says which, after
+// PROFILE, and its JSON carries each row's source.
+func TestStreamKindColumn(t *testing.T) {
+	rows := []PasswdResult{
+		{Profile: "prod", Kind: "account", Target: "bob", OK: true, Message: "Password changed for user “bob”.", Source: "listaccts user=bob"},
+		{Profile: "prod", Kind: "mysql", Target: "bob_wp", Owner: "bob", OK: true, Source: "Mysql/list_users of bob"},
+	}
+	var buf bytes.Buffer
+	s := New(Table, &buf, false).Stream(WithKindColumn())
+	for _, r := range rows {
+		if err := s.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "PROFILE\tKIND\tTARGET\tRESULT") || !strings.HasPrefix(lines[2], "prod\tmysql\tbob_wp\tok") {
+		t.Errorf("table:\n%s", buf.String())
+	}
+	buf.Reset()
+	if err := New(JSONL, &buf, false).Results(rows[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"owner":"bob","source":"Mysql/list_users of bob","api"`) {
+		t.Errorf("jsonl: %s", buf.String())
+	}
+}

@@ -14,11 +14,13 @@ import (
 )
 
 // fakeTerm plays the user at the far end of a pseudo-terminal. Survey asks
-// the terminal where the cursor is (ESC [ 6 n) before it reads a line and
-// reads the reply with a throw-away bufio.Reader, which would swallow keys
-// sent in the same burst. So the terminal answers each query and types the
-// next scripted line only after a line's two queries, once they have gone
-// quiet.
+// the terminal twice where the cursor is (ESC [ 6 n) before it reads a line,
+// for the screen size and for the position, and reads each reply with a
+// throw-away bufio.Reader, which would swallow keys sent in the same burst
+// after the reply. What comes before the reply survey keeps as typed, so the
+// terminal types each scripted line just in front of its reply to the
+// line's second query: no waiting on a clock. A line must not contain 'R',
+// which survey would take for the end of a reply.
 type fakeTerm struct {
 	master *os.File
 	mu     sync.Mutex
@@ -28,12 +30,17 @@ type fakeTerm struct {
 
 func startTerminal(t *testing.T, master *os.File, lines []string) *fakeTerm {
 	t.Helper()
+	for _, l := range lines {
+		if strings.Contains(l, "R") {
+			t.Fatalf("scripted line %q contains R", l)
+		}
+	}
 	term := &fakeTerm{master: master, done: make(chan struct{})}
-	queries := make(chan struct{}, 16)
 	go func() {
 		defer close(term.done)
 		buf := make([]byte, 1024)
 		var pending []byte
+		queries := 0
 		for {
 			n, err := master.Read(buf)
 			if n > 0 {
@@ -47,41 +54,19 @@ func startTerminal(t *testing.T, master *os.File, lines []string) *fakeTerm {
 						break
 					}
 					pending = pending[i+4:]
-					if _, err := master.Write([]byte("\x1b[24;80R")); err != nil {
+					reply := "\x1b[24;80R"
+					if queries++; queries%2 == 0 && len(lines) > 0 {
+						reply, lines = lines[0]+reply, lines[1:]
+					}
+					if _, err := master.Write([]byte(reply)); err != nil {
 						return
 					}
-					queries <- struct{}{}
 				}
 				if len(pending) > 3 { // keep a possible partial query
 					pending = pending[len(pending)-3:]
 				}
 			}
 			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		for _, line := range lines {
-			// Each line read asks twice: once for the screen size, once
-			// for the cursor position.
-			for range 2 {
-				select {
-				case <-queries:
-				case <-term.done:
-					return
-				}
-			}
-			for quiet := false; !quiet; {
-				select {
-				case <-queries:
-				case <-time.After(150 * time.Millisecond):
-					quiet = true
-				case <-term.done:
-					return
-				}
-			}
-			if _, err := master.Write([]byte(line)); err != nil {
 				return
 			}
 		}

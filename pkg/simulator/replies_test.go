@@ -66,6 +66,8 @@ func recordedReplies() []recorded {
 		{name: "whmapi1_listaccts_exact_not_found", api: "whmapi1", class: "refused", r: w1("listaccts", "searchmethod=exact&searchtype=user&search=nobody")},
 		{name: "whmapi1_getdomainowner_ok", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=shop.bob.example")},
 		{name: "whmapi1_getdomainowner_unknown", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=nowhere.example")},
+		{name: "whmapi1_list_database_users", api: "whmapi1", class: "ok", r: w1("list_database_users", "")},
+		{name: "whmapi1_list_database_users_reseller", api: "whmapi1", class: "refused", r: req{path: "/json-api/list_database_users", query: "api.version=1", auth: res1}},
 		{name: "uapi_email_list_pops", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Email/list_pops")},
 		{name: "uapi_ftp_list_ftp", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Ftp/list_ftp")},
 		{name: "uapi_mysql_list_users", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Mysql/list_users")},
@@ -154,6 +156,13 @@ var staticReplies = []string{
 	"doc_getminimumpasswordstrengths.json", "capture_access_denied.json", "doc_tfa_failed.json", "doc_login_invalid.json",
 	"doc_whmapi1_passwd_ok.json", "doc_uapi_ok.json", "doc_uapi_cpanel_ok.json", "capture_cpapi2_email_passwdpop_weak.json",
 	"doc_uapi_get_required_strength.json", "doc_token_only.json",
+	// Listings, database users and Web Disk (issue 18), from cPanel's server modules and documentation.
+	"capture_cpapi3_email_list_pops.json", "doc_uapi_mysql_list_users.json", "doc_uapi_postgresql_list_users.json",
+	"doc_uapi_ftp_list_ftp.json", "doc_cpapi2_webdisk_listwebdisks.json", "doc_whmapi1_listaccts.json",
+	"doc_whmapi1_listaccts_none.json", "doc_whmapi1_getdomainowner.json", "doc_whmapi1_getdomainowner_none.json",
+	"doc_uapi_mysql_set_password_ok.json", "doc_uapi_mysql_set_password_not_owned.json",
+	"doc_uapi_postgresql_set_password_weak.json", "doc_cpapi3_webdisk_set_password_ok.json",
+	"doc_uapi_webdisk_set_password_unknown.json", "doc_whmapi1_list_database_users.json",
 }
 
 // origins are where a recorded reply may come from.

@@ -255,6 +255,8 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 		c.exec = func() reply { return s.listaccts(id, p) }
 	case "getdomainowner":
 		c.exec = func() reply { return s.getdomainowner(id, p) }
+	case "list_database_users":
+		c.exec = func() reply { return s.listDatabaseUsers(id) }
 	case "getminimumpasswordstrengths":
 		c.exec = func() reply { return s.minimums(p) }
 	case "uapi_cpanel":

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
 )
@@ -28,9 +29,21 @@ const (
 	ViaUAPICpanel = "uapi_cpanel" // WHM API 1 uapi_cpanel
 )
 
-// Options are one mirror command's flags and arguments.
+// Options are one mirror command's flags and arguments, and the few things
+// it needs from the factory.
 type Options struct {
-	F   *cmdutil.Factory
+	IO *cmdutil.IOStreams
+	// Config is the config file; ProfileNames are the profiles --profile
+	// (or the current profile) selects; ResolveTarget merges one with flags
+	// and environment.
+	Config        func() (*config.File, string, error)
+	ProfileNames  func() ([]string, error)
+	ResolveTarget func(name string) (*cmdutil.Target, error)
+	// ClientConfig fetches a target's secret and describes its client.
+	ClientConfig func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	// TwoFactor handles a two-factor refusal (cmdutil.Factory.TwoFactorFallback).
+	TwoFactor func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
+
 	API cpanel.API
 
 	// Module is empty for WHM API 1.
@@ -44,6 +57,12 @@ type Options struct {
 	Output      string
 	AllProfiles bool
 	Concurrency int
+
+	// DryRun is the root's --dry-run.
+	DryRun bool
+	// EnvOutput is the root's output setting (-o before the command, or
+	// CPCTL_OUTPUT), used when this command's -o was not given.
+	EnvOutput string
 
 	// outputSet and profileSet record whether -o and --profile were given
 	// on the command line.
@@ -73,7 +92,8 @@ some servers failed, or the common code when all failed the same way.`
 // NewCmd returns the mirror command for one API. runF, when set, replaces
 // the run (flag-parsing tests).
 func NewCmd(f *cmdutil.Factory, api cpanel.API, runF func(*Options) error) *cobra.Command {
-	o := &Options{F: f, API: api}
+	o := &Options{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
+		ClientConfig: f.ClientConfig, TwoFactor: f.TwoFactorFallback, API: api}
 	cmd := &cobra.Command{
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -85,6 +105,7 @@ func NewCmd(f *cmdutil.Factory, api cpanel.API, runF func(*Options) error) *cobr
 			}
 			o.Function, o.Args = args[0], args[1:]
 			o.outputSet = cmd.Flags().Changed("output")
+			o.DryRun, o.EnvOutput = f.DryRun, f.Viper.GetString(cmdutil.KeyOutput)
 			if pf := cmd.Flags().Lookup("profile"); pf != nil {
 				o.profileSet = pf.Changed
 			}
@@ -148,7 +169,7 @@ the profile's own user and may be left out.
 func (o *Options) format() (Format, error) {
 	s := o.Output
 	if !o.outputSet {
-		s = o.F.Viper.GetString(cmdutil.KeyOutput)
+		s = o.EnvOutput
 		switch {
 		case s == "" || strings.EqualFold(s, "table"):
 			s = string(YAML)
@@ -283,7 +304,6 @@ func where(t *cmdutil.Target) string {
 // Run resolves the servers and the arguments, then calls one server or
 // several.
 func Run(ctx context.Context, o *Options) error {
-	f := o.F
 	fm, err := o.format()
 	if err != nil {
 		return err
@@ -303,34 +323,34 @@ func Run(ctx context.Context, o *Options) error {
 	// in a list changes nothing anywhere.
 	targets := make([]*cmdutil.Target, len(names))
 	for i, n := range names {
-		if targets[i], err = f.ResolveTarget(n); err != nil {
+		if targets[i], err = o.ResolveTarget(n); err != nil {
 			return err
 		}
 	}
-	warnInlineSecrets(f, args)
-	if err := ReadValues(args, f.IO.In, f.IO.ErrOut); err != nil {
+	warnInlineSecrets(o.IO.ErrOut, args)
+	if err := ReadValues(args, o.IO.In, o.IO.ErrOut); err != nil {
 		return err
 	}
 	params := Params(args)
 	multi := o.AllProfiles || len(targets) > 1
-	if f.DryRun {
+	if o.DryRun {
 		return o.dryRun(ctx, targets, params, multi)
 	}
 	if !multi {
 		return o.single(ctx, fm, targets[0], params)
 	}
 	results := o.runAll(ctx, targets, params)
-	if err := renderResults(f.IO.Out, fm, results); err != nil {
+	if err := renderResults(o.IO.Out, fm, results); err != nil {
 		return fmt.Errorf("print: %w", err)
 	}
-	return summarize(f.IO.ErrOut, results)
+	return summarize(o.IO.ErrOut, results)
 }
 
 func (o *Options) profileNames() ([]string, error) {
 	if !o.AllProfiles {
-		return o.F.ProfileNames()
+		return o.ProfileNames()
 	}
-	cfg, _, err := o.F.Config()
+	cfg, _, err := o.Config()
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +365,7 @@ func (o *Options) profileNames() ([]string, error) {
 func (o *Options) single(ctx context.Context, fm Format, t *cmdutil.Target, params []cpanel.Param) error {
 	r := o.call(ctx, t, params, true)
 	if r.Body != nil {
-		if err := Render(o.F.IO.Out, fm, r.Body); err != nil {
+		if err := Render(o.IO.Out, fm, r.Body); err != nil {
 			return fmt.Errorf("print: %w", err)
 		}
 	}
@@ -363,7 +383,7 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 		res.Err = err
 		return res.done()
 	}
-	c, err := o.F.Client(ctx, t)
+	c, err := o.client(ctx, t)
 	if err != nil {
 		res.Err = err
 		return res.done()
@@ -371,7 +391,7 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 	defer func() { _ = c.Close(ctx) }()
 	rep, err := c.Call(ctx, req)
 	if err != nil {
-		nc, ferr := o.F.TwoFactorFallback(ctx, t, err, prompt)
+		nc, ferr := o.TwoFactor(ctx, t, err, prompt)
 		if nc != nil {
 			_ = c.Close(ctx)
 			c = nc
@@ -389,10 +409,19 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 
 // warnInlineSecrets warns, as --password does, about a secret typed on the
 // command line, where other users see it in the process list.
-func warnInlineSecrets(f *cmdutil.Factory, args []Arg) {
+func warnInlineSecrets(w io.Writer, args []Arg) {
 	for _, a := range args {
 		if a.Secret && a.Source == Literal && a.Value != "" {
-			f.Warnf("%s=VALUE is visible to other users in the process list; prefer %s=@- (standard input) or %s=@FILE", a.Key, a.Key, a.Key)
+			cmdutil.Warnf(w, "%s=VALUE is visible to other users in the process list; prefer %s=@- (standard input) or %s=@FILE", a.Key, a.Key, a.Key)
 		}
 	}
+}
+
+// client builds the client for one server.
+func (o *Options) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client, error) {
+	cc, err := o.ClientConfig(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return cmdutil.NewClient(cc)
 }

@@ -181,7 +181,7 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 // sends nothing. With several servers, one that cannot be called is
 // reported on stderr and the others are still shown.
 func (o *Options) dryRun(ctx context.Context, targets []*cmdutil.Target, params []cpanel.Param, multi bool) error {
-	w := o.F.IO.Out
+	w := o.IO.Out
 	results := make([]Result, 0, len(targets))
 	for _, t := range targets {
 		p, err := o.preview(ctx, t, params)
@@ -200,8 +200,8 @@ func (o *Options) dryRun(ctx context.Context, targets []*cmdutil.Target, params 
 		}
 		writePreview(w, p)
 	}
-	fmt.Fprintln(o.F.IO.ErrOut, "cpctl: dry run: nothing was sent")
-	return summarize(o.F.IO.ErrOut, results)
+	fmt.Fprintln(o.IO.ErrOut, "cpctl: dry run: nothing was sent")
+	return summarize(o.IO.ErrOut, results)
 }
 
 func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpanel.Param) (cpanel.Preview, error) {
@@ -209,7 +209,7 @@ func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpane
 	if err != nil {
 		return cpanel.Preview{}, err
 	}
-	cc, err := o.F.ClientConfig(ctx, t)
+	cc, err := o.ClientConfig(ctx, t)
 	if err != nil {
 		return cpanel.Preview{}, err
 	}
@@ -217,9 +217,9 @@ func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpane
 		// Preview never shows the secret, but the client wants one.
 		cc.Secret = "unset"
 	}
-	c, err := cpanel.New(cc)
+	c, err := cmdutil.NewClient(cc)
 	if err != nil {
-		return cpanel.Preview{}, &cmdutil.UsageError{Err: err}
+		return cpanel.Preview{}, err
 	}
 	defer func() { _ = c.Close(ctx) }()
 	return c.Preview(req), nil

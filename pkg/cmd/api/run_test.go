@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,7 +82,8 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // testEnv is a factory on test streams and a config file whose profiles
-// all point at the recorder.
+// all point at the recorder, which answers in-process: no sockets, so a test
+// can run in a synctest bubble.
 type testEnv struct {
 	f        *cmdutil.Factory
 	in       *bytes.Buffer
@@ -92,13 +94,12 @@ type testEnv struct {
 func newTestEnv(t *testing.T, whmProfiles ...string) *testEnv {
 	t.Helper()
 	rec := &recorder{}
-	srv := httptest.NewServer(rec)
-	t.Cleanup(srv.Close)
+	const url = "https://server.test:2087"
 	cfg := &config.File{Profiles: map[string]*config.Profile{
-		"cp": {URL: srv.URL, Kind: "cpanel", User: "bob", Auth: "token", Token: testToken},
+		"cp": {URL: url, Kind: "cpanel", User: "bob", Auth: "token", Token: testToken},
 	}}
 	for _, n := range whmProfiles {
-		cfg.Profiles[n] = &config.Profile{URL: srv.URL, Kind: "whm", User: "root", Auth: "token", Token: testToken}
+		cfg.Profiles[n] = &config.Profile{URL: url, Kind: "whm", User: "root", Auth: "token", Token: testToken}
 	}
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := cfg.Save(path); err != nil {
@@ -110,14 +111,32 @@ func newTestEnv(t *testing.T, whmProfiles ...string) *testEnv {
 	return &testEnv{f: f, in: in, out: out, err: errOut, rec: rec}
 }
 
+// handlerTransport answers every request with a handler, in-process.
+type handlerTransport struct{ h http.Handler }
+
+func (ht handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	ht.h.ServeHTTP(w, r)
+	return w.Result(), nil
+}
+
+// run runs o as the command would, on the env's factory, with clients that
+// reach the recorder.
 func (e *testEnv) run(t *testing.T, o *Options, profile string) int {
 	t.Helper()
-	o.F = e.f
+	f := e.f
+	o.IO, o.Config, o.ProfileNames, o.ResolveTarget, o.TwoFactor = f.IO, f.Config, f.ProfileNames, f.ResolveTarget, f.TwoFactorFallback
+	o.ClientConfig = func(ctx context.Context, t *cmdutil.Target) (cpanel.Config, error) {
+		cc, err := f.ClientConfig(ctx, t)
+		cc.Transport = handlerTransport{e.rec}
+		return cc, err
+	}
+	o.DryRun = f.DryRun
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
 	if profile != "" {
-		e.f.Viper.Set(cmdutil.KeyProfile, profile)
+		f.Viper.Set(cmdutil.KeyProfile, profile)
 		o.profileSet = true
 	}
 	return cmdutil.ExitCode(Run(context.Background(), o))
@@ -204,7 +223,12 @@ func TestRunRouting(t *testing.T) {
 	}
 }
 
-func TestRunConcurrencyBound(t *testing.T) {
+// TestRunConcurrencyBound runs on synctest's clock: each call takes 30 ms
+// of it, so every call the bound lets start is in flight at once, and the
+// test waits for nothing.
+func TestRunConcurrencyBound(t *testing.T) { synctest.Test(t, testRunConcurrencyBound) }
+
+func testRunConcurrencyBound(t *testing.T) {
 	names := []string{"s1", "s2", "s3", "s4", "s5", "s6"}
 	e := newTestEnv(t, names...)
 	e.rec.delay = 30 * time.Millisecond
@@ -280,7 +304,8 @@ func TestNewCmdParsesFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got *Options
-			cmd := NewCmd(&cmdutil.Factory{}, tt.api, func(o *Options) error { got = o; return nil })
+			ios, _, _, _ := cmdutil.Test()
+			cmd := NewCmd(cmdutil.NewFactory(ios), tt.api, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)
@@ -294,7 +319,9 @@ func TestNewCmdParsesFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.F = nil
+			// What the factory gives is not what this test checks.
+			got.IO, got.Config, got.ProfileNames, got.ResolveTarget, got.ClientConfig, got.TwoFactor = nil, nil, nil, nil, nil, nil
+			got.EnvOutput = ""
 			tt.want.API = tt.api
 			if tt.want.Concurrency == 0 {
 				tt.want.Concurrency = DefaultConcurrency
@@ -343,10 +370,7 @@ func TestCompletion(t *testing.T) {
 // table means their default (YAML), jsonl their JSON as it came.
 func TestFormatFromEnvironment(t *testing.T) {
 	for env, want := range map[string]Format{"": YAML, "table": YAML, "json": JSON, "jsonl": JSON, "NDJSON": JSON, "yaml": YAML} {
-		ios, _, _, _ := cmdutil.Test()
-		f := cmdutil.NewFactory(ios)
-		f.Viper.Set(cmdutil.KeyOutput, env)
-		got, err := (&Options{F: f}).format()
+		got, err := (&Options{EnvOutput: env}).format()
 		if err != nil || got != want {
 			t.Errorf("CPCTL_OUTPUT=%q: %q, %v; want %q", env, got, err, want)
 		}

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -42,9 +43,6 @@ const (
 	// against a server with a self-signed certificate).
 	KeyTLSFingerprint = "tls-fingerprint"
 )
-
-// DefaultTimeout is the per-request timeout.
-const DefaultTimeout = target.DefaultTimeout
 
 // Factory gives commands what they need without globals: IO streams, the
 // configuration, clients for profiles and a prompter. One is made per run
@@ -171,8 +169,11 @@ func (f *Factory) Printer() (*output.Printer, error) {
 }
 
 // Warnf prints a warning line on standard error.
-func (f *Factory) Warnf(format string, a ...any) {
-	fmt.Fprintln(f.IO.ErrOut, "cpctl: warning: "+termsafe.String(fmt.Sprintf(format, a...)))
+func (f *Factory) Warnf(format string, a ...any) { Warnf(f.IO.ErrOut, format, a...) }
+
+// Warnf prints a warning line on w, standard error.
+func Warnf(w io.Writer, format string, a ...any) {
+	fmt.Fprintln(w, "cpctl: warning: "+termsafe.String(fmt.Sprintf(format, a...)))
 }
 
 // ConfigPath is --config, CPCTL_CONFIG or the XDG default.
@@ -263,7 +264,7 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 		}
 	}
 	// Flags and environment win over the profile.
-	s, err := f.settings()
+	s, err := f.Settings()
 	if err != nil {
 		return nil, err
 	}
@@ -274,8 +275,8 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 	return f.finish(name, p, t.FromFile, t.ConfigPath)
 }
 
-// settings gathers what flags and CPCTL_ variables give.
-func (f *Factory) settings() (target.Settings, error) {
+// Settings gathers what the global flags and CPCTL_ variables give.
+func (f *Factory) Settings() (target.Settings, error) {
 	v := f.Viper
 	insecure, err := f.Bool(KeyInsecure)
 	if err != nil {
@@ -446,6 +447,12 @@ func (f *Factory) Client(ctx context.Context, t *Target) (*cpanel.Client, error)
 	if err != nil {
 		return nil, err
 	}
+	return NewClient(cc)
+}
+
+// NewClient is cpanel.New with its error, a configuration that cannot
+// work, as a usage error.
+func NewClient(cc cpanel.Config) (*cpanel.Client, error) {
 	c, err := cpanel.New(cc)
 	if err != nil {
 		return nil, &UsageError{Err: err}

@@ -38,9 +38,5 @@ func (f *Factory) TwoFactorFallback(ctx context.Context, t *Target, callErr erro
 		return nil, err
 	}
 	cc.OTP = func(context.Context) (string, error) { return code, nil }
-	c, err := cpanel.New(cc)
-	if err != nil {
-		return nil, &UsageError{Err: err}
-	}
-	return c, nil
+	return NewClient(cc)
 }

@@ -18,9 +18,10 @@ func NewCmd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
 		Verb:  "Change a mail account's password",
 		Long: `Change a mail account's password with cPanel API 2 Email::passwdpop
 (default) or UAPI Email/passwd_pop (--api uapi). ADDRESS is local@domain.
-Through a WHM profile, --owner names the cPanel account that owns the domain.
---verify proves the change with UAPI Email/verify_password.`,
-		Example: `  cpctl -p prod email passwd info@bob.example --owner bob --generate --verify
+Through a WHM profile, --owner names the cPanel account that owns the domain;
+without it, the domain's owner is looked up (WHM API 1 getdomainowner, once
+per domain and run). --verify proves the change with UAPI Email/verify_password.`,
+		Example: `  cpctl -p prod email passwd info@bob.example --generate --verify
   cpctl -p shop email passwd sales@shop.example --password-file pw.txt -o json`,
 	}, runF)
 }

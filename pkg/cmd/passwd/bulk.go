@@ -48,15 +48,23 @@ type BulkOptions struct {
 func (b *BulkOptions) Active() bool { return b.From != "" || b.Resume != "" }
 
 func addBulkFlags(cmd *cobra.Command, o *Options) {
+	cmd.Flags().StringVar(&o.Bulk.From, "from", "", "bulk: rows from `FILE` (CSV with a header row, or JSON Lines; - for standard input)")
+	addRunFlags(cmd, o)
+	cmd.MarkFlagsMutuallyExclusive("from", "resume")
+	addSelectFlags(cmd, o)
+	cmd.MarkFlagsMutuallyExclusive("all", "reseller", "domain", "from", "resume")
+}
+
+// addRunFlags declares the flags of every bulk run, from a file or a
+// selection.
+func addRunFlags(cmd *cobra.Command, o *Options) {
 	fl := cmd.Flags()
-	fl.StringVar(&o.Bulk.From, "from", "", "bulk: rows from `FILE` (CSV with a header row, or JSON Lines; - for standard input)")
 	fl.StringVar(&o.Bulk.Resume, "resume", "", "bulk: finish the run recorded in `JOURNAL`")
 	fl.StringVar(&o.Bulk.Journal, "journal", "", "bulk: journal `FILE` (default: cpctl-KIND-TIMESTAMP.journal in the working directory)")
 	fl.StringVar(&o.Bulk.ConcurrencyFlag, "concurrency", "auto", "bulk: requests in flight per server: auto (find the server's pace) or a number `N`")
 	fl.IntVar(&o.Bulk.MaxConcurrency, "max-concurrency", pace.DefaultMax, "bulk: with --concurrency auto, never more than `N` requests in flight per server")
 	fl.StringVar(&o.Bulk.Rate, "rate", "", "bulk: at most this many requests, e.g. 10/s or 600/m")
-	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file; send nothing")
-	cmd.MarkFlagsMutuallyExclusive("from", "resume")
+	fl.BoolVar(&o.Bulk.Validate, "validate", false, "bulk: only check the input file, or list a selection's targets; change nothing")
 }
 
 // bulkGCPercent is the GOGC of a bulk run (the Go default is 100).
@@ -77,6 +85,8 @@ const (
 	metaLength      = "length"
 	metaSimple      = "simple-charset"
 	metaSecretsOut  = "secrets-out"
+	metaSelection   = "selection" // a selection's flags, for people: its rows are in the plan
+	metaKinds       = "kinds"     // a rotation's kinds
 )
 
 func batchKind(k Kind) batch.Kind {
@@ -91,8 +101,21 @@ func batchKind(k Kind) batch.Kind {
 		return batch.KindPostgreSQL
 	case WebDisk:
 		return batch.KindWebDisk
+	case Mixed:
+		return batch.KindMixed
 	}
 	return batch.KindAccount
+}
+
+// rowOptions are the options a row runs with: in a mixed run, the run's
+// with the row's own kind.
+func (o *Options) rowOptions(row batch.Row) *Options {
+	if row.Kind == 0 {
+		return o
+	}
+	ro := *o
+	ro.Kind = Kind(row.Kind.String())
+	return &ro
 }
 
 func (o *Options) meta(profile string) map[string]string {
@@ -111,11 +134,22 @@ func (o *Options) meta(profile string) map[string]string {
 		metaEnableMySQL: strconv.FormatBool(o.EnableMySQL), metaVerify: strconv.FormatBool(o.Verify),
 		metaForce: strconv.FormatBool(o.Force), metaLength: strconv.Itoa(o.Password.Length),
 		metaSimple: strconv.FormatBool(o.Password.SimpleCharset), metaSecretsOut: o.SecretsOut,
+		metaSecretsCommand: o.SecretsCommand,
 	}
 	if o.SecretsOut != "" {
 		if abs, err := filepath.Abs(o.SecretsOut); err == nil {
 			m[metaSecretsOut] = abs
 		}
+	}
+	if o.selecting() {
+		m[metaSelection] = o.Select.describe(o.Owner)
+	}
+	if o.Kind == Mixed {
+		var ks []string
+		for _, k := range o.Select.Kinds {
+			ks = append(ks, string(k))
+		}
+		m[metaKinds] = strings.Join(ks, ",")
 	}
 	return m
 }
@@ -123,7 +157,7 @@ func (o *Options) meta(profile string) map[string]string {
 // restore takes the run's settings back from a journal's meta.
 func (o *Options) restore(m map[string]string) (profile string, err error) {
 	if Kind(m[metaKind]) != o.Kind {
-		return "", cmdutil.Usagef("that journal is a %s run: resume it with 'cpctl %s passwd --resume'", m[metaKind], m[metaKind])
+		return "", cmdutil.Usagef("that journal is a %s run: resume it with 'cpctl %s --resume'", m[metaKind], CommandFor(m[metaKind]))
 	}
 	o.API, o.Owner = m[metaAPI], m[metaOwner]
 	o.DBPassUpdate, o.NoDBPassUpdate = m[metaDBPass] == "1", m[metaDBPass] == "0"
@@ -135,6 +169,9 @@ func (o *Options) restore(m map[string]string) (profile string, err error) {
 	o.Password.SimpleCharset = m[metaSimple] == "true"
 	if o.SecretsOut == "" {
 		o.SecretsOut = m[metaSecretsOut]
+	}
+	if o.SecretsCommand == "" {
+		o.SecretsCommand = m[metaSecretsCommand]
 	}
 	return m[metaProfile], nil
 }
@@ -154,22 +191,27 @@ type server struct {
 	client *cpanel.Client
 	err    error
 	lim    pace.Limiter // with --concurrency auto
+	owners *owners      // the owners found through this profile
 
-	// The minimums are read on the first row that brings its own password:
-	// a generated one always meets them.
-	minOnce sync.Once
-	min     map[string]int
+	// The minimums are read on the first row of each app that brings its
+	// own password: a generated one always meets them.
+	minMu sync.Mutex
+	min   map[string]int
 }
 
-// minimum returns the server's minimum for app, reading them once.
+// minimum returns the server's minimum for app, reading it once.
 func (sv *server) minimum(ctx context.Context, o *Options, app string) int {
-	sv.minOnce.Do(func() {
-		sv.min = map[string]int{}
-		for _, a := range []string{"passwd", "virtual"} {
-			sv.min[a] = o.minimum(ctx, sv.client, sv.target, a)
+	sv.minMu.Lock()
+	defer sv.minMu.Unlock()
+	v, ok := sv.min[app]
+	if !ok {
+		if sv.min == nil {
+			sv.min = map[string]int{}
 		}
-	})
-	return sv.min[app]
+		v = o.minimum(ctx, sv.client, sv.target, app)
+		sv.min[app] = v
+	}
+	return v
 }
 
 func (s *servers) get(ctx context.Context, profile string) (*server, error) {
@@ -179,7 +221,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 	s.mu.Lock()
 	sv, ok := s.m[profile]
 	if !ok {
-		sv = &server{}
+		sv = &server{owners: newOwners()}
 		if s.o.Bulk.Adaptive {
 			// Made under s.mu, where paceNote reads it.
 			sv.lim = pace.New(pace.Options{Max: s.o.Bulk.MaxConcurrency, OnChange: s.logPace(profile)})
@@ -240,7 +282,19 @@ func runBulk(ctx context.Context, o *Options) error {
 	sv := &servers{o: o, def: defProfile, m: map[string]*server{}}
 	defer sv.close(ctx)
 	vopts := o.validateOptions(defProfile)
-	if o.Bulk.Validate {
+	var sel *resolution
+	if o.selecting() {
+		if sel, err = o.resolveSelection(ctx, sv, defProfile); err != nil {
+			return err
+		}
+		if o.Bulk.Validate || o.F.DryRun {
+			return o.printSelection(sel)
+		}
+		if len(sel.rows) == 0 {
+			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
+			return nil
+		}
+	} else if o.Bulk.Validate {
 		return o.validateOnly(vopts)
 	}
 	secretsDone, err := o.secretsOutDone()
@@ -249,7 +303,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	}
 
 	out := newBulkOutput(o)
-	showPasswords := o.SecretsOut == ""
+	showPasswords := o.SecretsOut == "" && o.SecretsCommand == ""
 	unverified := 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
@@ -280,9 +334,12 @@ func runBulk(ctx context.Context, o *Options) error {
 	if o.Password.Generate || o.Bulk.Resume != "" {
 		cfg.Generate = o.generate
 	}
+	if o.SecretsCommand != "" {
+		cfg.Deliver = o.bulkDeliver(defProfile)
+	}
 	cfg.Rate, _ = batch.ParseRate(o.Bulk.Rate) // checked by checkBulkFlags
 
-	sum, journal, err := o.bulkRun(ctx, cfg, defProfile)
+	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
 	if err != nil {
 		return err
@@ -299,10 +356,17 @@ func runBulk(ctx context.Context, o *Options) error {
 
 // checkBulkFlags refuses what a bulk run cannot take, before anything is read.
 func (o *Options) checkBulkFlags() error {
-	if o.Password.Stdin || o.Password.File != "" || o.Password.Value != "" {
+	selecting := o.selecting()
+	switch {
+	case selecting:
+		if err := o.checkSelection(); err != nil {
+			return err
+		}
+	case o.Password.Stdin || o.Password.File != "" || o.Password.Value != "":
 		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
-	}
-	if o.F.DryRun {
+	case len(o.Select.Match) > 0 || len(o.Select.Exclude) > 0:
+		return cmdutil.Usagef("--match and --exclude narrow a selection on the server, not --from or --resume")
+	case o.F.DryRun:
 		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
 	}
 	if _, err := o.F.OutputFormat(); err != nil {
@@ -405,13 +469,8 @@ func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
 			_, err := f.ResolveTarget(profile)
 			return err
 		},
-		RequireOwner: func(profile string) bool {
-			if o.Kind == Account || o.Owner != "" {
-				return false
-			}
-			t, err := f.ResolveTarget(profile)
-			return err == nil && t.Kind == cpanel.KindWHM
-		},
+		// No RequireOwner: through WHM a row's owner is found when it is
+		// not given; a row whose owner cannot be found is refused when sent.
 	}
 }
 
@@ -448,7 +507,7 @@ func (o *Options) secretsOutDone() (bool, error) {
 
 func (o *Options) generate(row batch.Row) (string, error) {
 	user := row.Target
-	if o.Kind != Account {
+	if o.rowOptions(row).Kind != Account {
 		user, _, _ = strings.Cut(row.Target, "@")
 	}
 	return secret.GenerateFor(user, o.Password.Length, o.Password.SimpleCharset)
@@ -456,12 +515,30 @@ func (o *Options) generate(row batch.Row) (string, error) {
 
 // bulkRun plans a fresh run into its journal (every row read and checked
 // first, so a bad file leaves no journal) or resumes one, and runs it.
-func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string) (batch.Summary, string, error) {
+func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string, sel *resolution) (batch.Summary, string, error) {
 	f := o.F
 	journal := cfg.Journal
-	if o.Bulk.Resume != "" {
+	switch {
+	case o.Bulk.Resume != "":
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: resuming %s\n", journal)
-	} else {
+	case sel != nil:
+		if journal == "" {
+			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
+			cfg.Journal = journal
+		}
+		vo := cfg.Validate
+		vo.Generate = true
+		vo.RequireOwner, vo.DefaultOwner = nil, ""
+		n, err := batch.PlanRows(journal, sel.planRows(cfg.Kind), cfg.Kind, o.meta(defProfile), vo)
+		if err != nil {
+			var ve *batch.ValidationError
+			if errors.As(err, &ve) {
+				return batch.Summary{}, journal, o.validationErr(err)
+			}
+			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
+	default:
 		if journal == "" {
 			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
 			cfg.Journal = journal
@@ -483,9 +560,9 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
 	}
-	sum, err := batch.Resume(ctx, journal, cfg)
+	sum, err := o.resume(ctx, journal, cfg)
 	if err != nil {
-		return sum, journal, fmt.Errorf("bulk run: %w (journal %s)", err, journal)
+		return sum, journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, journal), journal)
 	}
 	return sum, journal, nil
 }
@@ -495,18 +572,19 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
 	f := o.F
 	o.printRunEnd(journal, sum, failures)
+	o.printDeliveryEnd(sum)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		resume := fmt.Sprintf("cpctl %s passwd --resume %s", o.Kind, output.ShellQuote(journal))
+		resume := fmt.Sprintf("cpctl %s --resume %s", CommandFor(string(o.Kind)), output.ShellQuote(journal))
 		if sum.Interrupted {
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows are not settled (no usable reply, or not sent); once the cause is fixed, finish with: %s", sum.Pending, resume)}
+			"%d rows are not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", sum.Pending, undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -515,6 +593,9 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				err, output.ShellQuote(journal))}
 		}
 		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+	}
+	if err := o.deliveryEnd(sum, journal); err != nil {
+		return err
 	}
 	if unverified > 0 {
 		code := cmdutil.ExitPartial
@@ -660,6 +741,9 @@ func streamOptions(o *Options, showPasswords bool) []output.StreamOption {
 	if o.Verify {
 		opts = append(opts, output.WithVerifiedColumn())
 	}
+	if o.Kind == Mixed {
+		opts = append(opts, output.WithKindColumn())
+	}
 	return opts
 }
 
@@ -682,17 +766,21 @@ func (o *Options) validationErr(err error) error {
 // execRow changes one row's password; it never returns the password in
 // the outcome, which goes to the journal and to Show.
 func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, password string) batch.Outcome {
+	o = o.rowOptions(row)
 	s, err := sv.get(ctx, row.Profile)
 	if err != nil {
 		return failOutcome(err, false)
 	}
 	owner := row.Owner
-	if owner == "" {
+	if owner == "" && row.Source == "" { // a selected row's owner is its own, even ""
 		owner = o.Owner
 	}
 	p, err := resolvePlan(o, s.target, row.Target, owner)
 	if err != nil {
-		return failOutcome(err, false)
+		return unsentOutcome(err)
+	}
+	if err := s.owners.findOwner(ctx, s.client, p); err != nil {
+		return unsentOutcome(annotate(err, s.target))
 	}
 	// A generated password scores 100, so only the file's own passwords
 	// are checked against the server's minimum.
@@ -761,18 +849,19 @@ func rowState(err error, sent bool) fate.State {
 }
 
 func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, showPasswords bool) output.PasswdResult {
+	o = o.rowOptions(r.Row)
 	profile := r.Row.Profile
 	if profile == "" {
 		profile = sv.def
 	}
 	owner := r.Row.Owner
-	if owner == "" {
+	if owner == "" && r.Row.Source == "" {
 		owner = o.Owner
 	}
 	out := output.PasswdResult{
 		Profile: profile, Kind: string(o.Kind), Target: r.Row.Target, Owner: owner,
 		OK: r.Outcome.OK(), Services: r.Outcome.Services, Message: r.Outcome.Message,
-		Verified: r.Outcome.Verified, ExitCode: r.Outcome.ExitCode(),
+		Verified: r.Outcome.Verified, ExitCode: r.Outcome.ExitCode(), Source: r.Row.Source,
 	}
 	if out.Services == nil {
 		out.Services = []string{}
@@ -781,6 +870,9 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 		out.Server = serverName(s.target.Profile.URL)
 		if p, err := resolvePlan(o, s.target, r.Row.Target, owner); err == nil {
 			out.API = string(p.api)
+			if out.Owner == "" {
+				out.Owner = s.owners.known(p)
+			}
 		}
 	}
 	// A row that may have been applied carries its password too (a resume

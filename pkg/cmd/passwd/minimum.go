@@ -37,6 +37,15 @@ func (o *Options) minimum(ctx context.Context, c *cpanel.Client, t *cmdutil.Targ
 	if v, ok := m[app]; ok {
 		return v
 	}
+	if m != nil && c.Kind() == cpanel.KindCPanel {
+		// A cPanel login reads one app at a time, and the first read asked
+		// for passwd and ftp only: the database apps are read when needed.
+		if v, err := c.RequiredStrength(ctx, app); err == nil {
+			m[app] = v
+			o.saveMinimums(t, m)
+			return v
+		}
+	}
 	return m["default"]
 }
 
@@ -57,11 +66,15 @@ func (o *Options) minimums(ctx context.Context, c *cpanel.Client, t *cmdutil.Tar
 		}
 		return nil
 	}
+	o.saveMinimums(t, m)
+	return m
+}
+
+func (o *Options) saveMinimums(t *cmdutil.Target, m map[string]int) {
 	data, err := json.Marshal(minimumsCache{Fetched: o.F.Now(), URL: t.Profile.URL, Minimums: m})
 	if err == nil {
-		_ = config.WriteFileAtomic(path, data) // a cache: failing to write it costs one more call next time
+		_ = config.WriteFileAtomic(cachePath(t), data) // a cache: failing to write it costs one more call next time
 	}
-	return m
 }
 
 // cachePath names the cache file by profile and a hash of the URL and

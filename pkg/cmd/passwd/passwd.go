@@ -1,8 +1,9 @@
 // Package passwd is the engine behind `cpctl account passwd`, `cpctl ftp
-// passwd` and `cpctl email passwd`: it resolves the server and the new
-// password, checks it against the server's minimum, calls the API through
-// pkg/cpanel, optionally proves the change took effect, and prints one row
-// per change. The noun packages only declare their flags.
+// passwd`, `cpctl email passwd`, `cpctl db passwd` and `cpctl webdisk
+// passwd`: it resolves the server, the owning account and the new password,
+// checks it against the server's minimum, calls the API through pkg/cpanel,
+// optionally proves the change took effect, and prints one row per change.
+// The noun packages only declare their flags.
 package passwd
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
@@ -60,7 +62,16 @@ type Options struct {
 	Verify     bool
 	Force      bool
 
+	// SecretsCommand receives each new password on its standard input
+	// (deliver.go).
+	SecretsCommand string
+
 	Bulk BulkOptions
+	// Select is a server-side selection of the targets (select.go).
+	Select Selection
+	// newLister, when set, lists a server's targets instead of its client
+	// (tests).
+	newLister func(*server) (lister, error)
 }
 
 // AddFlags declares the flags every passwd command shares.
@@ -75,6 +86,7 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 	fl.StringVar(&o.SecretsOut, "secrets-out", "", "write generated passwords to `FILE` (mode 0600, created exclusively) instead of printing them")
 	fl.BoolVar(&o.Verify, "verify", false, "after the change, prove the new password works (account: a cPanel login; email: Email/verify_password)")
 	fl.BoolVar(&o.Force, "force", false, "send a password even when it scores below the server's minimum")
+	addDeliverFlags(cmd, o)
 	addBulkFlags(cmd, o)
 }
 
@@ -104,6 +116,15 @@ func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
 		}
 		return runBulk(ctx, o)
 	}
+	if o.selectionFlags() && len(args) > 0 {
+		return cmdutil.Usagef("give either %s or a selection (--all, --owner, --reseller, --domain, --match), not both", targetWord(o.Kind))
+	}
+	if o.selecting() {
+		return runBulk(ctx, o)
+	}
+	if o.selectionFlags() {
+		return o.checkSelection() // --match or --exclude without a selection
+	}
 	return runSingle(ctx, o)
 }
 
@@ -113,9 +134,37 @@ func targetWord(k Kind) string {
 		return "FTPUSER"
 	case Email:
 		return "ADDRESS"
+	case WebDisk:
+		return "LOGIN"
 	}
 	return "USER"
 }
+
+// CommandFor is the command line that changes passwords of kind (a journal's
+// kind name): "db passwd --engine postgresql" for a PostgreSQL run, for one.
+func CommandFor(kind string) string {
+	switch Kind(kind) {
+	case MySQL:
+		return "db passwd"
+	case PostgreSQL:
+		return "db passwd --engine postgresql"
+	case Mixed:
+		return "rotate"
+	}
+	return kind + " passwd"
+}
+
+// JournalKind is the kind of the run a journal records.
+func JournalKind(path string) (Kind, error) {
+	h, err := batch.ReadHeader(path)
+	if err != nil {
+		return "", err
+	}
+	return Kind(h.Meta[metaKind]), nil
+}
+
+// isDB reports the database kinds.
+func (k Kind) isDB() bool { return k == MySQL || k == PostgreSQL }
 
 // plan is one change, resolved and validated, ready to send.
 type plan struct {
@@ -127,79 +176,157 @@ type plan struct {
 	owner  string
 	// display is the target as the user wrote it (address for mail).
 	display string
+	// find says how the owner is found when it was not given: through WHM,
+	// from the domain (getdomainowner), or among the database users.
+	find ownerSource
 }
 
 // resolvePlan checks one target against the server kind and picks the API.
 func resolvePlan(o *Options, t *cmdutil.Target, target, owner string) (*plan, error) {
 	p := &plan{target: t, kind: o.Kind, display: target, owner: owner}
-	whm := t.Kind == cpanel.KindWHM
+	var err error
 	switch o.Kind {
 	case Account:
-		p.user = target
-		switch {
-		case whm:
-			p.api = cpanel.WHMAPI1
-			switch o.API {
-			case "", "whmapi1":
-			case "whmapi0":
-				p.api = cpanel.WHMAPI0
-			default:
-				return nil, cmdutil.Usagef("--api %q: account passwd through WHM uses whmapi1 or whmapi0", o.API)
-			}
-			if target == "" {
-				return nil, cmdutil.Usagef("give the account USER")
-			}
-		default:
-			if o.API != "" && o.API != "cpapi2" {
-				return nil, cmdutil.Usagef("--api %q: through a cPanel profile an account changes its own password with cPanel API 2 only", o.API)
-			}
-			p.api = cpanel.CPAPI2
-			if target == "" {
-				p.user = t.Profile.User
-			} else if !strings.EqualFold(target, t.Profile.User) {
-				return nil, cmdutil.Usagef("a cPanel profile can change only its own user's password (%s), not %s; use a WHM profile", t.Profile.User, target)
-			}
-			p.display = p.user
-		}
+		err = p.planAccount(o, t, target)
 	case FTP, Email:
-		p.api = cpanel.CPAPI2
-		switch o.API {
-		case "", "cpapi2":
-		case "uapi":
-			p.api = cpanel.UAPI
-		default:
-			return nil, cmdutil.Usagef("--api %q: use cpapi2 or uapi", o.API)
-		}
-		if target == "" {
-			return nil, cmdutil.Usagef("give the %s", targetWord(o.Kind))
-		}
-		local, domain, hasAt := strings.Cut(target, "@")
-		if o.Kind == Email {
-			if !hasAt || local == "" || domain == "" || strings.Contains(domain, "@") {
-				return nil, cmdutil.Usagef("%q is not a mail address (local@domain)", target)
-			}
-		} else if hasAt && (local == "" || domain == "") {
-			return nil, cmdutil.Usagef("%q is not an FTP user (user or user@domain)", target)
-		}
-		p.user, p.domain = local, domain
-		if whm {
-			if owner == "" {
-				return nil, cmdutil.Usagef("through WHM profile %s, %s passwd needs --owner CPANEL_USER (the account that owns %s)", t.DisplayName(), o.Kind, target)
-			}
-		} else {
-			if owner != "" && !strings.EqualFold(owner, t.Profile.User) {
-				return nil, cmdutil.Usagef("--owner %s: a cPanel profile acts only for its own user %s", owner, t.Profile.User)
-			}
-			p.owner = ""
+		err = p.planFTPOrEmail(o, target)
+	case MySQL, PostgreSQL:
+		err = p.planDB(o, target)
+	case WebDisk:
+		err = p.planWebDisk(o, target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.Kind != Account {
+		if err := p.setOwner(t, owner); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
 }
 
-// app is the password-strength app the server checks this kind against.
+func (p *plan) planAccount(o *Options, t *cmdutil.Target, target string) error {
+	p.user = target
+	if t.Kind == cpanel.KindWHM {
+		p.api = cpanel.WHMAPI1
+		switch o.API {
+		case "", "whmapi1":
+		case "whmapi0":
+			p.api = cpanel.WHMAPI0
+		default:
+			return cmdutil.Usagef("--api %q: account passwd through WHM uses whmapi1 or whmapi0", o.API)
+		}
+		if target == "" {
+			return cmdutil.Usagef("give the account USER")
+		}
+		return nil
+	}
+	if o.API != "" && o.API != "cpapi2" {
+		return cmdutil.Usagef("--api %q: through a cPanel profile an account changes its own password with cPanel API 2 only", o.API)
+	}
+	p.api = cpanel.CPAPI2
+	if target == "" {
+		p.user = t.Profile.User
+	} else if !strings.EqualFold(target, t.Profile.User) {
+		return cmdutil.Usagef("a cPanel profile can change only its own user's password (%s), not %s; use a WHM profile", t.Profile.User, target)
+	}
+	p.display = p.user
+	return nil
+}
+
+func (p *plan) planFTPOrEmail(o *Options, target string) error {
+	p.api = cpanel.CPAPI2
+	switch o.API {
+	case "", "cpapi2":
+	case "uapi":
+		p.api = cpanel.UAPI
+	default:
+		return cmdutil.Usagef("--api %q: use cpapi2 or uapi", o.API)
+	}
+	if target == "" {
+		return cmdutil.Usagef("give the %s", targetWord(o.Kind))
+	}
+	local, domain, hasAt := strings.Cut(target, "@")
+	if o.Kind == Email {
+		if !hasAt || local == "" || domain == "" || strings.Contains(domain, "@") {
+			return cmdutil.Usagef("%q is not a mail address (local@domain)", target)
+		}
+	} else if hasAt && (local == "" || domain == "") {
+		return cmdutil.Usagef("%q is not an FTP user (user or user@domain)", target)
+	}
+	p.user, p.domain = local, domain
+	return nil
+}
+
+func (p *plan) planDB(o *Options, target string) error {
+	p.api = cpanel.UAPI
+	if o.API != "" && o.API != "uapi" {
+		return cmdutil.Usagef("--api %q: database passwords are changed with UAPI only", o.API)
+	}
+	if target == "" {
+		return cmdutil.Usagef("give the database USER")
+	}
+	if strings.ContainsAny(target, "@ \t\r\n") {
+		return cmdutil.Usagef("%q is not a database user name (the full name, with the account's prefix: bob_wp)", target)
+	}
+	p.user = target
+	return nil
+}
+
+func (p *plan) planWebDisk(o *Options, target string) error {
+	p.api = cpanel.UAPI
+	if o.API != "" && o.API != "uapi" {
+		return cmdutil.Usagef("--api %q: Web Disk passwords are changed with UAPI only", o.API)
+	}
+	if o.Digest && o.NoDigest {
+		return cmdutil.Usagef("--digest and --no-digest contradict each other")
+	}
+	local, domain, _ := strings.Cut(target, "@")
+	if local == "" || domain == "" || strings.Contains(domain, "@") {
+		return cmdutil.Usagef("give the Web Disk LOGIN as user@domain, not %q", target)
+	}
+	p.user, p.domain = local, domain
+	return nil
+}
+
+// setOwner settles the owning account of an ftp, email, db or webdisk
+// change. Through WHM a change acts for an account: the one given, else the
+// one found when the change is made (from the target's domain, or among the
+// database users). A cPanel profile acts for its own user only.
+func (p *plan) setOwner(t *cmdutil.Target, owner string) error {
+	if t.Kind != cpanel.KindWHM {
+		if owner != "" && !strings.EqualFold(owner, t.Profile.User) {
+			return cmdutil.Usagef("--owner %s: a cPanel profile acts only for its own user %s", owner, t.Profile.User)
+		}
+		p.owner = ""
+		return nil
+	}
+	switch {
+	case owner != "":
+	case p.kind.isDB():
+		p.find = ownerOfDBUser
+	case p.domain != "":
+		p.find = ownerOfDomain
+	default:
+		return &cmdutil.UsageError{Err: needOwnerError{fmt.Sprintf(
+			"through WHM profile %s, %s needs --owner CPANEL_USER (the account that owns %s), or the user as user@domain so that the domain's owner is looked up",
+			t.DisplayName(), CommandFor(string(p.kind)), p.display)}}
+	}
+	return nil
+}
+
+// app is the password-strength app the server checks this kind against:
+// cPanel's minimums for accounts (passwd), databases (mysql, postgres) and
+// the virtual users of FTP, mail and Web Disk (virtual).
 func (p *plan) app() string {
-	if p.kind == Account {
+	switch p.kind {
+	case Account:
 		return "passwd"
+	case MySQL:
+		return "mysql"
+	case PostgreSQL:
+		return "postgres"
 	}
 	return "virtual"
 }
@@ -251,6 +378,18 @@ func send(ctx context.Context, c *cpanel.Client, o *Options, p *plan, password, 
 		return c.AccountPasswd(ctx, p.api, p.user, password, ao)
 	case FTP:
 		return c.FTPPasswd(ctx, p.api, p.owner, p.user, p.domain, password)
+	case MySQL:
+		return c.DBPasswd(ctx, cpanel.MySQL, p.owner, p.user, password)
+	case PostgreSQL:
+		return c.DBPasswd(ctx, cpanel.PostgreSQL, p.owner, p.user, password)
+	case WebDisk:
+		var wo cpanel.WebDiskPasswdOptions
+		if o.Digest {
+			wo.Digest = boolPtr(true)
+		} else if o.NoDigest {
+			wo.Digest = boolPtr(false)
+		}
+		return c.WebDiskPasswdWith(ctx, p.owner, p.display, password, wo)
 	default:
 		return c.EmailPasswd(ctx, p.api, p.owner, p.user, p.domain, password)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/fate"
 )
 
 func TestResolvePlan(t *testing.T) {
@@ -40,6 +41,17 @@ func TestResolvePlan(t *testing.T) {
 		{"email direct", Email, "", cp, "info@bob.example", "", cpanel.CPAPI2, "info", "bob.example", false},
 		{"email owner mismatch", Email, "", cp, "info@bob.example", "alice", "", "", "", true},
 		{"email bad api", Email, "whmapi1", whm, "info@bob.example", "bob", "", "", "", true},
+		{"mysql via whm", MySQL, "", whm, "bob_wp", "bob", cpanel.UAPI, "bob_wp", "", false},
+		{"mysql via whm, owner to find", MySQL, "", whm, "bob_wp", "", cpanel.UAPI, "bob_wp", "", false},
+		{"postgresql direct", PostgreSQL, "uapi", cp, "bob_app", "", cpanel.UAPI, "bob_app", "", false},
+		{"db api2", MySQL, "cpapi2", whm, "bob_wp", "bob", "", "", "", true},
+		{"db needs a user", PostgreSQL, "", whm, "", "bob", "", "", "", true},
+		{"db user with a domain", MySQL, "", whm, "bob_wp@bob.example", "bob", "", "", "", true},
+		{"db owner mismatch", MySQL, "", cp, "alice_shop", "alice", "", "", "", true},
+		{"webdisk via whm", WebDisk, "", whm, "dav@bob.example", "", cpanel.UAPI, "dav", "bob.example", false},
+		{"webdisk needs a domain", WebDisk, "", cp, "dav", "", "", "", "", true},
+		{"webdisk two @", WebDisk, "", cp, "dav@a@b", "", "", "", "", true},
+		{"webdisk api2", WebDisk, "cpapi2", cp, "dav@bob.example", "", "", "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +69,16 @@ func TestResolvePlan(t *testing.T) {
 			}
 			if p.api != tt.want || p.user != tt.user || p.domain != tt.domain {
 				t.Errorf("got api %s user %q domain %q", p.api, p.user, p.domain)
+			}
+			// Through WHM a change acts for an account: the one given, or
+			// the one to be found; a cPanel profile acts for itself.
+			switch {
+			case tt.target.Kind != cpanel.KindWHM && (p.owner != "" || p.find != ownerGiven):
+				t.Errorf("a cPanel profile: owner %q, find %d", p.owner, p.find)
+			case tt.target.Kind == cpanel.KindWHM && tt.kind != Account && tt.owner == "" && p.find == ownerGiven:
+				t.Errorf("through WHM with no owner, nothing is to be found")
+			case tt.owner != "" && tt.target.Kind == cpanel.KindWHM && (p.owner != tt.owner || p.find != ownerGiven):
+				t.Errorf("owner %q given, plan has %q (find %d)", tt.owner, p.owner, p.find)
 			}
 		})
 	}
@@ -122,6 +144,52 @@ func TestCheckGiven(t *testing.T) {
 		}
 		if err != nil && (cmdutil.ExitCode(err) != cmdutil.ExitUsage || strings.Contains(err.Error(), tt.pw)) {
 			t.Errorf("%s: %v should be a usage error without the password", tt.name, err)
+		}
+	}
+}
+
+// Through WHM without --owner, the owner is found from the target's domain
+// or among the database users; an FTP user without a domain cannot be
+// looked up, which is a usage error on the command line and a refused row
+// in a bulk run.
+func TestOwnerToFind(t *testing.T) {
+	whm := &cmdutil.Target{Name: "w", Kind: cpanel.KindWHM, Profile: config.Profile{URL: "https://h:2087", User: "root"}}
+	for _, tt := range []struct {
+		kind   Kind
+		target string
+		want   ownerSource
+	}{
+		{Email, "info@bob.example", ownerOfDomain},
+		{FTP, "files@bob.example", ownerOfDomain},
+		{WebDisk, "dav@bob.example", ownerOfDomain},
+		{MySQL, "bob_wp", ownerOfDBUser},
+		{PostgreSQL, "bob_app", ownerOfDBUser},
+	} {
+		p, err := resolvePlan(&Options{Kind: tt.kind}, whm, tt.target, "")
+		if err != nil || p.find != tt.want {
+			t.Errorf("%s %s: %v, find %d, want %d", tt.kind, tt.target, err, p.find, tt.want)
+		}
+	}
+	_, err := resolvePlan(&Options{Kind: FTP}, whm, "files", "")
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--owner") {
+		t.Fatalf("bare FTP user: %v", err)
+	}
+	out := unsentOutcome(err)
+	if out.State != fate.Refused || !strings.HasPrefix(out.Message, "not sent: ") {
+		t.Errorf("bulk row of a bare FTP user: %+v", out)
+	}
+}
+
+func TestAppAndCommand(t *testing.T) {
+	for kind, want := range map[Kind][2]string{
+		Account: {"passwd", "account passwd"}, FTP: {"virtual", "ftp passwd"}, Email: {"virtual", "email passwd"},
+		MySQL: {"mysql", "db passwd"}, PostgreSQL: {"postgres", "db passwd --engine postgresql"}, WebDisk: {"virtual", "webdisk passwd"},
+	} {
+		if got := (&plan{kind: kind}).app(); got != want[0] {
+			t.Errorf("%s: app %q, want %q", kind, got, want[0])
+		}
+		if got := CommandFor(string(kind)); got != want[1] {
+			t.Errorf("%s: command %q, want %q", kind, got, want[1])
 		}
 	}
 }

@@ -24,7 +24,7 @@ func (o *Options) secretEnv() secret.Env {
 	return secret.Env{In: f.IO.In, CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Warn: f.IO.ErrOut}
 }
 
-func runSingle(ctx context.Context, o *Options) error {
+func runSingle(ctx context.Context, o *Options) (retErr error) {
 	f := o.F
 	t, p, err := o.singlePlan()
 	if err != nil {
@@ -54,6 +54,10 @@ func runSingle(ctx context.Context, o *Options) error {
 	// c may be replaced by a client with a two-factor code: close that one.
 	defer func() { _ = c.Close(ctx) }()
 
+	if err := o.findOwner(ctx, &c, t, p); err != nil {
+		return err
+	}
+
 	if !generated && !o.Force {
 		// A generated password scores 100, so the minimum cannot refuse it:
 		// reading it would cost a round trip for nothing.
@@ -72,9 +76,12 @@ func runSingle(ctx context.Context, o *Options) error {
 	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
 	r := result(p, res, err)
 	r.MaybeApplied = err != nil && maybeSet(err)
-	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) {
+	delivered, derr := o.deliverSingle(ctx, p, password, &r)
+	defer func() { retErr = o.singleUndelivered(retErr, derr, p, generated) }()
+	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) && !delivered {
 		// Shown once: when it is the server's password now, or may be
-		// (the reply was lost), so that it is never set and unknown.
+		// (the reply was lost), so that it is never set and unknown;
+		// not when --secrets-command took it.
 		r.Password = password
 	}
 	var verr error
@@ -185,13 +192,33 @@ func maybeSet(err error) bool {
 	return cpanel.StateOf(err) == fate.Unknown
 }
 
-// secretsRow is the --secrets-out header and row for one change.
+// secretsRow is the --secrets-out header and row for one change; the
+// target's column is named as in a bulk run's input (user, address, login).
 func secretsRow(p *plan, password string) ([]string, []string) {
-	first := "user"
-	if p.kind == Email {
-		first = "address"
+	return []string{batchKind(p.kind).TargetColumn(), "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
+}
+
+// findOwner looks up the account that owns the change's target when it is
+// to be found (through WHM without --owner). A two-factor refusal gets the
+// same second chance as the change itself.
+func (o *Options) findOwner(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan) error {
+	ow := newOwners()
+	err := ow.findOwner(ctx, *c, p)
+	if err == nil {
+		return nil
 	}
-	return []string{first, "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
+	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
+	if nc == nil {
+		var oe ownerError
+		if !errors.As(ferr, &oe) {
+			// The fallback's own words on two-factor, about the look-up.
+			ferr = ownerError{what: p.ownerWhat(), err: ferr}
+		}
+		return annotate(ferr, t)
+	}
+	_ = (*c).Close(ctx)
+	*c = nc
+	return annotate(newOwners().findOwner(ctx, nc, p), t)
 }
 
 func (o *Options) newPassword(p *plan) (string, bool, error) {
@@ -325,6 +352,12 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 	c, err := cpanel.New(cc)
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
+	}
+	if p.find != ownerGiven {
+		// The look-up is shown, and the change acts for what it finds.
+		_ = newOwners().findOwner(ctx, c, p)
+		p.owner = "OWNER"
+		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
 	}
 	_, _ = send(ctx, c, o, p, password, oldPassword)
 	w := o.F.IO.Out

@@ -16,8 +16,8 @@ import (
 // certificate is trusted (or pinned), and that the credentials work, and
 // says which step failed. An untrusted certificate is shown with its
 // fingerprint and, at a terminal, offered for pinning in p.
-func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p *config.Profile) error {
-	w := f.IO.ErrOut
+func checkProfile(ctx context.Context, d *Deps, t *cmdutil.Target, p *config.Profile) error {
+	w := d.IO.ErrOut
 	if strings.HasPrefix(strings.ToLower(p.URL), "https://") && !p.Insecure {
 		info, err := cpanel.FetchCertificate(ctx, p.URL, p.CACert)
 		if err != nil {
@@ -40,12 +40,13 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 		default:
 			fmt.Fprintf(w, "The certificate of %s is not trusted%s:\n  subject:     %s\n  issuer:      %s\n  expires:     %s\n  fingerprint: %s\n",
 				p.URL, selfSigned(info), termsafe.String(info.Subject), termsafe.String(info.Issuer), info.NotAfter.Format("2006-01-02"), info.Fingerprint)
-			if !f.CanPrompt() {
+			prompter := d.Prompter()
+			if prompter == nil {
 				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
 					"the certificate of %s is not trusted (fingerprint %s); if it is the server's own, pin it with --tls-fingerprint %s",
 					p.URL, info.Fingerprint, info.Fingerprint)}
 			}
-			ok, err := f.Prompter.Confirm("Compare the fingerprint with the server's (WHM » SSL/TLS, or openssl x509 -fingerprint -sha256 on the server). Pin this certificate?", false)
+			ok, err := prompter.Confirm("Compare the fingerprint with the server's (WHM » SSL/TLS, or openssl x509 -fingerprint -sha256 on the server). Pin this certificate?", false)
 			if err != nil {
 				return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: fmt.Errorf("certificate not pinned: %w", err)}
 			}
@@ -57,7 +58,7 @@ func checkProfile(ctx context.Context, f *cmdutil.Factory, t *cmdutil.Target, p 
 			fmt.Fprintf(w, "certificate: pinned (%s)\n", info.Fingerprint)
 		}
 	}
-	c, err := f.Client(ctx, t)
+	c, err := d.Client(ctx, t)
 	if err != nil {
 		return err
 	}

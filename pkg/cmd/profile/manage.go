@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -12,41 +13,43 @@ import (
 	"github.com/cpctl/cpctl/pkg/output"
 )
 
-func newCmdList(f *cmdutil.Factory) *cobra.Command {
+func newCmdList(run runner) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List profiles (never shows secrets)",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := f.Config()
-			if err != nil {
-				return err
-			}
-			pr, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			if fm, _ := f.OutputFormat(); fm != output.Table {
-				list := make([]listed, 0, len(cfg.Profiles))
-				for _, n := range cfg.Names() {
-					p := cfg.Profiles[n]
-					list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
-				}
-				return pr.Value(list)
-			}
-			rows := [][]string{}
-			for _, n := range cfg.Names() {
-				p := cfg.Profiles[n]
-				current := ""
-				if n == cfg.CurrentProfile {
-					current = "*"
-				}
-				rows = append(rows, []string{n, current, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
-			}
-			return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
-		},
+		RunE:    run,
 	}
+}
+
+func runList(d *Deps) error {
+	cfg, _, err := d.Config()
+	if err != nil {
+		return err
+	}
+	pr, err := d.Printer()
+	if err != nil {
+		return err
+	}
+	if fm, _ := d.OutputFormat(); fm != output.Table {
+		list := make([]listed, 0, len(cfg.Profiles))
+		for _, n := range cfg.Names() {
+			p := cfg.Profiles[n]
+			list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
+		}
+		return pr.Value(list)
+	}
+	rows := [][]string{}
+	for _, n := range cfg.Names() {
+		p := cfg.Profiles[n]
+		current := ""
+		if n == cfg.CurrentProfile {
+			current = "*"
+		}
+		rows = append(rows, []string{n, current, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
+	}
+	return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
 }
 
 // kindOf is the profile's kind, or the one its URL implies when the
@@ -138,39 +141,37 @@ func shown(name string, current bool, p *config.Profile) map[string]any {
 	return m
 }
 
-func newCmdShow(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "show [NAME]",
-		Short: "Show a profile (secrets are only said to be set)",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, _, err := f.Config()
-			if err != nil {
-				return err
-			}
-			name := cfg.CurrentProfile
-			if len(args) == 1 {
-				name = args[0]
-			}
-			p, err := cfg.Profile(name)
-			if err != nil {
-				return &cmdutil.UsageError{Err: err}
-			}
-			pr, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			return pr.Value(shown(name, name == cfg.CurrentProfile, p))
-		},
+// newCmdOnProfile is a verb whose argument is a profile name, completed
+// from the config file.
+func newCmdOnProfile(f *cmdutil.Factory, run runner, use, short string, args cobra.PositionalArgs, aliases ...string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Aliases: aliases, Args: args, RunE: run,
+		ValidArgsFunction: cmdutil.CompleteProfiles(f)}
+}
+
+func runShow(d *Deps, args []string) error {
+	cfg, _, err := d.Config()
+	if err != nil {
+		return err
 	}
-	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)
-	return cmd
+	name := cfg.CurrentProfile
+	if len(args) == 1 {
+		name = args[0]
+	}
+	p, err := cfg.Profile(name)
+	if err != nil {
+		return &cmdutil.UsageError{Err: err}
+	}
+	pr, err := d.Printer()
+	if err != nil {
+		return err
+	}
+	return pr.Value(shown(name, name == cfg.CurrentProfile, p))
 }
 
 // editProfile applies edit to the config, which must hold the named
 // profile, saves it and reports what edit says on stderr.
-func editProfile(f *cmdutil.Factory, name string, edit func(*config.File) string) error {
-	cfg, path, err := f.Config()
+func editProfile(d *Deps, name string, edit func(*config.File) string) error {
+	cfg, path, err := d.Config()
 	if err != nil {
 		return err
 	}
@@ -181,90 +182,68 @@ func editProfile(f *cmdutil.Factory, name string, edit func(*config.File) string
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
-	fmt.Fprintln(f.IO.ErrOut, "cpctl: "+msg)
+	fmt.Fprintln(d.IO.ErrOut, "cpctl: "+msg)
 	return nil
 }
 
-func newCmdUse(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "use NAME",
-		Short: "Make a profile the current one",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return editProfile(f, args[0], func(cfg *config.File) string {
-				cfg.CurrentProfile = args[0]
-				return "current profile: " + args[0]
-			})
-		},
-	}
-	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)
-	return cmd
+func runUse(d *Deps, name string) error {
+	return editProfile(d, name, func(cfg *config.File) string {
+		cfg.CurrentProfile = name
+		return "current profile: " + name
+	})
 }
 
-func newCmdRemove(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "remove NAME",
-		Aliases: []string{"rm"},
-		Short:   "Remove a profile",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return editProfile(f, args[0], func(cfg *config.File) string {
-				delete(cfg.Profiles, args[0])
-				if cfg.CurrentProfile == args[0] {
-					cfg.CurrentProfile = ""
-				}
-				return "removed profile " + args[0]
-			})
-		},
-	}
-	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)
-	return cmd
+func runRemove(d *Deps, name string) error {
+	return editProfile(d, name, func(cfg *config.File) string {
+		delete(cfg.Profiles, name)
+		if cfg.CurrentProfile == name {
+			cfg.CurrentProfile = ""
+		}
+		return "removed profile " + name
+	})
 }
 
-func newCmdTest(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "test [NAME]",
-		Short: "Check a profile: server reachable, certificate trusted or pinned, credentials accepted",
-		Long: `Check a profile with a harmless call (WHM API 1 version, or UAPI
+func newCmdTest(f *cmdutil.Factory, run runner) *cobra.Command {
+	cmd := newCmdOnProfile(f, run, "test [NAME]", "Check a profile: server reachable, certificate trusted or pinned, credentials accepted",
+		cobra.MaximumNArgs(1))
+	cmd.Long = `Check a profile with a harmless call (WHM API 1 version, or UAPI
 Variables/get_user_information on cPanel) and say which step failed. An
 untrusted certificate is shown with its fingerprint and, at a terminal,
-offered for pinning; the pin is saved in the profile.`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, path, err := f.Config()
-			if err != nil {
-				return err
-			}
-			name := cfg.CurrentProfile
-			if len(args) == 1 {
-				name = args[0]
-			}
-			if name == "" {
-				return cmdutil.Usagef("which profile? give NAME or set a current profile with 'cpctl profile use NAME'")
-			}
-			p, err := cfg.Profile(name)
-			if err != nil {
-				return &cmdutil.UsageError{Err: err}
-			}
-			before := p.TLSFingerprint
-			t, err := f.ResolveTarget(name)
-			if err != nil {
-				return err
-			}
-			if err := checkProfile(cmd.Context(), f, t, &t.Profile); err != nil {
-				return err
-			}
-			if t.Profile.TLSFingerprint != before {
-				p.TLSFingerprint = t.Profile.TLSFingerprint
-				if err := cfg.Save(path); err != nil {
-					return err
-				}
-				fmt.Fprintf(f.IO.ErrOut, "cpctl: pinned the certificate in profile %s\n", name)
-			}
-			fmt.Fprintf(f.IO.Out, "profile %s: ok\n", name)
-			return nil
-		},
-	}
-	cmd.ValidArgsFunction = cmdutil.CompleteProfiles(f)
+offered for pinning; the pin is saved in the profile.`
 	return cmd
+}
+
+func runTest(ctx context.Context, d *Deps, args []string) error {
+	cfg, path, err := d.Config()
+	if err != nil {
+		return err
+	}
+	name := cfg.CurrentProfile
+	if len(args) == 1 {
+		name = args[0]
+	}
+	if name == "" {
+		return cmdutil.Usagef("which profile? give NAME or set a current profile with 'cpctl profile use NAME'")
+	}
+	p, err := cfg.Profile(name)
+	if err != nil {
+		return &cmdutil.UsageError{Err: err}
+	}
+	before := p.TLSFingerprint
+	t, err := d.ResolveTarget(name)
+	if err != nil {
+		return err
+	}
+	if err := checkProfile(ctx, d, t, &t.Profile); err != nil {
+		return err
+	}
+	if t.Profile.TLSFingerprint != before {
+		p.TLSFingerprint = t.Profile.TLSFingerprint
+		if err := cfg.Save(path); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.IO.ErrOut, "cpctl: pinned the certificate in profile %s\n", name)
+	}
+	fmt.Fprintf(d.IO.Out, "profile %s: ok\n", name)
+	return nil
 }

@@ -13,20 +13,58 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/target"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
+	"github.com/cpctl/cpctl/pkg/secret"
 )
 
 // RunFunc, when given to NewCmd, is called instead of running a verb, so a
 // test sees what a command line parsed into without a config or a server.
 type RunFunc func(*Invocation) error
 
-// Invocation is one parsed `profile` command line.
+// Deps are what the profile verbs need from the factory.
+type Deps struct {
+	IO *cmdutil.IOStreams
+	// Config is the config file and its path.
+	Config func() (*config.File, string, error)
+	// Printer prints -o's format on standard output; OutputFormat names it.
+	Printer      func() (*output.Printer, error)
+	OutputFormat func() (output.Format, error)
+	// Settings are the global flags and CPCTL_ variables (--url, --kind,
+	// --auth-user, ...): what `profile add` saves.
+	Settings func() (target.Settings, error)
+	// Prompter is nil when no prompt may be shown.
+	Prompter func() secret.Prompter
+	// TargetFromProfile resolves a profile not yet saved; ResolveTarget a
+	// saved one, under flags and environment.
+	TargetFromProfile func(name string, p config.Profile) (*cmdutil.Target, error)
+	ResolveTarget     func(name string) (*cmdutil.Target, error)
+	Client            func(context.Context, *cmdutil.Target) (*cpanel.Client, error)
+}
+
+func depsOf(f *cmdutil.Factory) Deps {
+	return Deps{IO: f.IO, Config: f.Config, Printer: f.Printer, OutputFormat: f.OutputFormat, Settings: f.Settings,
+		Prompter: func() secret.Prompter {
+			if !f.CanPrompt() {
+				return nil
+			}
+			return f.Prompter
+		},
+		TargetFromProfile: f.TargetFromProfile, ResolveTarget: f.ResolveTarget, Client: f.Client}
+}
+
+// Invocation is one parsed `profile` command line, and its Deps.
 type Invocation struct {
+	Deps
 	Verb string   // add, list, show, use, remove or test
 	Args []string // the verb's arguments (the profile name)
 	add  addOptions
 }
+
+// runner is a verb's RunE.
+type runner func(*cobra.Command, []string) error
 
 // NewCmd returns the `profile` noun; runF is nil except in tests.
 func NewCmd(f *cmdutil.Factory, runF RunFunc) *cobra.Command {
@@ -38,18 +76,40 @@ certificate to trust. They live in $XDG_CONFIG_HOME/cpctl/config.yaml
 (mode 0600). Secrets may be kept out of the file with token-command or
 password-command, which run at use time and print the secret.`,
 	}
-	cmd.AddCommand(newCmdAdd(f, runF), newCmdList(f), newCmdShow(f), newCmdUse(f), newCmdRemove(f), newCmdTest(f))
-	if runF != nil {
-		for _, sub := range cmd.Commands() {
-			if sub.Name() == "add" {
-				continue // hands its options over itself
-			}
-			sub.RunE = func(c *cobra.Command, args []string) error {
-				return runF(&Invocation{Verb: c.Name(), Args: args})
-			}
+	do := func(c *cobra.Command, inv *Invocation) error {
+		inv.Deps = depsOf(f)
+		if runF != nil {
+			return runF(inv)
 		}
+		return Run(c.Context(), inv)
 	}
+	run := func(c *cobra.Command, args []string) error {
+		return do(c, &Invocation{Verb: c.Name(), Args: args})
+	}
+	cmd.AddCommand(newCmdAdd(do), newCmdList(run),
+		newCmdOnProfile(f, run, "show [NAME]", "Show a profile (secrets are only said to be set)", cobra.MaximumNArgs(1)),
+		newCmdOnProfile(f, run, "use NAME", "Make a profile the current one", cobra.ExactArgs(1)),
+		newCmdOnProfile(f, run, "remove NAME", "Remove a profile", cobra.ExactArgs(1), "rm"),
+		newCmdTest(f, run))
 	return cmd
+}
+
+// Run runs one parsed profile command.
+func Run(ctx context.Context, inv *Invocation) error {
+	d := &inv.Deps
+	switch inv.Verb {
+	case "add":
+		return runAdd(ctx, d, &inv.add, inv.Args[0])
+	case "list":
+		return runList(d)
+	case "show":
+		return runShow(d, inv.Args)
+	case "use":
+		return runUse(d, inv.Args[0])
+	case "remove":
+		return runRemove(d, inv.Args[0])
+	}
+	return runTest(ctx, d, inv.Args)
 }
 
 type addOptions struct {
@@ -66,7 +126,7 @@ type addOptions struct {
 	skipCheck       bool
 }
 
-func newCmdAdd(f *cmdutil.Factory, runF RunFunc) *cobra.Command {
+func newCmdAdd(do func(*cobra.Command, *Invocation) error) *cobra.Command {
 	o := &addOptions{}
 	cmd := &cobra.Command{
 		Use:   "add NAME --url URL",
@@ -89,10 +149,7 @@ secret-tool, vault, op ...), or from a prompt at a terminal.`,
   cpctl profile add new --url https://203.0.113.5:2087 --token-stdin --tls-fingerprint sha256:ab12...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(&Invocation{Verb: "add", Args: args, add: *o})
-			}
-			return runAdd(cmd.Context(), f, o, args[0])
+			return do(cmd, &Invocation{Verb: "add", Args: args, add: *o})
 		},
 	}
 	fl := cmd.Flags()
@@ -113,32 +170,30 @@ secret-tool, vault, op ...), or from a prompt at a terminal.`,
 	return cmd
 }
 
-func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string) error {
+func runAdd(ctx context.Context, d *Deps, o *addOptions, name string) error {
 	if strings.ContainsAny(name, ", \t/") || name == "" {
 		return cmdutil.Usagef("profile name %q: use letters, digits, - and _", name)
 	}
-	cfg, path, err := f.Config()
+	cfg, path, err := d.Config()
 	if err != nil {
 		return err
 	}
 	if _, exists := cfg.Profiles[name]; exists && !o.replace {
 		return cmdutil.Usagef("profile %q exists: use --replace, or 'cpctl profile remove %s' first", name, name)
 	}
-	v := f.Viper
-	insecure, err := f.Bool(cmdutil.KeyInsecure)
+	set, err := d.Settings()
 	if err != nil {
 		return err
 	}
 	p := &config.Profile{
-		URL: v.GetString(cmdutil.KeyURL), Kind: v.GetString(cmdutil.KeyKind), User: v.GetString(cmdutil.KeyUser),
-		Auth: v.GetString(cmdutil.KeyAuth), CACert: v.GetString(cmdutil.KeyCACert), Insecure: insecure,
+		URL: set.URL, Kind: set.Kind, User: set.User, Auth: set.Auth, CACert: set.CACert, Insecure: set.Insecure,
 		CPanelURL: o.cpanelURL, MinStrength: o.minStrength, TOTPCommand: o.totpCommand,
 		TokenCommand: o.tokenCommand, PasswordCommand: o.passwordCommand,
 	}
-	if err := checkURL(f, p); err != nil {
+	if err := checkURL(d, p); err != nil {
 		return err
 	}
-	if fpFlag := v.GetString(cmdutil.KeyTLSFingerprint); fpFlag != "" {
+	if fpFlag := set.TLSFingerprint; fpFlag != "" {
 		fp, err := cpanel.NormalizeFingerprint(fpFlag)
 		if err != nil {
 			return cmdutil.Usagef("--tls-fingerprint: %w", err)
@@ -169,16 +224,16 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 			return cmdutil.Usagef("a cPanel profile needs the account's login: give --auth-user USER")
 		}
 	}
-	if err := readSecrets(f, o, p); err != nil {
+	if err := readSecrets(d, o, p); err != nil {
 		return err
 	}
 
 	if !o.skipCheck {
-		t, err := targetFor(f, name, p)
+		t, err := d.TargetFromProfile(name, *p)
 		if err != nil {
 			return err
 		}
-		if err := checkProfile(ctx, f, t, p); err != nil {
+		if err := checkProfile(ctx, d, t, p); err != nil {
 			return err
 		}
 	}
@@ -189,16 +244,16 @@ func runAdd(ctx context.Context, f *cmdutil.Factory, o *addOptions, name string)
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "cpctl: saved profile %s in %s", name, path)
+	fmt.Fprintf(d.IO.ErrOut, "cpctl: saved profile %s in %s", name, path)
 	if cfg.CurrentProfile == name {
-		fmt.Fprint(f.IO.ErrOut, " (current)")
+		fmt.Fprint(d.IO.ErrOut, " (current)")
 	}
-	fmt.Fprintln(f.IO.ErrOut)
+	fmt.Fprintln(d.IO.ErrOut)
 	return nil
 }
 
 // checkURL checks the new profile's server URL and that its kind is known.
-func checkURL(f *cmdutil.Factory, p *config.Profile) error {
+func checkURL(d *Deps, p *config.Profile) error {
 	if p.URL == "" {
 		return cmdutil.Usagef("give the server with --url, e.g. https://server.example.com:2087")
 	}
@@ -210,7 +265,7 @@ func checkURL(f *cmdutil.Factory, p *config.Profile) error {
 		return cmdutil.Usagef("--url must not carry credentials; use --auth-user and --token-stdin")
 	}
 	if u.Scheme == "http" {
-		f.Warnf("%s is plain HTTP: the credentials and every password cross the network unencrypted", p.URL)
+		cmdutil.Warnf(d.IO.ErrOut, "%s is plain HTTP: the credentials and every password cross the network unencrypted", p.URL)
 	}
 	if p.Kind == "" {
 		if _, ok := cpanel.InferKind(p.URL); !ok {
@@ -222,11 +277,11 @@ func checkURL(f *cmdutil.Factory, p *config.Profile) error {
 
 // readSecrets fills the profile's secret from standard input or a prompt,
 // unless a command will fetch it at use time.
-func readSecrets(f *cmdutil.Factory, o *addOptions, p *config.Profile) error {
+func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 	var in *bufio.Reader
 	readLine := func(what string) (string, error) {
 		if in == nil {
-			in = bufio.NewReader(f.IO.In)
+			in = bufio.NewReader(d.IO.In)
 		}
 		line, err := in.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -255,15 +310,15 @@ func readSecrets(f *cmdutil.Factory, o *addOptions, p *config.Profile) error {
 			return cmdutil.Usagef("--totp-secret-stdin cannot follow a multi-line access hash on standard input: use --totp-command")
 		}
 		var all []byte
-		all, err = io.ReadAll(f.IO.In)
+		all, err = io.ReadAll(d.IO.In)
 		value = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(string(all)))
 		if err == nil && value == "" {
 			err = cmdutil.Usagef("standard input held no access hash")
 		}
 	case o.tokenStdin || o.passwordStdin:
 		value, err = readLine(secretWord)
-	case f.CanPrompt():
-		value, err = f.Prompter.Password(fmt.Sprintf("%s for %s at %s:", capital(secretWord), p.User, p.URL))
+	case d.Prompter() != nil:
+		value, err = d.Prompter().Password(fmt.Sprintf("%s for %s at %s:", capital(secretWord), p.User, p.URL))
 		if err == nil && value == "" {
 			err = cmdutil.Usagef("no %s given", secretWord)
 		}
@@ -296,8 +351,4 @@ func capital(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func targetFor(f *cmdutil.Factory, name string, p *config.Profile) (*cmdutil.Target, error) {
-	return f.TargetFromProfile(name, *p)
 }

@@ -16,14 +16,17 @@ import (
 	"github.com/cpctl/cpctl/pkg/cmd/account"
 	"github.com/cpctl/cpctl/pkg/cmd/api"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/db"
 	"github.com/cpctl/cpctl/pkg/cmd/demo"
 	"github.com/cpctl/cpctl/pkg/cmd/email"
 	"github.com/cpctl/cpctl/pkg/cmd/ftp"
 	"github.com/cpctl/cpctl/pkg/cmd/journal"
 	"github.com/cpctl/cpctl/pkg/cmd/passwd"
 	"github.com/cpctl/cpctl/pkg/cmd/profile"
+	"github.com/cpctl/cpctl/pkg/cmd/rotate"
 	"github.com/cpctl/cpctl/pkg/cmd/token"
 	"github.com/cpctl/cpctl/pkg/cmd/version"
+	"github.com/cpctl/cpctl/pkg/cmd/webdisk"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -121,9 +124,10 @@ func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command
 			cmd.AddCommand(c)
 		}
 	}
-	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
+	add("passwd", account.NewCmd(f, runs.passwd), ftp.NewCmd(f, runs.passwd), email.NewCmd(f, runs.passwd),
+		db.NewCmd(f, runs.passwd), webdisk.NewCmd(f, runs.passwd), rotate.NewCmd(f, runs.passwd), journal.NewCmd(f, runs.journal))
 	add("api", api.NewCmd(f, cpanel.WHMAPI1, runs.api), api.NewCmd(f, cpanel.CPAPI2, runs.api), api.NewCmd(f, cpanel.UAPI, runs.api))
-	add("setup", profile.NewCmd(f, nil), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info)), version.NewCmd(f, info))
+	add("setup", profile.NewCmd(f, nil), token.NewCmdToken(f, nil), demo.NewCmd(f, runArgs(info), nil), version.NewCmd(f, info, nil))
 	guardUnknownCommands(cmd)
 	return cmd
 }

@@ -1,14 +1,12 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/cmd/credentials"
 	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -98,10 +97,10 @@ type outcome struct {
 	profile, result, old, new, expires, message string
 }
 
-func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
+func runRotate(ctx context.Context, o *Options) error {
 	var names []string
 	if o.AllProfiles {
-		cfg, _, err := f.Config()
+		cfg, _, err := o.Config()
 		if err != nil {
 			return err
 		}
@@ -110,7 +109,7 @@ func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 			return cmdutil.Usagef("no profiles are configured")
 		}
 	} else {
-		name, err := single(f)
+		name, err := single(&o.Deps)
 		if err != nil {
 			return err
 		}
@@ -119,7 +118,7 @@ func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		}
 		names = []string{name}
 	}
-	p, err := f.Printer()
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
@@ -136,7 +135,7 @@ func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out, err := rotateOne(ctx, f, name, o, &cfgMu)
+			out, err := rotateOne(ctx, o, name, &cfgMu)
 			if err != nil {
 				out.result = "failed"
 				out.message = termsafe.Bounded(err.Error(), 400)
@@ -173,7 +172,7 @@ func runRotate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 
 // rotation is one profile's rotation in progress.
 type rotation struct {
-	f       *cmdutil.Factory
+	d       *Deps
 	name    string
 	cfgPath string
 	jpath   string
@@ -184,9 +183,9 @@ type rotation struct {
 	cfgMu   *sync.Mutex // held around the config file's read-modify-write
 }
 
-func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options, cfgMu *sync.Mutex) (outcome, error) {
+func rotateOne(ctx context.Context, o *Options, name string, cfgMu *sync.Mutex) (outcome, error) {
 	out := outcome{profile: name}
-	cfg, cfgPath, err := f.Config()
+	cfg, cfgPath, err := o.Config()
 	if err != nil {
 		return out, err
 	}
@@ -218,31 +217,40 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options,
 		}
 		return out, cmdutil.Usagef("profile %s %s", name, noStore)
 	}
-	r := &rotation{f: f, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp, cfgMu: cfgMu}
+	r := &rotation{d: &o.Deps, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp, cfgMu: cfgMu}
 	unlock, err := lockRotation(strings.TrimSuffix(r.jpath, ".json") + ".lock")
 	if err != nil {
 		return out, fmt.Errorf("profile %s: %w", name, err)
 	}
 	defer unlock()
-	s, err := open(ctx, f, name)
+	err = withSession(ctx, &o.Deps, name, func(s *session) error {
+		r.s = s
+		return r.start(ctx, o, &out)
+	})
 	if err != nil {
 		return out, err
 	}
-	defer func() { _ = s.client.Close(ctx) }()
-	r.s = s
+	out.result = "rotated"
+	return out, nil
+}
+
+// start resumes the profile's journalled rotation, or begins one, and runs
+// it to the end.
+func (r *rotation) start(ctx context.Context, o *Options, out *outcome) error {
+	var err error
 	r.j, err = loadJournal(r.jpath)
 	if err != nil {
-		return out, err
+		return err
 	}
 	if r.j != nil {
-		if r.j.Server != s.target.Profile.URL || r.j.User != s.target.Profile.User || r.j.Profile != name {
-			return out, fmt.Errorf("rotation journal %s belongs to %s@%s, not to profile %s: check that server's tokens, then remove the file",
-				r.jpath, r.j.User, r.j.Server, name)
+		if r.j.Server != r.s.target.Profile.URL || r.j.User != r.s.target.Profile.User || r.j.Profile != r.name {
+			return fmt.Errorf("rotation journal %s belongs to %s@%s, not to profile %s: check that server's tokens, then remove the file",
+				r.jpath, r.j.User, r.j.Server, r.name)
 		}
 		r.resumed = true
-		r.say("Resuming the rotation of profile %s after step %q", name, r.j.Step)
+		r.say("Resuming the rotation of profile %s after step %q", r.name, r.j.Step)
 	} else if err := r.begin(ctx, o); err != nil {
-		return out, err
+		return err
 	}
 	out.old, out.new = r.j.OldName, r.j.NewName
 	if r.j.Expires != 0 {
@@ -250,17 +258,13 @@ func rotateOne(ctx context.Context, f *cmdutil.Factory, name string, o *Options,
 	} else {
 		out.expires = "never"
 	}
-	if err := r.run(ctx); err != nil {
-		return out, err
-	}
-	out.result = "rotated"
-	return out, nil
+	return r.run(ctx)
 }
 
 // begin finds the token in use, plans the new one and journals the plan.
 func (r *rotation) begin(ctx context.Context, o *Options) error {
 	c := r.s.client
-	now := r.f.Now()
+	now := r.d.Now()
 	var old cpanel.APIToken
 	if d, found, ok, err := c.TokenDetails(ctx, r.s.cfg.Secret); err != nil {
 		return err
@@ -319,7 +323,7 @@ func (r *rotation) begin(ctx context.Context, o *Options) error {
 	return r.j.save(r.jpath, now)
 }
 
-func (r *rotation) save() error { return r.j.save(r.jpath, r.f.Now()) }
+func (r *rotation) save() error { return r.j.save(r.jpath, r.d.Now()) }
 
 // abandon ends a rotation that failed before the store: the new token is
 // revoked with the old one, which keeps working.
@@ -434,13 +438,16 @@ func (r *rotation) store(ctx context.Context) error {
 		runErr := r.runStore(ctx)
 		// What the token command prints now says whether the store took,
 		// whatever the store command's exit status said.
-		held, readErr := r.f.RunSecretCommand(ctx, "token-command", r.prof.TokenCommand)
+		held, readErr := r.d.RunSecretCommand(ctx, "token-command", r.prof.TokenCommand)
 		switch {
 		case readErr == nil && held == r.j.NewToken:
+		// The store refused the token and the rotation is undone: exit 1,
+		// like any change refused with nothing changed.
 		case readErr == nil && runErr != nil:
-			return r.abandon(ctx, runErr)
+			return r.abandon(ctx, &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: runErr})
 		case readErr == nil:
-			return r.abandon(ctx, errors.New("token-store-command succeeded but token-command still prints another token"))
+			return r.abandon(ctx, &cmdutil.ExitError{Code: cmdutil.ExitRefused,
+				Err: errors.New("token-store-command succeeded but token-command still prints another token")})
 		default:
 			cause := fmt.Errorf("token-command: %w", readErr)
 			if runErr != nil {
@@ -467,7 +474,7 @@ func (r *rotation) store(ctx context.Context) error {
 func (r *rotation) say(format string, a ...any) {
 	r.cfgMu.Lock()
 	defer r.cfgMu.Unlock()
-	fmt.Fprintf(r.f.IO.ErrOut, format+"\n", a...)
+	fmt.Fprintf(r.d.IO.ErrOut, format+"\n", a...)
 }
 
 // updateProfile changes the profile in the config file as it is now on
@@ -488,32 +495,18 @@ func (r *rotation) updateProfile(change func(*config.Profile)) error {
 }
 
 // runStore runs token-store-command with the new token on its standard
-// input: never in its arguments or environment.
+// input: never in its arguments or environment. It runs as every user
+// command does (credentials.Child): its own process group, killed at the
+// time limit, the token replaced in whatever it prints.
 func (r *rotation) runStore(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", r.prof.TokenStoreCommand)
-	cmd.Stdin = strings.NewReader(r.j.NewToken + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	env := make([]string, 0, len(r.f.Environ))
-	for _, kv := range r.f.Environ {
-		if !strings.HasPrefix(kv, "CPCTL_TOKEN=") && !strings.HasPrefix(kv, "CPCTL_PASSWORD=") {
-			env = append(env, kv)
+	c := credentials.Child{What: "token-store-command", Cmdline: r.prof.TokenStoreCommand, Env: r.d.Environ,
+		Stdin: strings.NewReader(r.j.NewToken + "\n"), Secret: r.j.NewToken}
+	if _, err := c.Run(ctx); err != nil {
+		var ce *credentials.ChildError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("token-store-command failed: %s", ce.Reason())
 		}
-	}
-	cmd.Env = env
-	// A command that leaves a child holding stderr must not hang the rotation.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
-			msg = msg[:i]
-		}
-		if msg != "" {
-			return fmt.Errorf("token-store-command failed: %w: %s", err, termsafe.Bounded(msg, 200))
-		}
-		return fmt.Errorf("token-store-command failed: %w", err)
+		return err
 	}
 	return nil
 }

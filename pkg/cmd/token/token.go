@@ -14,14 +14,45 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
-// Options are one token command's parsed flags and arguments. Tests build
-// them through NewCmdToken's runF.
+// Deps are what the token commands need from the factory.
+type Deps struct {
+	IO *cmdutil.IOStreams
+	// Config is the config file and its path; ProfileNames the profiles
+	// --profile selects; ResolveTarget merges one with flags and
+	// environment; ClientConfig fetches its secret and describes its client.
+	Config        func() (*config.File, string, error)
+	ProfileNames  func() ([]string, error)
+	ResolveTarget func(name string) (*cmdutil.Target, error)
+	ClientConfig  func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	// Printer prints -o's format on standard output; OutputFormat names it.
+	Printer      func() (*output.Printer, error)
+	OutputFormat func() (output.Format, error)
+	// RunSecretCommand runs token-command; Environ is what a
+	// token-store-command runs with.
+	RunSecretCommand func(ctx context.Context, what, cmdline string) (string, error)
+	Environ          []string
+	Now              func() time.Time
+	// DryRun is the root's --dry-run.
+	DryRun bool
+}
+
+func depsOf(f *cmdutil.Factory) Deps {
+	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
+		ClientConfig: f.ClientConfig, Printer: f.Printer, OutputFormat: f.OutputFormat,
+		RunSecretCommand: f.RunSecretCommand, Environ: f.Environ, Now: f.Now}
+}
+
+// Options are one token command's parsed flags and arguments, and its
+// Deps. Tests build them through NewCmdToken's runF.
 type Options struct {
+	Deps
+
 	// Verb is list, create, revoke or rotate.
 	Verb string
 
@@ -66,21 +97,12 @@ stopped when run again.`,
 	}
 	run := func(o *Options) func(*cobra.Command, []string) error {
 		return func(c *cobra.Command, _ []string) error {
+			o.Deps = depsOf(f)
+			o.DryRun = f.DryRun
 			if runF != nil {
 				return runF(o)
 			}
-			if f.DryRun {
-				return dryRun(f, o)
-			}
-			switch o.Verb {
-			case "list":
-				return runList(c.Context(), f, o)
-			case "create":
-				return runCreate(c.Context(), f, o)
-			case "revoke":
-				return runRevoke(c.Context(), f, o)
-			}
-			return runRotate(c.Context(), f, o)
+			return Run(c.Context(), o)
 		}
 	}
 
@@ -155,6 +177,22 @@ is journalled (token-rotate.PROFILE.json next to the configuration file, mode
 	return cmd
 }
 
+// Run runs one token command.
+func Run(ctx context.Context, o *Options) error {
+	if o.DryRun {
+		return dryRun(o)
+	}
+	switch o.Verb {
+	case "list":
+		return runList(ctx, o)
+	case "create":
+		return runCreate(ctx, o)
+	case "revoke":
+		return runRevoke(ctx, o)
+	}
+	return runRotate(ctx, o)
+}
+
 // ParseExpiry reads an --expires value relative to now: "never" or "" is
 // the zero time (no expiry).
 func ParseExpiry(s string, now time.Time) (time.Time, error) {
@@ -194,26 +232,28 @@ type session struct {
 	client *cpanel.Client
 }
 
-// open resolves one profile (or --url) and connects with its credentials.
-func open(ctx context.Context, f *cmdutil.Factory, name string) (*session, error) {
-	t, err := f.ResolveTarget(name)
+// withSession resolves one profile (or --url), connects with its
+// credentials, runs fn and logs out.
+func withSession(ctx context.Context, d *Deps, name string, fn func(*session) error) error {
+	t, err := d.ResolveTarget(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cc, err := f.ClientConfig(ctx, t)
+	cc, err := d.ClientConfig(ctx, t)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c, err := cpanel.New(cc)
+	c, err := cmdutil.NewClient(cc)
 	if err != nil {
-		return nil, &cmdutil.UsageError{Err: err}
+		return err
 	}
-	return &session{target: t, cfg: cc, client: c}, nil
+	defer func() { _ = c.Close(ctx) }()
+	return fn(&session{target: t, cfg: cc, client: c})
 }
 
 // single returns the one profile the command acts on.
-func single(f *cmdutil.Factory) (string, error) {
-	names, err := f.ProfileNames()
+func single(d *Deps) (string, error) {
+	names, err := d.ProfileNames()
 	if err != nil {
 		return "", err
 	}
@@ -271,20 +311,19 @@ func stampOrNil(t time.Time) *string {
 	return &s
 }
 
-func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
-	name, err := single(f)
+func runList(ctx context.Context, o *Options) error {
+	name, err := single(&o.Deps)
 	if err != nil {
 		return err
 	}
-	p, err := f.Printer()
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	s, err := open(ctx, f, name)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = s.client.Close(ctx) }()
+	return withSession(ctx, &o.Deps, name, func(s *session) error { return list(ctx, o, p, s) })
+}
+
+func list(ctx context.Context, o *Options, p *output.Printer, s *session) error {
 	tokens, err := s.client.ListTokens(ctx)
 	if err != nil {
 		return err
@@ -293,7 +332,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
-	now := f.Now()
+	now := o.Now()
 	warn := time.Duration(o.WarnDays) * 24 * time.Hour
 	rows := make([]tokenRow, 0, len(tokens))
 	for _, t := range tokens {
@@ -309,7 +348,7 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		switch {
 		case t.Expired(now):
 			r.Status = "expired"
-			f.Warnf("token %s expired on %s; the server keeps expired tokens until they are revoked: cpctl token revoke %s",
+			cmdutil.Warnf(o.IO.ErrOut, "token %s expired on %s; the server keeps expired tokens until they are revoked: cpctl token revoke %s",
 				r.Name, stamp(t.Expires), r.Name)
 		case !t.Expires.IsZero() && t.Expires.Sub(now) < warn:
 			days := int(t.Expires.Sub(now).Hours() / 24)
@@ -318,11 +357,11 @@ func runList(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 			if r.InUse {
 				what += " (the one this profile uses; rotate it with 'cpctl token rotate')"
 			}
-			f.Warnf("%s expires in %d days (%s)", what, days, stamp(t.Expires))
+			cmdutil.Warnf(o.IO.ErrOut, "%s expires in %d days (%s)", what, days, stamp(t.Expires))
 		}
 		rows = append(rows, r)
 	}
-	if fm, _ := f.OutputFormat(); fm != output.Table {
+	if fm, _ := o.OutputFormat(); fm != output.Table {
 		return p.Value(rows)
 	}
 	table := make([][]string, len(rows))
@@ -360,17 +399,17 @@ func safeList(in []string) []string {
 	return out
 }
 
-func runCreate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
-	name, err := single(f)
+func runCreate(ctx context.Context, o *Options) error {
+	name, err := single(&o.Deps)
 	if err != nil {
 		return err
 	}
-	exp, err := ParseExpiry(o.Expires, f.Now())
+	exp, err := ParseExpiry(o.Expires, o.Now())
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
 	}
 	if o.SaveToProfile != "" {
-		cfg, _, err := f.Config()
+		cfg, _, err := o.Config()
 		if err != nil {
 			return err
 		}
@@ -381,15 +420,14 @@ func runCreate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 			return cmdutil.Usagef("--save-to-profile copies a profile: give --profile")
 		}
 	}
-	p, err := f.Printer()
+	p, err := o.Printer()
 	if err != nil {
 		return err
 	}
-	s, err := open(ctx, f, name)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = s.client.Close(ctx) }()
+	return withSession(ctx, &o.Deps, name, func(s *session) error { return create(ctx, o, p, s, name, exp) })
+}
+
+func create(ctx context.Context, o *Options, p *output.Printer, s *session, name string, exp time.Time) error {
 	if s.target.Kind == cpanel.KindCPanel && (len(o.ACLs) > 0 || len(o.Whitelist) > 0) {
 		return cmdutil.Usagef("--acl and --whitelist-ip apply to WHM tokens; a cPanel token has full access")
 	}
@@ -398,10 +436,10 @@ func runCreate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		return maybeCreated(err, o.Name)
 	}
 	if o.SaveToProfile != "" {
-		if err := saveNewProfile(f, name, o.SaveToProfile, nt); err != nil {
+		if err := saveNewProfile(&o.Deps, name, o.SaveToProfile, nt); err != nil {
 			return fmt.Errorf("token %s was created but not saved (%w); revoke it: cpctl token revoke %s", o.Name, err, o.Name)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Created token %s and saved it in profile %s\n", o.Name, o.SaveToProfile)
+		fmt.Fprintf(o.IO.ErrOut, "Created token %s and saved it in profile %s\n", o.Name, o.SaveToProfile)
 		return nil
 	}
 	out := struct {
@@ -410,11 +448,11 @@ func runCreate(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		Created string `json:"created" yaml:"created"`
 		Expires string `json:"expires" yaml:"expires"`
 	}{nt.Name, nt.Token, stamp(nt.Created), stamp(nt.Expires)}
-	if fm, _ := f.OutputFormat(); fm != output.Table {
+	if fm, _ := o.OutputFormat(); fm != output.Table {
 		return p.Value(out)
 	}
-	fmt.Fprintln(f.IO.Out, nt.Token)
-	fmt.Fprintf(f.IO.ErrOut, "Created token %s; it is shown only this once.\n", o.Name)
+	fmt.Fprintln(o.IO.Out, nt.Token)
+	fmt.Fprintf(o.IO.ErrOut, "Created token %s; it is shown only this once.\n", o.Name)
 	return nil
 }
 
@@ -428,8 +466,8 @@ func maybeCreated(err error, name string) error {
 	return err
 }
 
-func saveNewProfile(f *cmdutil.Factory, from, to string, nt *cpanel.NewToken) error {
-	cfg, path, err := f.Config()
+func saveNewProfile(d *Deps, from, to string, nt *cpanel.NewToken) error {
+	cfg, path, err := d.Config()
 	if err != nil {
 		return err
 	}
@@ -445,16 +483,15 @@ func saveNewProfile(f *cmdutil.Factory, from, to string, nt *cpanel.NewToken) er
 	return cfg.Save(path)
 }
 
-func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
-	name, err := single(f)
+func runRevoke(ctx context.Context, o *Options) error {
+	name, err := single(&o.Deps)
 	if err != nil {
 		return err
 	}
-	s, err := open(ctx, f, name)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = s.client.Close(ctx) }()
+	return withSession(ctx, &o.Deps, name, func(s *session) error { return revoke(ctx, o, s) })
+}
+
+func revoke(ctx context.Context, o *Options, s *session) error {
 	using, err := inUse(ctx, s)
 	if err != nil {
 		return err
@@ -467,7 +504,7 @@ func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
+		fmt.Fprintf(o.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
 		return nil
 	}
 	if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
@@ -483,15 +520,15 @@ func runRevoke(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 			return fmt.Errorf("the server still lists token %s after revoking it", termsafe.Bounded(t.Name, 64))
 		}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Revoked %s\n", strings.Join(o.Names, ", "))
+	fmt.Fprintf(o.IO.ErrOut, "Revoked %s\n", strings.Join(o.Names, ", "))
 	return nil
 }
 
 // dryRun says what the command would do and sends nothing: a rotation or
 // revocation cannot be previewed as one request.
-func dryRun(f *cmdutil.Factory, o *Options) error {
+func dryRun(o *Options) error {
 	target := "the profile's login"
-	if names, err := f.ProfileNames(); err == nil && o.AllProfiles {
+	if names, err := o.ProfileNames(); err == nil && o.AllProfiles {
 		target = "every token profile's login"
 	} else if err == nil && len(names) == 1 && names[0] != "" {
 		target = "profile " + names[0] + "'s login"
@@ -516,6 +553,6 @@ func dryRun(f *cmdutil.Factory, o *Options) error {
 	default:
 		what = "rotate the API token of " + target + ": create a new one, prove it, store it, revoke the old one"
 	}
-	fmt.Fprintf(f.IO.Out, "dry run: would %s; nothing sent\n", what)
+	fmt.Fprintf(o.IO.Out, "dry run: would %s; nothing sent\n", what)
 	return nil
 }

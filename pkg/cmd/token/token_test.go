@@ -55,6 +55,10 @@ func TestNewCmdToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.IO == nil || got.Config == nil || got.ClientConfig == nil {
+				t.Error("the command's options lack what the factory gives")
+			}
+			got.Deps = Deps{} // not what this test checks
 			if !reflect.DeepEqual(*got, tc.want) {
 				t.Errorf("options %+v\nwant %+v", *got, tc.want)
 			}
@@ -160,7 +164,7 @@ func TestRotateFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newSimEnv(t)
 			e.srv.Sim.SetFault(tc.fault, simulator.Fault{Kind: tc.kind, Count: 1})
-			err := runRotate(context.Background(), e.f, &Options{Verb: "rotate"})
+			err := runRotate(context.Background(), &Options{Deps: depsOf(e.f), Verb: "rotate"})
 			if code := cmdutil.ExitCode(err); code != tc.code {
 				t.Fatalf("exit %d (%v), want %d", code, err, tc.code)
 			}
@@ -190,7 +194,7 @@ func TestRotateFailures(t *testing.T) {
 			if !tc.thenRerun {
 				return
 			}
-			if err := runRotate(context.Background(), e.f, &Options{Verb: "rotate"}); err != nil {
+			if err := runRotate(context.Background(), &Options{Deps: depsOf(e.f), Verb: "rotate"}); err != nil {
 				t.Fatal(err)
 			}
 			if e.srv.Sim.CheckToken("whm", "root", simulator.SampleRootToken) || !e.srv.Sim.CheckToken("whm", "root", e.profileToken(t)) {
@@ -222,7 +226,7 @@ func TestRotateLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runRotate(context.Background(), e.f, &Options{Verb: "rotate"})
+	err = runRotate(context.Background(), &Options{Deps: depsOf(e.f), Verb: "rotate"})
 	if err == nil || !strings.Contains(err.Error(), "another rotation of this profile is running") {
 		t.Fatalf("err = %v", err)
 	}
@@ -230,7 +234,7 @@ func TestRotateLocked(t *testing.T) {
 		t.Errorf("%d requests while another rotation held the lock", n)
 	}
 	unlock()
-	if err := runRotate(context.Background(), e.f, &Options{Verb: "rotate"}); err != nil {
+	if err := runRotate(context.Background(), &Options{Deps: depsOf(e.f), Verb: "rotate"}); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
 }
@@ -247,7 +251,7 @@ func TestRotateNowhereToStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.f.Viper.Set(cmdutil.KeyProfile, "tc")
-	err = runRotate(context.Background(), e.f, &Options{Verb: "rotate"})
+	err = runRotate(context.Background(), &Options{Deps: depsOf(e.f), Verb: "rotate"})
 	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "set token-store-command") {
 		t.Fatalf("single profile: %v", err)
 	}
@@ -257,7 +261,7 @@ func TestRotateNowhereToStore(t *testing.T) {
 	e.f.Viper.Set(cmdutil.KeyProfile, "")
 	e.f.Viper.Set(cmdutil.KeyOutput, "json")
 	e.out.Reset() // the refusal's table row
-	if err := runRotate(context.Background(), e.f, &Options{Verb: "rotate", AllProfiles: true}); err != nil {
+	if err := runRotate(context.Background(), &Options{Deps: depsOf(e.f), Verb: "rotate", AllProfiles: true}); err != nil {
 		t.Fatal(err)
 	}
 	var rows []map[string]string

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/simulator"
+	"github.com/cpctl/cpctl/pkg/simulator/simtest"
+)
+
+// listed is one target of a selection's --dry-run -o json.
+type listed struct{ Kind, Target, Owner, Source string }
+
+func (e *env) listing(r result) []listed {
+	e.t.Helper()
+	var l []listed
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
+		e.t.Fatalf("the listing is not a JSON list: %v\n%s", err, r.stdout)
+	}
+	return l
+}
+
+func targetsOf(l []listed) string {
+	var s []string
+	for _, x := range l {
+		s = append(s, x.Kind+" "+x.Target)
+	}
+	return strings.Join(s, ", ")
+}
+
+// A dry run lists every target of bob's with where it came from, in the
+// order a rotation changes them, says what it left out, and changes
+// nothing.
+func TestSelectDryRunListsTargets(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	r := e.run("", "rotate", "--owner", "bob", "--dry-run", "-o", "json")
+	e.wantCode(r, 0)
+	got := e.listing(r)
+	want := []listed{
+		{"account", "bob", "", "listaccts user=bob"},
+		{"ftp", "files@bob.example", "bob", "Ftp/list_ftp of bob"},
+		{"webdisk", "dav@bob.example", "bob", "WebDisk::listwebdisks of bob"},
+		{"email", "info@bob.example", "bob", "Email/list_pops of bob"},
+		{"mysql", "bob_wp", "bob", "Mysql/list_users of bob"},
+		{"postgresql", "bob_app", "bob", "Postgresql/list_users of bob"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("listed %s", targetsOf(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, l := range []string{
+		"cpctl: left out ftp bob (Ftp/list_ftp of bob): the account's main FTP login: it has the account's password\n",
+		"cpctl: left out email bob (Email/list_pops of bob): the account's default mailbox: it has the account's password\n",
+		"cpctl: --owner bob: 6 targets of 1 account (listaccts user=bob); nothing was changed\n",
+	} {
+		if !strings.Contains(r.stderr, l) {
+			t.Errorf("stderr lacks %q:\n%s", l, r.stderr)
+		}
+	}
+	if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
+		t.Errorf("a dry run changed %d passwords", n)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.dir, "*.journal")); len(m) != 0 {
+		t.Errorf("a dry run left journals: %v", m)
+	}
+	// A special login named exactly is taken; a glob never takes one.
+	r = e.run("", "ftp", "passwd", "--owner", "bob", "--generate", "--validate", "--match", "BOB", "--match", "files*", "-o", "json")
+	e.wantCode(r, 0)
+	if got := targetsOf(e.listing(r)); got != "ftp bob, ftp files@bob.example" {
+		t.Errorf("--match BOB files*: %s", got)
+	}
+	r = e.run("", "ftp", "passwd", "--owner", "bob", "--generate", "--validate", "--match", "bob*", "-o", "json")
+	e.wantCode(r, 0)
+	if got := targetsOf(e.listing(r)); got != "" {
+		t.Errorf("--match bob*: %s", got)
+	}
+}
+
+// --owner alone selects every mailbox of the account; without --generate
+// it is the usage error it always was (a forgotten address must not
+// become a change of every mailbox).
+func TestSelectOwnerAlone(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	r := e.run("", "email", "passwd", "--owner", "bob")
+	e.wantCode(r, 2)
+	if !strings.Contains(r.stderr, "add --generate") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	r = e.run("", "email", "passwd", "--owner", "bob", "--password-stdin", "--generate")
+	e.wantCode(r, 2)
+	if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
+		t.Fatalf("%d passwords changed by refused command lines", n)
+	}
+
+	r = e.run("", "email", "passwd", "--owner", "bob", "--generate", "-o", "json")
+	e.wantCode(r, 0)
+	var rows []struct {
+		Kind, Target, Owner, Source, Password string
+		OK                                    bool
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(rows) != 1 || rows[0].Target != "info@bob.example" || rows[0].Owner != "bob" || rows[0].Source != "Email/list_pops of bob" || !rows[0].OK {
+		t.Fatalf("rows %+v", rows)
+	}
+	if !e.srv.Sim.CheckPasswordOf(simulator.KindEmail, "info@bob.example", rows[0].Password) {
+		t.Error("the printed password is not the server's")
+	}
+	if !e.srv.Sim.CheckPasswordOf(simulator.KindAccount, "bob", simulator.SampleBobPassword) {
+		t.Error("the default mailbox (the account's password) changed")
+	}
+	e.noSecrets(r)
+}
+
+// A reseller's --all is what the server lets it see; an account that is
+// not its own is not found, and nothing changes.
+func TestSelectResellerSeesItsOwn(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	r := e.run("", "-p", "res", "rotate", "--all", "--kinds", "account,email", "--dry-run", "-o", "json")
+	e.wantCode(r, 0)
+	if got := targetsOf(e.listing(r)); got != "account alice, email office@alice.example" {
+		t.Errorf("res1's --all: %s", got)
+	}
+	r = e.run("", "-p", "res", "rotate", "--owner", "bob")
+	e.wantCode(r, 1)
+	if !strings.Contains(r.stderr, "no account bob among the accounts this profile may see") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	// root's --reseller res1 finds the same account.
+	r = e.run("", "rotate", "--reseller", "res1", "--kinds", "account", "--dry-run", "-o", "json")
+	e.wantCode(r, 0)
+	if got := e.listing(r); len(got) != 1 || got[0].Source != "listaccts owner=res1" || got[0].Target != "alice" {
+		t.Errorf("--reseller res1: %+v", got)
+	}
+	if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
+		t.Errorf("%d passwords changed", n)
+	}
+}
+
+// --domain finds the domain's owner and its targets on that domain;
+// --match and --exclude narrow without case.
+func TestSelectDomainMatchExclude(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	r := e.run("", "rotate", "--domain", "bob.example", "--dry-run", "-o", "json", "--exclude", "INFO@*", "--exclude", "*_app")
+	e.wantCode(r, 0)
+	got := e.listing(r)
+	if targetsOf(got) != "account bob, ftp files@bob.example, webdisk dav@bob.example, mysql bob_wp" || got[0].Source != "getdomainowner bob.example" {
+		t.Errorf("--domain bob.example: %+v", got)
+	}
+	r = e.run("", "rotate", "--all", "--kinds", "ftp,webdisk", "--match", "*@ALICE.example", "--dry-run", "-o", "json")
+	e.wantCode(r, 0)
+	if got := targetsOf(e.listing(r)); got != "ftp uploads@alice.example, webdisk dav@alice.example" {
+		t.Errorf("--match *@ALICE.example: %s", got)
+	}
+	r = e.run("", "rotate", "--domain", "nowhere.example", "--dry-run")
+	e.wantCode(r, 1)
+	r = e.run("", "email", "passwd", "--match", "x*", "--generate")
+	e.wantCode(r, 2)
+	r = e.run("", "email", "passwd", "info@bob.example", "--all", "--generate")
+	e.wantCode(r, 2)
+}
+
+// A rotation killed mid-run is resumed against a server whose lists have
+// changed meanwhile (a mailbox added, an FTP login removed): the resume
+// lists nothing, finishes exactly the planned rows, and touches nothing
+// else.
+func TestSelectFrozenOnResume(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{Latency: 100 * time.Millisecond})
+	e.writeConfig()
+	journal := filepath.Join(e.dir, "bob.journal")
+	cmd := exec.Command(binPath, "rotate", "--owner", "bob", "--journal", journal, "--concurrency", "1", "-o", "jsonl")
+	cmd.Env, cmd.Dir = e.vars, e.dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Killed once the account row is done and before the last row is.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		data, _ := os.ReadFile(journal)
+		if strings.Count(string(data), `"t":"outcome"`) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no outcome in the journal:\n%s", data)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	data, _ := os.ReadFile(journal)
+	if strings.Count(string(data), `"t":"outcome"`) >= 6 {
+		t.Fatal("the run finished before the kill: the simulator's latency is too short for this machine")
+	}
+
+	// The same server, restarted with other lists.
+	st := e.srv.Sim.State()
+	bob := st.Accounts["bob"]
+	bob.Mail = append(bob.Mail, simulator.MailUser{Address: "late@bob.example", Password: "Late-Pass-2024!xyz"})
+	bob.FTP = nil
+	srv := simtest.NewServer(t, st, simulator.Options{})
+	f, err := config.Load(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Profiles["whm"].URL, f.Profiles["whm"].TLSFingerprint, f.Profiles["whm"].CPanelURL = srv.WHMURL, srv.Fingerprint, srv.CPanelURL
+	if err := f.Save(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+
+	r := e.run("", "rotate", "--resume", journal, "-o", "jsonl")
+	// files@bob.example is gone: its row, if it was not done, is refused.
+	if r.code != 0 && r.code != 5 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	// (WebDisk::listwebdisks is not among them: a Web Disk change reads it
+	// to keep the login's Digest setting.)
+	for fn := range srv.Sim.Stats().ByFunction {
+		for _, listing := range []string{"listaccts", "getdomainowner", "list_pops", "list_ftp", "list_users"} {
+			if strings.Contains(fn, listing) {
+				t.Errorf("the resume listed the server: %s", fn)
+			}
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if strings.Contains(l, "late@bob.example") {
+			t.Errorf("the resume changed a target that was not planned: %s", l)
+		}
+	}
+	if !srv.Sim.CheckPasswordOf(simulator.KindEmail, "late@bob.example", "Late-Pass-2024!xyz") {
+		t.Error("late@bob.example's password changed")
+	}
+	r = e.run("", "journal", "show", journal, "-o", "json")
+	e.wantCode(r, 0)
+	var show struct{ Total, Pending int }
+	if err := json.Unmarshal([]byte(r.stdout), &show); err != nil || show.Total != 6 || show.Pending != 0 {
+		t.Errorf("journal show: %+v %v\n%s", show, err, r.stdout)
+	}
+}
