@@ -2,6 +2,7 @@ package pace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -62,13 +63,66 @@ func (t *transport) CloseIdleConnections() {
 	}
 }
 
+// Reserve waits for room for one call to l, as Transport does for each
+// request, but before the caller has built its request: a caller with more
+// workers per server than the limit (a bulk run keeps up to the maximum, most
+// of them waiting while the limit is lower) then waits holding nothing, not
+// a built request and the deep stack of an HTTP client. The first request
+// that Transport sends through l with the returned context uses the room;
+// later ones (a retry, a login) wait for their own. release gives the room
+// back if no request used it; call it once the call is over.
+func Reserve(ctx context.Context, l Limiter) (context.Context, func(), error) {
+	tok, err := l.Acquire(ctx)
+	if err != nil {
+		return ctx, func() {}, err
+	}
+	r := &reservation{lim: l, tok: tok}
+	return context.WithValue(ctx, reservationKey{}, r), r.release, nil
+}
+
+type reservationKey struct{}
+
+// reservation is a token taken before its request was built.
+type reservation struct {
+	lim Limiter
+	mu  sync.Mutex
+	tok Token // nil once a request took it or it was released
+}
+
+func (r *reservation) take() Token {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.tok
+	r.tok = nil
+	return t
+}
+
+func (r *reservation) release() {
+	if t := r.take(); t != nil {
+		t.Done(0, false, 0) // nothing was sent: no news of the server's pace
+	}
+}
+
+// gotConn is closed when a request got its connection.
+type gotConn struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+type gotConnKey struct{}
+
+// errNotNeeded ends a dial whose request got a connection that another
+// request gave back; net/http drops it.
+var errNotNeeded = errors.New("pace: the request that wanted this connection got another")
+
 // connGate keeps the connections to one server, open or being dialled, at
 // most the limiter's current limit. A dial beyond it waits until one
-// closes or the limit grows: the request that wanted it is meanwhile
-// given a connection coming back from another (it has fewer calls in
-// flight than the limit, so one is idle or about to be), and net/http
-// cancels a dial nobody waits for any more when its idle connections are
-// closed.
+// closes or the limit grows, or gives up once the request that wanted it
+// got a connection another request gave back (it has a call in flight
+// fewer than the limit, so one is idle or about to be). Without giving up,
+// each such dial would wait to the end of the run: net/http hands a
+// returning connection to the request that has waited longest, so after
+// one request found none idle, every later one can too.
 type connGate struct {
 	l    *limiter
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -79,6 +133,10 @@ type connGate struct {
 }
 
 func (g *connGate) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var served <-chan struct{}
+	if got, ok := ctx.Value(gotConnKey{}).(*gotConn); ok {
+		served = got.ch
+	}
 	for {
 		g.l.mu.Lock()
 		limit, grown := g.l.limit, g.l.wake
@@ -94,6 +152,8 @@ func (g *connGate) dialContext(ctx context.Context, network, addr string) (net.C
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("wait for room for a connection: %w", ctx.Err())
+		case <-served:
+			return nil, errNotNeeded
 		case <-grown: // any change of the limiter, the limit included
 		case <-freed:
 		}
@@ -129,12 +189,18 @@ func (c *gatedConn) Close() error {
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.lim.Acquire(req.Context())
-	if err != nil {
-		if req.Body != nil {
-			_ = req.Body.Close() // a RoundTripper must close the body, even on error
+	var tok Token
+	if r, ok := req.Context().Value(reservationKey{}).(*reservation); ok && r.lim == t.lim {
+		tok = r.take()
+	}
+	if tok == nil {
+		var err error
+		if tok, err = t.lim.Acquire(req.Context()); err != nil {
+			if req.Body != nil {
+				_ = req.Body.Close() // a RoundTripper must close the body, even on error
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	// Latency counts from the request written to the first byte of the
 	// reply, both seen by the connection's own goroutines: a new
@@ -143,7 +209,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// a busy client (hundreds of servers at once) is as long as a queue.
 	var start, first atomic.Int64
 	start.Store(t.now().UnixNano())
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+	// A dial net/http starts for this request keeps its context's values:
+	// the gate lets it go once the request got a connection otherwise.
+	got := &gotConn{ch: make(chan struct{})}
+	ctx := context.WithValue(req.Context(), gotConnKey{}, got)
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn:              func(httptrace.GotConnInfo) { got.once.Do(func() { close(got.ch) }) },
 		WroteRequest:         func(httptrace.WroteRequestInfo) { start.Store(t.now().UnixNano()) },
 		GotFirstResponseByte: func() { first.Store(t.now().UnixNano()) },
 	}))

@@ -229,6 +229,15 @@ func TestConnGate(t *testing.T) {
 		if err := <-fourth; !errors.Is(err, context.Canceled) {
 			t.Fatalf("dial after its context ended: %v, want context.Canceled", err)
 		}
+		// A dial whose request was given a connection another request
+		// gave back is not needed any more.
+		got := &gotConn{ch: make(chan struct{})}
+		fifth := dial(context.WithValue(context.Background(), gotConnKey{}, got))
+		synctest.Wait()
+		close(got.ch)
+		if err := <-fifth; !errors.Is(err, errNotNeeded) {
+			t.Fatalf("dial after its request got a connection: %v, want errNotNeeded", err)
+		}
 		if g.conns != 2 {
 			t.Fatalf("%d connections counted, want 2", g.conns)
 		}
@@ -281,4 +290,75 @@ func TestTransportConnectionsWithinLimit(t *testing.T) {
 	if p > 3 || n > 3 || p < 1 {
 		t.Fatalf("the server saw %d connections, %d at once, through a limit of 3", n, p)
 	}
+}
+
+// TestReserve checks that a reserved call is the first request's through
+// the same limiter, that later requests wait for their own room, and that
+// an unused reservation is given back.
+func TestReserve(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	get := func(c *http.Client, ctx context.Context) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+	}
+	lim := Fixed(1, Options{Clock: newFakeClock()}).(*limiter)
+	inflight := func() int {
+		lim.mu.Lock()
+		defer lim.mu.Unlock()
+		return lim.inflight
+	}
+	c := &http.Client{Transport: Transport(http.DefaultTransport, lim)}
+	ctx, release, err := Reserve(context.Background(), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inflight() != 1 {
+		t.Fatalf("in flight after Reserve: %d, want 1", inflight())
+	}
+	// At a limit of 1, a request that waited for room of its own would
+	// wait forever: this one uses the reservation.
+	get(c, ctx)
+	if inflight() != 0 {
+		t.Fatalf("in flight after the reserved request: %d, want 0", inflight())
+	}
+	get(c, ctx) // the reservation is used up: this one takes its own room
+	release()   // nothing left to give back
+	if inflight() != 0 {
+		t.Fatalf("in flight after release: %d, want 0", inflight())
+	}
+
+	// Unused, the room is given back once.
+	_, release, err = Reserve(context.Background(), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	release()
+	if inflight() != 0 {
+		t.Fatalf("in flight after an unused reservation was released: %d, want 0", inflight())
+	}
+
+	// Another limiter's transport does not take this one's room.
+	other := Fixed(1, Options{Clock: newFakeClock()})
+	ctx, release, err = Reserve(context.Background(), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get(&http.Client{Transport: Transport(http.DefaultTransport, other)}, ctx)
+	if inflight() != 1 {
+		t.Fatalf("in flight after another limiter's request: %d, want the reservation still held", inflight())
+	}
+	release()
 }
