@@ -50,7 +50,7 @@ var fullSizes = sizes{
 	BigRows: 100000, BigReps: 1,
 	SimCalls: 20000, SimReps: 5,
 	Pace: paceSizes{Rows: 2000, Service: 50 * time.Millisecond,
-		Servers: 200, SrvRows: 50, DServ: 200 * time.Millisecond, DLat: 100 * time.Millisecond},
+		Servers: 200, SrvRows: 50, DServ: 200 * time.Millisecond, DLat: 100 * time.Millisecond, Reps: 3},
 }
 
 var quickSizes = sizes{
@@ -60,7 +60,7 @@ var quickSizes = sizes{
 	BigRows: 2000, BigReps: 1,
 	SimCalls: 2000, SimReps: 2,
 	Pace: paceSizes{Rows: 100, Service: 10 * time.Millisecond,
-		Servers: 10, SrvRows: 10, DServ: 10 * time.Millisecond, DLat: 10 * time.Millisecond},
+		Servers: 10, SrvRows: 10, DServ: 10 * time.Millisecond, DLat: 10 * time.Millisecond, Reps: 1},
 }
 
 const (

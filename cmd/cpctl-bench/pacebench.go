@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ type paceSizes struct {
 	SrvRows int           // rows per simulator in 7d
 	DServ   time.Duration // service time of 7d
 	DLat    time.Duration // network latency of 7d
+	Reps    int           // runs of each 7d variant, taking turns
 }
 
 // pacedVariant is one --concurrency run beside the others.
@@ -178,12 +180,17 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 			vs = append(vs, pacedVariant{name, c})
 		}
 	}
-	runs := make([]paceRun, len(vs))
-	for i, v := range vs {
-		var err error
-		runs[i], err = b.runPaceJob(ctx, cert, paceJob{tag: fmt.Sprintf("%s-%d", id, i), servers: srvs, rows: sz.SrvRows, concurrency: v.concurrency})
-		if err != nil {
-			return fail(err)
+	// The variants take turns, Reps times: on a shared machine the load
+	// changes from one run to the next, and each variant then sees the
+	// same spread of it.
+	runs := make([][]paceRun, len(vs))
+	for rep := range max(sz.Reps, 1) {
+		for i, v := range vs {
+			r, err := b.runPaceJob(ctx, cert, paceJob{tag: fmt.Sprintf("%s-%d-%d", id, i, rep), servers: srvs, rows: sz.SrvRows, concurrency: v.concurrency})
+			if err != nil {
+				return fail(err)
+			}
+			runs[i] = append(runs[i], r)
 		}
 	}
 	if b.o.profileDir != "" {
@@ -193,36 +200,54 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 			}
 		}
 	}
-	auto := runs[0]
 	// No schedule can beat the server's pace, plus one network delay for
 	// the last reply to travel back.
 	ideal := time.Duration(sz.SrvRows)*sz.DServ/limit + sz.DLat
 	parts := make([]string, len(runs))
-	for i, r := range runs {
-		parts[i] = describeMany(vs[i].name, r, ideal)
+	for i, rr := range runs {
+		parts[i] = describeMany(vs[i].name, rr, ideal)
 	}
 	note := strings.Join(parts, "; ") + "; ideal " + unitSeconds.format(ideal.Seconds())
+	auto := medianRun(runs[0])
 	if len(runs) > 1 {
-		note += fmt.Sprintf("; %s vs %s: %.3f", vs[0].name, vs[1].name, runs[1].Wall.Seconds()/auto.Wall.Seconds())
+		note += fmt.Sprintf("; %s vs %s (medians): %.3f", vs[0].name, vs[1].name, medianRun(runs[1]).Wall.Seconds()/auto.Wall.Seconds())
 	}
 	rs := []result{{ID: id, What: what + ": auto speed vs ideal", Goal: &goal{Limit: 0.90}, Ratio: ideal.Seconds() / auto.Wall.Seconds(), Note: note}}
-	if auto.RSS == 0 {
+	var rss int64
+	for _, r := range runs[0] {
+		rss = max(rss, r.RSS)
+	}
+	if rss == 0 {
 		return append(rs, result{ID: id + "-rss", What: "peak RSS", Verdict: skipped, Note: "skipped: this OS reports no peak RSS"})
 	}
 	return append(rs, result{ID: id + "-rss", What: fmt.Sprintf("%d servers: cpctl peak RSS (MB)", sz.Servers),
-		Goal: &goal{AtMost: true, Limit: 100}, Ratio: float64(auto.RSS) / (1 << 20),
-		Note: "the cpctl process of the auto run alone; the simulators run in the bench"})
+		Goal: &goal{AtMost: true, Limit: 100}, Ratio: float64(rss) / (1 << 20),
+		Note: fmt.Sprintf("the largest of the %s runs' cpctl processes; the simulators run in the bench", vs[0].name)})
 }
 
-// describeMany sums up one run of 7d: its speed, the calls and
-// connections each server saw, and the client's cost.
-func describeMany(name string, r paceRun, ideal time.Duration) string {
+// medianRun is the run of median wall time.
+func medianRun(rs []paceRun) paceRun {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b paceRun) int { return cmp.Compare(a.Wall, b.Wall) })
+	return s[len(s)/2]
+}
+
+// describeMany sums up the runs of one 7d variant: their wall times, and
+// for the median run the calls and connections each server saw and the
+// client's cost; the RSS is the range over the runs.
+func describeMany(name string, rs []paceRun, ideal time.Duration) string {
+	r := medianRun(rs)
+	walls, rss := make([]float64, len(rs)), make([]float64, len(rs))
+	for i, x := range rs {
+		walls[i], rss[i] = x.Wall.Seconds(), float64(x.RSS)/(1<<20)
+	}
+	w, m := summarize(walls), summarize(rss)
 	peakLo, peakHi, meanLo, meanHi := r.concurrency()
 	connLo, connHi, conns, openLo, openHi := r.conns()
-	return fmt.Sprintf("%s %s (%.3f of ideal, median latency %s, calls in each server: peak %d..%d, mean %.1f..%.1f; connections per server %d..%d, %d in all, at once %d..%d; RSS %.1fMB, CPU %s + simulators %s)",
-		name, unitSeconds.format(r.Wall.Seconds()), ideal.Seconds()/r.Wall.Seconds(), unitSeconds.format(medianOf(r.latencies()).Seconds()),
-		peakLo, peakHi, meanLo, meanHi, connLo, connHi, conns, openLo, openHi, float64(r.RSS)/(1<<20),
-		unitSeconds.format(r.CPU.Seconds()), unitSeconds.format(r.Sim.Seconds()))
+	return fmt.Sprintf("%s %s (%.3f of ideal; median latency %s, calls in each server: peak %d..%d, mean %.1f..%.1f; connections per server %d..%d, %d in all, at once %d..%d; CPU %s + simulators %s; RSS %s)",
+		name, w.String(unitSeconds), ideal.Seconds()/r.Wall.Seconds(), unitSeconds.format(medianOf(r.latencies()).Seconds()),
+		peakLo, peakHi, meanLo, meanHi, connLo, connHi, conns, openLo, openHi,
+		unitSeconds.format(r.CPU.Seconds()), unitSeconds.format(r.Sim.Seconds()), m.String(unitMB))
 }
 
 // profilePace runs one of 7d's variants once more, unmeasured, under

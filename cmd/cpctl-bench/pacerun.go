@@ -180,8 +180,20 @@ func (s *paceServer) take(wall time.Duration) serverView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := serverView{Lats: s.lats, Overloads: s.overloads, Peak: s.peak, Mean: float64(s.area) / float64(wall), Conns: s.conns, PeakOpen: s.peakOpen}
-	s.lats, s.overloads, s.peak, s.area, s.last, s.conns, s.peakOpen = nil, 0, 0, 0, time.Time{}, 0, s.open
+	s.lats, s.overloads, s.peak, s.area, s.last, s.conns, s.peakOpen = nil, 0, 0, 0, time.Time{}, 0, 0
 	return v
+}
+
+// waitClosed waits up to d for the server to see every connection closed.
+func (s *paceServer) waitClosed(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		open := s.open
+		s.mu.Unlock()
+		if open == 0 {
+			return
+		}
+	}
 }
 
 func (s *paceServer) close(ctx context.Context) {
@@ -314,6 +326,11 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 	cfg, input, err := writePaceFiles(home, cert.caFile, j)
 	if err != nil {
 		return paceRun{}, err
+	}
+	// The connections of an earlier run are gone with its process, but a
+	// server notices only when it next reads them.
+	for _, s := range j.servers {
+		s.waitClosed(2 * time.Second)
 	}
 	before := make([]int64, len(j.servers))
 	for i, s := range j.servers {
