@@ -118,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var paceEnv, pace7d string
 	fs.StringVar(&paceEnv, "pace-env", "", "measurement 7: space-separated `VAR=VALUE`s for its cpctl runs (experiments)")
 	fs.StringVar(&o.paceLog, "pace-log", "", "measurement 7: run cpctl with -v and keep its stderr in `DIR` (experiments: -v slows cpctl)")
-	fs.StringVar(&pace7d, "pace-7d", "", "measurement 7d: comma-separated --concurrency `values` to run instead of auto and the yardsticks (experiments)")
+	fs.StringVar(&pace7d, "pace-7d", "", "measurement 7d: comma-separated --concurrency `values` to run instead of auto and the yardsticks, auto:N with --max-concurrency N (experiments)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -345,6 +346,10 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 	cmd := exec.CommandContext(ctx, b.rusage, usage, "--", bin, "--config", cfg, "account", "passwd",
 		"--from", input, "--generate", "--journal", filepath.Join(home, "journal"),
 		"--concurrency", j.concurrency, "-o", "json")
+	if c, m, ok := strings.Cut(j.concurrency, ":"); ok { // auto:8 is --max-concurrency 8
+		cmd.Args = slices.Replace(cmd.Args, len(cmd.Args)-3, len(cmd.Args)-2, c)
+		cmd.Args = append(cmd.Args, "--max-concurrency", m)
+	}
 	if b.o.paceLog != "" {
 		cmd.Args = append(cmd.Args, "-v")
 	}

@@ -5,11 +5,13 @@
 // a large idle server takes many, a small or busy one few, and sending more
 // than it can serve only builds a queue on the server (or gets 503). New
 // returns a per-server controller that finds the pace itself, the way TCP
-// Vegas finds a path's capacity: it starts low, grows while the reply
-// latency stays near the best it has seen, and backs off when latency rises
-// (a queue is forming) or the server says it is overloaded (429 or 503),
-// honouring Retry-After by starting nothing new until then. Fixed keeps a
-// constant number, for --concurrency N.
+// Vegas finds a path's capacity: it starts at the concurrency bulk runs
+// used to have, grows by half once and measures the latency at half that
+// limit, then grows one call at a time while the reply latency stays near
+// the best it has seen, and backs off when latency rises (a queue is
+// forming) or the server says it is overloaded (429 or 503), honouring
+// Retry-After by starting nothing new until then. Fixed keeps a constant
+// number, for --concurrency N.
 //
 // Both are safe for concurrent use. A caller takes a Token before each call
 // and reports the call's outcome on it:
@@ -19,6 +21,9 @@
 //	start := time.Now()
 //	reply, err := send(ctx)
 //	tok.Done(time.Since(start), overloaded(reply), retryAfter(reply))
+//
+// Transport does this for every request of an HTTP client, and also keeps
+// the client's connections to the server within the limit.
 package pace
 
 import (
