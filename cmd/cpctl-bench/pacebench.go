@@ -30,9 +30,10 @@ type paceSizes struct {
 type pacedVariant struct {
 	name        string
 	concurrency string // auto or a number
+	bin         string // cpctl when empty
 }
 
-var pacedVariants = []pacedVariant{{"auto", "auto"}, {"fixed 4", "4"}, {"fixed 32", "32"}}
+var pacedVariants = []pacedVariant{{name: "auto", concurrency: "auto"}, {name: "fixed 4", concurrency: "4"}, {name: "fixed 32", concurrency: "32"}}
 
 // compareVariants runs every variant at once, each a cpctl process against
 // its own simulator of capacity c: they do not share a server, and the few
@@ -169,7 +170,8 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 	// number a user who knew the servers would pick (every worker busy, no
 	// queue), and the capacity itself.
 	bdp := int((time.Duration(limit)*(sz.DServ+sz.DLat) + sz.DServ - 1) / sz.DServ)
-	vs := []pacedVariant{{"auto", "auto"}, {"fixed " + strconv.Itoa(bdp), strconv.Itoa(bdp)}, {"fixed " + strconv.Itoa(limit), strconv.Itoa(limit)}}
+	vs := []pacedVariant{{name: "auto", concurrency: "auto"},
+		{name: "fixed " + strconv.Itoa(bdp), concurrency: strconv.Itoa(bdp)}, {name: "fixed " + strconv.Itoa(limit), concurrency: strconv.Itoa(limit)}}
 	if len(b.o.pace7d) > 0 {
 		vs = vs[:0]
 		for _, c := range b.o.pace7d {
@@ -177,8 +179,11 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 			if c == "auto" {
 				name = c
 			}
-			vs = append(vs, pacedVariant{name, c})
+			vs = append(vs, pacedVariant{name: name, concurrency: c})
 		}
+	}
+	if b.o.paceOld != "" {
+		vs = append(vs, pacedVariant{"auto (before)", "auto", b.o.paceOld})
 	}
 	// The variants take turns, Reps times: on a shared machine the load
 	// changes from one run to the next, and each variant then sees the
@@ -186,7 +191,7 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 	runs := make([][]paceRun, len(vs))
 	for rep := range max(sz.Reps, 1) {
 		for i, v := range vs {
-			r, err := b.runPaceJob(ctx, cert, paceJob{tag: fmt.Sprintf("%s-%d-%d", id, i, rep), servers: srvs, rows: sz.SrvRows, concurrency: v.concurrency})
+			r, err := b.runPaceJob(ctx, cert, paceJob{tag: fmt.Sprintf("%s-%d-%d", id, i, rep), servers: srvs, rows: sz.SrvRows, concurrency: v.concurrency, bin: v.bin})
 			if err != nil {
 				return fail(err)
 			}
