@@ -81,6 +81,7 @@ type options struct {
 	// the yardsticks.
 	paceEnv []string
 	pace7d  []string
+	paceLog string // directory for measurement 7's cpctl -v logs
 }
 
 func (o *options) want(id string) bool {
@@ -116,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.curl, "curl", "/usr/bin/curl", "curl binary for measurement 2")
 	var paceEnv, pace7d string
 	fs.StringVar(&paceEnv, "pace-env", "", "measurement 7: space-separated `VAR=VALUE`s for its cpctl runs (experiments)")
+	fs.StringVar(&o.paceLog, "pace-log", "", "measurement 7: run cpctl with -v and keep its stderr in `DIR` (experiments: -v slows cpctl)")
 	fs.StringVar(&pace7d, "pace-7d", "", "measurement 7d: comma-separated --concurrency `values` to run instead of auto and the yardsticks (experiments)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -197,19 +197,14 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 	// No schedule can beat the server's pace, plus one network delay for
 	// the last reply to travel back.
 	ideal := time.Duration(sz.SrvRows)*sz.DServ/limit + sz.DLat
-	peakLo, peakHi, meanLo, meanHi := auto.concurrency()
-	var yard []string
-	for i, r := range runs[1:] {
-		_, _, conns := r.conns()
-		yard = append(yard, fmt.Sprintf("%s %s (%.3f of ideal, median %s, RSS %.1fMB, %d connections, CPU %s + simulators %s)", vs[i+1].name, unitSeconds.format(r.Wall.Seconds()),
-			ideal.Seconds()/r.Wall.Seconds(), unitSeconds.format(medianOf(r.latencies()).Seconds()), float64(r.RSS)/(1<<20), conns,
-			unitSeconds.format(r.CPU.Seconds()), unitSeconds.format(r.Sim.Seconds())))
+	parts := make([]string, len(runs))
+	for i, r := range runs {
+		parts[i] = describeMany(vs[i].name, r, ideal)
 	}
-	connLo, connHi, conns := auto.conns()
-	note := fmt.Sprintf("auto %s, median latency %s, calls in each server: peak %d..%d, mean %.1f..%.1f, connections %d..%d per server (%d), CPU %s + simulators %s; %s; ideal %s; auto vs %s: %.3f",
-		unitSeconds.format(auto.Wall.Seconds()), unitSeconds.format(medianOf(auto.latencies()).Seconds()), peakLo, peakHi, meanLo, meanHi,
-		connLo, connHi, conns, unitSeconds.format(auto.CPU.Seconds()), unitSeconds.format(auto.Sim.Seconds()), strings.Join(yard, "; "), unitSeconds.format(ideal.Seconds()),
-		vs[1].name, runs[1].Wall.Seconds()/auto.Wall.Seconds())
+	note := strings.Join(parts, "; ") + "; ideal " + unitSeconds.format(ideal.Seconds())
+	if len(runs) > 1 {
+		note += fmt.Sprintf("; %s vs %s: %.3f", vs[0].name, vs[1].name, runs[1].Wall.Seconds()/auto.Wall.Seconds())
+	}
 	rs := []result{{ID: id, What: what + ": auto speed vs ideal", Goal: &goal{Limit: 0.90}, Ratio: ideal.Seconds() / auto.Wall.Seconds(), Note: note}}
 	if auto.RSS == 0 {
 		return append(rs, result{ID: id + "-rss", What: "peak RSS", Verdict: skipped, Note: "skipped: this OS reports no peak RSS"})
@@ -217,6 +212,17 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 	return append(rs, result{ID: id + "-rss", What: fmt.Sprintf("%d servers: cpctl peak RSS (MB)", sz.Servers),
 		Goal: &goal{AtMost: true, Limit: 100}, Ratio: float64(auto.RSS) / (1 << 20),
 		Note: "the cpctl process of the auto run alone; the simulators run in the bench"})
+}
+
+// describeMany sums up one run of 7d: its speed, the calls and
+// connections each server saw, and the client's cost.
+func describeMany(name string, r paceRun, ideal time.Duration) string {
+	peakLo, peakHi, meanLo, meanHi := r.concurrency()
+	connLo, connHi, conns, openLo, openHi := r.conns()
+	return fmt.Sprintf("%s %s (%.3f of ideal, median latency %s, calls in each server: peak %d..%d, mean %.1f..%.1f; connections per server %d..%d, %d in all, at once %d..%d; RSS %.1fMB, CPU %s + simulators %s)",
+		name, unitSeconds.format(r.Wall.Seconds()), ideal.Seconds()/r.Wall.Seconds(), unitSeconds.format(medianOf(r.latencies()).Seconds()),
+		peakLo, peakHi, meanLo, meanHi, connLo, connHi, conns, openLo, openHi, float64(r.RSS)/(1<<20),
+		unitSeconds.format(r.CPU.Seconds()), unitSeconds.format(r.Sim.Seconds()))
 }
 
 // profilePace runs one of 7d's variants once more, unmeasured, under
@@ -233,7 +239,7 @@ func (b *bench) profilePace(ctx context.Context, cert *paceCert, srvs []*paceSer
 	if err != nil {
 		return err
 	}
-	_, _, conns := r.conns()
+	_, _, conns, _, _ := r.conns()
 	b.logf("profiled 7d %s run: %s, RSS %.1fMB, CPU %s, %d connections → %s", v.name, r.Wall.Round(time.Millisecond),
 		float64(r.RSS)/(1<<20), r.CPU.Round(time.Millisecond), conns, dir)
 	return nil

@@ -96,6 +96,8 @@ type paceServer struct {
 	area      time.Duration // ∫ inflight dt, for the mean
 	last      time.Time
 	conns     int // connections accepted (each a TLS handshake)
+	open      int // connections open
+	peakOpen  int
 }
 
 // startPaceServer serves a simulator of rows accounts (u000000 …) with
@@ -113,10 +115,15 @@ func startPaceServer(cert *paceCert, rows int, c simulator.Capacity, lat time.Du
 		ErrorLog:          log.New(io.Discard, "", 0),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ConnState: func(_ net.Conn, st http.ConnState) {
-			if st == http.StateNew {
-				s.mu.Lock()
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			switch st {
+			case http.StateNew:
 				s.conns++
-				s.mu.Unlock()
+				s.open++
+				s.peakOpen = max(s.peakOpen, s.open)
+			case http.StateClosed, http.StateHijacked:
+				s.open--
 			}
 		},
 	}
@@ -165,14 +172,15 @@ type serverView struct {
 	Peak      int     // most calls in the server at once
 	Mean      float64 // mean calls in the server over the run
 	Conns     int     // connections the client opened
+	PeakOpen  int     // most connections open at once
 }
 
 // take returns what the server saw since the last take, over a run of wall.
 func (s *paceServer) take(wall time.Duration) serverView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := serverView{Lats: s.lats, Overloads: s.overloads, Peak: s.peak, Mean: float64(s.area) / float64(wall), Conns: s.conns}
-	s.lats, s.overloads, s.peak, s.area, s.last, s.conns = nil, 0, 0, 0, time.Time{}, 0
+	v := serverView{Lats: s.lats, Overloads: s.overloads, Peak: s.peak, Mean: float64(s.area) / float64(wall), Conns: s.conns, PeakOpen: s.peakOpen}
+	s.lats, s.overloads, s.peak, s.area, s.last, s.conns, s.peakOpen = nil, 0, 0, 0, time.Time{}, 0, s.open
 	return v
 }
 
@@ -233,15 +241,17 @@ func (r paceRun) overloads() int {
 	return n
 }
 
-// conns is the range of connections per server, and their sum.
-func (r paceRun) conns() (lo, hi, sum int) {
+// conns is the range of connections opened per server, their sum, and
+// the range of the most open at once.
+func (r paceRun) conns() (lo, hi, sum, openLo, openHi int) {
 	for i, v := range r.Views {
 		if i == 0 {
-			lo, hi = v.Conns, v.Conns
+			lo, hi, openLo, openHi = v.Conns, v.Conns, v.PeakOpen, v.PeakOpen
 		}
 		lo, hi, sum = min(lo, v.Conns), max(hi, v.Conns), sum+v.Conns
+		openLo, openHi = min(openLo, v.PeakOpen), max(openHi, v.PeakOpen)
 	}
-	return lo, hi, sum
+	return lo, hi, sum, openLo, openHi
 }
 
 // concurrency is the range of the servers' peak and mean calls in service
@@ -318,6 +328,9 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 	cmd := exec.CommandContext(ctx, b.rusage, usage, "--", bin, "--config", cfg, "account", "passwd",
 		"--from", input, "--generate", "--journal", filepath.Join(home, "journal"),
 		"--concurrency", j.concurrency, "-o", "json")
+	if b.o.paceLog != "" {
+		cmd.Args = append(cmd.Args, "-v")
+	}
 	cmd.Env = b.childEnv(home, j.env...)
 	cmd.Env = append(cmd.Env, b.o.paceEnv...)
 	cmd.Dir = home
@@ -335,6 +348,11 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 	}
 	if err == nil && run.Wall == 0 {
 		err = errors.New("the rusage launcher recorded nothing")
+	}
+	if b.o.paceLog != "" {
+		if werr := os.WriteFile(filepath.Join(b.o.paceLog, j.tag+".log"), stderr.Bytes(), 0o600); werr != nil {
+			b.logf("pace log: %v", werr)
+		}
 	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())

@@ -172,7 +172,7 @@ func TestRunPaceJob(t *testing.T) {
 	if len(run.Views) != 2 || len(run.latencies()) != 10 || run.Wall <= 0 {
 		t.Fatalf("run %+v: want 2 views, 10 latencies", run)
 	}
-	if _, _, conns := run.conns(); conns < 2 {
+	if _, _, conns, _, _ := run.conns(); conns < 2 {
 		t.Fatalf("%d connections for two servers", conns)
 	}
 	// A second run over the same servers must count only its own changes.

@@ -69,8 +69,17 @@ func newEnv(t *testing.T, state *simulator.State, opts simulator.Options) *env {
 		state = simulator.SampleState()
 	}
 	srv := simtest.NewServer(t, state, opts)
+	e := newBareEnv(t)
+	e.srv = srv
+	return e
+}
+
+// newBareEnv is an env without a simulator of its own, for a test that
+// serves one another way (the cpanel-sim binary).
+func newBareEnv(t *testing.T) *env {
+	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, srv: srv, dir: dir, cfg: filepath.Join(dir, "config", "cpctl", "config.yaml")}
+	e := &env{t: t, dir: dir, cfg: filepath.Join(dir, "config", "cpctl", "config.yaml")}
 	e.vars = []string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),

@@ -315,13 +315,29 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the demo sent %d requests to the server named in CPCTL_URL", n)
 	}
 	e.wantCode(r, 0)
-	for _, want := range []string{"Password changed for user “bob”.", `"kind": "ftp"`, "currently suspended", "(exit code 1)"} {
+	for _, want := range []string{"Password changed for user “bob”.", `"kind": "ftp"`, "currently suspended", "(exit code 1)",
+		// The incident job: the dry run lists bob's six passwords with their sources ...
+		"$ cpctl rotate --owner bob --dry-run\n", "postgresql\tbob_app\tbob\tPostgresql/list_users of bob\n",
+		// ... and the rotation shows its rows and no password.
+		"$ cpctl rotate --owner bob --kinds ftp,email --secrets-command 'cat >/dev/null' --journal ",
+		"PROFILE\tKIND\tTARGET\tRESULT\tSERVICES\tMESSAGE\n", "demo\tftp\tfiles@bob.example\tok\t"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	for _, want := range []string{"cpctl: left out email bob (Email/list_pops of bob): the account's default mailbox",
+		"nothing was changed", "cpctl: 2 new passwords delivered by secrets-command in this run; 0 rows not delivered\n"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("demo's stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
 	if _, err := os.Stat(e.cfg); err == nil {
 		t.Error("the demo wrote the user's config")
+	}
+	// The rotation's journal went to the demo's temporary directory, not
+	// the working directory, which stays empty.
+	if ents, err := os.ReadDir(e.dir); err != nil || len(ents) != 0 {
+		t.Errorf("the demo left files in the working directory: %v %v", ents, err)
 	}
 }
 

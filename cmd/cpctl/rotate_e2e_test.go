@@ -48,16 +48,7 @@ func TestRotateKill9Resume(t *testing.T) {
 	if testing.Short() {
 		accounts, kills = 4, 3
 	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("ROTATE_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("ROTATE_SEED: %v", err)
-		}
-		seed = v
-	}
-	t.Logf("seed %d (ROTATE_SEED=%d replays it)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 18))
+	rng := seededRand(t)
 
 	e := newEnv(t, rotateState(accounts), simulator.Options{Latency: 8 * time.Millisecond})
 	e.writeConfig()
@@ -65,56 +56,7 @@ func TestRotateKill9Resume(t *testing.T) {
 	journal := filepath.Join(e.dir, "all.journal")
 	rows := (3 + accounts) * 6 // alice, bob, carol and the others: six passwords each
 
-	start := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(binPath, args...)
-		cmd.Env, cmd.Dir = e.vars, e.dir
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	planned, killed, early := false, 0, 0
-	for killed < kills {
-		var cmd *exec.Cmd
-		if !planned {
-			cmd = start("rotate", "--all", "--secrets-command", store, "--journal", journal, "--concurrency", "4", "-o", "jsonl")
-			if early >= 3 {
-				// A slow machine: let this run plan before it is killed.
-				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-					if _, err := os.Stat(journal); err == nil {
-						break
-					}
-				}
-			}
-		} else {
-			cmd = start("rotate", "--resume", journal, "--concurrency", "4", "-o", "jsonl")
-		}
-		time.Sleep(time.Duration(20+rng.IntN(120)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		if !planned {
-			if _, serr := os.Stat(journal); serr != nil {
-				early++
-				continue // killed while listing: nothing was planned, nothing sent
-			}
-			planned = true
-		}
-		if err == nil {
-			break // it finished before the kill
-		}
-		killed++
-	}
-	if !planned {
-		t.Fatal("the rotation never planned its journal")
-	}
-	// A child the killed run was starting (a secrets command between fork
-	// and exec) may hold the journal's lock for a moment: the resume says
-	// the journal is in use, and is run again.
-	r := e.run("", "rotate", "--resume", journal, "-o", "jsonl")
-	for i := 0; i < 50 && r.code == 2 && strings.Contains(r.stderr, "in use by another process"); i++ {
-		r = e.run("", "rotate", "--resume", journal, "-o", "jsonl")
-	}
-	e.wantCode(r, 0)
+	killed := e.killAndResume(rng, kills, journal, "rotate", "--all", "--secrets-command", store)
 	t.Logf("%d kills", killed)
 
 	// One password per row in the journal's intents.
@@ -148,7 +90,7 @@ func TestRotateKill9Resume(t *testing.T) {
 
 	// The passwords the journal says the server has, one per row of every
 	// kind, are the server's.
-	r = e.run("", "journal", "export", journal, "--secrets-out", "-")
+	r := e.run("", "journal", "export", journal, "--secrets-out", "-")
 	e.wantCode(r, 0)
 	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
 	if err != nil {
@@ -197,4 +139,83 @@ func TestRotateKill9Resume(t *testing.T) {
 		t.Errorf("journal show: %+v %v", st, err)
 	}
 	e.noSecrets(r, mapValues(exported)...)
+}
+
+// seededRand is a test's source of random kill moments: its seed is logged,
+// and ROTATE_SEED=N replays it.
+func seededRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("ROTATE_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("ROTATE_SEED: %v", err)
+		}
+		seed = v
+	}
+	t.Logf("seed %d (ROTATE_SEED=%d replays it)", seed, seed)
+	return rand.New(rand.NewPCG(seed, 18))
+}
+
+// killAndResume runs the bulk command first (which must take --journal
+// journal's place: it is added here) and kills it with SIGKILL after a
+// random 20–140 ms; once the journal is planned, it runs "--resume journal"
+// and kills that the same way, kills times in all (or until a run finishes
+// before its kill). A run killed before it wrote its journal planned
+// nothing and is started again. Then a last resume, never killed, must
+// finish the run with exit 0. It returns how many planned runs were killed.
+func (e *env) killAndResume(rng *rand.Rand, kills int, journal string, first ...string) int {
+	e.t.Helper()
+	start := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(binPath, args...)
+		cmd.Env, cmd.Dir = e.vars, e.dir
+		if err := cmd.Start(); err != nil {
+			e.t.Fatal(err)
+		}
+		return cmd
+	}
+	command := first[0]
+	planned, killed, early := false, 0, 0
+	for killed < kills {
+		var cmd *exec.Cmd
+		if !planned {
+			cmd = start(append(first, "--journal", journal, "--concurrency", "4", "-o", "jsonl")...)
+			if early >= 3 {
+				// A slow machine: let this run plan before it is killed.
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+					if _, err := os.Stat(journal); err == nil {
+						break
+					}
+				}
+			}
+		} else {
+			cmd = start(command, "--resume", journal, "--concurrency", "4", "-o", "jsonl")
+		}
+		time.Sleep(time.Duration(20+rng.IntN(120)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if !planned {
+			if _, serr := os.Stat(journal); serr != nil {
+				early++
+				continue // killed while listing: nothing was planned, nothing sent
+			}
+			planned = true
+		}
+		if err == nil {
+			break // it finished before the kill
+		}
+		killed++
+	}
+	if !planned {
+		e.t.Fatal("the run never planned its journal")
+	}
+	// A child the killed run was starting (a secrets command between fork
+	// and exec) may hold the journal's lock for a moment: the resume says
+	// the journal is in use, and is run again.
+	r := e.run("", command, "--resume", journal, "-o", "jsonl")
+	for i := 0; i < 50 && r.code == 2 && strings.Contains(r.stderr, "in use by another process"); i++ {
+		r = e.run("", command, "--resume", journal, "-o", "jsonl")
+	}
+	e.wantCode(r, 0)
+	return killed
 }

@@ -45,9 +45,6 @@ const (
 	completionDir = "completions"
 )
 
-// regenerateHint is how a stale-docs failure tells the reader to fix it.
-const regenerateHint = "go run ./cmd/gen-docs"
-
 func main() {
 	dir := "."
 	switch len(os.Args) {

@@ -491,3 +491,6 @@ func findSub(cmd *cobra.Command, name string) *cobra.Command {
 	}
 	return nil
 }
+
+// regenerateHint is how a stale-docs failure tells the reader to fix it.
+const regenerateHint = "go run ./cmd/gen-docs"

@@ -125,49 +125,68 @@ const ms = time.Millisecond
 
 // TestDecisions drives a limiter round by round with given latencies and
 // checks the limit after each round.
+var decisionCases = []struct {
+	name      string
+	opts      Options
+	latencies []time.Duration // one per round
+	want      []int           // limit after each round
+}{
+	{"the start: half as many again once, a round at half, then one more at a time after a hold",
+		Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+		[]int{6, 3, 6, 6, 6, 7, 8, 9}},
+	{"a custom start and max",
+		Options{Initial: 3, Max: 6}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+		[]int{5, 2, 5, 5, 5, 6, 6}},
+	{"back off: latency doubled at 12 means 6 are queued; seen twice, straight to 6",
+		Options{Initial: 8}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms},
+		[]int{12, 6, 12, 12, 6}},
+	{"hold: one slow round is not a queue",
+		Options{Initial: 8}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 50 * ms, 100 * ms, 50 * ms},
+		[]int{12, 6, 12, 12, 12, 12, 12}},
+	{"after the first back-off, one more at a time after a hold",
+		Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 75 * ms, 75 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
+		[]int{6, 3, 6, 6, 4, 4, 4, 5, 6}},
+	{"hold: a little queueing keeps the limit",
+		// At 6, 55 ms over a best of 50 ms is 10% slower: between
+		// growing (< 10%) and shrinking (>= 20%).
+		Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 75 * ms, 75 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 55 * ms, 55 * ms, 55 * ms},
+		[]int{6, 3, 6, 6, 4, 4, 4, 5, 6, 6, 6, 6}},
+	{"back off rounds to the workers busy: 10 calls 26% slow are 8",
+		Options{Initial: 7, Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 63 * ms, 63 * ms},
+		[]int{10, 5, 10, 10, 8}},
+	{"hold: 13% slower at 9 is a worker kept busy, not a queue to undo",
+		Options{Initial: 6, Max: 9}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 56500 * time.Microsecond, 56500 * time.Microsecond, 56500 * time.Microsecond},
+		[]int{9, 4, 9, 9, 9, 9}},
+	{"past the first back-off, a slower server is followed one step at a time",
+		// Twice as slow at 6: straight back to 3, below the start, so a
+		// round at half measures again (1 call, 50 ms: the best
+		// stands); then 3 at 100 ms is one step too many, and 2 as well.
+		Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 100 * ms, 50 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms},
+		[]int{6, 3, 6, 6, 3, 1, 3, 3, 2, 2, 1}},
+	{"noise is not a queue: 4% slower at 12 keeps 12",
+		Options{Initial: 8}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 52 * ms, 52 * ms},
+		[]int{12, 6, 12, 12, 12}},
+	{"the start's measuring round finds the queue a busy client's first rounds hid",
+		// The first rounds took 300 ms for the client's own sake; at
+		// half of 6 a round takes 200 ms, so 6 at 300 ms has 2 queued:
+		// back to round(6 × 200/300) = 4.
+		Options{}, []time.Duration{300 * ms, 300 * ms, 200 * ms, 300 * ms, 300 * ms, 200 * ms},
+		[]int{6, 3, 6, 6, 4, 4}},
+	{"a start the server cannot take: its queue is measured away at once",
+		// Capacity 2 at 50 ms: 4 calls take 75 ms on average, and so do
+		// 3 in the start's round at half: that becomes the best. 6 take
+		// 150 ms: back to round(6 × 75/150) = 3, below the start, so a
+		// round at half again (1 call, 50 ms) finds the real best, and 3
+		// at 75 ms is then a queue: down to 2.
+		Options{}, []time.Duration{75 * ms, 150 * ms, 75 * ms, 150 * ms, 150 * ms, 75 * ms, 50 * ms, 75 * ms, 75 * ms, 50 * ms},
+		[]int{6, 3, 6, 6, 3, 1, 3, 3, 2, 2}},
+	{"never below 1: at 1 a slower server becomes the new best, and growth resumes from it",
+		Options{Initial: 1}, []time.Duration{50 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms},
+		[]int{2, 1, 2, 2, 1, 1, 1, 1, 2, 3}},
+}
+
 func TestDecisions(t *testing.T) {
-	tests := []struct {
-		name      string
-		opts      Options
-		latencies []time.Duration // one per round
-		want      []int           // limit after each round
-	}{
-		{"grow: half as many again while starting, up to max",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
-			[]int{3, 5, 8, 12, 16, 16}},
-		{"grow: a custom start and max",
-			Options{Initial: 3, Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms},
-			[]int{5, 8, 10, 10}},
-		{"back off: latency doubled at 16 means 8 are queued, seen twice",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms},
-			[]int{3, 5, 8, 12, 16, 16, 8}},
-		{"hold: one slow round is not a queue",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 100 * ms, 50 * ms, 100 * ms, 50 * ms},
-			[]int{3, 5, 8, 12, 16, 16, 16, 16, 16}},
-		{"after the start, grow by one after a hold",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms},
-			[]int{3, 5, 8, 8, 4, 4, 4, 5, 6}},
-		{"hold: a little queueing keeps the limit",
-			// At 8, 55 ms over a best of 50 ms is 10% slower: between
-			// growing (< 10%) and shrinking (>= 20%).
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 55 * ms, 55 * ms, 55 * ms},
-			[]int{3, 5, 8, 8, 4, 4, 4, 5, 6, 7, 8, 8, 8, 8}},
-		{"back off rounds to the workers busy: 10 calls 26% slow are 8",
-			Options{Max: 10}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 63 * ms, 63 * ms},
-			[]int{3, 5, 8, 10, 10, 8}},
-		{"hold: 13% slower at 9 is a worker kept busy, not a queue to undo",
-			Options{Max: 9}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 56500 * time.Microsecond, 56500 * time.Microsecond, 56500 * time.Microsecond},
-			[]int{3, 5, 8, 9, 9, 9, 9}},
-		{"past the start, a slower server is followed one step at a time",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms},
-			[]int{3, 5, 8, 12, 16, 16, 8, 8, 7, 7, 6}},
-		{"noise is not a queue: 4% slower at 16 keeps 16",
-			Options{}, []time.Duration{50 * ms, 50 * ms, 50 * ms, 50 * ms, 50 * ms, 52 * ms, 52 * ms},
-			[]int{3, 5, 8, 12, 16, 16, 16}},
-		{"never below 1: at 1 a slower server becomes the new best",
-			Options{Initial: 1}, []time.Duration{50 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms, 200 * ms},
-			[]int{2, 2, 1, 1, 1, 1, 2, 3}},
-	}
+	tests := decisionCases
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opts.Clock = newFakeClock()
@@ -208,8 +227,8 @@ func TestFindsCapacity(t *testing.T) {
 			t.Errorf("capacity %d: %d of %d rounds at %d; rounds per limit %v", tc.capacity, settled, rounds, tc.wantLimit, at)
 		}
 		for k, n := range at {
-			if k > tc.wantLimit+1 || k < tc.capacity/2 {
-				t.Errorf("capacity %d: %d rounds at limit %d, want none outside [%d, %d]; rounds per limit %v", tc.capacity, n, k, tc.capacity/2, tc.wantLimit+1, at)
+			if low := min(tc.capacity, tc.max) / 2; k > tc.wantLimit+1 || k < low {
+				t.Errorf("capacity %d: %d rounds at limit %d, want none outside [%d, %d]; rounds per limit %v", tc.capacity, n, k, low, tc.wantLimit+1, at)
 			}
 		}
 	}
@@ -217,10 +236,13 @@ func TestFindsCapacity(t *testing.T) {
 
 func TestOverloadHalvesOncePerWindow(t *testing.T) {
 	rec := &recorder{}
-	l := New(Options{Clock: newFakeClock(), OnChange: rec.add})
-	round(t, l, 50*ms) // 3
-	round(t, l, 50*ms) // 5
-	round(t, l, 50*ms) // 8
+	// A start at the max ends at once, with a round at half.
+	l := New(Options{Initial: 8, Max: 8, Clock: newFakeClock(), OnChange: rec.add})
+	round(t, l, 50*ms) // 4
+	round(t, l, 50*ms) // back to 8
+	if got := l.Limit(); got != 8 {
+		t.Fatalf("limit %d after the start, want 8", got)
+	}
 	toks := make([]Token, 8)
 	for i := range toks {
 		toks[i] = mustAcquire(t, l)
@@ -240,7 +262,7 @@ func TestOverloadHalvesOncePerWindow(t *testing.T) {
 	if got := l.Limit(); got != 2 {
 		t.Fatalf("after a 503 in the next window: limit %d, want 2", got)
 	}
-	want := []Reason{ReasonGrow, ReasonGrow, ReasonGrow, ReasonOverload, ReasonOverload}
+	want := []Reason{ReasonProbe, ReasonProbe, ReasonOverload, ReasonOverload}
 	if got := rec.reasons(); !equal(got, want) {
 		t.Fatalf("changes %v, want %v", got, want)
 	}

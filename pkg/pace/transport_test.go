@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -147,5 +149,136 @@ func TestRetryAfter(t *testing.T) {
 		if got := RetryAfter(tt.in, now); got != tt.want {
 			t.Errorf("RetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestTransportLatencyToFirstByte checks what the latency spans: from the
+// request written to the reply's first byte, not to the end of a body that
+// the caller reads later (on a busy client, after waiting to be scheduled).
+func TestTransportLatencyToFirstByte(t *testing.T) {
+	var clock atomic.Int64 // nanoseconds, moved by hand
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		clock.Store(int64(10 * time.Millisecond))
+		_, _ = io.WriteString(w, `{"metadata":`)
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, `{"result":1}}`)
+	}))
+	defer srv.Close()
+	rec := &doneRecorder{}
+	c := &http.Client{Transport: &transport{base: http.DefaultTransport, lim: rec, now: now}}
+	resp, err := c.Post(srv.URL, "application/x-www-form-urlencoded", strings.NewReader("pass=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Store(int64(time.Second)) // the caller gets round to the body late
+	close(release)
+	_, _ = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if len(rec.calls) != 1 || rec.calls[0].latency != 10*time.Millisecond {
+		t.Fatalf("Done calls %+v, want one with a latency of 10ms", rec.calls)
+	}
+}
+
+// TestConnGate checks that dials beyond the limit wait until a connection
+// closes, the limit grows, or the dial's context ends.
+func TestConnGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := Fixed(2, Options{Clock: newFakeClock()}).(*limiter)
+		g := &connGate{l: lim, freed: make(chan struct{}), dial: func(context.Context, string, string) (net.Conn, error) {
+			c, _ := net.Pipe()
+			return c, nil
+		}}
+		dial := func(ctx context.Context) <-chan error {
+			got := make(chan error, 1)
+			go func() {
+				c, err := g.dialContext(ctx, "tcp", "server:2087")
+				if err == nil {
+					t.Cleanup(func() { _ = c.Close() })
+				}
+				got <- err
+			}()
+			return got
+		}
+		a, err := g.dialContext(context.Background(), "tcp", "server:2087")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-dial(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		third := dial(context.Background())
+		synctest.Wait()
+		select {
+		case <-third:
+			t.Fatal("a third connection was dialled at a limit of 2")
+		default:
+		}
+		_ = a.Close()
+		_ = a.Close() // a second Close gives no second place back
+		if err := <-third; err != nil {
+			t.Fatalf("dial after a connection closed: %v", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		fourth := dial(ctx)
+		synctest.Wait()
+		cancel()
+		if err := <-fourth; !errors.Is(err, context.Canceled) {
+			t.Fatalf("dial after its context ended: %v, want context.Canceled", err)
+		}
+		if g.conns != 2 {
+			t.Fatalf("%d connections counted, want 2", g.conns)
+		}
+	})
+}
+
+// TestTransportConnectionsWithinLimit sends many requests through a
+// limiter of 3: the server never sees more than 3 connections.
+func TestTransportConnectionsWithinLimit(t *testing.T) {
+	var open, peak, total atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			total.Add(1)
+			n := open.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	base := srv.Client().Transport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 3 // none is closed for want of room in the pool
+	rt := Transport(base, Fixed(3, Options{}))
+	c := &http.Client{Transport: rt}
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Go(func() {
+			for range 20 {
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	// Counted before the idle connections are closed: closing them makes
+	// room for the dials that waited, which net/http then cancels.
+	p, n := peak.Load(), total.Load()
+	c.CloseIdleConnections()
+	if p > 3 || n > 3 || p < 1 {
+		t.Fatalf("the server saw %d connections, %d at once, through a limit of 3", n, p)
 	}
 }

@@ -83,7 +83,10 @@ func ExitCode(err error) int {
 	if errors.As(err, &apiErr) {
 		return apiErr.ExitCode()
 	}
-	return ExitRefused
+	// An error nobody classified is not a refusal: it may have come after
+	// the request was written, so its outcome is unknown (pkg/fate), and a
+	// script must not read it as final.
+	return fate.ExitCode(fate.Unknown, false, false)
 }
 
 // IsSilent reports whether main should print nothing for err.

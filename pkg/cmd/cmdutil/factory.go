@@ -44,9 +44,6 @@ const (
 	KeyTLSFingerprint = "tls-fingerprint"
 )
 
-// DefaultTimeout is the per-request timeout.
-const DefaultTimeout = target.DefaultTimeout
-
 // Factory gives commands what they need without globals: IO streams, the
 // configuration, clients for profiles and a prompter. One is made per run
 // of the root command.

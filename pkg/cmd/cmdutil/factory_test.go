@@ -163,7 +163,7 @@ func TestExitCode(t *testing.T) {
 		{&cpanel.Error{Kind: cpanel.ErrTransport}, 4},
 		{&cpanel.Error{Kind: cpanel.ErrRefused}, 1},
 		{&ExitError{Code: 5}, 5},
-		{errors.New("other"), 1},
+		{errors.New("other"), 4}, // unclassified: outcome unknown, never "refused"
 	}
 	for _, tt := range tests {
 		if got := ExitCode(tt.err); got != tt.want {

@@ -34,11 +34,15 @@ func NewCmd(f *cmdutil.Factory, run Runner, runF func(*Options) error) *cobra.Co
 	o := &Options{IO: f.IO, Run: run}
 	return &cobra.Command{
 		Use:   "demo",
-		Short: "Run four password changes, one refused, against a built-in simulator (no server needed)",
+		Short: "Change passwords, then rotate an account's after a compromise, against a built-in simulator (no server needed)",
 		Long: `Start the cPanel & WHM simulator in this process with a small sample state
 (over TLS, with a self-signed certificate pinned in a temporary profile) and
 change an account, an FTP and a mail password with the real commands, as a
-user would see them, then try a suspended account that the server refuses. Nothing outside a temporary directory is touched.`,
+user would see them, then try a suspended account that the server refuses.
+Then the incident job: list every password account bob has and where each
+was found (rotate --dry-run), and rotate its FTP and mail passwords, each
+new one handed to a command on its standard input instead of shown.
+Nothing outside a temporary directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -84,19 +88,27 @@ func Run(ctx context.Context, o *Options) error {
 	steps := []struct {
 		say  string
 		args []string
+		code int // the exit code the step must have
 	}{
 		{"Change a cPanel account's password (WHM API 1 passwd), with a generated password:",
-			[]string{"account", "passwd", "bob", "--generate"}},
+			[]string{"account", "passwd", "bob", "--generate"}, 0},
 		{"Change an FTP account's password (cPanel API 2 Ftp::passwd through WHM), as JSON for scripts:",
-			[]string{"ftp", "passwd", "files@bob.example", "--owner", "bob", "--generate", "-o", "json"}},
+			[]string{"ftp", "passwd", "files@bob.example", "--owner", "bob", "--generate", "-o", "json"}, 0},
 		{"Change a mail account's password (UAPI Email/passwd_pop) and prove it works (--verify):",
-			[]string{"email", "passwd", "info@bob.example", "--owner", "bob", "--api", "uapi", "--generate", "--verify"}},
+			[]string{"email", "passwd", "info@bob.example", "--owner", "bob", "--api", "uapi", "--generate", "--verify"}, 0},
 		{"A suspended account: the server refuses, cpctl says why and exits 1:",
-			[]string{"account", "passwd", "carol", "--generate"}},
+			[]string{"account", "passwd", "carol", "--generate"}, 1},
+		{"After a compromise of bob: every password the account has, found on the server, and where (--dry-run changes nothing):",
+			[]string{"rotate", "--owner", "bob", "--dry-run"}, 0},
+		// The journal goes in the temporary directory: by default it
+		// would be written in the user's working directory.
+		{"Rotate bob's FTP and mail passwords, each new one handed to a password store on its standard input, never shown\n" +
+			"   ('cat >/dev/null' stands in for 'pass insert -m' or 'vault kv put'):",
+			[]string{"rotate", "--owner", "bob", "--kinds", "ftp,email", "--secrets-command", "cat >/dev/null", "--journal", filepath.Join(dir, "bob.journal")}, 0},
 	}
 	var failed []string
 	for i, s := range steps {
-		fmt.Fprintf(w, "%d. %s\n$ cpctl %s\n", i+1, s.say, strings.Join(s.args, " "))
+		fmt.Fprintf(w, "%d. %s\n$ cpctl %s\n", i+1, s.say, shellJoin(s.args))
 		sub := cmdutil.NewIsolatedFactory(o.IO)
 		args := append([]string{"--config", cfgPath, "--profile", "demo", "--no-input"}, s.args...)
 		err := o.Run(ctx, sub, args)
@@ -105,9 +117,8 @@ func Run(ctx context.Context, o *Options) error {
 			fmt.Fprintf(w, "cpctl: %v\n", err)
 		}
 		fmt.Fprintf(w, "(exit code %d)\n\n", code)
-		wantFail := i == len(steps)-1
-		if (code != 0) != wantFail {
-			failed = append(failed, strings.Join(s.args, " "))
+		if code != s.code {
+			failed = append(failed, shellJoin(s.args))
 		}
 	}
 	fmt.Fprintln(w, "Next: add your own server with 'cpctl profile add NAME --url https://HOST:2087 --token-stdin', or run the simulator yourself with 'go run ./cmd/cpanel-sim'.")
@@ -115,6 +126,20 @@ func Run(ctx context.Context, o *Options) error {
 		return fmt.Errorf("demo: unexpected result from: %s", strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// shellJoin writes args as a shell would need them typed: an argument
+// with anything but plain characters in single quotes.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/@=+%") == "" {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
 }
 
 func short(fp string) string {

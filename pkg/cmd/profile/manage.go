@@ -141,14 +141,11 @@ func shown(name string, current bool, p *config.Profile) map[string]any {
 	return m
 }
 
-func newCmdShow(f *cmdutil.Factory, run runner) *cobra.Command {
-	return &cobra.Command{
-		Use:               "show [NAME]",
-		Short:             "Show a profile (secrets are only said to be set)",
-		Args:              cobra.MaximumNArgs(1),
-		RunE:              run,
-		ValidArgsFunction: cmdutil.CompleteProfiles(f),
-	}
+// newCmdOnProfile is a verb whose argument is a profile name, completed
+// from the config file.
+func newCmdOnProfile(f *cmdutil.Factory, run runner, use, short string, args cobra.PositionalArgs, aliases ...string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Aliases: aliases, Args: args, RunE: run,
+		ValidArgsFunction: cmdutil.CompleteProfiles(f)}
 }
 
 func runShow(d *Deps, args []string) error {
@@ -189,32 +186,11 @@ func editProfile(d *Deps, name string, edit func(*config.File) string) error {
 	return nil
 }
 
-func newCmdUse(f *cmdutil.Factory, run runner) *cobra.Command {
-	return &cobra.Command{
-		Use:               "use NAME",
-		Short:             "Make a profile the current one",
-		Args:              cobra.ExactArgs(1),
-		RunE:              run,
-		ValidArgsFunction: cmdutil.CompleteProfiles(f),
-	}
-}
-
 func runUse(d *Deps, name string) error {
 	return editProfile(d, name, func(cfg *config.File) string {
 		cfg.CurrentProfile = name
 		return "current profile: " + name
 	})
-}
-
-func newCmdRemove(f *cmdutil.Factory, run runner) *cobra.Command {
-	return &cobra.Command{
-		Use:               "remove NAME",
-		Aliases:           []string{"rm"},
-		Short:             "Remove a profile",
-		Args:              cobra.ExactArgs(1),
-		RunE:              run,
-		ValidArgsFunction: cmdutil.CompleteProfiles(f),
-	}
 }
 
 func runRemove(d *Deps, name string) error {
@@ -228,17 +204,13 @@ func runRemove(d *Deps, name string) error {
 }
 
 func newCmdTest(f *cmdutil.Factory, run runner) *cobra.Command {
-	return &cobra.Command{
-		Use:   "test [NAME]",
-		Short: "Check a profile: server reachable, certificate trusted or pinned, credentials accepted",
-		Long: `Check a profile with a harmless call (WHM API 1 version, or UAPI
+	cmd := newCmdOnProfile(f, run, "test [NAME]", "Check a profile: server reachable, certificate trusted or pinned, credentials accepted",
+		cobra.MaximumNArgs(1))
+	cmd.Long = `Check a profile with a harmless call (WHM API 1 version, or UAPI
 Variables/get_user_information on cPanel) and say which step failed. An
 untrusted certificate is shown with its fingerprint and, at a terminal,
-offered for pinning; the pin is saved in the profile.`,
-		Args:              cobra.MaximumNArgs(1),
-		RunE:              run,
-		ValidArgsFunction: cmdutil.CompleteProfiles(f),
-	}
+offered for pinning; the pin is saved in the profile.`
+	return cmd
 }
 
 func runTest(ctx context.Context, d *Deps, args []string) error {

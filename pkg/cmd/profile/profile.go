@@ -86,7 +86,11 @@ password-command, which run at use time and print the secret.`,
 	run := func(c *cobra.Command, args []string) error {
 		return do(c, &Invocation{Verb: c.Name(), Args: args})
 	}
-	cmd.AddCommand(newCmdAdd(do), newCmdList(run), newCmdShow(f, run), newCmdUse(f, run), newCmdRemove(f, run), newCmdTest(f, run))
+	cmd.AddCommand(newCmdAdd(do), newCmdList(run),
+		newCmdOnProfile(f, run, "show [NAME]", "Show a profile (secrets are only said to be set)", cobra.MaximumNArgs(1)),
+		newCmdOnProfile(f, run, "use NAME", "Make a profile the current one", cobra.ExactArgs(1)),
+		newCmdOnProfile(f, run, "remove NAME", "Remove a profile", cobra.ExactArgs(1), "rm"),
+		newCmdTest(f, run))
 	return cmd
 }
 

@@ -184,10 +184,10 @@ func TestSmallContract(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "usage: cpctl profile add NAME --url URL") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Errorf("profile add with no name: %v (exit %d)", err, cmdutil.ExitCode(err))
 	}
-	// The demo is four steps.
+	// The demo shows the password changes and the incident job.
 	stdout, _, _ = run(t, "", "help")
-	if !strings.Contains(stdout, "Run four password changes") {
-		t.Errorf("cpctl help does not say the demo runs four changes:\n%s", stdout)
+	if !strings.Contains(stdout, "Change passwords, then rotate an account's after a compromise") {
+		t.Errorf("cpctl help does not say what the demo shows:\n%s", stdout)
 	}
 	// A flag error is one line that says where to look.
 	_, _, err = run(t, "", "account", "passwd", "--bogus")

@@ -441,10 +441,13 @@ func (r *rotation) store(ctx context.Context) error {
 		held, readErr := r.d.RunSecretCommand(ctx, "token-command", r.prof.TokenCommand)
 		switch {
 		case readErr == nil && held == r.j.NewToken:
+		// The store refused the token and the rotation is undone: exit 1,
+		// like any change refused with nothing changed.
 		case readErr == nil && runErr != nil:
-			return r.abandon(ctx, runErr)
+			return r.abandon(ctx, &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: runErr})
 		case readErr == nil:
-			return r.abandon(ctx, errors.New("token-store-command succeeded but token-command still prints another token"))
+			return r.abandon(ctx, &cmdutil.ExitError{Code: cmdutil.ExitRefused,
+				Err: errors.New("token-store-command succeeded but token-command still prints another token")})
 		default:
 			cause := fmt.Errorf("token-command: %w", readErr)
 			if runErr != nil {

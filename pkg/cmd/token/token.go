@@ -232,31 +232,23 @@ type session struct {
 	client *cpanel.Client
 }
 
-// open resolves one profile (or --url) and connects with its credentials.
-func open(ctx context.Context, d *Deps, name string) (*session, error) {
-	t, err := d.ResolveTarget(name)
-	if err != nil {
-		return nil, err
-	}
-	cc, err := d.ClientConfig(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	c, err := cmdutil.NewClient(cc)
-	if err != nil {
-		return nil, err
-	}
-	return &session{target: t, cfg: cc, client: c}, nil
-}
-
-// withSession runs fn on a session on profile name, logged out after.
+// withSession resolves one profile (or --url), connects with its
+// credentials, runs fn and logs out.
 func withSession(ctx context.Context, d *Deps, name string, fn func(*session) error) error {
-	s, err := open(ctx, d, name)
+	t, err := d.ResolveTarget(name)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = s.client.Close(ctx) }()
-	return fn(s)
+	cc, err := d.ClientConfig(ctx, t)
+	if err != nil {
+		return err
+	}
+	c, err := cmdutil.NewClient(cc)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close(ctx) }()
+	return fn(&session{target: t, cfg: cc, client: c})
 }
 
 // single returns the one profile the command acts on.
