@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -526,7 +527,9 @@ func TestBulkAutoConcurrency(t *testing.T) {
 	if n := strings.Count(strings.TrimSpace(r.stdout), "\n") + 1; n != rows {
 		t.Errorf("%d result rows, want %d", n, rows)
 	}
-	if !strings.Contains(r.stderr, "concurrency 2 → ") {
+	// The server holds two calls and queues one: whatever the controller
+	// starts at, it must have backed off at least once, and said so.
+	if !regexp.MustCompile(`concurrency \d+ → \d+`).MatchString(r.stderr) {
 		t.Errorf("-v should log the concurrency changes:\n%s", r.stderr)
 	}
 	for _, l := range strings.Split(r.stderr, "\n") {
