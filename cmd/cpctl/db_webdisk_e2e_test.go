@@ -397,3 +397,72 @@ func TestDBPasswdOwnerFound(t *testing.T) {
 		t.Errorf("set_password sent %d times over the three runs, want 4 (nothing for nobody_db)", n)
 	}
 }
+
+// The owner a bulk run found for rows that named none is recorded: the
+// secrets file and journal export have it in their owner column, and
+// --secrets-command gets it in CPCTL_ROW_OWNER; a row's own owner stays.
+func TestBulkFoundOwnerRecorded(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	script := filepath.Join(e.dir, "owners.sh")
+	owners := filepath.Join(e.dir, "owners.txt")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat >/dev/null\nprintf '%s=%s\\n' \"$CPCTL_ROW_TARGET\" \"$CPCTL_ROW_OWNER\" >> "+owners+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		cmd     []string
+		in      string
+		simKind string
+		want    map[string]string // target → owner
+	}{
+		{[]string{"email", "passwd"}, "address,owner\ninfo@bob.example,\noffice@alice.example,\noffice@carol.example,carol\n", simulator.KindEmail,
+			map[string]string{"info@bob.example": "bob", "office@alice.example": "alice", "office@carol.example": "carol"}},
+		{[]string{"db", "passwd"}, "user\nbob_wp\nalice_shop\n", simulator.KindMySQL,
+			map[string]string{"bob_wp": "bob", "alice_shop": "alice"}},
+	} {
+		t.Run(tt.cmd[0], func(t *testing.T) {
+			e := e.with(t)
+			_ = os.Remove(owners)
+			in := filepath.Join(e.dir, tt.cmd[0]+".csv")
+			if err := os.WriteFile(in, []byte(tt.in), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			journal := filepath.Join(e.dir, tt.cmd[0]+".journal")
+			secrets := filepath.Join(e.dir, tt.cmd[0]+"-secrets.csv")
+			r := e.run("", append([]string{"-p", "whm"}, append(tt.cmd, "--from", in, "--generate", "--journal", journal,
+				"--secrets-out", secrets, "--secrets-command", script)...)...)
+			e.wantCode(r, 0)
+			exported := filepath.Join(e.dir, tt.cmd[0]+"-export.csv")
+			e.wantCode(e.run("", "journal", "export", journal, "--secrets-out", exported), 0)
+			for _, file := range []string{secrets, exported} {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+				if err != nil || len(recs) != len(tt.want)+1 || recs[0][1] != "password" || recs[0][2] != "owner" {
+					t.Fatalf("%s (%v):\n%s", file, err, data)
+				}
+				for _, f := range recs[1:] {
+					if f[2] != tt.want[f[0]] || !e.srv.Sim.CheckPasswordOf(tt.simKind, f[0], f[1]) {
+						t.Errorf("%s: %v, want owner %q and the server's password", file, f, tt.want[f[0]])
+					}
+				}
+			}
+			data, err := os.ReadFile(owners)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Fields(string(data))
+			if len(lines) != len(tt.want) {
+				t.Errorf("deliveries:\n%s", data)
+			}
+			for _, l := range lines {
+				target, owner, _ := strings.Cut(l, "=")
+				if want, ok := tt.want[target]; !ok || owner != want {
+					t.Errorf("CPCTL_ROW_OWNER for %s is %q, want %q", target, owner, want)
+				}
+			}
+		})
+	}
+}

@@ -98,7 +98,11 @@ func (dl *deliverer) offer(d *done) {
 		}
 		state = fate.Unknown
 	}
-	dl.send(Delivery{Row: d.Row, Password: d.Password, State: state, Attempt: d.Attempt})
+	owner := d.Row.Owner
+	if owner == "" {
+		owner = d.Outcome.Owner
+	}
+	dl.send(Delivery{Row: d.Row, Password: d.Password, Owner: owner, State: state, Attempt: d.Attempt})
 }
 
 // finish waits for the queued deliveries (or their dropping, once the run
@@ -163,7 +167,7 @@ func (r *runner) deliverEarlier(dl *deliverer) error {
 		queued.set(rec.Seq)
 		// An outcome repeats its row's fields (a mixed run's kind too),
 		// all a delivery needs.
-		dl.send(Delivery{Row: rec.row(), Password: pw, State: fate.Applied, Attempt: rec.Attempt})
+		dl.send(Delivery{Row: rec.row(), Password: pw, Owner: rec.owner(), State: fate.Applied, Attempt: rec.Attempt})
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStopped) {

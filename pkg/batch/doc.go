@@ -78,7 +78,11 @@
 //     reply lost) the row stays "maybe applied", and not final, until an
 //     attempt is applied, whatever later attempts say. A state this build
 //     does not know reads as unknown. Target, owner and profile are repeated
-//     so the record reads on its own.
+//     so the record reads on its own. found_owner, when present, is the
+//     owner the executor found for a row that named none (cpctl looks it
+//     up through WHM); the export, journal show and the deliveries use it
+//     in place of the row's empty owner. Older builds ignore the key, and
+//     outcomes without it read as before.
 //   - deliver: from here on the journal's changed rows are delivered (a run
 //     or resume was given Deliver). Written once, durably, before any row
 //     of that run is sent; a journal holding it is resumed only with

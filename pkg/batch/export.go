@@ -26,6 +26,7 @@ var ErrIncomplete = errors.New("the journal has rows without a final outcome")
 // ExportSecrets writes, as CSV with a header row, the password the server now
 // has for every row whose change succeeded: columns user,password
 // (address,password for mail), then owner and profile when any row has one.
+// A row's owner is its own, else the one found when it was changed.
 // The output is itself valid input for a later run. Records are streamed; only
 // the passwords of rows sent but not yet answered are held in memory.
 //
@@ -33,7 +34,7 @@ var ErrIncomplete = errors.New("the journal has rows without a final outcome")
 // confirmed), the confirmed rows are still written and the error wraps
 // ErrIncomplete: callers should warn that the export is partial.
 func ExportSecrets(journalPath string, w io.Writer) error {
-	return exportSecrets(journalPath, w, nil)
+	return exportSecrets(journalPath, w, false)
 }
 
 // ExportUndelivered is ExportSecrets for the applied rows that are owed a
@@ -42,20 +43,25 @@ func ExportSecrets(journalPath string, w io.Writer) error {
 // writes the header row only for a journal that does not deliver. Like
 // ExportSecrets, it wraps ErrIncomplete while some rows are not final.
 func ExportUndelivered(journalPath string, w io.Writer) error {
-	st, err := readStateBefore(journalPath, func(*journalState, *record) error { return nil })
+	return exportSecrets(journalPath, w, true)
+}
+
+// exportSecrets writes the applied rows, only those owed a delivery when
+// undelivered is set. A first read of the journal decides the columns: an
+// owner found shows only in outcomes, after the header row is due.
+func exportSecrets(journalPath string, w io.Writer, undelivered bool) error {
+	pre, err := readStateBefore(journalPath, func(*journalState, *record) error { return nil })
 	if err != nil {
 		return err
 	}
-	return exportSecrets(journalPath, w, func(seq int) bool {
-		state, owed := st.undelivered(seq)
-		return st.deliver && owed && state == fate.Applied
-	})
-}
-
-// exportSecrets writes the applied rows for which keep (when not nil) is true.
-func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) error {
+	keep := func(int) bool { return true }
+	if undelivered {
+		keep = func(seq int) bool {
+			state, owed := pre.undelivered(seq)
+			return pre.deliver && owed && state == fate.Applied
+		}
+	}
 	cw := csv.NewWriter(w)
-	var st *journalState
 	var withOwner, withProfile bool
 	var werr error
 	write := func(fields ...string) {
@@ -66,7 +72,7 @@ func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) err
 	st, err := readStateBefore(journalPath, func(st *journalState, rec *record) error {
 		switch rec.T {
 		case recPlanned:
-			withOwner, withProfile = st.hasOwner, st.hasProfile
+			withOwner, withProfile = pre.hasOwner, st.hasProfile
 			cols := []string{st.header.Kind.TargetColumn(), "password"}
 			if st.header.Kind == KindMixed {
 				cols = append([]string{"kind"}, cols...) // a mixed run's rows name their kind first
@@ -83,7 +89,7 @@ func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) err
 			if !rec.outcome().OK() || !ok {
 				return nil // apply reports an outcome without an intent
 			}
-			if keep != nil && !keep(rec.Seq) {
+			if !keep(rec.Seq) {
 				return nil
 			}
 			fields := []string{rec.Target, s.password}
@@ -91,7 +97,7 @@ func exportSecrets(journalPath string, w io.Writer, keep func(seq int) bool) err
 				fields = append([]string{rec.Kind}, fields...)
 			}
 			if withOwner {
-				fields = append(fields, rec.Owner)
+				fields = append(fields, rec.owner())
 			}
 			if withProfile {
 				fields = append(fields, rec.Profile)
@@ -285,7 +291,7 @@ func Show(journalPath string) (Status, error) {
 		// attempt was lost.
 		prev := st.sent[rec.Seq]
 		kind, _ := ParseKind(rec.Kind) // "" (0) outside a mixed run
-		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.Owner, Profile: rec.Profile, Kind: kind,
+		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.owner(), Profile: rec.Profile, Kind: kind,
 			State: o.State, Exit: o.ExitCode(), Class: rec.Class, Message: rec.Msg,
 			Retry: !finalOutcome(o, prev.uncertain), MaybeApplied: prev.uncertain || o.State.MaybeApplied()}
 		return nil
@@ -345,7 +351,7 @@ func listUndelivered(journalPath string, st *journalState, s *Status) error {
 		case u == nil:
 		case rec.T == recRow || rec.T == recOutcome:
 			row := rec.row()
-			u.Line, u.Target, u.Owner, u.Profile, u.Kind = row.Line, row.Target, row.Owner, row.Profile, row.Kind
+			u.Line, u.Target, u.Owner, u.Profile, u.Kind = row.Line, row.Target, rec.owner(), row.Profile, row.Kind
 		case rec.T == recDeliveryFailed:
 			u.Message = rec.Msg
 		}

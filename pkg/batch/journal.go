@@ -96,6 +96,9 @@ type outcomeRec struct {
 	Verified *bool    `json:"verified,omitempty"`
 	At       string   `json:"at"`
 	Kind     string   `json:"kind,omitempty"` // a mixed run's rows only
+	// FoundOwner is Outcome.Owner: the owner found for a row that named
+	// none. Journals written before it read as having found none.
+	FoundOwner string `json:"found_owner,omitempty"`
 }
 
 type deliverRec struct {
@@ -141,6 +144,17 @@ type record struct {
 	Verified *bool             `json:"verified"`
 	At       string            `json:"at"`
 	Source   string            `json:"source"`
+	// FoundOwner: an outcome's owner found (outcomeRec).
+	FoundOwner string `json:"found_owner"`
+}
+
+// owner is the owner a row or outcome record names: the row's own, else the
+// one found when the change was made.
+func (r *record) owner() string {
+	if r.Owner != "" {
+		return r.Owner
+	}
+	return r.FoundOwner
 }
 
 // row reads a row record; its kind (a mixed run's) was checked by apply.
@@ -167,7 +181,7 @@ func kindName(k Kind) string {
 // reads as unknown.
 func (r *record) outcome() Outcome {
 	o := Outcome{State: fate.State(r.State), Auth: r.Auth, Network: r.Network,
-		Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified}
+		Class: r.Class, Message: r.Msg, Services: r.Services, Verified: r.Verified, Owner: r.FoundOwner}
 	if r.State == "" {
 		o.State, o.Auth, o.Network = stateOfV1(r.OK, r.Exit)
 	}
@@ -227,7 +241,7 @@ func outcomeRecOf(r *Row, attempt int, o *Outcome, at time.Time) outcomeRec {
 	return outcomeRec{T: recOutcome, Seq: r.Seq, Line: r.Line, Target: r.Target, Owner: r.Owner, Profile: r.Profile,
 		Attempt: attempt, State: string(o.State), Auth: o.Auth, Network: o.Network, OK: o.OK(), Exit: o.ExitCode(),
 		Class: clip(o.Class, maxServiceBytes), Msg: clip(o.Message, maxMessageBytes), Services: services, Verified: o.Verified,
-		At: at.UTC().Format(timeLayout), Kind: kindName(r.Kind)}
+		At: at.UTC().Format(timeLayout), Kind: kindName(r.Kind), FoundOwner: clip(o.Owner, maxServiceBytes)}
 }
 
 // maxJournalLine caps a journal line for readers, so that a file that is not
@@ -769,8 +783,8 @@ type journalState struct {
 	done       bitset // rows with a final outcome
 	sent       map[int]sentRow
 	succeeded  int
-	failed     int // final failures: refused, never maybe applied
-	hasOwner   bool
+	failed     int  // final failures: refused, never maybe applied
+	hasOwner   bool // a row names its owner, or an outcome the owner found
 	hasProfile bool
 	headerSeen bool
 	// needGenerate: some row has no password of its own.
@@ -872,6 +886,7 @@ func (s *journalState) apply(rec *record) error {
 			return damaged("outcome for row %d without an intent", rec.Seq)
 		}
 		o := rec.outcome()
+		s.hasOwner = s.hasOwner || o.Owner != ""
 		if !finalOutcome(o, prev.uncertain) {
 			prev.uncertain = prev.uncertain || o.State.MaybeApplied()
 			prev.answered = true

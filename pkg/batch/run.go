@@ -38,6 +38,11 @@ type Outcome struct {
 	Services []string
 	// Verified is set when the executor proved the new password works.
 	Verified *bool
+	// Owner is the account the change acted for when the row named none
+	// and the executor found it (cpctl looks it up through WHM). The
+	// journal keeps it with the outcome, so that the secrets file, journal
+	// export and the delivery carry it; "" when the row named its owner.
+	Owner string
 }
 
 // OK reports whether the change was applied.
@@ -63,6 +68,9 @@ type Result struct {
 type Delivery struct {
 	Row      Row
 	Password string
+	// Owner is the row's owner: its own, else the one found when it was
+	// changed (Outcome.Owner).
+	Owner string
 	// State is fate.Applied, or fate.Unknown when an attempt's reply was
 	// lost and the server may have the password: such a row is delivered
 	// then, and again once an attempt is applied.

@@ -292,6 +292,7 @@ type outgoing struct {
 // send performs one request with retries on 503, on 502/504 for idempotent requests, and on
 // connection failures before anything was written.
 func (c *Client) send(ctx context.Context, out outgoing) (*Reply, error) {
+	connFails := 0
 	for try := 0; ; try++ {
 		rep, written, err := c.roundTrip(ctx, out)
 		if try >= c.retries {
@@ -309,6 +310,12 @@ func (c *Client) send(ctx context.Context, out outgoing) (*Reply, error) {
 				wait = min(ra, c.timeout)
 			}
 		case err != nil && !written && retryableConnError(ctx, err):
+			// A server that answers 503 is up and asks to be waited for;
+			// one that refuses connections is most often down, and a bulk
+			// run's higher MaxRetries would wait a minute per row for it.
+			if connFails++; connFails > defaultMaxRetries {
+				return rep, err
+			}
 			wait = backoff(try)
 		default:
 			return rep, err

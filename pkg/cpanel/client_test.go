@@ -338,21 +338,26 @@ func TestRetryOnConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	var mu sync.Mutex
-	var attempts int
-	c, err := New(Config{URL: "https://" + addr, Kind: KindWHM, User: "root", Secret: "TOKEN", MaxRetries: 2,
-		Logger: func(Exchange) { mu.Lock(); attempts++; mu.Unlock() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.sleep = noSleep
-	_, err = c.Ping(context.Background())
-	var e *Error
-	if !errors.As(err, &e) || e.Kind != ErrTransport || !strings.Contains(e.Reason, "cannot connect") {
-		t.Fatalf("want transport 'cannot connect', got %v", err)
-	}
-	if attempts != 3 {
-		t.Errorf("attempts %d, want 3 (1 + 2 retries)", attempts)
+	// A bulk run's client retries a 503 up to 10 times; a server that
+	// refuses connections is most often down and gets 2 retries whatever
+	// MaxRetries says.
+	for _, maxRetries := range []int{2, 10} {
+		var mu sync.Mutex
+		var attempts int
+		c, err := New(Config{URL: "https://" + addr, Kind: KindWHM, User: "root", Secret: "TOKEN", MaxRetries: maxRetries,
+			Logger: func(Exchange) { mu.Lock(); attempts++; mu.Unlock() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.sleep = noSleep
+		_, err = c.Ping(context.Background())
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != ErrTransport || !strings.Contains(e.Reason, "cannot connect") {
+			t.Fatalf("MaxRetries %d: want transport 'cannot connect', got %v", maxRetries, err)
+		}
+		if attempts != 3 {
+			t.Errorf("MaxRetries %d: attempts %d, want 3 (1 + 2 retries)", maxRetries, attempts)
+		}
 	}
 }
 

@@ -62,7 +62,8 @@ type Config struct {
 	// means 16. Callers that run calls in parallel set it to their concurrency.
 	MaxConns int
 	// MaxRetries is how many times a request is retried on 502/503/504 or on a connection
-	// failure before the request was sent; 0 means 2 and -1 means never. Waits back off
+	// failure before the request was sent (never more than 2 times for connection
+	// failures); 0 means 2 and -1 means never. Waits back off
 	// exponentially with jitter, or follow Retry-After (capped at Timeout); a wait that would
 	// pass the context's deadline is not taken and the last failure is returned at once.
 	MaxRetries int

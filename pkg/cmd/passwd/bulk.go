@@ -796,6 +796,15 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	if err := s.owners.findOwner(ctx, s.client, p); err != nil {
 		return unsentOutcome(annotate(err, s.target))
 	}
+	out := o.changeRow(ctx, s, p, row, password)
+	if p.find != ownerGiven {
+		out.Owner = p.owner // found, not given: the journal keeps it for the secrets and the delivery
+	}
+	return out
+}
+
+// changeRow sends one row's change once its owner is known.
+func (o *Options) changeRow(ctx context.Context, s *server, p *plan, row batch.Row, password string) batch.Outcome {
 	// A generated password scores 100, so only the file's own passwords
 	// are checked against the server's minimum.
 	if row.Password != "" && !o.Force {
@@ -805,6 +814,7 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 		}
 	}
 	var old string
+	var err error
 	if p.needsOldPassword() {
 		old, err = o.oldPassword(ctx, s.target)
 		if err != nil {
@@ -887,6 +897,9 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 		OK: r.Outcome.OK(), Services: r.Outcome.Services, Message: r.Outcome.Message,
 		Verified: r.Outcome.Verified, ExitCode: r.Outcome.ExitCode(), Source: r.Row.Source,
 	}
+	if out.Owner == "" {
+		out.Owner = r.Outcome.Owner
+	}
 	if out.Services == nil {
 		out.Services = []string{}
 	}
@@ -894,9 +907,6 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 		out.Server = serverName(s.target.Profile.URL)
 		if p, err := resolvePlan(o, s.target, r.Row.Target, owner); err == nil {
 			out.API = string(p.api)
-			if out.Owner == "" {
-				out.Owner = s.owners.known(p)
-			}
 		}
 	}
 	// A row that may have been applied carries its password too (a resume

@@ -131,9 +131,9 @@ func (o *Options) bulkDeliver(def string) func(context.Context, batch.Delivery) 
 			}
 			servers[profile] = server
 		}
-		owner := bd.Row.Owner
-		if owner == "" {
-			owner = o.Owner
+		owner := bd.Owner // the row's own, or the one found
+		if owner == "" && bd.Row.Source == "" {
+			owner = o.Owner // a selected row's owner is its own, even ""
 		}
 		kind := string(o.Kind)
 		if bd.Row.Kind != 0 { // a mixed run's row (cpctl rotate)

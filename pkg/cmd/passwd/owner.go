@@ -39,9 +39,6 @@ type lookup struct {
 	once  sync.Once
 	owner string
 	err   error
-
-	mu    sync.Mutex // found is read by known while once may be running
-	found string
 }
 
 type lookupDB struct {
@@ -67,12 +64,7 @@ func (ow *owners) domainOwner(ctx context.Context, c *cpanel.Client, domain stri
 		ow.domains[key] = l
 	}
 	ow.mu.Unlock()
-	l.once.Do(func() {
-		l.owner, l.err = c.DomainOwner(ctx, key)
-		l.mu.Lock()
-		l.found = l.owner
-		l.mu.Unlock()
-	})
+	l.once.Do(func() { l.owner, l.err = c.DomainOwner(ctx, key) })
 	return l.owner, l.err
 }
 
@@ -85,13 +77,10 @@ func (ow *owners) dbUserOwner(ctx context.Context, c *cpanel.Client, engine cpan
 			ow.db.err = err
 			return
 		}
-		m := make(map[dbUserKey]string, len(users))
+		ow.db.owner = make(map[dbUserKey]string, len(users))
 		for _, u := range users {
-			m[dbUserKey{u.Engine, u.Name}] = u.Owner
+			ow.db.owner[dbUserKey{u.Engine, u.Name}] = u.Owner
 		}
-		ow.mu.Lock() // known reads it under the lock, perhaps before this look-up ended
-		ow.db.owner = m
-		ow.mu.Unlock()
 	})
 	if ow.db.err != nil {
 		return "", ow.db.err
@@ -101,29 +90,6 @@ func (ow *owners) dbUserOwner(ctx context.Context, c *cpanel.Client, engine cpan
 	}
 	return "", &cpanel.Error{Kind: cpanel.ErrNotFound, Op: "WHM API 1 list_database_users", Status: 200, Written: true,
 		Reason: fmt.Sprintf("no account this profile controls has a %s user named “%s”", engineName(engine), user)}
-}
-
-// known returns the owner already found for a plan, without asking: for the
-// rows a bulk run prints.
-func (ow *owners) known(p *plan) string {
-	ow.mu.Lock()
-	defer ow.mu.Unlock()
-	switch p.find {
-	case ownerOfDomain:
-		if l := ow.domains[strings.ToLower(p.domain)]; l != nil {
-			return l.known()
-		}
-	case ownerOfDBUser:
-		return ow.db.owner[dbUserKey{dbEngine(p.kind), p.user}]
-	}
-	return ""
-}
-
-// known is the owner found, or "" while the look-up runs or when it failed.
-func (l *lookup) known() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.found
 }
 
 func dbEngine(k Kind) cpanel.DBEngine {

@@ -37,8 +37,10 @@ const exitCodesHelp = `Exit codes:
   1  the server answered and refused (weak password, unknown user, ...)
   2  usage error: bad flags, missing value, unreadable input file
   3  authentication or authorization failed (bad token, 401/403, access denied)
-  4  could not talk to the server: DNS, connection, TLS, timeout, unreadable reply
-  5  bulk run: some rows succeeded and some failed
+  4  could not talk to the server, or the outcome is unknown: DNS, connection,
+     TLS, timeout, unreadable reply (retry later; a bulk run: --resume)
+  5  partly done: a bulk run whose rows partly failed or failed for different
+     reasons, or changed passwords --secrets-command did not deliver
   6  bulk run: every change succeeded, but --secrets-out could not be written
      (export the passwords from the journal)
 130  interrupted (Ctrl-C), at a prompt or during a run; a bulk run prints how to resume`
