@@ -183,7 +183,8 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 		}
 	}
 	if b.o.paceOld != "" {
-		vs = append(vs, pacedVariant{"auto (before)", "auto", b.o.paceOld})
+		vs = append(vs, pacedVariant{"auto (before)", "auto", b.o.paceOld},
+			pacedVariant{"fixed " + strconv.Itoa(bdp) + " (before)", strconv.Itoa(bdp), b.o.paceOld})
 	}
 	// The variants take turns, Reps times: on a shared machine the load
 	// changes from one run to the next, and each variant then sees the
