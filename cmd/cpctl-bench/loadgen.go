@@ -158,12 +158,12 @@ func minimalHandler(auth string) http.Handler {
 	})
 }
 
-// startMinimal serves minimalHandler over TLS on loopback with a fresh
-// self-signed ECDSA P-256 certificate, the simulator's kind of key.
-func startMinimal(auth string) (*minimal, error) {
+// selfSigned makes a self-signed ECDSA P-256 certificate for 127.0.0.1, the
+// simulator's kind of key, and a pool trusting it.
+func selfSigned() (tls.Certificate, *x509.CertPool, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("minimal server key: %w", err)
+		return tls.Certificate{}, nil, nil, fmt.Errorf("key: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -178,20 +178,29 @@ func startMinimal(auth string) (*minimal, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("minimal server certificate: %w", err)
+		return tls.Certificate{}, nil, nil, fmt.Errorf("certificate: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
+	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("minimal server certificate: %w", err)
+		return tls.Certificate{}, nil, nil, fmt.Errorf("certificate: %w", err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(cert)
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, der, nil
+}
+
+// startMinimal serves minimalHandler over TLS on loopback with a fresh
+// self-signed certificate.
+func startMinimal(auth string) (*minimal, error) {
+	cert, pool, _, err := selfSigned()
+	if err != nil {
+		return nil, fmt.Errorf("minimal server: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("minimal server: %w", err)
 	}
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	m := &minimal{pool: pool, url: "https://" + ln.Addr().String() + "/json-api/passwd?api.version=1"}
 	m.srv = &http.Server{
 		Handler:           minimalHandler(auth),

@@ -3,18 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -46,35 +41,14 @@ type paceCert struct {
 	caFile string
 }
 
-// newPaceCert makes an ECDSA P-256 certificate for 127.0.0.1, the
-// simulator's kind of key, and writes it to dir/pace-ca.pem.
+// newPaceCert makes a certificate for the pace servers and writes it to
+// dir/pace-ca.pem.
 func newPaceCert(dir string) (*paceCert, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, pool, der, err := selfSigned()
 	if err != nil {
-		return nil, fmt.Errorf("pace server key: %w", err)
+		return nil, fmt.Errorf("pace server: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("pace server certificate: %w", err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("pace server certificate: %w", err)
-	}
-	c := &paceCert{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		pool: x509.NewCertPool(), caFile: filepath.Join(dir, "pace-ca.pem")}
-	c.pool.AddCert(leaf)
+	c := &paceCert{cert: cert, pool: pool, caFile: filepath.Join(dir, "pace-ca.pem")}
 	if err := os.WriteFile(c.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		return nil, fmt.Errorf("pace server certificate: %w", err)
 	}
