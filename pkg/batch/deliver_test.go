@@ -111,7 +111,7 @@ func TestDeliveryFailedThenResumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Undelivered{Seq: 2, Line: 3, Target: "bob", Owner: "res1", State: fate.Applied, Message: "vault: permission denied writing <redacted>"}
+	want := Undelivered{RowRef: RowRef{Seq: 2, Line: 3, Target: "bob", Owner: "res1"}, State: fate.Applied, Message: "vault: permission denied writing <redacted>"}
 	if s.Undelivered != 1 || s.Delivered != 2 || len(s.UndeliveredRows) != 1 || s.UndeliveredRows[0] != want {
 		t.Errorf("status %+v, want the row %+v", s, want)
 	}

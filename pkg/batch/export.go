@@ -197,8 +197,8 @@ func WriteSecretsFile(journalPath, path string) (err error) {
 	return syncDir(dir)
 }
 
-// Failure is one row whose last outcome was a failure.
-type Failure struct {
+// RowRef names a row of a journal in what Show lists, without its password.
+type RowRef struct {
 	Seq     int    `json:"seq" yaml:"seq"`
 	Line    int    `json:"line" yaml:"line"`
 	Target  string `json:"target" yaml:"target"`
@@ -206,6 +206,11 @@ type Failure struct {
 	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
 	// Kind is the row's own kind, in a mixed run only.
 	Kind Kind `json:"kind,omitempty" yaml:"kind,omitempty"`
+}
+
+// Failure is one row whose last outcome was a failure.
+type Failure struct {
+	RowRef `yaml:",inline"`
 	// State is the last attempt's: refused, not-sent or unknown.
 	State   fate.State `json:"state" yaml:"state"`
 	Exit    int        `json:"exit" yaml:"exit"`
@@ -257,13 +262,7 @@ type Status struct {
 
 // Undelivered is one row owed a delivery.
 type Undelivered struct {
-	Seq     int    `json:"seq" yaml:"seq"`
-	Line    int    `json:"line" yaml:"line"`
-	Target  string `json:"target" yaml:"target"`
-	Owner   string `json:"owner,omitempty" yaml:"owner,omitempty"`
-	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
-	// Kind is the row's own kind, in a mixed run only.
-	Kind Kind `json:"kind,omitempty" yaml:"kind,omitempty"`
+	RowRef `yaml:",inline"`
 	// State is the row's: applied, or unknown (the server may have the
 	// password: a reply was lost).
 	State fate.State `json:"state" yaml:"state"`
@@ -291,7 +290,7 @@ func Show(journalPath string) (Status, error) {
 		// attempt was lost.
 		prev := st.sent[rec.Seq]
 		kind, _ := ParseKind(rec.Kind) // "" (0) outside a mixed run
-		failures[rec.Seq] = Failure{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.owner(), Profile: rec.Profile, Kind: kind,
+		failures[rec.Seq] = Failure{RowRef: RowRef{Seq: rec.Seq, Line: rec.Line, Target: rec.Target, Owner: rec.owner(), Profile: rec.Profile, Kind: kind},
 			State: o.State, Exit: o.ExitCode(), Class: rec.Class, Message: rec.Msg,
 			Retry: !finalOutcome(o, prev.uncertain), MaybeApplied: prev.uncertain || o.State.MaybeApplied()}
 		return nil
@@ -336,7 +335,7 @@ func listUndelivered(journalPath string, st *journalState, s *Status) error {
 		state, owed := st.undelivered(seq)
 		switch {
 		case owed:
-			rows[seq] = &Undelivered{Seq: seq, State: state}
+			rows[seq] = &Undelivered{RowRef: RowRef{Seq: seq}, State: state}
 		case st.deliveredAny.has(seq):
 			s.Delivered++
 		}
