@@ -373,7 +373,16 @@ func retryableConnError(ctx context.Context, err error) bool {
 	// request that could not be built) would fail the same way again.
 	var opErr *net.OpError
 	return errors.As(err, &opErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		serverClosedIdle(err)
+}
+
+// serverClosedIdle reports net/http's error for a kept-alive connection the
+// server closed before the request was written to it (the race every client
+// of a server with an idle timeout meets). net/http does not export it, so
+// it is known by its text; the caller sends again only what was not written.
+func serverClosedIdle(err error) bool {
+	return strings.Contains(err.Error(), "http: server closed idle connection")
 }
 
 // roundTrip sends one request and reads the whole reply within the client's timeout. written

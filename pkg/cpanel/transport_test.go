@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -405,5 +407,29 @@ func TestServerClosedIdleConnection(t *testing.T) {
 	}
 	if ok == 0 {
 		t.Fatal("no call succeeded")
+	}
+}
+
+// A request is sent again only after a failure of the network itself, and
+// only when nothing was written (the caller checks that): a kept-alive
+// connection the server closed first is such a failure; an error of our own
+// making is not.
+func TestRetryableConnError(t *testing.T) {
+	wrap := func(err error) error {
+		return &url.Error{Op: "Post", URL: "https://host:2087/json-api/passwd", Err: err}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"server closed idle connection", wrap(errors.New("http: server closed idle connection")), true},
+		{"connection refused", wrap(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true},
+		{"reset", wrap(syscall.ECONNRESET), true},
+		{"our own error", wrap(errors.New("two-factor code source failed")), false},
+	} {
+		if got := retryableConnError(context.Background(), tt.err); got != tt.want {
+			t.Errorf("%s: retryable %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
