@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -168,6 +169,13 @@ type RunConfig struct {
 	// profiles with rows at hand. A caller that paces a server (pkg/pace)
 	// does it below, on the client's transport: this is then the ceiling.
 	Concurrency int
+	// Workers, when set, is how many rows of a profile may be in flight at
+	// the moment, at most Concurrency (a paced server's current limit): a
+	// profile then has that many workers rather than Concurrency, the rest
+	// waiting for their turn with a row each. It is asked whenever a worker
+	// could start or end, so it must be quick and must not call into the
+	// run.
+	Workers func(profile string) int
 	// Rate limits how many rows start per second over the whole run
 	// (0: no limit), with bursts up to Burst (1 when 0). See ParseRate.
 	Rate  rate.Limit
@@ -197,6 +205,8 @@ type RunConfig struct {
 
 	// syncFn replaces (*os.File).Sync for the group committer (tests).
 	syncFn func(*os.File) error
+	// onWorker, when set, is told each worker started (tests).
+	onWorker func(profile string)
 }
 
 // Run plans a new run (see Plan: the input is read once and every row checked
@@ -371,9 +381,15 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 func (r *runner) readAhead() int { return max(2*r.cfg.Concurrency, 64) }
 
 // scheduler routes rows whose intents are durable to one bounded queue per
-// profile, each served by up to Concurrency workers. Workers are started when
-// their profile has rows queued and stop when it has none, so a plan spread
-// over thousands of profiles costs goroutines for the rows at hand only.
+// profile, each served by its own workers: at most Concurrency, and at most
+// what RunConfig.Workers allows at the moment. A worker starts when its
+// profile has a row queued and room for one more worker, and stays while
+// more rows of its profile are to come, waiting for them when the queue is
+// momentarily empty: a worker that exited and was started again for every
+// few rows cost a goroutine's start and stack growth each time (8 % of the
+// CPU of a run over 200 servers). Once the dispatcher has passed the last
+// row of a profile its workers end with its queue, so a plan spread over
+// thousands of profiles costs goroutines for the rows at hand only.
 //
 // Memory is bounded three ways: perProfile rows per queue, maxQueued over all
 // queues, and held, the durable rows the dispatcher could not queue yet
@@ -392,47 +408,117 @@ type scheduler struct {
 
 	perProfile, maxQueued, maxHeld int
 
-	mu     sync.Mutex
-	queues map[string]*profileQueue // profiles with rows queued or in flight
-	queued int
+	queued atomic.Int64
 	space  chan struct{} // a worker took a row: there may be room
 
-	held []job // the dispatcher's own
+	// The dispatcher's own: the profiles seen so far and the rows it
+	// could not queue yet.
+	queues map[string]*profileQueue
+	held   []job
 }
 
+// profileQueue is one profile's rows and workers. Its workers hold it, the
+// dispatcher finds it in scheduler.queues; each locks only its mu, so the
+// workers of different profiles never wait for each other.
 type profileQueue struct {
+	profile string
+
+	mu      sync.Mutex
+	more    sync.Cond // idle workers wait here for a row; L is &mu
 	jobs    []job
-	workers int
+	workers int  // started and not ended, idle ones included
+	idle    int  // waiting on more and not yet signalled
+	ahead   int  // rows of the profile the dispatcher has yet to queue or pass over
+	ended   bool // the dispatcher is done: no row comes any more
+}
+
+// queue returns the profile's queue, making it on first sight.
+func (s *scheduler) queue(profile string) *profileQueue {
+	q := s.queues[profile]
+	if q == nil {
+		q = &profileQueue{profile: profile, ahead: s.r.st.profiles[profile]}
+		q.more.L = &q.mu
+		s.queues[profile] = q
+	}
+	return q
+}
+
+// workers is how many workers a profile may have now.
+func (s *scheduler) workers(profile string) int {
+	n := s.r.cfg.Concurrency
+	if f := s.r.cfg.Workers; f != nil {
+		n = min(max(f(profile), 1), n)
+	}
+	return n
+}
+
+// startWorker starts one more worker for q; callers hold q.mu.
+func (s *scheduler) startWorker(q *profileQueue) {
+	q.workers++
+	s.wg.Add(1) // the dispatcher's own count keeps wg above zero
+	if s.r.cfg.onWorker != nil {
+		s.r.cfg.onWorker(q.profile)
+	}
+	go s.work(q)
+}
+
+// passed notes that the dispatcher has passed one row of q (queued or not
+// to be sent); after the last one, idle workers end. Callers hold q.mu.
+func (q *profileQueue) passed() {
+	q.ahead--
+	if q.ahead <= 0 && q.idle > 0 {
+		q.idle = 0
+		q.more.Broadcast()
+	}
+}
+
+// skip notes a row of the plan the dispatcher does not send.
+func (s *scheduler) skip(profile string) {
+	q := s.queue(profile)
+	q.mu.Lock()
+	q.passed()
+	q.mu.Unlock()
+}
+
+// end tells every profile's workers that no more rows come.
+func (s *scheduler) end() {
+	for _, q := range s.queues {
+		q.mu.Lock()
+		q.ended, q.idle = true, 0
+		q.more.Broadcast()
+		q.mu.Unlock()
+	}
 }
 
 // place moves held rows into their profiles' queues, keeping each profile's
-// rows in order, and starts workers where a profile has fewer than
-// Concurrency.
+// rows in order, and hands each to an idle worker of its profile, or starts
+// one where the profile has room for another.
 func (s *scheduler) place() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	kept := s.held[:0]
 	for i, jb := range s.held {
-		if s.queued >= s.maxQueued {
+		if s.queued.Load() >= int64(s.maxQueued) {
 			kept = append(kept, s.held[i:]...)
 			break
 		}
-		q := s.queues[jb.row.Profile]
-		if q == nil {
-			q = &profileQueue{}
-			s.queues[jb.row.Profile] = q
-		}
+		q := s.queue(jb.row.Profile)
+		limit := s.workers(q.profile)
+		q.mu.Lock()
 		if len(q.jobs) >= s.perProfile {
+			q.mu.Unlock()
 			kept = append(kept, jb)
 			continue
 		}
 		q.jobs = append(q.jobs, jb)
-		s.queued++
-		if q.workers < s.r.cfg.Concurrency {
-			q.workers++
-			s.wg.Add(1) // the dispatcher's own count keeps wg above zero
-			go s.work(jb.row.Profile, q)
+		s.queued.Add(1)
+		switch {
+		case q.idle > 0:
+			q.idle--
+			q.more.Signal()
+		case q.workers < limit:
+			s.startWorker(q)
 		}
+		q.passed()
+		q.mu.Unlock()
 	}
 	clear(s.held[len(kept):])
 	s.held = kept
@@ -454,28 +540,36 @@ func (s *scheduler) drain(limit int) error {
 	}
 }
 
-// work serves one profile's queue until it is empty.
-func (s *scheduler) work(profile string, q *profileQueue) {
+// work serves one profile's queue while the profile has rows to come and
+// no more workers than it may have.
+func (s *scheduler) work(q *profileQueue) {
 	defer s.wg.Done()
 	for {
-		s.mu.Lock()
-		if len(q.jobs) == 0 {
+		limit := s.workers(q.profile)
+		q.mu.Lock()
+		for len(q.jobs) == 0 && q.workers <= limit && q.ahead > 0 && !q.ended {
+			q.idle++
+			q.more.Wait()
+		}
+		if len(q.jobs) == 0 || q.workers > limit {
+			// Nothing more to do, or the profile's pace dropped: the
+			// others serve the queue.
 			q.workers--
-			if q.workers == 0 {
-				delete(s.queues, profile)
-			}
-			s.mu.Unlock()
+			q.mu.Unlock()
 			return
 		}
 		jb := q.jobs[0]
 		q.jobs[0] = job{}
 		q.jobs = q.jobs[1:]
-		s.queued--
+		s.queued.Add(-1)
+		if len(q.jobs) > 0 && q.idle == 0 && q.workers < limit {
+			s.startWorker(q) // the profile's pace grew
+		}
 		// The dispatcher is woken once the queue is half empty, not for
 		// every row: a goroutine wake-up per row showed in the profiles,
 		// and half a queue still keeps every worker busy.
 		wake := len(q.jobs) <= s.perProfile/2
-		s.mu.Unlock()
+		q.mu.Unlock()
 		if wake {
 			select {
 			case s.space <- struct{}{}:
@@ -505,6 +599,7 @@ func (s *scheduler) work(profile string, q *profileQueue) {
 // a row is never sent before its intent is on disk, and a row whose intent
 // is on disk but was never sent is simply sent on resume with that password.
 func (r *runner) dispatch(s *scheduler) error {
+	defer s.end() // whatever the reason, no row comes any more: idle workers end
 	f, err := os.Open(r.path)
 	if err != nil {
 		return fmt.Errorf("read journal rows: %w", err)
@@ -534,6 +629,7 @@ func (r *runner) dispatch(s *scheduler) error {
 			return nil
 		}
 		if r.st.done.has(rec.Seq) {
+			s.skip(rec.Profile)
 			return nil
 		}
 		if s.stop.Err() != nil {
@@ -541,6 +637,7 @@ func (r *runner) dispatch(s *scheduler) error {
 		}
 		jb := job{row: rec.row()}
 		if r.cfg.Only != nil && !r.cfg.Only(jb.row) {
+			s.skip(rec.Profile)
 			return nil
 		}
 		if sr, ok := r.st.sent[rec.Seq]; ok {

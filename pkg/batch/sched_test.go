@@ -96,3 +96,90 @@ func TestRunSlowProfileDoesNotBlockOthers(t *testing.T) {
 		t.Fatalf("the fast profile waited for the slow one: %d of %d fast rows done while it was stuck", fastDone.Load(), fastRows)
 	}
 }
+
+// TestWorkersFollowLimit: with RunConfig.Workers (a paced server's limit) a
+// profile has as many rows in flight as the limit allows, not Concurrency,
+// and more once the limit grows. On synctest's clock every row's latency
+// ends at the same instant, so the workers there are always all busy.
+func TestWorkersFollowLimit(t *testing.T) { synctest.Test(t, testWorkersFollowLimit) }
+
+func testWorkersFollowLimit(t *testing.T) {
+	var limit, done atomic.Int64
+	limit.Store(3)
+	var mu sync.Mutex
+	inFlight, peakBefore, peakAfter := 0, 0, 0
+	base := runtime.NumGoroutine()
+	var peakG atomic.Int64
+	exec := func(_ context.Context, _ Row, _ string) Outcome {
+		mu.Lock()
+		inFlight++
+		if limit.Load() == 3 {
+			peakBefore = max(peakBefore, inFlight)
+		} else {
+			peakAfter = max(peakAfter, inFlight)
+		}
+		mu.Unlock()
+		if g := int64(runtime.NumGoroutine()); g > peakG.Load() {
+			peakG.Store(g)
+		}
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		if done.Add(1) == 60 {
+			limit.Store(6)
+		}
+		return Outcome{State: fate.Applied}
+	}
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(csvRows(200, "a")),
+		Kind: KindAccount, Exec: exec, Generate: counterGen(), Concurrency: 16,
+		Workers: func(string) int { return int(limit.Load()) }})
+	if err != nil || sum.Succeeded != 200 {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	if peakBefore != 3 {
+		t.Errorf("%d rows in flight at a limit of 3", peakBefore)
+	}
+	if peakAfter != 6 {
+		t.Errorf("%d rows in flight at most after the limit grew to 6", peakAfter)
+	}
+	// Workers beyond the limit, each holding a row, would show here.
+	const own = 8 // the dispatcher, the progress ticker, the journal's committer
+	if peakG.Load() > int64(base+6+own) {
+		t.Errorf("%d goroutines at the peak, %d before the run: more workers than the limit", peakG.Load(), base)
+	}
+}
+
+// TestWorkersWaitForRows: a worker whose queue is momentarily empty waits
+// for its profile's next rows rather than ending and being started again
+// (each start of a goroutine that sends a request grows a new stack). Here
+// the dispatcher takes a millisecond per row (a slow password generator on
+// synctest's clock) and the server none, so the queue is empty after every
+// row.
+func TestWorkersWaitForRows(t *testing.T) { synctest.Test(t, testWorkersWaitForRows) }
+
+func testWorkersWaitForRows(t *testing.T) {
+	gen := counterGen()
+	slowGen := func(r Row) (string, error) {
+		time.Sleep(time.Millisecond)
+		return gen(r)
+	}
+	started := map[string]int{}
+	var mu sync.Mutex
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(csvRows(150, "a", "b")),
+		Kind: KindAccount, Exec: func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} },
+		Generate: slowGen, Concurrency: 4,
+		onWorker: func(p string) {
+			mu.Lock()
+			started[p]++
+			mu.Unlock()
+		}})
+	if err != nil || sum.Succeeded != 300 {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	for _, p := range []string{"a", "b"} {
+		if started[p] > 4 {
+			t.Errorf("profile %s: %d workers started for a concurrency of 4", p, started[p])
+		}
+	}
+}
