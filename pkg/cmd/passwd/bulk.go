@@ -224,11 +224,20 @@ func (sv *server) minimum(ctx context.Context, o *Options, app string) int {
 	return v
 }
 
-func (s *servers) get(ctx context.Context, profile string) (*server, error) {
+// limit is how many calls the profile's server may have in flight now
+// (batch.RunConfig.Workers): its pace limiter's limit. It makes the
+// server's entry, not its client.
+func (s *servers) limit(profile string) int {
+	return s.entry(profile).lim.Limit()
+}
+
+// entry returns the profile's server, made on first use without a client.
+func (s *servers) entry(profile string) *server {
 	if profile == "" {
 		profile = s.def
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sv, ok := s.m[profile]
 	if !ok {
 		sv = &server{owners: newOwners()}
@@ -241,7 +250,14 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 			debug.SetGCPercent(max(bulkGCPercent/len(s.m), minBulkGCPercent))
 		}
 	}
-	s.mu.Unlock()
+	return sv
+}
+
+func (s *servers) get(ctx context.Context, profile string) (*server, error) {
+	if profile == "" {
+		profile = s.def
+	}
+	sv := s.entry(profile)
 	sv.once.Do(func() {
 		sv.target, sv.err = s.o.F.ResolveTarget(profile)
 		if sv.err != nil {
@@ -352,6 +368,11 @@ func runBulk(ctx context.Context, o *Options) error {
 		cfg.Deliver = o.bulkDeliver(defProfile)
 	}
 	cfg.Rate, _ = batch.ParseRate(o.Bulk.Rate) // checked by checkBulkFlags
+	if o.Bulk.Adaptive {
+		// A server's workers follow its pace: those beyond it would only
+		// wait, each with a row and a goroutine's stack.
+		cfg.Workers = sv.limit
+	}
 
 	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
