@@ -83,6 +83,9 @@ type options struct {
 	pace7d  []string
 	paceLog string // directory for measurement 7's cpctl -v logs
 	paceOld string // another cpctl whose auto and fixed runs 7d adds (an earlier build)
+	// before is another cpctl (an earlier build) that measurements 3 and 4
+	// also run, taking turns with cpctl, for a before/after in one run.
+	before string
 }
 
 func (o *options) want(id string) bool {
@@ -120,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&paceEnv, "pace-env", "", "measurement 7: space-separated `VAR=VALUE`s for its cpctl runs (experiments)")
 	fs.StringVar(&o.paceLog, "pace-log", "", "measurement 7: run cpctl with -v and keep its stderr in `DIR` (experiments: -v slows cpctl)")
 	fs.StringVar(&o.paceOld, "pace-before", "", "measurement 7d: also run --concurrency auto and the first yardstick with this cpctl `BINARY` (an earlier build), taking turns with the others")
+	fs.StringVar(&o.before, "before", "", "measurements 3 and 4: also run this cpctl `BINARY` (an earlier build), taking turns with cpctl; shown beside it, not judged")
 	fs.StringVar(&pace7d, "pace-7d", "", "measurement 7d: comma-separated --concurrency `values` to run instead of auto and the yardsticks, auto:N with --max-concurrency N (experiments)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
