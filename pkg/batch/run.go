@@ -373,12 +373,21 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 }
 
 // readAhead is how many rows the dispatcher makes durable with one fsync
-// before handing them to the workers: at least twice the concurrency, so
-// every worker stays busy while the next batch is synced, and at least 64,
-// so a fast server does not wait on one fsync per handful of rows. A crash
-// only means that rows of the batch not yet sent are sent on resume with
-// the password their intent fixed.
-func (r *runner) readAhead() int { return max(2*r.cfg.Concurrency, 64) }
+// before handing them to the workers: at least twice the rows in flight
+// over all profiles, so every worker stays busy while the next batch is
+// synced, and at least 64, so a fast server does not wait on one fsync per
+// handful of rows; at most maxReadAhead. A crash only means that rows of the
+// batch not yet sent are sent on resume with the password their intent
+// fixed. (With twice one profile's concurrency, a run over 200 servers kept
+// about one row queued per server: 62 fsyncs a second, and a server whose
+// worker found its queue empty during a slow fsync stood idle.)
+func (r *runner) readAhead() int {
+	return min(max(2*r.cfg.Concurrency*max(len(r.st.profiles), 1), 64), maxReadAhead)
+}
+
+// maxReadAhead bounds readAhead: the rows held and queued are at most five
+// times it (a few hundred kilobytes).
+const maxReadAhead = 1024
 
 // scheduler routes rows whose intents are durable to one bounded queue per
 // profile, each served by its own workers: at most Concurrency, and at most

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -181,5 +182,33 @@ func testWorkersWaitForRows(t *testing.T) {
 		if started[p] > 4 {
 			t.Errorf("profile %s: %d workers started for a concurrency of 4", p, started[p])
 		}
+	}
+}
+
+// TestReadAheadCoversProfiles: the dispatcher makes intents durable for
+// twice the rows in flight over all profiles at once, not twice one
+// profile's concurrency: over 200 profiles that was 64 rows an fsync,
+// about one row queued per server.
+func TestReadAheadCoversProfiles(t *testing.T) { synctest.Test(t, testReadAheadCoversProfiles) }
+
+func testReadAheadCoversProfiles(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("user,profile\n")
+	const profiles, rows = 200, 2000
+	for i := range rows {
+		fmt.Fprintf(&in, "u%d,p%d\n", i, i%profiles)
+	}
+	var syncs atomic.Int64
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
+		Kind: KindAccount, Exec: func(context.Context, Row, string) Outcome { return Outcome{State: fate.Applied} },
+		Generate: counterGen(), Concurrency: 4,
+		syncFn: func(*os.File) error { syncs.Add(1); return nil }})
+	if err != nil || sum.Succeeded != rows {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	// 2,000 rows: the first batch (a row per worker of one profile), two of
+	// 1,024 at most, and the outcomes' flushes.
+	if n := syncs.Load(); n > 10 {
+		t.Errorf("%d fsyncs for %d rows over %d profiles", n, rows, profiles)
 	}
 }
