@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,24 +74,21 @@ func (s *Stream) Write(r PasswdResult) error {
 			sep = "[\n  "
 		}
 		buf.WriteString(sep)
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
+		enc := newJSONEncoder(&buf)
 		enc.SetIndent("  ", "  ")
 		if err := enc.Encode(r.normalized()); err != nil {
 			return fmt.Errorf("output: encoding JSON: %w", err)
 		}
 		buf.Truncate(buf.Len() - 1) // the newline goes with the next separator
 	case JSONL:
-		if err := encodeLine(&buf, r.normalized()); err != nil {
-			return err
+		if err := newJSONEncoder(&buf).Encode(r.normalized()); err != nil {
+			return fmt.Errorf("output: encoding JSON: %w", err)
 		}
 	case YAML:
-		b, err := marshalYAML(r.normalized())
-		if err != nil {
+		buf.WriteString("---\n")
+		if err := encodeYAML(&buf, r.normalized()); err != nil {
 			return err
 		}
-		buf.WriteString("---\n")
-		buf.Write(b)
 	case Table:
 		if err := s.writeRow(&buf, r); err != nil {
 			return err
