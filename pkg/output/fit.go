@@ -1,7 +1,9 @@
 package output
 
 import (
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
@@ -38,8 +40,9 @@ func (g grid) render(b *strings.Builder, width int) {
 		drawBox(b, g.headers, g.rows, nat)
 		return
 	}
+	keeps := slices.Contains(g.keep, true)
 	floor := minCell
-	if anyTrue(g.keep) {
+	if keeps {
 		floor = minBeside
 	}
 	if w, ok := g.shrink(nat, width, floor); ok {
@@ -48,16 +51,13 @@ func (g grid) render(b *strings.Builder, width int) {
 	}
 	// Without the kept columns the rest may fit; the kept cells then go
 	// below the box, each whole on a line of its own.
-	drop := g.keep
-	if !anyTrue(drop) {
-		g.vertical(b, width)
-		return
-	}
-	sub := g.without(drop)
-	if w, ok := sub.shrink(sub.natural(), width, minCell); ok {
-		drawBox(b, sub.headers, sub.rows, w)
-		g.keptLines(b)
-		return
+	if keeps {
+		sub := g.withoutKept()
+		if w, ok := sub.shrink(sub.natural(), width, minCell); ok {
+			drawBox(b, sub.headers, sub.rows, w)
+			g.keptLines(b)
+			return
+		}
 	}
 	g.vertical(b, width)
 }
@@ -107,19 +107,18 @@ func (g grid) shrink(nat []int, width, floor int) ([]int, bool) {
 
 func (g grid) kept(i int) bool { return i < len(g.keep) && g.keep[i] }
 
-// without returns g without the columns marked in drop.
-func (g grid) without(drop []bool) grid {
-	idx := func(i int) bool { return i < len(drop) && drop[i] }
+// withoutKept returns g without its kept columns.
+func (g grid) withoutKept() grid {
 	var out grid
 	for i, h := range g.headers {
-		if !idx(i) {
+		if !g.kept(i) {
 			out.headers = append(out.headers, h)
 		}
 	}
 	out.rows = make([][]string, len(g.rows))
 	for j, r := range g.rows {
 		for i, c := range r {
-			if !idx(i) {
+			if !g.kept(i) {
 				out.rows[j] = append(out.rows[j], c)
 			}
 		}
@@ -307,12 +306,8 @@ func cut(s string, width int) (string, string) {
 }
 
 func firstRune(s string) (string, string) {
-	for i := range s {
-		if i > 0 {
-			return s[:i], s[i:]
-		}
-	}
-	return s, ""
+	_, size := utf8.DecodeRuneInString(s)
+	return s[:size], s[size:]
 }
 
 // ellipsis cuts s to width display columns, the last one "…", when it is
@@ -334,13 +329,4 @@ func sum(xs []int) int {
 		n += x
 	}
 	return n
-}
-
-func anyTrue(bs []bool) bool {
-	for _, b := range bs {
-		if b {
-			return true
-		}
-	}
-	return false
 }
