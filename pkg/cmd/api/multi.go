@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cpctl/cpctl/pkg/termsafe"
 	"io"
 	"net/url"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // Result is one server's outcome in a multi-profile run.
@@ -97,28 +97,26 @@ func oneLine(err error) string {
 func renderResults(w io.Writer, fm Format, results []Result) error {
 	switch fm {
 	case JSON, JSONPretty:
-		var buf bytes.Buffer
-		buf.WriteByte('[')
-		for i, r := range results {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			buf.WriteString(`{"profile":`)
-			writeJSONString(&buf, r.Profile)
-			buf.WriteString(`,"exit":` + strconv.Itoa(r.Exit))
-			if r.Err != nil {
-				buf.WriteString(`,"error":`)
-				writeJSONString(&buf, oneLine(r.Err))
-			}
-			buf.WriteString(`,"reply":`)
-			if r.Body == nil {
-				buf.WriteString("null")
-			} else if err := json.Compact(&buf, r.Body); err != nil {
-				return fmt.Errorf("reply of %s: %w", r.Profile, err)
-			}
-			buf.WriteByte('}')
+		type entry struct {
+			Profile string          `json:"profile"`
+			Exit    int             `json:"exit"`
+			Error   *string         `json:"error,omitempty"`
+			Reply   json.RawMessage `json:"reply"` // nil: null
 		}
-		buf.WriteByte(']')
+		list := make([]entry, len(results))
+		for i, r := range results {
+			list[i] = entry{Profile: r.Profile, Exit: r.Exit, Reply: r.Body}
+			if r.Err != nil {
+				msg := oneLine(r.Err)
+				list[i].Error = &msg
+			}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // the replies as the servers sent them
+		if err := enc.Encode(list); err != nil {
+			return fmt.Errorf("replies: %w", err)
+		}
 		return Render(w, fm, buf.Bytes())
 	case YAML, XML:
 		list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
@@ -167,14 +165,6 @@ func renderResults(w io.Writer, fm Format, results []Result) error {
 		return err
 	}
 	return fmt.Errorf("unknown output format %q", fm)
-}
-
-func writeJSONString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	// Encode ends with a newline.
-	buf.Truncate(buf.Len() - 1)
 }
 
 // dryRun prints the request each server would get, secrets redacted, and
