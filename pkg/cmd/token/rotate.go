@@ -130,10 +130,8 @@ func runRotate(ctx context.Context, o *Options) error {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, rotateConcurrency)
 	for i, name := range names {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			out, err := rotateOne(ctx, o, name, &cfgMu)
 			if err != nil {
@@ -142,32 +140,20 @@ func runRotate(ctx context.Context, o *Options) error {
 				errs[i] = err
 			}
 			rows[i] = []string{name, out.result, out.old, out.new, out.expires, out.message}
-		}()
+		})
 	}
 	wg.Wait()
-	var firstErr error
-	for _, err := range errs {
-		if err != nil {
-			firstErr = err
-			break
-		}
-	}
 	if err := p.Table([]string{"PROFILE", "RESULT", "OLD", "NEW", "EXPIRES", "MESSAGE"}, rows); err != nil {
 		return err
 	}
-	if firstErr != nil {
-		if len(names) == 1 {
-			return firstErr
-		}
-		failed := 0
-		for _, row := range rows {
-			if row[1] == "failed" {
-				failed++
-			}
-		}
-		return &cmdutil.ExitError{Code: cmdutil.ExitCode(firstErr), Err: fmt.Errorf("%d of %d profiles failed to rotate", failed, len(names))}
+	failed := slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(names) == 1:
+		return failed[0]
 	}
-	return nil
+	return &cmdutil.ExitError{Code: cmdutil.ExitCode(failed[0]), Err: fmt.Errorf("%d of %d profiles failed to rotate", len(failed), len(names))}
 }
 
 // rotation is one profile's rotation in progress.
