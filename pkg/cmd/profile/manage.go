@@ -32,22 +32,20 @@ func runList(d *Deps) error {
 	if err != nil {
 		return err
 	}
-	if fm, _ := d.OutputFormat(); fm != output.Table {
-		list := make([]listed, 0, len(cfg.Profiles))
-		for _, n := range cfg.Names() {
-			p := cfg.Profiles[n]
-			list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
-		}
-		return pr.Value(list)
-	}
+	list := make([]listed, 0, len(cfg.Profiles))
 	rows := [][]string{}
 	for _, n := range cfg.Names() {
 		p := cfg.Profiles[n]
+		l := listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)}
 		current := ""
-		if n == cfg.CurrentProfile {
+		if l.Current {
 			current = "*"
 		}
-		rows = append(rows, []string{n, current, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
+		list = append(list, l)
+		rows = append(rows, []string{n, current, l.URL, l.Kind, l.User, l.Auth, l.Secret, l.TLS})
+	}
+	if fm, _ := d.OutputFormat(); fm != output.Table {
+		return pr.Value(list)
 	}
 	return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
 }
