@@ -266,15 +266,8 @@ type byteReader struct {
 }
 
 func (b *byteReader) ReadByte() (byte, error) {
-	for {
-		n, err := b.r.Read(b.one[:])
-		if n == 1 {
-			return b.one[0], nil
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
+	_, err := io.ReadFull(b.r, b.one[:])
+	return b.one[0], err
 }
 
 func lowerFirst(s string) string {
