@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -41,9 +42,7 @@ func (o *Options) runAll(ctx context.Context, targets []*cmdutil.Target, params 
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
 	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -52,7 +51,7 @@ func (o *Options) runAll(ctx context.Context, targets []*cmdutil.Target, params 
 			}
 			defer func() { <-sem }()
 			results[i] = o.call(ctx, t, params, false)
-		}()
+		})
 	}
 	wg.Wait()
 	return results
@@ -89,7 +88,7 @@ func oneLine(err error) string {
 		return ""
 	}
 	// A server's message: one line, and nothing in it drawn on the terminal.
-	return termsafe.String(string(bytes.Join(bytes.Fields([]byte(err.Error())), []byte(" "))))
+	return termsafe.String(strings.Join(strings.Fields(err.Error()), " "))
 }
 
 // renderResults prints a multi-profile run: a list with one entry per

@@ -111,46 +111,35 @@ func decodeNode(dec *json.Decoder) (*yaml.Node, error) {
 	}
 	switch t := tok.(type) {
 	case json.Delim:
-		switch t {
-		case '{':
-			n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-			for dec.More() {
+		if t != '{' && t != '[' {
+			return nil, fmt.Errorf("unexpected %v", t)
+		}
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if t == '{' {
+			n.Kind, n.Tag = yaml.MappingNode, "!!map"
+		}
+		for dec.More() {
+			if n.Kind == yaml.MappingNode {
 				kt, err := dec.Token()
 				if err != nil {
 					return nil, err
 				}
 				key, _ := kt.(string)
-				v, err := decodeNode(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.Content = append(n.Content, strNode(key), v)
+				n.Content = append(n.Content, strNode(key))
 			}
-			if _, err := dec.Token(); err != nil {
+			v, err := decodeNode(dec)
+			if err != nil {
 				return nil, err
 			}
-			if len(n.Content) == 0 {
-				n.Style = yaml.FlowStyle
-			}
-			return n, nil
-		case '[':
-			n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-			for dec.More() {
-				v, err := decodeNode(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.Content = append(n.Content, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			if len(n.Content) == 0 {
-				n.Style = yaml.FlowStyle
-			}
-			return n, nil
+			n.Content = append(n.Content, v)
 		}
-		return nil, fmt.Errorf("unexpected %v", t)
+		if _, err := dec.Token(); err != nil { // the closing } or ]
+			return nil, err
+		}
+		if len(n.Content) == 0 {
+			n.Style = yaml.FlowStyle
+		}
+		return n, nil
 	case string:
 		return strNode(t), nil
 	case json.Number:
