@@ -156,12 +156,7 @@ func renderResults(w io.Writer, fm Format, results []Result) error {
 			_, err := w.Write(buf.Bytes())
 			return err
 		}
-		out, err := encodeYAML(list)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(out)
-		return err
+		return writeYAML(w, list)
 	}
 	return fmt.Errorf("unknown output format %q", fm)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cpctl/cpctl/pkg/output"
 )
 
 // Format is an output format of the server-side tools.
@@ -53,10 +55,7 @@ func Render(w io.Writer, f Format, body []byte) error {
 		if err != nil {
 			return err
 		}
-		out, err = encodeYAML(n)
-		if err != nil {
-			return err
-		}
+		return writeYAML(w, n)
 	case XML:
 		n, err := jsonToNode(body)
 		if err != nil {
@@ -73,20 +72,13 @@ func Render(w io.Writer, f Format, body []byte) error {
 	return err
 }
 
-// encodeYAML writes one document with the "---" start line the server's
-// YAML output has.
-func encodeYAML(n *yaml.Node) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString("---\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return nil, fmt.Errorf("encode YAML: %w", err)
+// writeYAML writes one document with the "---" start line the server's
+// YAML output has, in the YAML style of cpctl's other commands.
+func writeYAML(w io.Writer, n *yaml.Node) error {
+	if _, err := io.WriteString(w, "---\n"); err != nil {
+		return err
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode YAML: %w", err)
-	}
-	return buf.Bytes(), nil
+	return output.New(output.YAML, w, false).Value(n)
 }
 
 // jsonToNode decodes JSON into a YAML node tree, which keeps the order of
