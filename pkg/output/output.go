@@ -163,9 +163,7 @@ func (p *Printer) Results(rs []PasswdResult) error {
 	for i, r := range rs {
 		rows[i] = cells(cols, r)
 	}
-	keep := make([]bool, len(cols))
-	keep[len(cols)-1] = withPW
-	return p.table(grid{headers: headers(cols), rows: rows, keep: keep, label: 1})
+	return p.table(grid{headers: headers(cols), rows: rows, keep: rawColumns(cols), label: 1})
 }
 
 // Table prints a generic table (profile list and the like). JSON and YAML
@@ -334,6 +332,15 @@ func verifiedCell(r PasswdResult) string {
 		return "no"
 	}
 	return r.Verify
+}
+
+// rawColumns marks the raw columns, which a fitted table keeps whole.
+func rawColumns(cols []column) []bool {
+	raw := make([]bool, len(cols))
+	for i, c := range cols {
+		raw[i] = c.raw
+	}
+	return raw
 }
 
 func headers(cols []column) []string {

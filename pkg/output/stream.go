@@ -122,20 +122,12 @@ func (s *Stream) writeRow(buf *bytes.Buffer, r PasswdResult) error {
 			buf.WriteByte('\n')
 		}
 		var b strings.Builder
-		grid{headers: headers(s.cols), rows: [][]string{row}, keep: s.keep()}.vertical(&b, s.p.width)
+		grid{headers: headers(s.cols), rows: [][]string{row}, keep: rawColumns(s.cols)}.vertical(&b, s.p.width)
 		buf.WriteString(b.String())
 		return nil
 	}
 	s.line(buf, row)
 	return nil
-}
-
-func (s *Stream) keep() []bool {
-	k := make([]bool, len(s.cols))
-	for i, c := range s.cols {
-		k[i] = c.raw
-	}
-	return k
 }
 
 // At a terminal, a streamed row is one line: its cells shrink to these
