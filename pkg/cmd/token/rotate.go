@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,14 @@ type journal struct {
 	Whitelist []string `json:"whitelist-ips,omitempty"`
 	Expires   int64    `json:"expires,omitempty"`
 	Updated   string   `json:"updated"`
+}
+
+// expiry is the new token's expiry; zero: never.
+func (j *journal) expiry() time.Time {
+	if j.Expires == 0 {
+		return time.Time{}
+	}
+	return time.Unix(j.Expires, 0)
 }
 
 // journalPath is token-rotate.PROFILE.json next to the configuration file.
@@ -239,11 +248,7 @@ func (r *rotation) start(ctx context.Context, o *Options, out *outcome) error {
 		return err
 	}
 	out.old, out.new = r.j.OldName, r.j.NewName
-	if r.j.Expires != 0 {
-		out.expires = time.Unix(r.j.Expires, 0).UTC().Format(time.RFC3339)
-	} else {
-		out.expires = "never"
-	}
+	out.expires = cmp.Or(stamp(r.j.expiry()), "never")
 	return r.run(ctx)
 }
 
@@ -355,11 +360,7 @@ func (r *rotation) create(ctx context.Context) error {
 			return err
 		}
 	}
-	spec := cpanel.TokenSpec{Name: r.j.NewName, ACLs: r.j.ACLs, Whitelist: r.j.Whitelist}
-	if r.j.Expires != 0 {
-		spec.Expires = time.Unix(r.j.Expires, 0)
-	}
-	nt, err := c.CreateToken(ctx, spec)
+	nt, err := c.CreateToken(ctx, cpanel.TokenSpec{Name: r.j.NewName, ACLs: r.j.ACLs, Whitelist: r.j.Whitelist, Expires: r.j.expiry()})
 	if err != nil {
 		var e *cpanel.Error
 		if errors.As(err, &e) && e.Kind != cpanel.ErrTransport {
