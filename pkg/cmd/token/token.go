@@ -46,7 +46,7 @@ type Deps struct {
 func depsOf(f *cmdutil.Factory) Deps {
 	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
 		ClientConfig: f.ClientConfig, Printer: f.Printer, OutputFormat: f.OutputFormat,
-		RunSecretCommand: f.RunSecretCommand, Environ: f.Environ, Now: f.Now}
+		RunSecretCommand: f.RunSecretCommand, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun}
 }
 
 // Options are one token command's parsed flags and arguments, and its
@@ -99,7 +99,6 @@ stopped when run again.`,
 	run := func(o *Options) func(*cobra.Command, []string) error {
 		return func(c *cobra.Command, _ []string) error {
 			o.Deps = depsOf(f)
-			o.DryRun = f.DryRun
 			if runF != nil {
 				return runF(o)
 			}
@@ -272,13 +271,12 @@ func inUse(ctx context.Context, s *session) (string, error) {
 		return "", nil
 	}
 	d, found, ok, err := s.client.TokenDetails(ctx, s.cfg.Secret)
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if ok {
-		if found {
-			return d.Name, nil
-		}
+	case ok && found:
+		return d.Name, nil
+	case ok:
 		return "", nil
 	}
 	return s.target.Profile.TokenName, nil
