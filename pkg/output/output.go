@@ -242,18 +242,15 @@ func (p *Printer) write(b []byte) error {
 // table renders g, whose cells are already made safe: tab-separated
 // through a pipe, a box fitting the terminal's width at one.
 func (p *Printer) table(g grid) error {
-	if !p.terminal {
-		var buf bytes.Buffer
-		buf.WriteString(strings.Join(g.headers, "\t"))
-		buf.WriteByte('\n')
-		for _, row := range g.rows {
-			buf.WriteString(strings.Join(row, "\t"))
-			buf.WriteByte('\n')
-		}
-		return p.write(buf.Bytes())
-	}
 	var b strings.Builder
-	g.render(&b, p.width)
+	if p.terminal {
+		g.render(&b, p.width)
+	} else {
+		for _, row := range append([][]string{g.headers}, g.rows...) {
+			b.WriteString(strings.Join(row, "\t"))
+			b.WriteByte('\n')
+		}
+	}
 	return p.write([]byte(b.String()))
 }
 
