@@ -106,9 +106,7 @@ func NewCmd(f *cmdutil.Factory, api cpanel.API, runF func(*Options) error) *cobr
 			o.Function, o.Args = args[0], args[1:]
 			o.outputSet = cmd.Flags().Changed("output")
 			o.DryRun, o.EnvOutput = f.DryRun, f.Viper.GetString(cmdutil.KeyOutput)
-			if pf := cmd.Flags().Lookup("profile"); pf != nil {
-				o.profileSet = pf.Changed
-			}
+			o.profileSet = cmd.Flags().Changed("profile")
 			if runF != nil {
 				return runF(o)
 			}

@@ -172,24 +172,18 @@ func writeXML(buf *bytes.Buffer, name string, attrs [][2]string, n *yaml.Node, d
 		}
 		return
 	}
+	// The start tag, left open for what follows.
 	indent := strings.Repeat("  ", depth)
-	open := func() {
-		buf.WriteString(indent)
-		buf.WriteByte('<')
-		buf.WriteString(name)
-		for _, a := range attrs {
-			buf.WriteString(" " + a[0] + `="`)
-			_ = xml.EscapeText(buf, []byte(a[1]))
-			buf.WriteByte('"')
-		}
+	buf.WriteString(indent + "<" + name)
+	for _, a := range attrs {
+		buf.WriteString(" " + a[0] + `="`)
+		_ = xml.EscapeText(buf, []byte(a[1]))
+		buf.WriteByte('"')
 	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		open()
-		if len(n.Content) == 0 {
-			buf.WriteString("/>\n")
-			return
-		}
+	switch {
+	case n.Kind == yaml.MappingNode && len(n.Content) == 0, n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		buf.WriteString("/>\n")
+	case n.Kind == yaml.MappingNode:
 		buf.WriteString(">\n")
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i].Value, n.Content[i+1]
@@ -200,18 +194,12 @@ func writeXML(buf *bytes.Buffer, name string, attrs [][2]string, n *yaml.Node, d
 			}
 		}
 		buf.WriteString(indent + "</" + name + ">\n")
-	case yaml.SequenceNode:
+	case n.Kind == yaml.SequenceNode:
 		// Only at the top: a reply that is a bare array.
-		open()
 		buf.WriteString(">\n")
 		writeXML(buf, "item", nil, n, depth+1)
 		buf.WriteString(indent + "</" + name + ">\n")
 	default:
-		open()
-		if n.Tag == "!!null" {
-			buf.WriteString("/>\n")
-			return
-		}
 		buf.WriteByte('>')
 		_ = xml.EscapeText(buf, []byte(n.Value))
 		buf.WriteString("</" + name + ">\n")
