@@ -188,29 +188,25 @@ func rotateOne(ctx context.Context, o *Options, name string, cfgMu *sync.Mutex) 
 	if err != nil {
 		return out, &cmdutil.UsageError{Err: err}
 	}
+	// A profile with no token to rotate, or nowhere to store a new one:
+	// --all-profiles passes it over (saying why); naming it is a usage error.
+	skip := func(short, why string) (outcome, error) {
+		if o.AllProfiles {
+			out.result, out.message = "skipped", short
+			return out, nil
+		}
+		return out, cmdutil.Usagef("profile %s %s", name, why)
+	}
+	const commandOnly = "takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored"
+	const envOnly = "holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one"
 	tokenProfile := fp.Auth == string(cpanel.AuthToken) || (fp.Auth == "" && (fp.Token != "" || fp.TokenCommand != ""))
-	if !tokenProfile {
-		if o.AllProfiles {
-			out.result, out.message = "skipped", "not a token profile"
-			return out, nil
-		}
-		return out, cmdutil.Usagef("profile %s does not authenticate with an API token", name)
-	}
-	// Where there is nowhere to store a new token, --all-profiles passes
-	// the profile over (saying why); naming it is a usage error.
-	noStore := ""
 	switch {
+	case !tokenProfile:
+		return skip("not a token profile", "does not authenticate with an API token")
 	case fp.TokenCommand != "" && fp.TokenStoreCommand == "" && fp.Token == "":
-		noStore = "takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored"
+		return skip("the profile "+commandOnly, commandOnly)
 	case fp.Token == "" && fp.TokenCommand == "":
-		noStore = "holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one"
-	}
-	if noStore != "" {
-		if o.AllProfiles {
-			out.result, out.message = "skipped", "the profile "+noStore
-			return out, nil
-		}
-		return out, cmdutil.Usagef("profile %s %s", name, noStore)
+		return skip("the profile "+envOnly, envOnly)
 	}
 	r := &rotation{d: &o.Deps, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp, cfgMu: cfgMu}
 	unlock, err := lockRotation(strings.TrimSuffix(r.jpath, ".json") + ".lock")
