@@ -273,11 +273,8 @@ func checkURL(d *Deps, p *config.Profile) error {
 // readSecrets fills the profile's secret from standard input or a prompt,
 // unless a command will fetch it at use time.
 func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
-	var in *bufio.Reader
+	in := bufio.NewReader(d.IO.In)
 	readLine := func(what string) (string, error) {
-		if in == nil {
-			in = bufio.NewReader(d.IO.In)
-		}
 		line, err := in.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read %s from standard input: %w", what, err)
@@ -307,7 +304,7 @@ func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 			return cmdutil.Usagef("--totp-secret-stdin cannot follow a multi-line access hash on standard input: use --totp-command")
 		}
 		var all []byte
-		all, err = io.ReadAll(d.IO.In)
+		all, err = io.ReadAll(in)
 		value = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(string(all)))
 		if err == nil && value == "" {
 			err = cmdutil.Usagef("standard input held no access hash")
