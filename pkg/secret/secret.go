@@ -142,12 +142,9 @@ func Resolve(src Source, env Env, label string) (password string, generated bool
 		return "", false, fmt.Errorf("%s: %w: give --password-stdin, --password-file or --generate when not running interactively", label, ErrNoInput)
 	}
 	for try := 1; ; try++ {
-		first, err := ask(env.Prompter, label+":")
+		first, err := askNonEmpty(env.Prompter, label)
 		if err != nil {
 			return "", false, err
-		}
-		if first == "" {
-			return "", false, fmt.Errorf("%s: %w: the password is empty", label, ErrNoInput)
 		}
 		second, err := ask(env.Prompter, "Retype "+lowerFirst(label)+":")
 		if err != nil {
@@ -184,14 +181,16 @@ func ReadOld(file string, env Env, label string) (string, error) {
 	if !env.CanPrompt || env.Prompter == nil {
 		return "", fmt.Errorf("%s: %w: give --old-password-file when not running interactively", label, ErrNoInput)
 	}
-	pw, err := ask(env.Prompter, label+":")
-	if err != nil {
-		return "", err
-	}
-	if pw == "" {
+	return askNonEmpty(env.Prompter, label)
+}
+
+// askNonEmpty prompts for label and refuses an empty answer.
+func askNonEmpty(p Prompter, label string) (string, error) {
+	pw, err := ask(p, label+":")
+	if err == nil && pw == "" {
 		return "", fmt.Errorf("%s: %w: the password is empty", label, ErrNoInput)
 	}
-	return pw, nil
+	return pw, err
 }
 
 func ask(p Prompter, message string) (string, error) {

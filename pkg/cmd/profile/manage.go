@@ -146,15 +146,20 @@ func newCmdOnProfile(f *cmdutil.Factory, run runner, use, short string, args cob
 		ValidArgsFunction: cmdutil.CompleteProfiles(f)}
 }
 
+// nameOr is the profile named in args, else the current one.
+func nameOr(cfg *config.File, args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return cfg.CurrentProfile
+}
+
 func runShow(d *Deps, args []string) error {
 	cfg, _, err := d.Config()
 	if err != nil {
 		return err
 	}
-	name := cfg.CurrentProfile
-	if len(args) == 1 {
-		name = args[0]
-	}
+	name := nameOr(cfg, args)
 	p, err := cfg.Profile(name)
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
@@ -216,10 +221,7 @@ func runTest(ctx context.Context, d *Deps, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := cfg.CurrentProfile
-	if len(args) == 1 {
-		name = args[0]
-	}
+	name := nameOr(cfg, args)
 	if name == "" {
 		return cmdutil.Usagef("which profile? give NAME or set a current profile with 'cpctl profile use NAME'")
 	}
