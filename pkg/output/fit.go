@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -34,7 +35,7 @@ type grid struct {
 
 // render draws g for a terminal of the given width; width <= 0 means
 // unknown, and the table takes the width it needs.
-func (g grid) render(b *strings.Builder, width int) {
+func (g grid) render(b *bytes.Buffer, width int) {
 	nat := g.natural()
 	if width <= 0 || sum(nat)+boxOverhead(len(nat)) <= width {
 		drawBox(b, g.headers, g.rows, nat)
@@ -128,7 +129,7 @@ func (g grid) withoutKept() grid {
 
 // keptLines prints every non-empty kept cell below the box: a label line,
 // then the value alone, so a triple-click selects exactly the password.
-func (g grid) keptLines(b *strings.Builder) {
+func (g grid) keptLines(b *bytes.Buffer) {
 	for _, r := range g.rows {
 		for i, c := range r {
 			if !g.kept(i) || c == "" {
@@ -147,7 +148,7 @@ func (g grid) keptLines(b *strings.Builder) {
 // vertical prints one block of "HEADER  value" lines per row, for a
 // terminal too narrow for any box: values wrap after the header column and
 // a kept value that does not fit goes whole on the next line.
-func (g grid) vertical(b *strings.Builder, width int) {
+func (g grid) vertical(b *bytes.Buffer, width int) {
 	key := 0
 	for _, h := range g.headers {
 		key = max(key, twwidth.Width(h))
@@ -190,7 +191,7 @@ func (g grid) vertical(b *strings.Builder, width int) {
 
 // drawBox draws a light box with the given column widths, wrapping each
 // cell to its width. Headers are centred, cells left-aligned.
-func drawBox(b *strings.Builder, headers []string, rows [][]string, widths []int) {
+func drawBox(b *bytes.Buffer, headers []string, rows [][]string, widths []int) {
 	rule := func(l, m, r string) {
 		b.WriteString(l)
 		for i, w := range widths {

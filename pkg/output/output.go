@@ -242,7 +242,7 @@ func (p *Printer) write(b []byte) error {
 // table renders g, whose cells are already made safe: tab-separated
 // through a pipe, a box fitting the terminal's width at one.
 func (p *Printer) table(g grid) error {
-	var b strings.Builder
+	var b bytes.Buffer
 	if p.terminal {
 		g.render(&b, p.width)
 	} else {
@@ -251,7 +251,7 @@ func (p *Printer) table(g grid) error {
 			b.WriteByte('\n')
 		}
 	}
-	return p.write([]byte(b.String()))
+	return p.write(b.Bytes())
 }
 
 // newJSONEncoder returns the one JSON encoder configuration of the printer.

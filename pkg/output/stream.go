@@ -121,9 +121,7 @@ func (s *Stream) writeRow(buf *bytes.Buffer, r PasswdResult) error {
 		if s.rows > 0 {
 			buf.WriteByte('\n')
 		}
-		var b strings.Builder
-		grid{headers: headers(s.cols), rows: [][]string{row}, keep: rawColumns(s.cols)}.vertical(&b, s.p.width)
-		buf.WriteString(b.String())
+		grid{headers: headers(s.cols), rows: [][]string{row}, keep: rawColumns(s.cols)}.vertical(buf, s.p.width)
 		return nil
 	}
 	s.line(buf, row)
