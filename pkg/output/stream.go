@@ -241,14 +241,11 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.p.format == JSON {
-		end := "\n]\n"
-		if s.rows == 0 {
-			end = "[]\n"
-		}
-		if _, err := s.p.w.Write([]byte(end)); err != nil {
-			return fmt.Errorf("output: %w", err)
-		}
+	switch {
+	case s.p.format != JSON:
+		return flush(s.p.w)
+	case s.rows == 0:
+		return s.p.write([]byte("[]\n"))
 	}
-	return flush(s.p.w)
+	return s.p.write([]byte("\n]\n"))
 }
