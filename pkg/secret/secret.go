@@ -89,17 +89,13 @@ func (e Env) warnf(format string, args ...any) {
 // names it in prompts and errors, e.g. "New password for bob".
 func Resolve(src Source, env Env, label string) (password string, generated bool, err error) {
 	var chosen []string
-	if src.Stdin {
-		chosen = append(chosen, "--password-stdin")
-	}
-	if src.File != "" {
-		chosen = append(chosen, "--password-file")
-	}
-	if src.Value != "" {
-		chosen = append(chosen, "--password")
-	}
-	if src.Generate {
-		chosen = append(chosen, "--generate")
+	for _, f := range []struct {
+		set  bool
+		flag string
+	}{{src.Stdin, "--password-stdin"}, {src.File != "", "--password-file"}, {src.Value != "", "--password"}, {src.Generate, "--generate"}} {
+		if f.set {
+			chosen = append(chosen, f.flag)
+		}
 	}
 	if len(chosen) > 1 {
 		return "", false, fmt.Errorf("%w: use only one of %s", ErrConflict, strings.Join(chosen, ", "))

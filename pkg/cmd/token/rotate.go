@@ -103,7 +103,7 @@ func (j *journal) save(path string, now time.Time) error {
 
 // outcome is one profile's line of output.
 type outcome struct {
-	profile, result, old, new, expires, message string
+	result, old, new, expires, message string
 }
 
 func runRotate(ctx context.Context, o *Options) error {
@@ -179,7 +179,7 @@ type rotation struct {
 }
 
 func rotateOne(ctx context.Context, o *Options, name string, cfgMu *sync.Mutex) (outcome, error) {
-	out := outcome{profile: name}
+	var out outcome
 	cfg, cfgPath, err := o.Config()
 	if err != nil {
 		return out, err
