@@ -22,7 +22,8 @@ const (
 	minBeside = 24
 )
 
-// grid is a table to draw: cells are already made safe for a terminal.
+// grid is a table to draw: every row has a cell for each header, already
+// made safe for a terminal.
 // keep marks the columns that are never wrapped or cut (a generated
 // password): when they cannot fit, they leave the box for lines of their
 // own, labelled by the row's label column.
@@ -232,11 +233,7 @@ func drawBox(b *bytes.Buffer, headers []string, rows [][]string, widths []int) {
 	wrapped := func(r []string) [][]string {
 		out := make([][]string, len(widths))
 		for i, w := range widths {
-			var c string
-			if i < len(r) {
-				c = r[i]
-			}
-			out[i] = wrap(c, w)
+			out[i] = wrap(r[i], w)
 		}
 		return out
 	}
