@@ -76,10 +76,8 @@ func clean(s string, multiline bool) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				if !multiline || (c != '\n' && c != '\t') {
-					return false
-				}
+			if (c < 0x20 || c == 0x7f) && !(multiline && (c == '\n' || c == '\t')) {
+				return false
 			}
 			i++
 			continue
