@@ -80,8 +80,8 @@ type uapiWrapped struct {
 
 // opErr is a refusal of an FTP or mail operation.
 type opErr struct {
-	msg  string
-	weak bool
+	msg     string
+	weakMin int // the minimum strength the password missed; 0 for other refusals
 }
 
 const userParamInvalid = "User parameter is invalid or was not supplied"
@@ -193,124 +193,141 @@ func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
 // api2 runs a cPanel API 2 function.
 func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 	res := api2Result{APIVersion: 2, Module: mod, Func: fn, Event: api2Event{Result: 1}}
-	fail := func(data any, msg string) api2Result {
-		res.Error, res.Event.Result, res.Data = msg, 0, data
-		return res
-	}
 	// A function that runs and refuses returns normally: event.result
 	// stays 1 and the refusal is in data[0] only.
-	refuse := func(data any) api2Result {
-		res.Data = data
-		return res
-	}
 	switch mod + "::" + fn {
 	case "Passwd::change_password":
-		db, _ := boolParam(p, "enablemysql")
-		old := p.Get("oldpass")
-		apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
-			passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p)})
-		if e != changeOK {
-			msg := passwdMessage(e, acct, min)
-			if e == errNoPassword {
-				msg = "No new password supplied: “newpass” is a required argument."
-			}
-			return refuse([]map[string]any{{"status": 0, "statustxt": msg}})
-		}
-		list := make([]map[string]string, 0, len(apps))
-		for _, a := range apps {
-			list = append(list, map[string]string{"app": a})
-		}
-		res.Data = []map[string]any{{
-			"passwdoutput": rawout(acct), "status": 1, "applist": list,
-			"statustxt": "Password changed for user " + q(acct) + ".",
-		}}
-		return res
+		res.Data = s.api2ChangePassword(acct, p)
 	case "Ftp::passwd":
-		if e := s.ftpPasswd(acct, p); e != nil {
-			return refuse([]map[string]any{{"reason": e.msg, "result": 0}})
-		}
-		res.Data = []map[string]any{{"reason": "OK", "result": 1}}
-		return res
+		res.Data = api2Outcome(s.ftpPasswd(acct, p), "OK")
 	case "Email::passwdpop":
-		if e := s.mailPasswd(acct, p); e != nil {
-			if e.weak {
-				// The quirk in docs/protocol.md, in the shape captured from real
-				// servers: event.result stays 1, data[0].result is 0, and the
-				// reason is in cpanelresult.error and data[0].reason.
-				msg := weakSorry(s.minimumFor("virtual"))
-				res.Error = msg
-				res.Data = []map[string]any{{"reason": msg, "result": 0}}
-				return res
-			}
-			return refuse([]map[string]any{{"reason": e.msg, "result": 0}})
+		e := s.mailPasswd(acct, p)
+		if e != nil && e.weakMin > 0 {
+			// The quirk in docs/protocol.md, in the shape captured from real
+			// servers: event.result stays 1, data[0].result is 0, and the
+			// reason is in cpanelresult.error and data[0].reason.
+			e.msg = weakSorry(e.weakMin)
+			res.Error = e.msg
 		}
-		res.Data = []map[string]any{{"reason": "", "result": 1}}
-		return res
+		res.Data = api2Outcome(e, "")
 	case "WebDisk::listwebdisks":
 		res.Data = s.listWebDisks(acct)
-		return res
+	default:
+		res.Error, res.Event.Result = "Could not find function '"+fn+"' in module '"+mod+"'", 0
 	}
-	msg := "Could not find function '" + fn + "' in module '" + mod + "'"
-	return fail(nil, msg)
+	return res
+}
+
+// api2Outcome is the data of Ftp::passwd and Email::passwdpop: the
+// refusal's reason with result 0, or okReason with result 1.
+func api2Outcome(e *opErr, okReason string) []map[string]any {
+	if e != nil {
+		return []map[string]any{{"reason": e.msg, "result": 0}}
+	}
+	return []map[string]any{{"reason": okReason, "result": 1}}
+}
+
+// api2ChangePassword is the data of Passwd::change_password, which changes
+// the caller's own password.
+func (s *Simulator) api2ChangePassword(acct string, p url.Values) []map[string]any {
+	db, _ := boolParam(p, "enablemysql")
+	old := p.Get("oldpass")
+	apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
+		passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p)})
+	if e != changeOK {
+		msg := passwdMessage(e, acct, min)
+		if e == errNoPassword {
+			msg = "No new password supplied: “newpass” is a required argument."
+		}
+		return []map[string]any{{"status": 0, "statustxt": msg}}
+	}
+	list := make([]map[string]string, 0, len(apps))
+	for _, a := range apps {
+		list = append(list, map[string]string{"app": a})
+	}
+	return []map[string]any{{
+		"passwdoutput": rawout(acct), "status": 1, "applist": list,
+		"statustxt": "Password changed for user " + q(acct) + ".",
+	}}
+}
+
+// uapiFunc is a UAPI function run as the cPanel account acct.
+type uapiFunc func(s *Simulator, acct string, p url.Values) uapiResult
+
+// uapiModules are the UAPI functions the simulator serves, by module and
+// function; the Tokens module is uapiTokens'. A server has no
+// WebDisk/list_webdisks: Web Disk logins are listed by API 2 only.
+var uapiModules = map[string]map[string]uapiFunc{
+	"Ftp": {
+		"passwd":   func(s *Simulator, acct string, p url.Values) uapiResult { return uapiDone(s.ftpPasswd(acct, p)) },
+		"list_ftp": (*Simulator).listFTP,
+	},
+	"Email": {
+		"passwd_pop":      func(s *Simulator, acct string, p url.Values) uapiResult { return uapiDone(s.mailPasswd(acct, p)) },
+		"verify_password": (*Simulator).verifyMail,
+		"list_pops":       (*Simulator).listPops,
+	},
+	"Mysql": {
+		"list_users":   (*Simulator).listMySQLUsers,
+		"set_password": func(s *Simulator, acct string, p url.Values) uapiResult { return s.dbSetPassword(acct, engineMySQL, p) },
+	},
+	"Postgresql": {
+		"list_users": (*Simulator).listPostgreSQLUsers,
+		"set_password": func(s *Simulator, acct string, p url.Values) uapiResult {
+			return s.dbSetPassword(acct, enginePostgreSQL, p)
+		},
+	},
+	"WebDisk":        {"set_password": (*Simulator).webDiskSetPassword},
+	"PasswdStrength": {"get_required_strength": (*Simulator).requiredStrength},
+	"Variables":      {"get_user_information": (*Simulator).userInformation},
 }
 
 // uapi runs a UAPI function.
 func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
-	switch mod + "::" + fn {
-	case "Ftp::passwd":
-		if e := s.ftpPasswd(acct, p); e != nil {
-			return uapiFail(e.msg)
-		}
-		return uapiOK(nil)
-	case "Email::passwd_pop":
-		if e := s.mailPasswd(acct, p); e != nil {
-			return uapiFail(e.msg)
-		}
-		return uapiOK(nil)
-	case "Email::verify_password":
-		return s.verifyMail(acct, p)
-	case "Email::list_pops":
-		return s.listPops(acct, p)
-	case "Ftp::list_ftp":
-		return s.listFTP(acct, p)
-	case "Mysql::list_users":
-		return s.listMySQLUsers(acct)
-	case "Postgresql::list_users":
-		return s.listPostgreSQLUsers(acct)
-	case "Mysql::set_password":
-		return s.dbSetPassword(acct, engineMySQL, p)
-	case "Postgresql::set_password":
-		return s.dbSetPassword(acct, enginePostgreSQL, p)
-	case "WebDisk::set_password":
-		return s.webDiskSetPassword(acct, p)
-	case "PasswdStrength::get_required_strength":
-		// It never refuses: no app is strength 0, an app without a
-		// setting of its own gets the default minimum.
-		app := p.Get("app")
-		if app == "" {
-			return uapiOK(map[string]int{"strength": 0})
-		}
-		return uapiOK(map[string]int{"strength": s.minimumFor(app)})
-	case "Variables::get_user_information":
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		a := s.st.Accounts[acct]
-		susp := 0
-		if a.Suspended {
-			susp = 1
-		}
-		return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
-	}
 	if mod == "Tokens" {
 		return s.uapiTokens(acct, fn, p)
 	}
-	switch mod {
-	case "Ftp", "Email", "PasswdStrength", "Variables", "Mysql", "Postgresql", "WebDisk":
-		// WebDisk/list_webdisks lands here too: a server has no such
-		// function, Web Disk logins are listed by API 2 only.
-		return uapiNoFunction(mod, fn)
+	funcs, ok := uapiModules[mod]
+	if !ok {
+		return uapiFail("Failed to load module " + q(mod) + ": the module does not exist.")
 	}
-	return uapiFail("Failed to load module " + q(mod) + ": the module does not exist.")
+	if f, ok := funcs[fn]; ok {
+		return f(s, acct, p)
+	}
+	return uapiNoFunction(mod, fn)
+}
+
+// uapiDone is the reply of Ftp/passwd and Email/passwd_pop.
+func uapiDone(e *opErr) uapiResult {
+	if e != nil {
+		return uapiFail(e.msg)
+	}
+	return uapiOK(nil)
+}
+
+// requiredStrength serves PasswdStrength/get_required_strength, which never
+// refuses: no app is strength 0, an app without a setting of its own gets
+// the default minimum.
+func (s *Simulator) requiredStrength(_ string, p url.Values) uapiResult {
+	app := p.Get("app")
+	if app == "" {
+		return uapiOK(map[string]int{"strength": 0})
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return uapiOK(map[string]int{"strength": s.minimum(app)})
+}
+
+// userInformation serves Variables/get_user_information.
+func (s *Simulator) userInformation(acct string, _ url.Values) uapiResult {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.st.Accounts[acct]
+	susp := 0
+	if a.Suspended {
+		susp = 1
+	}
+	return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
 }
 
 func findFTP(a *Account, user, domain string) *FTPUser {
@@ -356,18 +373,9 @@ func findMail(a *Account, address string) *MailUser {
 	return nil
 }
 
-// weakSorry is the wording of the weak-password refusal of WHM passwd and
-// of Email::passwdpop.
-func weakSorry(min int) string {
-	return "Sorry, the password you selected cannot be used because it is too weak and would be too easy to guess. Please select a password with strength rating of " + strconv.Itoa(min) + " or higher."
-}
-
-// minimumFor reads the minimum of an app under the state lock.
-func (s *Simulator) minimumFor(app string) int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.minimum(app)
-}
+// weakSorry is the weak-password refusal of API 2 Email::passwdpop and
+// UAPI WebDisk/set_password, worded as WHM's passwd words it.
+func weakSorry(min int) string { return weakMessage(min) }
 
 // tooWeak words Cpanel::Exception::PasswordIsTooWeak, which leaves out
 // "or higher" when the minimum is the highest strength there is.
@@ -404,7 +412,7 @@ func (s *Simulator) ftpPasswd(acct string, p url.Values) *opErr {
 		return &opErr{msg: "You must specify a password."}
 	}
 	if min := s.minimum("ftp"); score < min {
-		return &opErr{msg: tooWeak(min), weak: true}
+		return &opErr{msg: tooWeak(min), weakMin: min}
 	}
 	if len(a.FTP) == 0 {
 		return &opErr{msg: "You do not have any FTP accounts."}
@@ -451,7 +459,7 @@ func (s *Simulator) mailPasswd(acct string, p url.Values) *opErr {
 		return &opErr{msg: "You must specify a password."}
 	}
 	if min := s.minimum("pop"); score < min {
-		return &opErr{msg: tooWeak(min), weak: true}
+		return &opErr{msg: tooWeak(min), weakMin: min}
 	}
 	m.PasswordHash = hash
 	s.passwordChanges.Add(1)

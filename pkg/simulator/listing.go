@@ -332,7 +332,7 @@ func findDBUser(a *Account, kind, user string) *DBUser {
 
 // listMySQLUsers serves UAPI Mysql/list_users: objects sorted by user,
 // shortuser without the "dbowner_" prefix, databases sorted.
-func (s *Simulator) listMySQLUsers(acct string) uapiResult {
+func (s *Simulator) listMySQLUsers(acct string, _ url.Values) uapiResult {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	a := s.st.Accounts[acct]
@@ -349,7 +349,7 @@ func (s *Simulator) listMySQLUsers(acct string) uapiResult {
 
 // listPostgreSQLUsers serves UAPI Postgresql/list_users: the names alone,
 // sorted.
-func (s *Simulator) listPostgreSQLUsers(acct string) uapiResult {
+func (s *Simulator) listPostgreSQLUsers(acct string, _ url.Values) uapiResult {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	a := s.st.Accounts[acct]

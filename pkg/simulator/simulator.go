@@ -3,8 +3,8 @@ package simulator
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,26 +248,15 @@ func (s *Simulator) Dump() ([]byte, error) {
 // "user" for root, a reseller or an account; "ftpuser@domain" for an FTP
 // user (checked first) or "local@domain" for a mailbox.
 func (s *Simulator) CheckPassword(login, password string) bool {
+	kinds := []string{KindAccount}
+	if strings.Contains(login, "@") {
+		kinds = []string{KindFTP, KindEmail}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if !strings.Contains(login, "@") {
-		if l := s.whmLogin(login); l != nil {
-			return VerifyHash(l.PasswordHash, password)
-		}
-		if a, ok := s.st.Accounts[login]; ok {
-			return VerifyHash(a.PasswordHash, password)
-		}
-		return false
-	}
-	user, domain, _ := strings.Cut(login, "@")
-	for _, a := range s.st.Accounts {
-		if f := findFTP(a, user, domain); f != nil {
-			return VerifyHash(f.PasswordHash, password)
-		}
-	}
-	for _, a := range s.st.Accounts {
-		if m := findMail(a, login); m != nil {
-			return VerifyHash(m.PasswordHash, password)
+	for _, kind := range kinds {
+		if hash, ok := s.hashOf(kind, login); ok {
+			return VerifyHash(hash, password)
 		}
 	}
 	return false
@@ -390,27 +379,19 @@ func (s *Simulator) keepPasswords(account string) func() {
 	if !ok {
 		return func() {}
 	}
-	own := a.PasswordHash
-	ftp := slices.Clone(a.FTP)
-	mail := slices.Clone(a.Mail)
-	my := cloneDBUsers(a.MySQL)
-	pg := cloneDBUsers(a.PostgreSQL)
-	dav := slices.Clone(a.WebDisk)
+	old := a.clone()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		a.PasswordHash, a.FTP, a.Mail = own, ftp, mail
-		a.MySQL, a.PostgreSQL, a.WebDisk = my, pg, dav
+		a.PasswordHash, a.FTP, a.Mail = old.PasswordHash, old.FTP, old.Mail
+		a.MySQL, a.PostgreSQL, a.WebDisk = old.MySQL, old.PostgreSQL, old.WebDisk
 	}
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Simulator) Stats() Stats {
 	s.fnMu.Lock()
-	by := make(map[string]int64, len(s.byFunction))
-	for k, v := range s.byFunction {
-		by[k] = v
-	}
+	by := maps.Clone(s.byFunction)
 	s.fnMu.Unlock()
 	return Stats{
 		Requests:        s.requests.Load(),
