@@ -180,14 +180,14 @@ func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
 		ver := p.Get("cpanel_jsonapi_apiversion")
 		if id.method == "cpaneltoken" && ver != "2" && ver != "3" {
 			// cpsrvd lets a cPanel API token reach API 2 and UAPI only.
-			return call{exec: func() reply { return tokenOnly() }}
+			return call{exec: tokenOnly}
 		}
 		return call{fn: apiName(ver) + mod + "::" + fn, target: id.user, exec: func() reply {
 			return s.cpanelCall(id.user, ver, mod, fn, p)
 		}}
 	}
 	// WHM API functions are not served on cPanel ports.
-	return call{exec: func() reply { return accessDenied() }}
+	return call{exec: accessDenied}
 }
 
 // api2 runs a cPanel API 2 function.

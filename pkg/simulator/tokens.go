@@ -309,31 +309,12 @@ func indexed(p url.Values, key string) []string {
 
 // WHM API 1 ----------------------------------------------------------------
 
-// whmTokenCall routes the WHM API 1 token functions. The call's fault target
-// is its own name ("whmapi1:api_token_create"), so a test can slow down or
-// break one step of a rotation.
-func (s *Simulator) whmTokenCall(id identity, fn string, p url.Values) (call, bool) {
-	c := call{fn: "whmapi1:" + fn, target: "whmapi1:" + fn}
-	switch fn {
-	case "api_token_create":
-		c.exec = func() reply { return s.whmTokenCreate(id, p) }
-	case "api_token_list":
-		c.exec = func() reply { return s.whmTokenList(id) }
-	case "api_token_get_details":
-		c.exec = func() reply { return s.whmTokenDetails(id, p) }
-	case "api_token_revoke":
-		c.exec = func() reply { return s.whmTokenRevoke(id, p) }
-	default:
-		return call{}, false
-	}
-	run := c.exec
-	c.exec = func() reply {
-		s.waitHold(c.fn)
-		rep := run()
-		s.waitHold(c.fn + " reply")
-		return rep
-	}
-	return c, true
+// whmTokenFuncs are the WHM API 1 token functions (routeWHM).
+var whmTokenFuncs = map[string]whm1Func{
+	"api_token_create":      (*Simulator).whmTokenCreate,
+	"api_token_list":        (*Simulator).whmTokenList,
+	"api_token_get_details": (*Simulator).whmTokenDetails,
+	"api_token_revoke":      (*Simulator).whmTokenRevoke,
 }
 
 // whmTokenLogin returns the caller's own WHM credentials, with unnamed
@@ -447,7 +428,7 @@ func aclMap(t APIToken, root bool) map[string]int {
 	return out
 }
 
-func (s *Simulator) whmTokenList(id identity) reply {
+func (s *Simulator) whmTokenList(id identity, _ url.Values) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.whmTokenLogin(id)

@@ -224,10 +224,29 @@ func digestParam(p url.Values) *bool {
 	return nil
 }
 
+// whm1Func is a WHM API 1 function run for the caller id.
+type whm1Func func(s *Simulator, id identity, p url.Values) reply
+
+// whm1Funcs are the WHM API 1 functions served besides the token functions
+// (whmTokenFuncs). target names the parameter that names the account the
+// call acts on, whose faults it takes.
+var whm1Funcs = map[string]struct {
+	target string
+	run    whm1Func
+}{
+	"passwd":                      {"user", (*Simulator).whm1Passwd},
+	"version":                     {"", (*Simulator).whm1Version},
+	"listaccts":                   {"", (*Simulator).listaccts},
+	"getdomainowner":              {"", (*Simulator).getdomainowner},
+	"list_database_users":         {"", (*Simulator).listDatabaseUsers},
+	"getminimumpasswordstrengths": {"", (*Simulator).minimums},
+	"uapi_cpanel":                 {"cpanel.user", (*Simulator).uapiCPanel},
+}
+
 func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 	s := h.sim
 	if id.kind == kindAccount {
-		return call{exec: func() reply { return accessDenied() }}
+		return call{exec: accessDenied}
 	}
 	if rest, ok := strings.CutPrefix(path, "/xml-api/"); ok {
 		fn := strings.Trim(rest, "/")
@@ -245,41 +264,43 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 		return call{fn: "whmapi0:" + fn, target: p.Get("user"), exec: func() reply { return s.whm0(id, fn, p, false) }}
 	}
 	c := call{fn: "whmapi1:" + fn}
-	switch fn {
-	case "passwd":
-		c.target = p.Get("user")
-		c.exec = func() reply { return s.whm1Passwd(id, p) }
-	case "version":
-		c.exec = func() reply { return whm1OK("version", "OK", map[string]string{"version": Version}) }
-	case "listaccts":
-		c.exec = func() reply { return s.listaccts(id, p) }
-	case "getdomainowner":
-		c.exec = func() reply { return s.getdomainowner(id, p) }
-	case "list_database_users":
-		c.exec = func() reply { return s.listDatabaseUsers(id) }
-	case "getminimumpasswordstrengths":
-		c.exec = func() reply { return s.minimums(p) }
-	case "uapi_cpanel":
-		c.target = p.Get("cpanel.user")
-		c.exec = func() reply { return s.uapiCPanel(id, p) }
-	default:
-		if tc, ok := s.whmTokenCall(id, fn, p); ok {
-			return tc
+	if f, ok := whm1Funcs[fn]; ok {
+		if f.target != "" {
+			c.target = p.Get(f.target)
 		}
+		c.exec = func() reply { return f.run(s, id, p) }
+		return c
+	}
+	if run, ok := whmTokenFuncs[fn]; ok {
+		// A token function's fault target is its own name, so a test can
+		// slow down or break one step of a rotation.
+		c.target = c.fn
 		c.exec = func() reply {
-			return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
+			s.waitHold(c.fn)
+			defer s.waitHold(c.fn + " reply")
+			return run(s, id, p)
 		}
+		return c
+	}
+	c.exec = func() reply {
+		return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
 	}
 	return c
 }
 
+func (s *Simulator) whm1Version(identity, url.Values) reply {
+	return whm1OK("version", "OK", map[string]string{"version": Version})
+}
+
+// dbPassUpdate reads passwd's db_pass_update, which defaults to 1.
+func dbPassUpdate(p url.Values) bool {
+	v, ok := boolParam(p, "db_pass_update")
+	return v || !ok
+}
+
 func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
-	db := true
-	if v, ok := boolParam(p, "db_pass_update"); ok {
-		db = v
-	}
 	user := p.Get("user")
-	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: db, digest: digestParam(p)})
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: dbPassUpdate(p), digest: digestParam(p)})
 	if e != changeOK {
 		return whm1Fail("passwd", passwdMessage(e, user, min))
 	}
@@ -289,7 +310,7 @@ func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
 // minimumApps are the keys getminimumpasswordstrengths reports.
 var minimumApps = []string{"createacct", "default", "ftp", "list", "mysql", "passwd", "postgres", "sshkey", "virtual"}
 
-func (s *Simulator) minimums(p url.Values) reply {
+func (s *Simulator) minimums(_ identity, p url.Values) reply {
 	out := make(map[string]int)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -361,15 +382,11 @@ func xmlEscape(s string) string {
 
 func (s *Simulator) whm0Passwd(id identity, p url.Values) whm0Result {
 	user := p.Get("user")
-	db := true
-	if v, ok := boolParam(p, "db_pass_update"); ok {
-		db = v
-	}
 	var digest *bool
 	if v, ok := boolParam(p, "enabledigest"); ok {
 		digest = &v
 	}
-	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: db, digest: digest})
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: dbPassUpdate(p), digest: digest})
 	switch e {
 	case changeOK:
 	case errNoPassword:
