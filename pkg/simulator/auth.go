@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -26,17 +25,6 @@ const cookieName = "cpsession"
 
 func secureEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func hasToken(l *Login, token string) bool {
-	ok := false
-	for _, t := range l.Tokens {
-		// No early exit, so timing does not say which token matched.
-		if secureEqual(t, token) {
-			ok = true
-		}
-	}
-	return ok
 }
 
 // lookup returns the credentials a role accepts for user; callers hold mu.
@@ -126,16 +114,16 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 			valid = VerifyHash(l.PasswordHash, secret)
 			id.method = "basic"
 		case "cpanel":
-			valid = h.tokenOK(l, secret, r.RemoteAddr)
+			valid = s.tokenWorks(l, secret, r.RemoteAddr)
 			id.method = "cpaneltoken"
 		case "whm":
 			// One scheme carries both tokens and legacy access hashes; the
 			// hash is sent with its line breaks, which the server drops.
-			clean := stripCRLF(secret)
-			if h.tokenOK(l, clean, r.RemoteAddr) {
+			clean := crlfStripper.Replace(secret)
+			if s.tokenWorks(l, clean, r.RemoteAddr) {
 				valid, id.method = true, "whmtoken"
 			} else if l.AccessHash != "" {
-				stored := stripCRLF(l.AccessHash)
+				stored := crlfStripper.Replace(l.AccessHash)
 				valid, id.method = secureEqual(stored, clean), "accesshash"
 			}
 		}
@@ -190,23 +178,19 @@ func (h *handler) sessionAuth(r *http.Request, sessToken string) (identity, *rep
 	return sess.id, nil
 }
 
-func randomDigits(n int) string {
-	var b strings.Builder
-	ten := big.NewInt(10)
-	for i := 0; i < n; i++ {
-		d, err := rand.Int(rand.Reader, ten)
-		if err != nil {
-			d = big.NewInt(int64(i % 10))
-		}
-		b.WriteByte(byte('0' + d.Int64()))
-	}
-	return b.String()
-}
-
-func randomHex(n int) string {
+// randomString returns n characters drawn uniformly from alphabet.
+func randomString(alphabet string, n int) string {
+	size := big.NewInt(int64(len(alphabet)))
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	for i := range b {
+		d, err := rand.Int(rand.Reader, size)
+		if err != nil {
+			// crypto/rand does not fail on supported platforms.
+			panic("simulator: crypto/rand: " + err.Error())
+		}
+		b[i] = alphabet[d.Int64()]
+	}
+	return string(b)
 }
 
 // login answers a form login: JSON with login_only, else a redirect into
@@ -232,11 +216,11 @@ func (h *handler) login(r *http.Request, loginOnly bool) reply {
 		return tfaFailed()
 	}
 	id.method = "session"
-	sess := &session{id: id, role: h.role, cookie: url.QueryEscape(user + ":" + randomHex(16)), expires: s.now().Add(s.sessionTTL())}
+	sess := &session{id: id, role: h.role, cookie: url.QueryEscape(user + ":" + randomString("0123456789abcdef", 32)), expires: s.now().Add(s.sessionTTL())}
 	var token string
 	s.sessMu.Lock()
 	for {
-		token = randomDigits(10)
+		token = randomString("0123456789", 10)
 		if _, taken := s.sessions[token]; !taken {
 			break
 		}
@@ -289,15 +273,5 @@ func (h *handler) logout(r *http.Request, sessToken string) reply {
 	return rep
 }
 
-// stripCRLF drops line breaks, which legacy access hashes carry.
-func stripCRLF(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-}
+// crlfStripper drops line breaks, which legacy access hashes carry.
+var crlfStripper = strings.NewReplacer("\r", "", "\n", "")

@@ -11,7 +11,6 @@ package simulator
 // docs/protocol.md lists each fact with its test.
 
 import (
-	"crypto/rand"
 	"maps"
 	"net/url"
 	"regexp"
@@ -39,25 +38,9 @@ func uapiNoFunction(mod, fn string) uapiResult {
 	return uapiFail("The system could not find the function " + q(fn) + " in the module " + q(mod) + ".")
 }
 
-// xidChars and xidLength are how cPanel builds an exception ID
-// (Cpanel::Exception::CORE).
-const (
-	xidChars  = "abcdefghjkmnpqrstuvwxyz23456789"
-	xidLength = 6
-)
-
-// newXID returns a fresh exception ID, as each exception on a server gets.
-func newXID() string {
-	var b [xidLength]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		// crypto/rand does not fail on supported platforms; any ID will do.
-		return "aaaaaa"
-	}
-	for i := range b {
-		b[i] = xidChars[int(b[i])%len(xidChars)]
-	}
-	return string(b[:])
-}
+// newXID returns a fresh exception ID, as each exception on a server
+// gets: six characters of Cpanel::Exception::CORE's alphabet.
+func newXID() string { return randomString("abcdefghjkmnpqrstuvwxyz23456789", 6) }
 
 // WHM API 1 listaccts ------------------------------------------------------
 

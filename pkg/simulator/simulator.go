@@ -319,6 +319,18 @@ func (s *Simulator) hashOf(kind, login string) (string, bool) {
 	return "", false
 }
 
+// loginOf returns the credentials of a WHM user (root or a reseller) or,
+// with cpanel set, of a cPanel account; callers hold mu.
+func (s *Simulator) loginOf(user string, cpanel bool) *Login {
+	if !cpanel {
+		return s.whmLogin(user)
+	}
+	if a, ok := s.st.Accounts[user]; ok {
+		return &a.Login
+	}
+	return nil
+}
+
 // whmLogin returns root's or a reseller's credentials; callers hold mu.
 func (s *Simulator) whmLogin(user string) *Login {
 	if user == "root" {

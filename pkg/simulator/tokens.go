@@ -8,12 +8,10 @@ package simulator
 // Write classes), described in docs/simulator.md.
 
 import (
-	"crypto/rand"
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"math/big"
 	"net"
 	"net/netip"
 	"net/url"
@@ -72,19 +70,7 @@ func tokenHash(tok string) string {
 }
 
 // NewAPIToken returns a fresh 32-character A-Z0-9 token.
-func NewAPIToken() string {
-	b := make([]byte, tokenLength)
-	n := big.NewInt(int64(len(tokenAlphabet)))
-	for i := range b {
-		d, err := rand.Int(rand.Reader, n)
-		if err != nil {
-			// crypto/rand does not fail on supported platforms.
-			panic("simulator: crypto/rand: " + err.Error())
-		}
-		b[i] = tokenAlphabet[d.Int64()]
-	}
-	return string(b)
-}
+func NewAPIToken() string { return randomString(tokenAlphabet, tokenLength) }
 
 // validateAPITokens checks named tokens as a state file gives them.
 func validateAPITokens(list []APIToken) error {
@@ -157,37 +143,33 @@ func (l *Login) findToken(name string) int {
 	return -1
 }
 
-// apiTokenOK reports whether tok is one of the login's named tokens, not
+// tokenWorks reports whether tok authenticates l from remoteAddr now: one
+// of its unnamed tokens from the state file, or a named one that has not
 // expired, used from an address its whitelist allows. cPanel treats an
 // expired or out-of-whitelist token as nonexistent, so the caller gets the
-// same refusal as for a wrong token. Callers hold mu.
-func apiTokenOK(l *Login, tok, remoteAddr string, now time.Time) bool {
-	if len(l.APITokens) == 0 {
-		return false
-	}
-	h := tokenHash(tok)
+// same refusal as for a wrong token. The loops do not exit early, so timing
+// does not say which token matched. Callers hold mu.
+func (s *Simulator) tokenWorks(l *Login, tok, remoteAddr string) bool {
 	ok := false
-	for i := range l.APITokens {
-		t := &l.APITokens[i]
-		if !secureEqual(t.Hash, h) {
-			continue
+	for _, t := range l.Tokens {
+		ok = secureEqual(t, tok) || ok
+	}
+	if ok || len(l.APITokens) == 0 {
+		return ok
+	}
+	h, now := tokenHash(tok), s.now()
+	for _, t := range l.APITokens {
+		if secureEqual(t.Hash, h) && t.live(now) && (len(t.Whitelist) == 0 || ipAllowed(remoteAddr, t.Whitelist)) {
+			ok = true
 		}
-		// cPanel compares expires_at < time(): the second it names still works.
-		if t.ExpiresAt != 0 && t.ExpiresAt < now.Unix() {
-			continue
-		}
-		if len(t.Whitelist) > 0 && !ipAllowed(remoteAddr, t.Whitelist) {
-			continue
-		}
-		ok = true
 	}
 	return ok
 }
 
-// tokenOK is the token check of authenticate: unnamed tokens from the state
-// file, then named ones with their expiry and whitelist.
-func (h *handler) tokenOK(l *Login, tok string, remoteAddr string) bool {
-	return hasToken(l, tok) || apiTokenOK(l, tok, remoteAddr, h.sim.now())
+// live reports whether the token has not expired: cPanel compares
+// expires_at < time(), so the second it names still works.
+func (t *APIToken) live(now time.Time) bool {
+	return t.ExpiresAt == 0 || t.ExpiresAt >= now.Unix()
 }
 
 func ipAllowed(remoteAddr string, list []string) bool {
@@ -317,10 +299,10 @@ var whmTokenFuncs = map[string]whm1Func{
 	"api_token_revoke":      (*Simulator).whmTokenRevoke,
 }
 
-// whmTokenLogin returns the caller's own WHM credentials, with unnamed
-// tokens named; callers hold mu for writing.
-func (s *Simulator) whmTokenLogin(id identity) *Login {
-	l := s.whmLogin(id.user)
+// tokenLogin returns the credentials of a WHM user or, with cpanel set, of
+// a cPanel account, with unnamed tokens named; callers hold mu for writing.
+func (s *Simulator) tokenLogin(user string, cpanel bool) *Login {
+	l := s.loginOf(user, cpanel)
 	if l != nil {
 		l.nameLegacyTokens(s.now())
 	}
@@ -372,7 +354,7 @@ func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
 	tok := NewAPIToken()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.whmTokenLogin(id)
+	l := s.tokenLogin(id.user, false)
 	if l == nil {
 		return fail(tokenError("The user " + q(id.user) + " has no API tokens."))
 	}
@@ -431,7 +413,7 @@ func aclMap(t APIToken, root bool) map[string]int {
 func (s *Simulator) whmTokenList(id identity, _ url.Values) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.whmTokenLogin(id)
+	l := s.tokenLogin(id.user, false)
 	tokens := map[string]any{}
 	if l != nil {
 		for _, t := range l.APITokens {
@@ -446,15 +428,14 @@ func (s *Simulator) whmTokenDetails(id identity, p url.Values) reply {
 	if tok == "" {
 		return whm1Fail("api_token_get_details", "Provide the "+q("token")+" parameter.")
 	}
-	h := tokenHash(tok)
-	now := s.now().Unix()
+	h, now := tokenHash(tok), s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.whmTokenLogin(id)
+	l := s.tokenLogin(id.user, false)
 	var data any
 	if l != nil {
 		for _, t := range l.APITokens {
-			if secureEqual(t.Hash, h) && (t.ExpiresAt == 0 || t.ExpiresAt >= now) {
+			if secureEqual(t.Hash, h) && t.live(now) {
 				var acls any
 				if len(t.ACLs) > 0 {
 					acls = t.ACLs
@@ -481,7 +462,7 @@ func (s *Simulator) whmTokenRevoke(id identity, p url.Values) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l := s.whmTokenLogin(id); l != nil {
+	if l := s.tokenLogin(id.user, false); l != nil {
 		for _, n := range names {
 			// An unknown name is not an error: the server revokes what exists.
 			if i := l.findToken(n); i >= 0 {
@@ -517,7 +498,7 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 	case "list":
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l := s.accountTokenLogin(acct)
+		l := s.tokenLogin(acct, true)
 		list := make([]map[string]any, 0)
 		if l != nil {
 			for _, t := range l.APITokens {
@@ -534,7 +515,7 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l := s.accountTokenLogin(acct)
+		l := s.tokenLogin(acct, true)
 		if l == nil {
 			return uapiOK(0)
 		}
@@ -555,17 +536,6 @@ func nullable(n int64) any {
 	return n
 }
 
-// accountTokenLogin returns the account's credentials with unnamed tokens
-// named; callers hold mu for writing.
-func (s *Simulator) accountTokenLogin(acct string) *Login {
-	a, ok := s.st.Accounts[acct]
-	if !ok {
-		return nil
-	}
-	a.Login.nameLegacyTokens(s.now())
-	return &a.Login
-}
-
 func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
 	name := p.Get("name")
 	if name == "" {
@@ -582,7 +552,7 @@ func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
 	tok := NewAPIToken()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.accountTokenLogin(acct)
+	l := s.tokenLogin(acct, true)
 	if l == nil {
 		return uapiFail("The account " + q(acct) + " does not exist.")
 	}
@@ -597,18 +567,18 @@ func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
 // (root or a reseller) or "cpanel" (an account) from 127.0.0.1 now: tests
 // use it to prove that a token works or was revoked.
 func (s *Simulator) CheckToken(scheme, user, token string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var l *Login
+	role := RoleWHM
 	switch scheme {
 	case "whm":
-		l = s.whmLogin(user)
 	case "cpanel":
-		if a, ok := s.st.Accounts[user]; ok && !a.Suspended {
-			l = &a.Login
-		}
+		role = RoleCPanel
+	default:
+		return false
 	}
-	return l != nil && (hasToken(l, token) || apiTokenOK(l, token, "127.0.0.1:0", s.now()))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l, _, ok := s.lookup(role, user)
+	return ok && s.tokenWorks(l, token, "127.0.0.1:0")
 }
 
 // TokenNames returns the names of the named API tokens of a WHM user (root
@@ -617,14 +587,7 @@ func (s *Simulator) CheckToken(scheme, user, token string) bool {
 func (s *Simulator) TokenNames(user string, cpanel bool) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var l *Login
-	if cpanel {
-		if a, ok := s.st.Accounts[user]; ok {
-			l = &a.Login
-		}
-	} else {
-		l = s.whmLogin(user)
-	}
+	l := s.loginOf(user, cpanel)
 	if l == nil {
 		return nil
 	}
