@@ -331,12 +331,7 @@ func (s *Simulator) userInformation(acct string, _ url.Values) uapiResult {
 }
 
 func findFTP(a *Account, user, domain string) *FTPUser {
-	for i := range a.FTP {
-		if a.FTP[i].User == user && a.FTP[i].Domain == domain {
-			return &a.FTP[i]
-		}
-	}
-	return nil
+	return find(a.FTP, func(f FTPUser) bool { return f.User == user && f.Domain == domain })
 }
 
 // ownsDomain reports whether domain is one of the account's: its main
@@ -365,12 +360,7 @@ func ownsDomain(a *Account, domain string) bool {
 }
 
 func findMail(a *Account, address string) *MailUser {
-	for i := range a.Mail {
-		if strings.EqualFold(a.Mail[i].Address, address) {
-			return &a.Mail[i]
-		}
-	}
-	return nil
+	return find(a.Mail, func(m MailUser) bool { return strings.EqualFold(m.Address, address) })
 }
 
 // weakSorry is the weak-password refusal of API 2 Email::passwdpop and

@@ -304,13 +304,7 @@ func dbUsers(a *Account, kind string) []DBUser {
 }
 
 func findDBUser(a *Account, kind, user string) *DBUser {
-	us := dbUsers(a, kind)
-	for i := range us {
-		if us[i].User == user {
-			return &us[i]
-		}
-	}
-	return nil
+	return find(dbUsers(a, kind), func(u DBUser) bool { return u.User == user })
 }
 
 // listMySQLUsers serves UAPI Mysql/list_users: objects sorted by user,
@@ -345,12 +339,7 @@ func (s *Simulator) listPostgreSQLUsers(acct string, _ url.Values) uapiResult {
 }
 
 func findWebDisk(a *Account, login string) *WebDiskUser {
-	for i := range a.WebDisk {
-		if a.WebDisk[i].Login == login {
-			return &a.WebDisk[i]
-		}
-	}
-	return nil
+	return find(a.WebDisk, func(w WebDiskUser) bool { return w.Login == login })
 }
 
 // listWebDisks serves cPanel API 2 WebDisk::listwebdisks, the only

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -327,6 +328,14 @@ func (s *Simulator) loginOf(user string, cpanel bool) *Login {
 	}
 	if a, ok := s.st.Accounts[user]; ok {
 		return &a.Login
+	}
+	return nil
+}
+
+// find returns the first element of list that match accepts, or nil.
+func find[T any](list []T, match func(T) bool) *T {
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return &list[i]
 	}
 	return nil
 }

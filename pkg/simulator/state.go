@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cpctl/cpctl/pkg/secret/totp"
@@ -350,13 +352,7 @@ func dbOwner(account string) string {
 
 // clone returns a deep copy.
 func (s *State) clone() *State {
-	c := &State{Hostname: s.Hostname, Root: s.Root.clone()}
-	if s.MinimumStrengths != nil {
-		c.MinimumStrengths = make(map[string]int, len(s.MinimumStrengths))
-		for k, v := range s.MinimumStrengths {
-			c.MinimumStrengths[k] = v
-		}
-	}
+	c := &State{Hostname: s.Hostname, Root: s.Root.clone(), MinimumStrengths: maps.Clone(s.MinimumStrengths)}
 	if s.Resellers != nil {
 		c.Resellers = make(map[string]*Login, len(s.Resellers))
 		for k, v := range s.Resellers {
@@ -378,7 +374,7 @@ func (s *State) clone() *State {
 }
 
 func (l Login) clone() Login {
-	l.Tokens = append([]string(nil), l.Tokens...)
+	l.Tokens = slices.Clone(l.Tokens)
 	l.APITokens = cloneAPITokens(l.APITokens)
 	return l
 }
@@ -386,12 +382,12 @@ func (l Login) clone() Login {
 func (a *Account) clone() *Account {
 	c := *a
 	c.Login = a.Login.clone()
-	c.Domains = append([]string(nil), a.Domains...)
-	c.FTP = append([]FTPUser(nil), a.FTP...)
-	c.Mail = append([]MailUser(nil), a.Mail...)
+	c.Domains = slices.Clone(a.Domains)
+	c.FTP = slices.Clone(a.FTP)
+	c.Mail = slices.Clone(a.Mail)
 	c.MySQL = cloneDBUsers(a.MySQL)
 	c.PostgreSQL = cloneDBUsers(a.PostgreSQL)
-	c.WebDisk = append([]WebDiskUser(nil), a.WebDisk...)
+	c.WebDisk = slices.Clone(a.WebDisk)
 	if a.Fault != nil {
 		f := *a.Fault
 		c.Fault = &f
@@ -400,13 +396,9 @@ func (a *Account) clone() *Account {
 }
 
 func cloneDBUsers(us []DBUser) []DBUser {
-	if us == nil {
-		return nil
-	}
-	c := make([]DBUser, len(us))
-	for i, u := range us {
-		u.Databases = append([]string(nil), u.Databases...)
-		c[i] = u
+	c := slices.Clone(us)
+	for i := range c {
+		c[i].Databases = slices.Clone(c[i].Databases)
 	}
 	return c
 }

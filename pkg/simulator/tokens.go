@@ -95,14 +95,10 @@ func validateAPITokens(list []APIToken) error {
 }
 
 func cloneAPITokens(in []APIToken) []APIToken {
-	if in == nil {
-		return nil
-	}
-	out := make([]APIToken, len(in))
-	for i, t := range in {
-		t.ACLs = slices.Clone(t.ACLs)
-		t.Whitelist = slices.Clone(t.Whitelist)
-		out[i] = t
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].ACLs = slices.Clone(out[i].ACLs)
+		out[i].Whitelist = slices.Clone(out[i].Whitelist)
 	}
 	return out
 }
@@ -135,12 +131,7 @@ func (l *Login) nameLegacyTokens(now time.Time) {
 }
 
 func (l *Login) findToken(name string) int {
-	for i := range l.APITokens {
-		if l.APITokens[i].Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(l.APITokens, func(t APIToken) bool { return t.Name == name })
 }
 
 // tokenWorks reports whether tok authenticates l from remoteAddr now: one
