@@ -57,6 +57,30 @@ func (s *Simulator) tfaOK(l *Login, code string) bool {
 	return totp.Valid(key, code, s.now())
 }
 
+// refused is authenticate's answer for a caller it turns away.
+func refused(rep reply) (identity, *reply) { return identity{}, &rep }
+
+// credentials reads an Authorization header: its scheme in lower case,
+// the user and the secret; ok is false when it cannot be read.
+func credentials(hdr string) (method, user, secret string, ok bool) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(hdr), " ")
+	cred = strings.TrimSpace(cred)
+	method = strings.ToLower(scheme)
+	switch method {
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return method, "", "", false
+		}
+		cred = string(raw)
+	case "whm", "cpanel":
+	default:
+		return method, "", "", false
+	}
+	user, secret, ok = strings.Cut(cred, ":")
+	return method, user, secret, ok
+}
+
 // authenticate returns the caller, or the reply a real server sends instead.
 func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *reply) {
 	s := h.sim
@@ -67,42 +91,15 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 	if sessToken != "" && !h.sessionExists(sessToken) {
 		// A security token in the path is checked whatever else the
 		// request carries: a wrong or expired one is refused.
-		rep := tokenPage(tokenInvalidMsg)
-		return identity{}, &rep
+		return refused(tokenPage(tokenInvalidMsg))
 	}
-	scheme, cred, _ := strings.Cut(strings.TrimSpace(hdr), " ")
-	cred = strings.TrimSpace(cred)
-	deny := accessDenied()
-
-	var user, secret string
-	method := strings.ToLower(scheme)
-	switch method {
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(cred)
-		if err != nil {
-			return identity{}, &deny
-		}
-		var ok bool
-		user, secret, ok = strings.Cut(string(raw), ":")
-		if !ok {
-			return identity{}, &deny
-		}
-	case "whm", "cpanel":
-		var ok bool
-		user, secret, ok = strings.Cut(cred, ":")
-		if !ok {
-			return identity{}, &deny
-		}
-	default:
-		return identity{}, &deny
-	}
-	if method == "cpanel" && h.role == RoleWHM {
+	method, user, secret, ok := credentials(hdr)
+	switch {
+	case !ok, method == "whm" && h.role == RoleCPanel:
+		return refused(accessDenied())
+	case method == "cpanel" && h.role == RoleWHM:
 		// docs/protocol.md: a cPanel API token cannot call WHM API 1 at all.
-		rep := tokenOnly()
-		return identity{}, &rep
-	}
-	if method == "whm" && h.role == RoleCPanel {
-		return identity{}, &deny
+		return refused(tokenOnly())
 	}
 
 	s.mu.RLock()
@@ -131,11 +128,10 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 	tfa := valid && s.tfaOK(l, r.Header.Get("X-CPANEL-OTP"))
 	s.mu.RUnlock()
 	if !valid {
-		return identity{}, &deny
+		return refused(accessDenied())
 	}
 	if !tfa {
-		rep := tfaFailed()
-		return identity{}, &rep
+		return refused(tfaFailed())
 	}
 	return id, nil
 }
@@ -153,12 +149,10 @@ func (h *handler) sessionExists(token string) bool {
 func (h *handler) sessionAuth(r *http.Request, sessToken string) (identity, *reply) {
 	if sessToken == "" {
 		if _, err := r.Cookie(cookieName); err == nil {
-			rep := tokenPage(tokenMissingMsg)
-			return identity{}, &rep
+			return refused(tokenPage(tokenMissingMsg))
 		}
 		// A browser without a session is sent the login page with 401.
-		rep := loginPage(h.role, 401, "")
-		return identity{}, &rep
+		return refused(loginPage(h.role, 401, ""))
 	}
 	s := h.sim
 	c, err := r.Cookie(cookieName)
@@ -170,8 +164,7 @@ func (h *handler) sessionAuth(r *http.Request, sessToken string) (identity, *rep
 		if ok && !now.Before(sess.expires) {
 			delete(s.sessions, sessToken)
 		}
-		rep := tokenPage(tokenInvalidMsg)
-		return identity{}, &rep
+		return refused(tokenPage(tokenInvalidMsg))
 	}
 	// Sessions expire after idling, not after a fixed lifetime.
 	sess.expires = now.Add(s.sessionTTL())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,8 +93,7 @@ func isAPIPath(p string) bool {
 	if m := cpsessRE.FindStringSubmatch(p); m != nil {
 		p = m[2]
 	}
-	return strings.HasPrefix(p, "/json-api/") || strings.HasPrefix(p, "/xml-api/") ||
-		strings.HasPrefix(p, "/execute/") || strings.HasPrefix(p, "/login")
+	return isAPICall(p) || strings.HasPrefix(p, "/login")
 }
 
 // enter takes a worker, waiting in the queue if all are busy. It returns
@@ -150,8 +148,5 @@ func (g *gate) overflow(w http.ResponseWriter) {
 	if ra <= 0 {
 		ra = time.Second
 	}
-	secs := int((ra + time.Second - 1) / time.Second)
-	writeReply(w, reply{status: http.StatusServiceUnavailable, ctype: ctHTML,
-		body:    htmlPage("503 Service Unavailable", "The server is too busy to handle the request. Try again later."),
-		headers: map[string]string{"Retry-After": strconv.Itoa(secs)}})
+	writeReply(w, unavailable(ra, "The server is too busy to handle the request. Try again later."))
 }

@@ -367,8 +367,9 @@ func (s *Simulator) SetFault(target string, f Fault) {
 	s.faults[target] = &f
 }
 
-// takeFault returns the fault for a call on target, consuming one use.
-func (s *Simulator) takeFault(target string) (Fault, bool) {
+// takeFault returns the fault for a call on target, consuming one use; a
+// Fault of kind FaultNone when there is none.
+func (s *Simulator) takeFault(target string) Fault {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	key := target
@@ -378,7 +379,7 @@ func (s *Simulator) takeFault(target string) (Fault, bool) {
 		f, ok = s.faults[key]
 	}
 	if !ok {
-		return Fault{}, false
+		return Fault{}
 	}
 	out := *f
 	if f.Count > 0 {
@@ -387,7 +388,7 @@ func (s *Simulator) takeFault(target string) (Fault, bool) {
 			delete(s.faults, key)
 		}
 	}
-	return out, true
+	return out
 }
 
 // keepPasswords returns a function that puts back the account's password

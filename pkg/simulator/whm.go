@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"encoding/xml"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -358,7 +359,7 @@ func (s *Simulator) whm0(id identity, fn string, p url.Values, asXML bool) reply
 		}
 		out, err := xml.Marshal(whm0XML{Results: []whm0XMLResult{{Rawout: res.Rawout, Services: res.Services, Status: res.Status, Statusmsg: res.Statusmsg}}})
 		if err != nil {
-			return reply{status: 500, ctype: ctHTML, body: htmlPage("500 Internal Server Error", "XML encoding failed.")}
+			return errorPage(http.StatusInternalServerError, "XML encoding failed.")
 		}
 		return reply{status: 200, ctype: ctXML, body: append([]byte(xml.Header), out...)}
 	case "version":
