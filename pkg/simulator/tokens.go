@@ -87,8 +87,8 @@ func validateAPITokens(list []APIToken) error {
 			return fmt.Errorf("api-tokens: %s: an API token must be 32 characters of A-Z0-9", t.Name)
 		}
 		seen[t.Name] = true
-		if _, e := normalizeWhitelist(t.Whitelist); e != nil {
-			return fmt.Errorf("api-tokens: %s: %s", t.Name, string(*e))
+		if _, err := normalizeWhitelist(t.Whitelist); err != nil {
+			return fmt.Errorf("api-tokens: %s: %w", t.Name, err)
 		}
 	}
 	return nil
@@ -191,6 +191,8 @@ func ipAllowed(remoteAddr string, list []string) bool {
 // API layer wraps it.
 type tokenError string
 
+func (e tokenError) Error() string { return string(e) }
+
 func badTokenName(name string) tokenError {
 	return tokenError(q(name) + " is not a valid API token name. An API token name must not be longer than " +
 		strconv.Itoa(maxTokenName) + " characters and may only contain the following 64 characters: a-z A-Z 0-9 _ -")
@@ -198,28 +200,25 @@ func badTokenName(name string) tokenError {
 
 // checkExpiry validates an expires_at value: empty or 0 for never, else a
 // future Unix time.
-func checkExpiry(v string, now time.Time) (int64, *tokenError) {
+func checkExpiry(v string, now time.Time) (int64, error) {
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 {
-		e := tokenError(q(v) + " is not a valid Unix epoch time.")
-		return 0, &e
+		return 0, tokenError(q(v) + " is not a valid Unix epoch time.")
 	}
 	if n != 0 && n < now.Unix() {
-		e := tokenError("The " + q(v) + " value must be a future date.")
-		return 0, &e
+		return 0, tokenError("The " + q(v) + " value must be a future date.")
 	}
 	return n, nil
 }
 
 // normalizeWhitelist validates and sorts IP addresses and CIDR ranges,
 // dropping the suffix of a single-host range as cPanel does.
-func normalizeWhitelist(in []string) ([]string, *tokenError) {
+func normalizeWhitelist(in []string) ([]string, error) {
 	if len(in) > maxWhitelist {
-		e := tokenError("You have entered " + q(strconv.Itoa(len(in))) + " IP addresses, which is above the limit of 100.")
-		return nil, &e
+		return nil, tokenError("You have entered " + q(strconv.Itoa(len(in))) + " IP addresses, which is above the limit of 100.")
 	}
 	var prefixes []netip.Prefix
 	for _, s := range in {
@@ -227,8 +226,7 @@ func normalizeWhitelist(in []string) ([]string, *tokenError) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(s)
 			if aerr != nil || a.Zone() != "" {
-				e := tokenError("Invalid IP address or CIDR range specified: " + s)
-				return nil, &e
+				return nil, tokenError("Invalid IP address or CIDR range specified: " + s)
 			}
 			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
@@ -300,15 +298,54 @@ func (s *Simulator) tokenLogin(user string, cpanel bool) *Login {
 	return l
 }
 
-func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
-	const cmd = "api_token_create"
-	fail := func(msg tokenError) reply {
-		return whm1Fail(cmd, "The system failed to create the API token: "+string(msg))
+// createToken adds t, a new token, to the credentials of user (of a cPanel
+// account with cpanel set), checking its parts in the server's order, that
+// of their names: expires_at, then the name, then the whitelist. It returns
+// the token and its record.
+func (s *Simulator) createToken(user string, cpanel bool, t APIToken, expiresAt string) (string, APIToken, error) {
+	now := s.now()
+	exp, err := checkExpiry(expiresAt, now)
+	if err != nil {
+		return "", t, err
 	}
-	if _, ok := p["token_name"]; !ok {
+	if !tokenNameRE.MatchString(t.Name) {
+		return "", t, badTokenName(t.Name)
+	}
+	if t.Whitelist, err = normalizeWhitelist(t.Whitelist); err != nil {
+		return "", t, err
+	}
+	tok := NewAPIToken()
+	t.Hash, t.Created, t.ExpiresAt = tokenHash(tok), now.Unix(), exp
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.tokenLogin(user, cpanel)
+	if l == nil {
+		// Unreachable for an authenticated caller, whose login exists.
+		return "", t, tokenError("The user " + q(user) + " does not exist.")
+	}
+	if l.findToken(t.Name) >= 0 {
+		return "", t, tokenError("A conflicting API token with the name " + q(t.Name) + " already exists.")
+	}
+	l.APITokens = append(l.APITokens, t)
+	return tok, t, nil
+}
+
+// revokeToken deletes the named token and reports whether there was one.
+func (l *Login) revokeToken(name string) bool {
+	i := l.findToken(name)
+	if i >= 0 {
+		l.APITokens = slices.Delete(l.APITokens, i, i+1)
+	}
+	return i >= 0
+}
+
+func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
+	fail := func(err error) reply {
+		return whm1Fail("api_token_create", "The system failed to create the API token: "+err.Error())
+	}
+	if !p.Has("token_name") {
 		return fail(tokenError("The parameter " + q("token_name") + " is required."))
 	}
-	name := p.Get("token_name")
 	var acls, invalid []string
 	for _, a := range indexed(p, "acl") {
 		if !slices.Contains(whmACLs, a) || (a == "all" && id.kind != kindRoot) {
@@ -328,43 +365,22 @@ func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
 	if slices.Contains(ips, "any") {
 		ips = nil
 	}
-	// The server validates the parts in the order of their names:
-	// expires_at, name, whitelist_ips.
-	now := s.now()
-	exp, e := checkExpiry(p.Get("expires_at"), now)
-	if e != nil {
-		return fail(*e)
+	tok, t, err := s.createToken(id.user, false, APIToken{Name: p.Get("token_name"), ACLs: acls, Whitelist: ips}, p.Get("expires_at"))
+	if err != nil {
+		return fail(err)
 	}
-	if !tokenNameRE.MatchString(name) {
-		return fail(badTokenName(name))
+	data := whmTokenExport(t, t.aclList())
+	data["token"] = tok
+	return whm1OK("api_token_create", "OK", data)
+}
+
+// aclList is the token's ACLs as api_token_get_details shows them: none
+// when the token has the user's full access.
+func (t APIToken) aclList() any {
+	if len(t.ACLs) == 0 {
+		return nil
 	}
-	ips, e = normalizeWhitelist(ips)
-	if e != nil {
-		return fail(*e)
-	}
-	tok := NewAPIToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.tokenLogin(id.user, false)
-	if l == nil {
-		return fail(tokenError("The user " + q(id.user) + " has no API tokens."))
-	}
-	if l.findToken(name) >= 0 {
-		return fail(tokenError("A conflicting API token with the name " + q(name) + " already exists."))
-	}
-	t := APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix(), ExpiresAt: exp, ACLs: acls, Whitelist: ips}
-	l.APITokens = append(l.APITokens, t)
-	data := map[string]any{"name": name, "create_time": t.Created, "token": tok}
-	if len(acls) > 0 {
-		data["acls"] = acls
-	}
-	if exp != 0 {
-		data["expires_at"] = exp
-	}
-	if len(ips) > 0 {
-		data["whitelist_ips"] = ips
-	}
-	return whm1OK(cmd, "OK", data)
+	return t.ACLs
 }
 
 // whmTokenExport is a token as api_token_list and api_token_get_details
@@ -427,11 +443,7 @@ func (s *Simulator) whmTokenDetails(id identity, p url.Values) reply {
 	if l != nil {
 		for _, t := range l.APITokens {
 			if secureEqual(t.Hash, h) && t.live(now) {
-				var acls any
-				if len(t.ACLs) > 0 {
-					acls = t.ACLs
-				}
-				data = whmTokenExport(t, acls)
+				data = whmTokenExport(t, t.aclList())
 			}
 		}
 	}
@@ -456,9 +468,7 @@ func (s *Simulator) whmTokenRevoke(id identity, p url.Values) reply {
 	if l := s.tokenLogin(id.user, false); l != nil {
 		for _, n := range names {
 			// An unknown name is not an error: the server revokes what exists.
-			if i := l.findToken(n); i >= 0 {
-				l.APITokens = slices.Delete(l.APITokens, i, i+1)
-			}
+			l.revokeToken(n)
 		}
 	}
 	return whm1OK(cmd, "OK", map[string]any{})
@@ -506,16 +516,10 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l := s.tokenLogin(acct, true)
-		if l == nil {
-			return uapiOK(0)
+		if l := s.tokenLogin(acct, true); l != nil && l.revokeToken(name) {
+			return uapiOK(1)
 		}
-		i := l.findToken(name)
-		if i < 0 {
-			return uapiOK(0)
-		}
-		l.APITokens = slices.Delete(l.APITokens, i, i+1)
-		return uapiOK(1)
+		return uapiOK(0)
 	}
 	return uapiNoFunction("Tokens", fn)
 }
@@ -528,30 +532,14 @@ func nullable(n int64) any {
 }
 
 func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
-	name := p.Get("name")
-	if name == "" {
+	if p.Get("name") == "" {
 		return uapiFail("Provide the " + q("name") + " parameter.")
 	}
-	now := s.now()
-	exp, e := checkExpiry(p.Get("expires_at"), now)
-	if e != nil {
-		return uapiFail(string(*e))
+	tok, t, err := s.createToken(acct, true, APIToken{Name: p.Get("name")}, p.Get("expires_at"))
+	if err != nil {
+		return uapiFail(err.Error())
 	}
-	if !tokenNameRE.MatchString(name) {
-		return uapiFail(string(badTokenName(name)))
-	}
-	tok := NewAPIToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.tokenLogin(acct, true)
-	if l == nil {
-		return uapiFail("The account " + q(acct) + " does not exist.")
-	}
-	if l.findToken(name) >= 0 {
-		return uapiFail("A conflicting API token with the name " + q(name) + " already exists.")
-	}
-	l.APITokens = append(l.APITokens, APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix(), ExpiresAt: exp})
-	return uapiOK(map[string]any{"create_time": now.Unix(), "token": tok})
+	return uapiOK(map[string]any{"create_time": t.Created, "token": tok})
 }
 
 // CheckToken reports whether token authenticates user with scheme "whm"
@@ -615,9 +603,6 @@ func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, 
 	h := &s.holds
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.seen == nil {
-		h.seen = map[string]int{}
-	}
 	hold := &tokenHold{fn: fn, at: h.seen[fn] + nth, arrived: make(chan struct{}), release: make(chan struct{})}
 	h.holds = append(h.holds, hold)
 	var once sync.Once
@@ -628,9 +613,6 @@ func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, 
 func (s *Simulator) waitHold(fn string) {
 	h := &s.holds
 	h.mu.Lock()
-	if h.seen == nil {
-		h.seen = map[string]int{}
-	}
 	h.seen[fn]++
 	var hit *tokenHold
 	for i, hold := range h.holds {
