@@ -100,19 +100,6 @@ func (s *Simulator) minimum(app string) int {
 	return m["default"]
 }
 
-// checkNewPassword applies the server's rules for a new password.
-func checkNewPassword(user, pw string, min int) changeErr {
-	switch {
-	case len(pw) < 5:
-		return errTooShort
-	case user != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(user)):
-		return errContainsUser
-	case strength.ScoreFor(pw, user) < min:
-		return errWeak
-	}
-	return changeOK
-}
-
 // owns reports whether the caller may manage user; callers hold mu.
 func (s *Simulator) owns(id identity, user string) bool {
 	if id.kind == kindRoot {
@@ -151,13 +138,10 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	min = s.minimum("passwd")
-	var login *Login
 	acct, isAcct := s.st.Accounts[c.user]
-	switch {
-	case isAcct:
+	login := s.whmLogin(c.user)
+	if isAcct {
 		login = &acct.Login
-	case c.user == "root" || s.st.Resellers[c.user] != nil:
-		login = s.whmLogin(c.user)
 	}
 	if login == nil {
 		if id.kind == kindRoot {
@@ -174,25 +158,26 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 	if c.oldPassword != nil && !VerifyHash(login.PasswordHash, *c.oldPassword) {
 		return nil, errBadOldPassword, min
 	}
-	if isAcct && acct.Suspended {
+	switch {
+	case isAcct && acct.Suspended:
 		return nil, errSuspended, min
-	}
-	if e := checkNewPassword(c.user, c.password, 0); e != changeOK {
-		return nil, e, min
-	}
-	if score < min {
+	case len(c.password) < 5:
+		return nil, errTooShort, min
+	case strings.Contains(strings.ToLower(c.password), strings.ToLower(c.user)):
+		return nil, errContainsUser, min
+	case score < min:
 		return nil, errWeak, min
 	}
 	login.PasswordHash = hash
 	s.passwordChanges.Add(1)
+	apps = []string{"system"}
+	if isAcct || c.user != "root" {
+		apps = append(apps, "ftp", "mail")
+	}
 	if !isAcct {
-		if c.user == "root" {
-			return []string{"system"}, changeOK, min
-		}
-		return []string{"system", "ftp", "mail"}, changeOK, min
+		return apps, changeOK, min
 	}
 	acct.PasswordChanges++
-	apps = []string{"system", "ftp", "mail"}
 	if c.dbUpdate {
 		acct.MySQLPasswordChanges++
 		apps = append(apps, "MySQL")
