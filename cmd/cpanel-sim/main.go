@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -88,13 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *plain {
 		whmAddr, cpAddr = "127.0.0.1:2086", "127.0.0.1:2082"
 	}
-	if *listen != "" {
-		whmAddr = *listen
-	}
-	if *cpListen != "" {
-		cpAddr = *cpListen
-	}
-	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, CertDir: *certDir, WHMAddr: whmAddr, CPanelAddr: cpAddr, Capacity: capacity}
+	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, CertDir: *certDir,
+		WHMAddr: cmp.Or(*listen, whmAddr), CPanelAddr: cmp.Or(*cpListen, cpAddr), Capacity: capacity}
 	if *logReq {
 		opts.RequestLog = stderr
 	}

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -36,11 +35,9 @@ type Capacity struct {
 // WHM and cPanel share one machine.
 type gate struct {
 	c     Capacity
-	slots chan *worker // the idle workers
+	slots chan *worker  // the idle workers
+	queue chan struct{} // one entry per waiting call; nil without QueueLimit
 	sleep func(context.Context, time.Duration)
-
-	mu      sync.Mutex
-	waiting int
 }
 
 // worker is one of the server's workers.
@@ -57,6 +54,9 @@ func newGate(c Capacity, sleep func(context.Context, time.Duration)) *gate {
 		return nil
 	}
 	g := &gate{c: c, slots: make(chan *worker, c.Limit), sleep: sleep}
+	if c.QueueLimit > 0 {
+		g.queue = make(chan struct{}, c.QueueLimit)
+	}
 	for range c.Limit {
 		g.slots <- &worker{}
 	}
@@ -104,18 +104,14 @@ func (g *gate) enter(ctx context.Context) *worker {
 		return wk
 	default:
 	}
-	g.mu.Lock()
-	if g.c.QueueLimit > 0 && g.waiting >= g.c.QueueLimit {
-		g.mu.Unlock()
-		return nil
+	if g.queue != nil {
+		select {
+		case g.queue <- struct{}{}:
+			defer func() { <-g.queue }()
+		default:
+			return nil
+		}
 	}
-	g.waiting++
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.waiting--
-		g.mu.Unlock()
-	}()
 	// Blocked receivers on a channel are woken in arrival order, so the
 	// queue is first come, first served.
 	select {

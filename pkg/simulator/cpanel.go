@@ -323,11 +323,7 @@ func (s *Simulator) userInformation(acct string, _ url.Values) uapiResult {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	a := s.st.Accounts[acct]
-	susp := 0
-	if a.Suspended {
-		susp = 1
-	}
-	return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
+	return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": boolInt(a.Suspended), "hostname": s.st.Hostname})
 }
 
 func findFTP(a *Account, user, domain string) *FTPUser {

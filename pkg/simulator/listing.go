@@ -18,6 +18,14 @@ import (
 	"strings"
 )
 
+// boolInt is a boolean as the server's JSON carries it: 1 or 0.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // perlTrue reads a parameter as Perl's truth does: absent, "" and "0" are
 // false, anything else (" 0" and "00" included) is true.
 func perlTrue(p url.Values, key string) bool {
@@ -55,11 +63,7 @@ type acctEntry struct {
 }
 
 func entryOf(name string, a *Account) acctEntry {
-	susp := 0
-	if a.Suspended {
-		susp = 1
-	}
-	return acctEntry{User: name, Domain: a.Domain, Owner: a.Owner, Suspended: susp}
+	return acctEntry{User: name, Domain: a.Domain, Owner: a.Owner, Suspended: boolInt(a.Suspended)}
 }
 
 // sees reports whether the caller may list the account: root sees every
@@ -352,17 +356,14 @@ func (s *Simulator) listWebDisks(acct string) []map[string]any {
 	out := make([]map[string]any, 0, len(a.WebDisk))
 	for _, w := range a.WebDisk {
 		user, domain, _ := strings.Cut(w.Login, "@")
-		perms, digest := "rw", 0
+		perms := "rw"
 		if w.Perms == "ro" {
 			perms = "ro"
-		}
-		if w.DigestAuth {
-			digest = 1
 		}
 		out = append(out, map[string]any{
 			"login": w.Login, "domain": domain, "user": user,
 			"homedir": "/home/" + acct + "/public_html/" + user, "reldir": "public_html/" + user,
-			"private": 0, "sslport": "2078", "mainport": "2077", "hasdigest": digest, "perms": perms,
+			"private": 0, "sslport": "2078", "mainport": "2077", "hasdigest": boolInt(w.DigestAuth), "perms": perms,
 		})
 	}
 	slices.SortFunc(out, func(x, y map[string]any) int { return strings.Compare(x["login"].(string), y["login"].(string)) })

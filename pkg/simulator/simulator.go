@@ -24,14 +24,6 @@ const (
 	RoleCPanel
 )
 
-// String names the role.
-func (r Role) String() string {
-	if r == RoleCPanel {
-		return "cpanel"
-	}
-	return "whm"
-}
-
 // Options tune a Simulator.
 type Options struct {
 	// Latency is added to every API call (not to static pages).

@@ -408,11 +408,7 @@ func aclMap(t APIToken, root bool) map[string]int {
 		if a == "all" && !root {
 			continue // a reseller's list names only what the reseller has
 		}
-		if full || slices.Contains(t.ACLs, a) {
-			out[a] = 1
-		} else {
-			out[a] = 0
-		}
+		out[a] = boolInt(full || slices.Contains(t.ACLs, a))
 	}
 	return out
 }
