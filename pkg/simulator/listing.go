@@ -163,16 +163,8 @@ var autoSubdomains = []string{"www", "mail", "ipv6", "cpanel", "webdisk", "webma
 // will look up at all: 3 to 255 characters of a-z0-9_.*- without "..".
 // Upper-case letters fail it, so "BOB.EXAMPLE" has no owner.
 func validLookup(d string) bool {
-	if len(d) < 3 || len(d) > 255 || strings.Contains(d, "..") {
-		return false
-	}
-	for i := 0; i < len(d); i++ {
-		c := d[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && !strings.ContainsRune("_.*-", rune(c)) {
-			return false
-		}
-	}
-	return true
+	return len(d) >= 3 && len(d) <= 255 && !strings.Contains(d, "..") &&
+		strings.Trim(d, "abcdefghijklmnopqrstuvwxyz0123456789_.*-") == ""
 }
 
 // domainOwner finds the account owning domain; callers hold mu.

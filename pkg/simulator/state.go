@@ -224,17 +224,10 @@ func (s *State) AddAccount(name, owner, domain, password string) *Account {
 	return a
 }
 
+// validToken reports whether t is 32 characters of A-Z0-9 (trimming those
+// characters leaves nothing).
 func validToken(t string) bool {
-	if len(t) != 32 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
+	return len(t) == tokenLength && strings.Trim(t, tokenAlphabet) == ""
 }
 
 func (l *Login) validate(who string) error {

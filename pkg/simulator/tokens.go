@@ -172,19 +172,23 @@ func ipAllowed(remoteAddr string, list []string) bool {
 	if err != nil {
 		return false
 	}
-	ip = ip.Unmap()
-	for _, s := range list {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			if p.Contains(ip) {
-				return true
-			}
-			continue
-		}
-		if a, err := netip.ParseAddr(s); err == nil && a.Unmap() == ip {
-			return true
-		}
+	return slices.ContainsFunc(list, func(s string) bool {
+		p, ok := parseRange(s)
+		return ok && p.Contains(ip.Unmap())
+	})
+}
+
+// parseRange reads a whitelist entry, an IP address or a CIDR range, as a
+// prefix (an address as a prefix of its full length).
+func parseRange(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, true
 	}
-	return false
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), true
 }
 
 // tokenError is a refusal worded as cPanel's exception text, before the
@@ -222,35 +226,20 @@ func normalizeWhitelist(in []string) ([]string, error) {
 	}
 	var prefixes []netip.Prefix
 	for _, s := range in {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil || a.Zone() != "" {
-				return nil, tokenError("Invalid IP address or CIDR range specified: " + s)
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		p, ok := parseRange(s)
+		if !ok {
+			return nil, tokenError("Invalid IP address or CIDR range specified: " + s)
 		}
 		prefixes = append(prefixes, p.Masked())
 	}
-	sort.Slice(prefixes, func(i, j int) bool {
-		a, b := prefixes[i], prefixes[j]
-		if a.Addr().Is4() != b.Addr().Is4() {
-			return a.Addr().Is4()
-		}
-		if c := a.Addr().Compare(b.Addr()); c != 0 {
-			return c < 0
-		}
-		return a.Bits() < b.Bits()
-	})
+	slices.SortFunc(prefixes, netip.Prefix.Compare)
 	var out []string
-	for _, p := range prefixes {
+	for _, p := range slices.Compact(prefixes) {
 		s := p.String()
 		if p.IsSingleIP() {
 			s = p.Addr().String()
 		}
-		if len(out) == 0 || out[len(out)-1] != s {
-			out = append(out, s)
-		}
+		out = append(out, s)
 	}
 	return out, nil
 }
