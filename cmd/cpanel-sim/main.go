@@ -198,30 +198,16 @@ func writeDump(sim *simulator.Simulator, path string) error {
 // exclusively (mode 0600) so that no planted file or symlink is written
 // through, synced, given mode perm, then renamed over path (which replaces
 // a symlink at path rather than following it).
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	defer func() { _ = os.Remove(tmp) }() // nothing left to remove after the rename
+	_, err = f.Write(data)
+	// The file is closed whatever failed before.
+	if err = errors.Join(err, f.Chmod(perm), f.Sync(), f.Close()); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -183,11 +183,7 @@ func SampleState() *State {
 	bob.Tokens = []string{SampleBobToken}
 	bob.Domains = []string{"shop.bob.example"}
 	bob.AnonymousFTP, bob.FTPLogs = true, true
-	bob.FTP = []FTPUser{{User: "files", Domain: "bob.example", Password: SampleFTPPassword}}
-	bob.Mail = []MailUser{{Address: "info@bob.example", Password: SampleMailPassword}}
-	bob.MySQL = []DBUser{{User: "bob_wp", Databases: []string{"bob_wp"}, Password: SampleMySQLPassword}}
-	bob.PostgreSQL = []DBUser{{User: "bob_app", Databases: []string{"bob_app"}, Password: SamplePostgreSQLPassword}}
-	bob.WebDisk = []WebDiskUser{{Login: "dav@bob.example", Password: SampleWebDiskPassword}}
+	bob.addSamples("bob", "files", "info", "wp", "app")
 	carol := st.AddAccount("carol", "root", "carol.example", SampleCarolPassword)
 	carol.Suspended = true
 	carol.addSamples("carol", "backup", "office", "blog", "data")
