@@ -131,9 +131,9 @@ func apiName(ver string) string {
 func (s *Simulator) cpanelCall(acct, ver, mod, fn string, p url.Values) reply {
 	switch ver {
 	case "2":
-		return jsonReply(200, api2Reply{CPanelResult: s.api2(acct, mod, fn, p)})
+		return jsonReply(api2Reply{CPanelResult: s.api2(acct, mod, fn, p)})
 	case "3":
-		return jsonReply(200, uapiWrapped{Module: mod, Func: fn, APIVersion: 3, Result: s.uapi(acct, mod, fn, p)})
+		return jsonReply(uapiWrapped{Module: mod, Func: fn, APIVersion: 3, Result: s.uapi(acct, mod, fn, p)})
 	}
 	msg := "Unsupported cpanel_jsonapi_apiversion: use 2 (cPanel API 2) or 3 (UAPI)."
 	if ver == "" || ver == "1" {
@@ -172,7 +172,7 @@ func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
 	if rest, ok := strings.CutPrefix(path, "/execute/"); ok {
 		mod, fn, _ := strings.Cut(strings.Trim(rest, "/"), "/")
 		return call{fn: "uapi:" + mod + "::" + fn, target: id.user, exec: func() reply {
-			return jsonReply(200, s.uapi(id.user, mod, fn, p))
+			return jsonReply(s.uapi(id.user, mod, fn, p))
 		}}
 	}
 	if path == "/json-api/cpanel" {

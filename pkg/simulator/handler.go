@@ -39,8 +39,9 @@ type reply struct {
 	headers map[string]string
 }
 
-func jsonReply(status int, v any) reply {
-	return reply{status: status, ctype: ctJSON, body: marshalJSON(v)}
+// jsonReply is a 200 JSON reply: every API answers 200, refusals included.
+func jsonReply(v any) reply {
+	return reply{status: http.StatusOK, ctype: ctJSON, body: marshalJSON(v)}
 }
 
 // marshalJSON encodes without Go's HTML escaping, as Perl's JSON encoder does.

@@ -434,7 +434,7 @@ func (s *Simulator) whmTokenDetails(id identity, p url.Values) reply {
 	}
 	// An unknown or expired token is a success with no data, as the
 	// server's look-up returns nothing for both.
-	return jsonReply(200, map[string]any{"data": data, "metadata": whm1Meta{Command: "api_token_get_details", Reason: "OK", Result: 1, Version: 1}})
+	return jsonReply(map[string]any{"data": data, "metadata": whm1Meta{Command: "api_token_get_details", Reason: "OK", Result: 1, Version: 1}})
 }
 
 func (s *Simulator) whmTokenRevoke(id identity, p url.Values) reply {

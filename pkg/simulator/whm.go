@@ -29,11 +29,11 @@ type whm1Reply struct {
 }
 
 func whm1OK(cmd, reason string, data any) reply {
-	return jsonReply(200, whm1Reply{Data: data, Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 1, Version: 1}})
+	return jsonReply(whm1Reply{Data: data, Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 1, Version: 1}})
 }
 
 func whm1Fail(cmd, reason string) reply {
-	return jsonReply(200, whm1Reply{Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 0, Version: 1}})
+	return jsonReply(whm1Reply{Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 0, Version: 1}})
 }
 
 // changeErr is why a password change was refused; the API layers word it.
@@ -340,7 +340,7 @@ func (s *Simulator) whm0(id identity, fn string, p url.Values, asXML bool) reply
 	case "passwd":
 		res := s.whm0Passwd(id, p)
 		if !asXML {
-			return jsonReply(200, map[string][]whm0Result{"passwd": {res}})
+			return jsonReply(map[string][]whm0Result{"passwd": {res}})
 		}
 		out, err := xml.Marshal(whm0XML{Results: []whm0XMLResult{{Rawout: res.Rawout, Services: res.Services, Status: res.Status, Statusmsg: res.Statusmsg}}})
 		if err != nil {
@@ -351,13 +351,13 @@ func (s *Simulator) whm0(id identity, fn string, p url.Values, asXML bool) reply
 		if asXML {
 			return reply{status: 200, ctype: ctXML, body: []byte(xml.Header + "<version><version>" + Version + "</version></version>")}
 		}
-		return jsonReply(200, map[string]string{"version": Version})
+		return jsonReply(map[string]string{"version": Version})
 	}
 	msg := "Unknown app (" + q(fn) + ") requested for this version (0) of the API."
 	if asXML {
 		return reply{status: 200, ctype: ctXML, body: []byte(xml.Header + "<cpanelresult><data><result>0</result><reason>" + xmlEscape(msg) + "</reason></data><error>" + xmlEscape(msg) + "</error></cpanelresult>")}
 	}
-	return jsonReply(200, api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
+	return jsonReply(api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
 }
 
 func xmlEscape(s string) string {
