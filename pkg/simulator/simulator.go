@@ -181,7 +181,7 @@ func New(state *State, opts Options) *Simulator {
 		faults:     make(map[string]*Fault),
 		sessions:   make(map[string]*session),
 		byFunction: make(map[string]int64),
-		holds:      tokenHolds{seen: make(map[string]int)},
+		holds:      tokenHolds{seen: make(map[string]int), holds: make(map[holdAt]*tokenHold)},
 	}
 	s.gate = newGate(opts.Capacity, s.sleep)
 	for name, a := range st.Accounts {

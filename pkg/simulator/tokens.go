@@ -565,16 +565,17 @@ func (s *Simulator) TokenNames(user string, cpanel bool) []string {
 // tokenHolds are the pending HoldTokenCall requests.
 type tokenHolds struct {
 	mu    sync.Mutex
-	seen  map[string]int
-	holds []*tokenHold
+	seen  map[string]int // the calls of each function so far
+	holds map[holdAt]*tokenHold
 }
 
-type tokenHold struct {
-	fn      string
-	at      int // the value of seen[fn] that triggers it
-	arrived chan struct{}
-	release chan struct{}
+// holdAt names one call: its function and its number among them.
+type holdAt struct {
+	fn string
+	n  int
 }
+
+type tokenHold struct{ arrived, release chan struct{} }
 
 // HoldTokenCall makes the nth call of the token function fn from now on
 // ("whmapi1:api_token_create", "uapi:Tokens::list", ...) wait, after
@@ -588,8 +589,8 @@ func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, 
 	h := &s.holds
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	hold := &tokenHold{fn: fn, at: h.seen[fn] + nth, arrived: make(chan struct{}), release: make(chan struct{})}
-	h.holds = append(h.holds, hold)
+	hold := &tokenHold{arrived: make(chan struct{}), release: make(chan struct{})}
+	h.holds[holdAt{fn, h.seen[fn] + nth}] = hold
 	var once sync.Once
 	return hold.arrived, func() { once.Do(func() { close(hold.release) }) }
 }
@@ -599,17 +600,12 @@ func (s *Simulator) waitHold(fn string) {
 	h := &s.holds
 	h.mu.Lock()
 	h.seen[fn]++
-	var hit *tokenHold
-	for i, hold := range h.holds {
-		if hold.fn == fn && hold.at == h.seen[fn] {
-			hit = hold
-			h.holds = slices.Delete(h.holds, i, i+1)
-			break
-		}
-	}
+	at := holdAt{fn, h.seen[fn]}
+	hold, ok := h.holds[at]
+	delete(h.holds, at)
 	h.mu.Unlock()
-	if hit != nil {
-		close(hit.arrived)
-		<-hit.release
+	if ok {
+		close(hold.arrived)
+		<-hold.release
 	}
 }
