@@ -101,10 +101,7 @@ func (h *handler) whmCPanel(id identity, p url.Values) call {
 	ver := p.Get("cpanel_jsonapi_apiversion")
 	c := call{fn: apiName(ver) + mod + "::" + fn, target: user}
 	c.exec = func() reply {
-		s.mu.RLock()
-		_, exists := s.st.Accounts[user]
-		owned := exists && s.owns(id, user)
-		s.mu.RUnlock()
+		exists, owned := s.access(id, user)
 		// The order of the server's own checks: a known account, not
 		// root, then ownership.
 		switch {
@@ -118,6 +115,14 @@ func (h *handler) whmCPanel(id identity, p url.Values) call {
 		return s.cpanelCall(user, ver, mod, fn, p)
 	}
 	return c
+}
+
+// access reports whether user is an account and whether id may act on it.
+func (s *Simulator) access(id identity, user string) (exists, owned bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, exists = s.st.Accounts[user]
+	return exists, exists && s.owns(id, user)
 }
 
 func apiName(ver string) string {
@@ -146,10 +151,7 @@ func (s *Simulator) cpanelCall(acct, ver, mod, fn string, p url.Values) reply {
 // the UAPI call inside failed.
 func (s *Simulator) uapiCPanel(id identity, p url.Values) reply {
 	user := p.Get("cpanel.user")
-	s.mu.RLock()
-	_, exists := s.st.Accounts[user]
-	owned := exists && s.owns(id, user)
-	s.mu.RUnlock()
+	exists, owned := s.access(id, user)
 	switch {
 	case user == "" || (!exists && id.kind == kindRoot):
 		return whm1Fail("uapi_cpanel", userParamInvalid)

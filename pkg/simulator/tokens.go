@@ -8,6 +8,7 @@ package simulator
 // Write classes), described in docs/simulator.md.
 
 import (
+	"cmp"
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
@@ -17,7 +18,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,25 +244,25 @@ func normalizeWhitelist(in []string) ([]string, error) {
 	return out, nil
 }
 
-// indexed returns the values of key and key-N parameters, in index order.
+// indexed returns the values of key, then those of the key-N parameters
+// in the order of N.
 func indexed(p url.Values, key string) []string {
-	var out []string
-	out = append(out, p[key]...)
-	var keys []string
-	for k := range p {
+	type part struct {
+		n      int
+		values []string
+	}
+	var parts []part
+	for k, vs := range p {
 		if rest, ok := strings.CutPrefix(k, key+"-"); ok {
-			if _, err := strconv.Atoi(rest); err == nil {
-				keys = append(keys, k)
+			if n, err := strconv.Atoi(rest); err == nil {
+				parts = append(parts, part{n, vs})
 			}
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, _ := strconv.Atoi(strings.TrimPrefix(keys[i], key+"-"))
-		b, _ := strconv.Atoi(strings.TrimPrefix(keys[j], key+"-"))
-		return a < b
-	})
-	for _, k := range keys {
-		out = append(out, p[k]...)
+	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.n, b.n) })
+	out := slices.Clone(p[key])
+	for _, pt := range parts {
+		out = append(out, pt.values...)
 	}
 	return out
 }
@@ -482,18 +482,7 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 	case "create_full_access":
 		return s.uapiTokenCreate(acct, p)
 	case "list":
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		l := s.tokenLogin(acct, true)
-		list := make([]map[string]any, 0)
-		if l != nil {
-			for _, t := range l.APITokens {
-				list = append(list, map[string]any{"name": t.Name, "create_time": t.Created, "expires_at": nullable(t.ExpiresAt),
-					"has_full_access": 1, "features": []string{}})
-			}
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i]["name"].(string) < list[j]["name"].(string) })
-		return uapiOK(list)
+		return s.uapiTokenList(acct)
 	case "revoke":
 		name := p.Get("name")
 		if name == "" {
@@ -507,6 +496,21 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 		return uapiOK(0)
 	}
 	return uapiNoFunction("Tokens", fn)
+}
+
+// uapiTokenList serves Tokens/list: the account's tokens sorted by name.
+func (s *Simulator) uapiTokenList(acct string) uapiResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]map[string]any, 0)
+	if l := s.tokenLogin(acct, true); l != nil {
+		for _, t := range l.APITokens {
+			list = append(list, map[string]any{"name": t.Name, "create_time": t.Created, "expires_at": nullable(t.ExpiresAt),
+				"has_full_access": 1, "features": []string{}})
+		}
+	}
+	slices.SortFunc(list, func(a, b map[string]any) int { return strings.Compare(a["name"].(string), b["name"].(string)) })
+	return uapiOK(list)
 }
 
 func nullable(n int64) any {
