@@ -4,6 +4,7 @@ import (
 	"html"
 	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -336,25 +337,13 @@ func findFTP(a *Account, user, domain string) *FTPUser {
 // domain, one of its other domains, or one its FTP users or mailboxes live
 // on.
 func ownsDomain(a *Account, domain string) bool {
-	if strings.EqualFold(domain, a.Domain) {
-		return true
-	}
-	for _, d := range a.Domains {
-		if strings.EqualFold(d, domain) {
-			return true
-		}
-	}
-	for _, f := range a.FTP {
-		if strings.EqualFold(f.Domain, domain) {
-			return true
-		}
-	}
-	for _, m := range a.Mail {
-		if _, d, _ := strings.Cut(m.Address, "@"); strings.EqualFold(d, domain) {
-			return true
-		}
-	}
-	return false
+	is := func(d string) bool { return strings.EqualFold(d, domain) }
+	return is(a.Domain) || slices.ContainsFunc(a.Domains, is) ||
+		slices.ContainsFunc(a.FTP, func(f FTPUser) bool { return is(f.Domain) }) ||
+		slices.ContainsFunc(a.Mail, func(m MailUser) bool {
+			_, d, _ := strings.Cut(m.Address, "@")
+			return is(d)
+		})
 }
 
 func findMail(a *Account, address string) *MailUser {
@@ -368,10 +357,11 @@ func weakSorry(min int) string { return weakMessage(min) }
 // tooWeak words Cpanel::Exception::PasswordIsTooWeak, which leaves out
 // "or higher" when the minimum is the highest strength there is.
 func tooWeak(min int) string {
+	msg := "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min)
 	if min >= 100 {
-		return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + "."
+		return msg + "."
 	}
-	return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + " or higher."
+	return msg + " or higher."
 }
 
 // ftpPasswd changes an FTP user's password (API 2 and UAPI Ftp::passwd).
