@@ -37,6 +37,7 @@ func listAndQuoted(names []string) string {
 	return listAnd(qs)
 }
 
+// numerate is one or many as n is 1 or not, as cPanel's [numerate] does.
 func numerate(n int, one, many string) string {
 	if n == 1 {
 		return one

@@ -344,11 +344,7 @@ func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
 		acls = append(acls, a)
 	}
 	if len(invalid) > 0 {
-		word := "ACL"
-		if len(invalid) > 1 {
-			word = "ACLs"
-		}
-		return fail(tokenError("Invalid or unauthorized " + word + " specified: " + listAnd(invalid)))
+		return fail(tokenError("Invalid or unauthorized " + numerate(len(invalid), "ACL", "ACLs") + " specified: " + listAnd(invalid)))
 	}
 	ips := indexed(p, "whitelist_ip")
 	if slices.Contains(ips, "any") {
