@@ -243,11 +243,10 @@ func (l *Login) validate(who string) error {
 	return nil
 }
 
+// validate reports every problem of the state; errors.Join drops the nil
+// errors of the parts that are fine.
 func (s *State) validate() error {
-	var errs []error
-	if err := s.Root.validate("root"); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{s.Root.validate("root")}
 	for name, r := range s.Resellers {
 		if r == nil {
 			errs = append(errs, fmt.Errorf("reseller %q: empty entry", name))
@@ -256,9 +255,7 @@ func (s *State) validate() error {
 		if _, dup := s.Accounts[name]; dup || name == "root" {
 			errs = append(errs, fmt.Errorf("reseller %q: name already used", name))
 		}
-		if err := r.validate("reseller " + name); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, r.validate("reseller "+name))
 	}
 	for name, a := range s.Accounts {
 		if a == nil {
@@ -276,9 +273,7 @@ func (s *State) validate() error {
 		if a.Domain == "" {
 			errs = append(errs, fmt.Errorf("account %q: domain is required", name))
 		}
-		if err := a.Login.validate("account " + name); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, a.Login.validate("account "+name))
 		for _, m := range a.Mail {
 			if !strings.Contains(m.Address, "@") {
 				errs = append(errs, fmt.Errorf("account %q: mail address %q has no domain", name, m.Address))
