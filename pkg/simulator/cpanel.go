@@ -236,7 +236,7 @@ func (s *Simulator) api2ChangePassword(acct string, p url.Values) []map[string]a
 	db, _ := boolParam(p, "enablemysql")
 	old := p.Get("oldpass")
 	apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
-		passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p)})
+		passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p, "digestauth", "enabledigest")})
 	if e != changeOK {
 		msg := passwdMessage(e, acct, min)
 		if e == errNoPassword {

@@ -200,9 +200,11 @@ func boolParam(p url.Values, key string) (bool, bool) {
 	return v != "" && v != "0", true
 }
 
-// digestParam reads digestauth or its alias enabledigest (digestauth wins).
-func digestParam(p url.Values) *bool {
-	for _, k := range []string{"digestauth", "enabledigest"} {
+// digestParam reads the first of keys that is given as a 1/0 parameter:
+// WHM API 1 and API 2 take digestauth or its alias enabledigest
+// (digestauth wins), WHM API 0 enabledigest only. Nil when none is given.
+func digestParam(p url.Values, keys ...string) *bool {
+	for _, k := range keys {
 		if v, ok := boolParam(p, k); ok {
 			return &v
 		}
@@ -286,7 +288,7 @@ func dbPassUpdate(p url.Values) bool {
 
 func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
 	user := p.Get("user")
-	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: dbPassUpdate(p), digest: digestParam(p)})
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: dbPassUpdate(p), digest: digestParam(p, "digestauth", "enabledigest")})
 	if e != changeOK {
 		return whm1Fail("passwd", passwdMessage(e, user, min))
 	}
@@ -368,11 +370,7 @@ func xmlEscape(s string) string {
 
 func (s *Simulator) whm0Passwd(id identity, p url.Values) whm0Result {
 	user := p.Get("user")
-	var digest *bool
-	if v, ok := boolParam(p, "enabledigest"); ok {
-		digest = &v
-	}
-	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: dbPassUpdate(p), digest: digest})
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: dbPassUpdate(p), digest: digestParam(p, "enabledigest")})
 	switch e {
 	case changeOK:
 	case errNoPassword:
