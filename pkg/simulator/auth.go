@@ -109,20 +109,14 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 		switch method {
 		case "basic":
 			valid = VerifyHash(l.PasswordHash, secret)
-			id.method = "basic"
 		case "cpanel":
-			valid = s.tokenWorks(l, secret, r.RemoteAddr)
-			id.method = "cpaneltoken"
+			valid, id.cpanelToken = s.tokenWorks(l, secret, r.RemoteAddr), true
 		case "whm":
 			// One scheme carries both tokens and legacy access hashes; the
 			// hash is sent with its line breaks, which the server drops.
 			clean := crlfStripper.Replace(secret)
-			if s.tokenWorks(l, clean, r.RemoteAddr) {
-				valid, id.method = true, "whmtoken"
-			} else if l.AccessHash != "" {
-				stored := crlfStripper.Replace(l.AccessHash)
-				valid, id.method = secureEqual(stored, clean), "accesshash"
-			}
+			valid = s.tokenWorks(l, clean, r.RemoteAddr) ||
+				(l.AccessHash != "" && secureEqual(crlfStripper.Replace(l.AccessHash), clean))
 		}
 	}
 	tfa := valid && s.tfaOK(l, r.Header.Get("X-CPANEL-OTP"))
@@ -208,7 +202,6 @@ func (h *handler) login(r *http.Request, loginOnly bool) reply {
 	if !tfa {
 		return tfaFailed()
 	}
-	id.method = "session"
 	sess := &session{id: id, role: h.role, cookie: url.QueryEscape(user + ":" + randomString("0123456789abcdef", 32)), expires: s.now().Add(s.sessionTTL())}
 	var token string
 	s.sessMu.Lock()

@@ -181,7 +181,7 @@ func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
 	if path == "/json-api/cpanel" {
 		mod, fn := p.Get("cpanel_jsonapi_module"), p.Get("cpanel_jsonapi_func")
 		ver := p.Get("cpanel_jsonapi_apiversion")
-		if id.method == "cpaneltoken" && ver != "2" && ver != "3" {
+		if id.cpanelToken && ver != "2" && ver != "3" {
 			// cpsrvd lets a cPanel API token reach API 2 and UAPI only.
 			return call{exec: tokenOnly}
 		}

@@ -182,9 +182,11 @@ func (s *Simulator) logRequest(r *http.Request, status int, d time.Duration) {
 
 // identity is an authenticated caller.
 type identity struct {
-	user   string
-	kind   int // kindRoot, kindReseller, kindAccount
-	method string
+	user string
+	kind int // kindRoot, kindReseller, kindAccount
+	// cpanelToken is set for a cPanel API token, which reaches only UAPI
+	// and API 2.
+	cpanelToken bool
 }
 
 const (
@@ -245,7 +247,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 		writeReply(w, *fail)
 		return
 	}
-	if id.method == "cpaneltoken" && !strings.HasPrefix(path, "/execute/") && path != "/json-api/cpanel" {
+	if id.cpanelToken && !strings.HasPrefix(path, "/execute/") && path != "/json-api/cpanel" {
 		writeReply(w, tokenOnly())
 		return
 	}
