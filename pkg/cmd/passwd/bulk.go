@@ -243,7 +243,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 	}
 	s.mu.Unlock()
 	sv.once.Do(func() {
-		sv.target, sv.err = s.o.F.ResolveTarget(profile)
+		sv.target, sv.err = s.o.ResolveTarget(profile)
 		if sv.err != nil {
 			return
 		}
@@ -252,7 +252,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 			sv.target.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return pace.Transport(rt, lim) }
 			sv.target.MaxRetries = pacedRetries
 		}
-		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
+		sv.client, sv.err = s.o.client(ctx, sv.target)
 	})
 	return sv, sv.err
 }
@@ -267,9 +267,9 @@ func (s *servers) close(ctx context.Context) {
 	}
 }
 
-func openInput(f *cmdutil.Factory, path string) (io.Reader, func(), error) {
+func openInput(in io.Reader, path string) (io.Reader, func(), error) {
 	if path == "-" {
-		return f.IO.In, func() {}, nil
+		return in, func() {}, nil
 	}
 	fh, err := os.Open(path)
 	if err != nil {
@@ -301,11 +301,11 @@ func runBulk(ctx context.Context, o *Options) error {
 		if sel, err = o.resolveSelection(ctx, sv, defProfile); err != nil {
 			return err
 		}
-		if o.Bulk.Validate || o.F.DryRun {
+		if o.Bulk.Validate || o.DryRun {
 			return o.printSelection(sel)
 		}
 		if len(sel.rows) == 0 {
-			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
+			fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
 			return nil
 		}
 	} else if o.Bulk.Validate {
@@ -380,10 +380,10 @@ func (o *Options) checkBulkFlags() error {
 		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
 	case len(o.Select.Match) > 0 || len(o.Select.Exclude) > 0:
 		return cmdutil.Usagef("--match and --exclude narrow a selection on the server, not --from or --resume")
-	case o.F.DryRun:
+	case o.DryRun:
 		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
 	}
-	if _, err := o.F.OutputFormat(); err != nil {
+	if _, err := o.OutputFormat(); err != nil {
 		return err
 	}
 	if _, err := batch.ParseRate(o.Bulk.Rate); err != nil {
@@ -439,11 +439,11 @@ func (s *servers) paceNote() string {
 // logPace returns the limiter's hook for one profile: with -v, each change
 // of its concurrency is logged on stderr.
 func (s *servers) logPace(profile string) func(pace.Change) {
-	if !s.o.F.Verbose {
+	if !s.o.Verbose {
 		return nil
 	}
 	return func(c pace.Change) {
-		fmt.Fprintf(s.o.F.IO.ErrOut, "cpctl: %s: %s\n", profile, c.String())
+		fmt.Fprintf(s.o.IO.ErrOut, "cpctl: %s: %s\n", profile, c.String())
 	}
 }
 
@@ -458,7 +458,7 @@ func (o *Options) bulkStart() (journal, defProfile string, err error) {
 		defProfile, err = o.restore(h.Meta)
 		return o.Bulk.Resume, defProfile, err
 	}
-	names, err := o.F.ProfileNames()
+	names, err := o.ProfileNames()
 	if err != nil {
 		return "", "", err
 	}
@@ -474,13 +474,12 @@ func (o *Options) bulkStart() (journal, defProfile string, err error) {
 }
 
 func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
-	f := o.F
 	return batch.ValidateOptions{
 		Generate:       o.Password.Generate,
 		DefaultProfile: defProfile,
 		DefaultOwner:   o.Owner,
 		CheckProfile: func(profile string) error {
-			_, err := f.ResolveTarget(profile)
+			_, err := o.ResolveTarget(profile)
 			return err
 		},
 		// No RequireOwner: through WHM a row's owner is found when it is
@@ -490,7 +489,7 @@ func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
 
 // validateOnly is --validate: check the input, send nothing.
 func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
-	in, done, err := openInput(o.F, o.Bulk.From)
+	in, done, err := openInput(o.IO.In, o.Bulk.From)
 	if err != nil {
 		return err
 	}
@@ -499,7 +498,7 @@ func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
 	if err != nil {
 		return o.validationErr(err)
 	}
-	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
 	return nil
 }
 
@@ -530,11 +529,10 @@ func (o *Options) generate(row batch.Row) (string, error) {
 // bulkRun plans a fresh run into its journal (every row read and checked
 // first, so a bad file leaves no journal) or resumes one, and runs it.
 func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string, sel *resolution) (batch.Summary, string, error) {
-	f := o.F
 	journal := cfg.Journal
 	switch {
 	case o.Bulk.Resume != "":
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: resuming %s\n", journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: resuming %s\n", journal)
 	case sel != nil:
 		if journal == "" {
 			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
@@ -551,13 +549,13 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 			}
 			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
 	default:
 		if journal == "" {
 			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
 			cfg.Journal = journal
 		}
-		in, done, err := openInput(f, o.Bulk.From)
+		in, done, err := openInput(o.IO.In, o.Bulk.From)
 		if err != nil {
 			return batch.Summary{}, journal, err
 		}
@@ -572,7 +570,7 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 			}
 			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
 	}
 	sum, err := o.resume(ctx, journal, cfg)
 	if err != nil {
@@ -584,7 +582,6 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 // bulkEnd prints the summary, writes --secrets-out once every row is
 // settled, and returns the run's exit.
 func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
-	f := o.F
 	o.printRunEnd(journal, sum, failures)
 	o.printDeliveryEnd(sum)
 	if sum.Pending > 0 {
@@ -606,7 +603,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"--secrets-out: %w; the changes were made and the journal holds the new passwords: cpctl journal export %s --secrets-out FILE",
 				err, output.ShellQuote(journal))}
 		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
 	}
 	if err := o.deliveryEnd(sum, journal); err != nil {
 		return err
@@ -636,20 +633,19 @@ func recordFailure(fs *output.Failures, r batch.Result) {
 // summary also names the failed rows, the journal and the commands to
 // resume, list the failures and export the passwords.
 func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *output.Failures) {
-	f := o.F
-	if f.IO.ErrTTY {
-		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
+	if o.IO.ErrTTY {
+		_ = output.Summary(o.IO.ErrOut, output.SummaryInput{
 			Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
 			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: failures,
-			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
+			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(o.IO.ErrFile),
 		})
 		return
 	}
-	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
 	if sum.Skipped > 0 {
-		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+		fmt.Fprintf(o.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}
-	fmt.Fprintln(f.IO.ErrOut)
+	fmt.Fprintln(o.IO.ErrOut)
 }
 
 // bulkOutput is where a bulk run's rows go: standard output, paced when it
@@ -667,17 +663,16 @@ type bulkOutput struct {
 }
 
 func newBulkOutput(o *Options) *bulkOutput {
-	f := o.F
-	fm, _ := f.OutputFormat() // checked by checkBulkFlags
+	fm, _ := o.OutputFormat() // checked by checkBulkFlags
 	b := &bulkOutput{o: o}
-	w := f.IO.Out
-	if !f.IO.OutTTY {
+	w := o.IO.Out
+	if !o.IO.OutTTY {
 		// Rows still reach a reading pipe within 50 ms, but thousands of
 		// them cost a handful of writes instead of one each.
 		b.paced = cmdutil.NewPacedWriter(w, 50*time.Millisecond)
 		w = b.paced
 	}
-	b.pr = output.New(fm, w, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile)))
+	b.pr = output.New(fm, w, o.IO.OutTTY, output.WithWidth(output.TerminalWidth(o.IO.OutFile)))
 	return b
 }
 
@@ -686,7 +681,7 @@ func newBulkOutput(o *Options) *bulkOutput {
 // stderr; when stdout is the same terminal, each row first wipes the bar
 // and then redraws it below the row, so the two never share a line.
 func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult), func(batch.Progress)) {
-	f := b.o.F
+	o := b.o
 	b.stream = b.pr.Stream(opts...)
 	write := func(r output.PasswdResult) {
 		if err := b.stream.Write(r); err != nil {
@@ -697,18 +692,18 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 			b.errMu.Unlock()
 		}
 	}
-	if !f.IO.ErrTTY {
+	if !o.IO.ErrTTY {
 		return write, nil
 	}
 	var last *batch.Progress
-	bar := batch.NewProgressBar(f.IO.ErrOut, output.TerminalWidth(f.IO.ErrFile))
+	bar := batch.NewProgressBar(o.IO.ErrOut, output.TerminalWidth(o.IO.ErrFile))
 	progress := func(p batch.Progress) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		last = &p
 		bar(p)
 	}
-	if !f.IO.OutTTY {
+	if !o.IO.OutTTY {
 		return write, progress
 	}
 	return func(r output.PasswdResult) {
@@ -716,7 +711,7 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 		defer b.mu.Unlock()
 		showing := last != nil && !last.Final
 		if showing {
-			fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+			fmt.Fprint(o.IO.ErrOut, "\r\x1b[K")
 		}
 		write(r)
 		if showing {
@@ -769,10 +764,10 @@ func (o *Options) validationErr(err error) error {
 		return &cmdutil.UsageError{Err: err}
 	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
 	}
 	if ve.More > 0 {
-		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
 	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
 }

@@ -15,11 +15,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
@@ -40,9 +42,55 @@ const (
 	WebDisk    Kind = "webdisk"
 )
 
-// Options are the flags of a passwd command.
+// Deps are what a passwd command needs from the factory. Run fills them
+// from it once the flags are parsed (DepsOf); a test may fill its own.
+type Deps struct {
+	IO *cmdutil.IOStreams
+	// Config is the config file and its path; ProfileNames are the profiles
+	// --profile (or the current profile) selects; ResolveTarget merges one
+	// with flags and environment.
+	Config        func() (*config.File, string, error)
+	ProfileNames  func() ([]string, error)
+	ResolveTarget func(name string) (*cmdutil.Target, error)
+	// ClientConfig fetches a target's secret and describes its client;
+	// TwoFactor handles a two-factor refusal (cmdutil.Factory.TwoFactorFallback).
+	ClientConfig func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	TwoFactor    func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
+	// OutputFormat is -o; Printer prints in it on standard output.
+	OutputFormat func() (output.Format, error)
+	Printer      func() (*output.Printer, error)
+	// CanPrompt says Prompter may ask at the terminal.
+	CanPrompt bool
+	Prompter  secret.Prompter
+	// Environ is what --secrets-command runs with; Now is the clock.
+	Environ []string
+	Now     func() time.Time
+	// DryRun and Verbose are the root's --dry-run and -v.
+	DryRun, Verbose bool
+}
+
+// DepsOf takes a command's Deps from the factory.
+func DepsOf(f *cmdutil.Factory) Deps {
+	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
+		ClientConfig: f.ClientConfig, TwoFactor: f.TwoFactorFallback, OutputFormat: f.OutputFormat, Printer: f.Printer,
+		CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun, Verbose: f.Verbose}
+}
+
+// client builds the client for a target.
+func (d *Deps) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client, error) {
+	cc, err := d.ClientConfig(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return cmdutil.NewClient(cc)
+}
+
+// warnf prints a warning line on standard error.
+func (d *Deps) warnf(format string, a ...any) { cmdutil.Warnf(d.IO.ErrOut, format, a...) }
+
+// Options are the flags of a passwd command, and its Deps.
 type Options struct {
-	F    *cmdutil.Factory
+	Deps
 	Kind Kind
 
 	Target string
@@ -94,12 +142,14 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 // NewCmd to check what a command line parses into, in-process.
 type RunFunc func(*Options) error
 
-// Run is the RunE of every passwd command: it runs runF on the options
-// when runF is not nil, else the command itself.
-func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
+// Run is the RunE of every passwd command: it takes the options' Deps from
+// f, then runs runF on the options when runF is not nil, else the command
+// itself.
+func Run(cmd *cobra.Command, args []string, f *cmdutil.Factory, o *Options, runF RunFunc) error {
 	if len(args) == 1 {
 		o.Target = args[0]
 	}
+	o.Deps = DepsOf(f)
 	if runF != nil {
 		return runF(o)
 	}
@@ -449,7 +499,7 @@ func checkStrength(o *Options, p *plan, password string, min int) error {
 		return nil
 	}
 	if o.Force {
-		o.F.Warnf("the password scores %d, below the server's minimum of %d for %s; sending it anyway (--force)", score, min, p.app())
+		o.warnf("the password scores %d, below the server's minimum of %d for %s; sending it anyway (--force)", score, min, p.app())
 		return nil
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(

@@ -626,7 +626,7 @@ func (o *Options) resolveSelection(ctx context.Context, sv *servers, defProfile 
 // the counts of the special logins (each listed with -v, --dry-run or
 // --validate), and each kind the server would not list.
 func (o *Options) noteSelection(res *resolution) {
-	w := o.F.IO.ErrOut
+	w := o.IO.ErrOut
 	for _, n := range res.notes {
 		fmt.Fprintf(w, "cpctl: %s\n", termsafe.String(n))
 	}
@@ -647,7 +647,7 @@ func (o *Options) noteSelection(res *resolution) {
 	}
 	fmt.Fprintf(w, "cpctl: left out %d special logins, which have no password of their own or the account's (%s); --match NAME takes one by its exact name\n",
 		len(res.left), strings.Join(parts, ", "))
-	if o.F.Verbose || o.F.DryRun || o.Bulk.Validate {
+	if o.Verbose || o.DryRun || o.Bulk.Validate {
 		for _, s := range res.left {
 			fmt.Fprintf(w, "cpctl: left out %s %s (%s): %s\n", s.kind, termsafe.String(s.target), termsafe.String(s.source), s.why)
 		}
@@ -658,7 +658,7 @@ func (o *Options) noteSelection(res *resolution) {
 // its kind, owner and source, on stdout (a table, or -o json/jsonl/yaml
 // objects with those keys); nothing is changed.
 func (o *Options) printSelection(res *resolution) error {
-	pr, err := o.F.Printer()
+	pr, err := o.Printer()
 	if err != nil {
 		return err
 	}
@@ -669,7 +669,7 @@ func (o *Options) printSelection(res *resolution) error {
 	if err := pr.Table([]string{"KIND", "TARGET", "OWNER", "SOURCE"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
 		o.Select.describe(o.Owner), plural(len(res.rows), "target"), plural(res.accounts, "account"), termsafe.String(res.scope))
 	return nil
 }

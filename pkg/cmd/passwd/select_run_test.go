@@ -65,7 +65,7 @@ func newSimRun(t *testing.T) *simRun {
 
 // options are a passwd command's as its flags would set them.
 func (s *simRun) options(kind Kind) *Options {
-	o := &Options{F: s.f, Kind: kind, Password: pwGen()}
+	o := &Options{Deps: DepsOf(s.f), Kind: kind, Password: pwGen()}
 	o.Bulk.ConcurrencyFlag, o.Bulk.MaxConcurrency = "auto", pace.DefaultMax
 	o.Bulk.Journal = filepath.Join(s.dir, "run.journal")
 	o.newLister = func(*server) (lister, error) { return s.lister, nil }

@@ -20,12 +20,10 @@ import (
 )
 
 func (o *Options) secretEnv() secret.Env {
-	f := o.F
-	return secret.Env{In: f.IO.In, CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Warn: f.IO.ErrOut}
+	return secret.Env{In: o.IO.In, CanPrompt: o.CanPrompt, Prompter: o.Prompter, Warn: o.IO.ErrOut}
 }
 
 func runSingle(ctx context.Context, o *Options) (retErr error) {
-	f := o.F
 	t, p, err := o.singlePlan()
 	if err != nil {
 		return err
@@ -43,11 +41,11 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 		return err
 	}
 
-	if f.DryRun {
+	if o.DryRun {
 		return dryRun(ctx, o, p, password, oldPassword)
 	}
 
-	c, err := f.Client(ctx, t)
+	c, err := o.client(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -88,7 +86,7 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 	if err == nil && res != nil && res.OK && o.Verify {
 		verr = o.verify(ctx, c, t, p, password, &r)
 	}
-	pr, perr := f.Printer()
+	pr, perr := o.Printer()
 	if perr != nil {
 		return perr
 	}
@@ -115,18 +113,17 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 // singlePlan resolves the one server and the change to make on it, and
 // checks the flags that need neither the server nor the password.
 func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
-	f := o.F
-	if _, err := f.OutputFormat(); err != nil {
+	if _, err := o.OutputFormat(); err != nil {
 		return nil, nil, err
 	}
-	names, err := f.ProfileNames()
+	names, err := o.ProfileNames()
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(names) != 1 {
 		return nil, nil, cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
 	}
-	t, err := f.ResolveTarget(names[0])
+	t, err := o.ResolveTarget(names[0])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,7 +146,7 @@ func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
 // and returns err.
 func (o *Options) singleFailed(err error, generated bool) error {
 	if generated && maybeSet(err) {
-		o.F.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
+		o.warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
 	}
 	if generated && o.SecretsOut != "" && definitelyNotSet(err) {
 		// The server answered no: the recorded password was never set,
@@ -164,18 +161,17 @@ func (o *Options) singleFailed(err error, generated bool) error {
 // (the file is rewritten atomically, mode 0600); one fetched by a command
 // lives elsewhere, so the user is told to update it there.
 func (o *Options) refreshProfilePassword(t *cmdutil.Target, p *plan, password string) {
-	f := o.F
-	cfg, path, err := f.Config()
+	cfg, path, err := o.Config()
 	if err == nil {
 		if stored, ok := cfg.Profiles[t.Name]; ok && stored.Password != "" && stored.PasswordCommand == "" {
 			stored.Password = password
 			if err = cfg.Save(path); err == nil {
-				fmt.Fprintf(f.IO.ErrOut, "cpctl: profile %s now logs in with the new password\n", t.Name)
+				fmt.Fprintf(o.IO.ErrOut, "cpctl: profile %s now logs in with the new password\n", t.Name)
 				return
 			}
 		}
 	}
-	f.Warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or where its password-command reads it) before the next use", t.Name, p.user)
+	o.warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or where its password-command reads it) before the next use", t.Name, p.user)
 }
 
 // definitelyNotSet reports whether the server answered and refused, so
@@ -207,7 +203,7 @@ func (o *Options) findOwner(ctx context.Context, c **cpanel.Client, t *cmdutil.T
 	if err == nil {
 		return nil
 	}
-	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
+	nc, ferr := o.TwoFactor(ctx, t, err, true)
 	if nc == nil {
 		var oe ownerError
 		if !errors.As(ferr, &oe) {
@@ -238,7 +234,7 @@ func (o *Options) newPassword(p *plan) (string, bool, error) {
 	if err != nil {
 		return "", false, wrapSecretErr(err)
 	}
-	if err := checkGiven(pw, o.F.Warnf); err != nil {
+	if err := checkGiven(pw, o.warnf); err != nil {
 		return "", false, err
 	}
 	return pw, generated, nil
@@ -268,12 +264,12 @@ func checkGiven(pw string, warnf func(string, ...any)) error {
 func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, error) {
 	if o.OldPasswordFile == "" && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) {
 		// The account logs in with its own password: that is the old one.
-		cc, err := o.F.ClientConfig(ctx, t)
+		cc, err := o.ClientConfig(ctx, t)
 		if err == nil && cc.Secret != "" {
 			return cc.Secret, nil
 		}
 	}
-	if o.Password.Stdin && o.OldPasswordFile == "" && !o.F.CanPrompt() {
+	if o.Password.Stdin && o.OldPasswordFile == "" && !o.CanPrompt {
 		return "", cmdutil.Usagef("the old password is needed too: give it with --old-password-file (standard input carries the new one)")
 	}
 	pw, err := secret.ReadOld(o.OldPasswordFile, o.secretEnv(), fmt.Sprintf("Current password for %s", t.Profile.User))
@@ -298,7 +294,7 @@ func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *c
 	if err == nil {
 		return res, nil
 	}
-	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
+	nc, ferr := o.TwoFactor(ctx, t, err, true)
 	if nc == nil {
 		return res, annotate(ferr, t)
 	}
@@ -337,7 +333,7 @@ func annotate(err error, t *cmdutil.Target) error {
 // sends nothing: the client runs against a transport that records the
 // redacted exchange and refuses to go further.
 func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword string) error {
-	cc, err := o.F.ClientConfig(ctx, p.target)
+	cc, err := o.ClientConfig(ctx, p.target)
 	if err != nil {
 		return err
 	}
@@ -357,14 +353,14 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 		// The look-up is shown, and the change acts for what it finds.
 		_ = newOwners().findOwner(ctx, c, p)
 		p.owner = "OWNER"
-		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
 	}
 	_, _ = send(ctx, c, o, p, password, oldPassword)
-	w := o.F.IO.Out
+	w := o.IO.Out
 	for _, x := range previews {
 		cmdutil.WriteRequest(w, x.Method, x.URL, x.RequestHeader, x.RequestBody)
 	}
-	fmt.Fprintln(o.F.IO.ErrOut, "cpctl: dry run: nothing was sent")
+	fmt.Fprintln(o.IO.ErrOut, "cpctl: dry run: nothing was sent")
 	return nil
 }
 

@@ -53,7 +53,7 @@ func (o *Options) verifyPassword(ctx context.Context, c *cpanel.Client, t *cmdut
 				cpURL = u
 			}
 		}
-		cc, err := o.F.ClientConfig(ctx, t)
+		cc, err := o.ClientConfig(ctx, t)
 		if err != nil {
 			return nil, err
 		}
