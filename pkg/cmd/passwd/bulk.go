@@ -98,22 +98,22 @@ const (
 	metaKinds       = "kinds"     // a rotation's kinds
 )
 
+// batchKind is the batch.Kind of the same name.
 func batchKind(k Kind) batch.Kind {
-	switch k {
-	case FTP:
-		return batch.KindFTP
-	case Email:
-		return batch.KindEmail
-	case MySQL:
-		return batch.KindMySQL
-	case PostgreSQL:
-		return batch.KindPostgreSQL
-	case WebDisk:
-		return batch.KindWebDisk
-	case Mixed:
-		return batch.KindMixed
+	bk, err := batch.ParseKind(string(k))
+	if err != nil {
+		return batch.KindAccount
 	}
-	return batch.KindAccount
+	return bk
+}
+
+// ownerOf is the owner of a row's target: own (the row's, or the one
+// found), else --owner; a selected row's owner is its own, even "".
+func (o *Options) ownerOf(own string, row batch.Row) string {
+	if own == "" && row.Source == "" {
+		return o.Owner
+	}
+	return own
 }
 
 // rowOptions are the options a row runs with: in a mixed run, the run's
@@ -355,17 +355,18 @@ func runBulk(ctx context.Context, o *Options) error {
 
 	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
-	if err != nil {
-		return err
-	}
-	if err := o.bulkEnd(sum, journal, secretsDone, unverified, &failures); err != nil {
-		return err
+	if err == nil {
+		err = o.bulkEnd(sum, journal, secretsDone, unverified, &failures)
 	}
 	if outErr != nil {
 		// The journal has every row; only the printed results were lost.
-		return fmt.Errorf("writing the results to standard output: %w (every row's outcome is in the journal: cpctl journal show %s)", outErr, output.ShellQuote(journal))
+		lost := fmt.Errorf("writing the results to standard output: %w (every row's outcome is in the journal: cpctl journal show %s)", outErr, output.ShellQuote(journal))
+		if err == nil {
+			return lost
+		}
+		o.warnf("%s", lost) // the run's own failure decides the exit
 	}
-	return nil
+	return err
 }
 
 // checkBulkFlags refuses what a bulk run cannot take, before anything is read.
@@ -529,54 +530,54 @@ func (o *Options) generate(row batch.Row) (string, error) {
 // bulkRun plans a fresh run into its journal (every row read and checked
 // first, so a bad file leaves no journal) or resumes one, and runs it.
 func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string, sel *resolution) (batch.Summary, string, error) {
-	journal := cfg.Journal
-	switch {
-	case o.Bulk.Resume != "":
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: resuming %s\n", journal)
-	case sel != nil:
-		if journal == "" {
-			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
-			cfg.Journal = journal
+	if o.Bulk.Resume != "" {
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: resuming %s\n", cfg.Journal)
+	} else {
+		if cfg.Journal == "" {
+			cfg.Journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
 		}
-		vo := cfg.Validate
+		if err := o.plan(cfg, defProfile, sel); err != nil {
+			return batch.Summary{}, cfg.Journal, err
+		}
+	}
+	sum, err := o.resume(ctx, cfg.Journal, cfg)
+	if err != nil {
+		return sum, cfg.Journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, cfg.Journal), cfg.Journal)
+	}
+	return sum, cfg.Journal, nil
+}
+
+// plan writes a fresh run's plan into its journal: the selected rows, or
+// the input's.
+func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) error {
+	vo := cfg.Validate
+	var n int
+	var err error
+	if sel != nil {
 		vo.Generate = true
 		vo.RequireOwner, vo.DefaultOwner = nil, ""
-		n, err := batch.PlanRows(journal, sel.planRows(cfg.Kind), cfg.Kind, o.meta(defProfile), vo)
-		if err != nil {
-			var ve *batch.ValidationError
-			if errors.As(err, &ve) {
-				return batch.Summary{}, journal, o.validationErr(err)
-			}
-			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
-		}
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
-	default:
-		if journal == "" {
-			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
-			cfg.Journal = journal
-		}
-		in, done, err := openInput(o.IO.In, o.Bulk.From)
-		if err != nil {
-			return batch.Summary{}, journal, err
+		n, err = batch.PlanRows(cfg.Journal, sel.planRows(cfg.Kind), cfg.Kind, o.meta(defProfile), vo)
+	} else {
+		in, done, oerr := openInput(o.IO.In, o.Bulk.From)
+		if oerr != nil {
+			return oerr
 		}
 		defer done()
-		vo := cfg.Validate
 		vo.Generate = cfg.Generate != nil
-		n, err := batch.Plan(journal, in, cfg.Kind, o.meta(defProfile), vo)
-		if err != nil {
-			var ve *batch.ValidationError
-			if errors.As(err, &ve) {
-				return batch.Summary{}, journal, o.validationErr(err)
-			}
-			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
-		}
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
+		n, err = batch.Plan(cfg.Journal, in, cfg.Kind, o.meta(defProfile), vo)
 	}
-	sum, err := o.resume(ctx, journal, cfg)
-	if err != nil {
-		return sum, journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, journal), journal)
+	var ve *batch.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return o.validationErr(err)
+	case err != nil:
+		return cmdutil.Usagef("bulk run: %w", err)
+	case sel != nil:
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), cfg.Journal)
+	default:
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, cfg.Journal)
 	}
-	return sum, journal, nil
+	return nil
 }
 
 // bulkEnd prints the summary, writes --secrets-out once every row is
@@ -658,8 +659,7 @@ type bulkOutput struct {
 
 	mu sync.Mutex // the progress bar and the rows share the terminal
 
-	errMu    sync.Mutex
-	writeErr error // the first failed row write
+	writeErr error // the first failed row write (the runner writes one row at a time)
 }
 
 func newBulkOutput(o *Options) *bulkOutput {
@@ -684,12 +684,8 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 	o := b.o
 	b.stream = b.pr.Stream(opts...)
 	write := func(r output.PasswdResult) {
-		if err := b.stream.Write(r); err != nil {
-			b.errMu.Lock()
-			if b.writeErr == nil {
-				b.writeErr = err
-			}
-			b.errMu.Unlock()
+		if err := b.stream.Write(r); err != nil && b.writeErr == nil {
+			b.writeErr = err
 		}
 	}
 	if !o.IO.ErrTTY {
@@ -724,16 +720,13 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 // write error: rows lost on the way to a closed pipe or a full disk are
 // reported, not dropped.
 func (b *bulkOutput) close() error {
-	var errs []error
+	errs := []error{b.writeErr}
 	if b.stream != nil {
 		errs = append(errs, b.stream.Close())
 	}
 	if b.paced != nil {
 		errs = append(errs, b.paced.Close())
 	}
-	b.errMu.Lock()
-	errs = append([]error{b.writeErr}, errs...)
-	b.errMu.Unlock()
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -780,10 +773,7 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	if err != nil {
 		return failOutcome(err, false)
 	}
-	owner := row.Owner
-	if owner == "" && row.Source == "" { // a selected row's owner is its own, even ""
-		owner = o.Owner
-	}
+	owner := o.ownerOf(row.Owner, row)
 	p, err := resolvePlan(o, s.target, row.Target, owner)
 	if err != nil {
 		return unsentOutcome(err)
@@ -856,14 +846,9 @@ func (o *Options) changeRow(ctx context.Context, s *server, p *plan, row batch.R
 // password change itself may have been sent.
 func failOutcome(err error, sent bool) batch.Outcome {
 	code := cmdutil.ExitCode(err)
-	msg := err.Error()
-	var apiErr *cpanel.Error
-	if errors.As(err, &apiErr) && apiErr.Reason != "" {
-		msg = apiErr.Reason
-	}
 	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
 	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: code == cmdutil.ExitTransport,
-		Class: class, Message: strings.TrimSpace(msg)}
+		Class: class, Message: strings.TrimSpace(reason(err))}
 }
 
 // rowState decides a failed row's fate. Before the change was sent (the
@@ -883,10 +868,7 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 	if profile == "" {
 		profile = sv.def
 	}
-	owner := r.Row.Owner
-	if owner == "" && r.Row.Source == "" {
-		owner = o.Owner
-	}
+	owner := o.ownerOf(r.Row.Owner, r.Row)
 	out := output.PasswdResult{
 		Profile: profile, Kind: string(o.Kind), Target: r.Row.Target, Owner: owner,
 		OK: r.Outcome.OK(), Services: r.Outcome.Services, Message: r.Outcome.Message,

@@ -131,15 +131,8 @@ func (o *Options) bulkDeliver(def string) func(context.Context, batch.Delivery) 
 			}
 			servers[profile] = server
 		}
-		owner := bd.Owner // the row's own, or the one found
-		if owner == "" && bd.Row.Source == "" {
-			owner = o.Owner // a selected row's owner is its own, even ""
-		}
-		kind := string(o.Kind)
-		if bd.Row.Kind != 0 { // a mixed run's row (cpctl rotate)
-			kind = bd.Row.Kind.String()
-		}
-		d := &delivery{profile: profile, server: server, kind: kind, target: bd.Row.Target, owner: owner, state: bd.State}
+		d := &delivery{profile: profile, server: server, kind: string(o.rowOptions(bd.Row).Kind), target: bd.Row.Target,
+			owner: o.ownerOf(bd.Owner, bd.Row), state: bd.State}
 		err := o.deliver(ctx, d, bd.Password)
 		if err != nil {
 			o.note(fmt.Sprintf("%s (line %d) not delivered: %s", termsafe.String(bd.Row.Target), bd.Row.Line, termsafe.String(err.Error())))

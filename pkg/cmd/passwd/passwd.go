@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -386,40 +385,32 @@ func (p *plan) needsOldPassword() bool {
 }
 
 func (o *Options) accountOptions() (cpanel.AccountPasswdOptions, error) {
-	var ao cpanel.AccountPasswdOptions
 	if o.DBPassUpdate && o.NoDBPassUpdate {
-		return ao, cmdutil.Usagef("--db-pass-update and --no-db-pass-update contradict each other")
+		return cpanel.AccountPasswdOptions{}, cmdutil.Usagef("--db-pass-update and --no-db-pass-update contradict each other")
 	}
 	if o.Digest && o.NoDigest {
-		return ao, cmdutil.Usagef("--digest and --no-digest contradict each other")
+		return cpanel.AccountPasswdOptions{}, cmdutil.Usagef("--digest and --no-digest contradict each other")
 	}
-	if o.NoDBPassUpdate {
-		ao.DBPassUpdate = boolPtr(false)
-	} else if o.DBPassUpdate {
-		ao.DBPassUpdate = boolPtr(true)
-	}
-	if o.Digest {
-		ao.Digest = boolPtr(true)
-	} else if o.NoDigest {
-		ao.Digest = boolPtr(false)
-	}
-	return ao, nil
+	return cpanel.AccountPasswdOptions{DBPassUpdate: tri(o.DBPassUpdate, o.NoDBPassUpdate), Digest: tri(o.Digest, o.NoDigest)}, nil
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// tri is a --flag/--no-flag pair as an optional boolean of the API: nil
+// when neither was given, so that the server keeps its setting.
+func tri(yes, no bool) *bool {
+	if !yes && !no {
+		return nil
+	}
+	return boolPtr(yes)
+}
 
 // send performs one change with an already resolved password.
 func send(ctx context.Context, c *cpanel.Client, o *Options, p *plan, password, oldPassword string) (*cpanel.Result, error) {
 	switch p.kind {
 	case Account:
 		if p.api == cpanel.CPAPI2 {
-			var digest *bool
-			if o.Digest {
-				digest = boolPtr(true)
-			} else if o.NoDigest {
-				digest = boolPtr(false)
-			}
-			return c.ChangeOwnPassword(ctx, oldPassword, password, cpanel.ChangeOwnOptions{EnableMySQL: o.EnableMySQL, Digest: digest})
+			return c.ChangeOwnPassword(ctx, oldPassword, password, cpanel.ChangeOwnOptions{EnableMySQL: o.EnableMySQL, Digest: tri(o.Digest, o.NoDigest)})
 		}
 		ao, err := o.accountOptions()
 		if err != nil {
@@ -433,13 +424,7 @@ func send(ctx context.Context, c *cpanel.Client, o *Options, p *plan, password, 
 	case PostgreSQL:
 		return c.DBPasswd(ctx, cpanel.PostgreSQL, p.owner, p.user, password)
 	case WebDisk:
-		var wo cpanel.WebDiskPasswdOptions
-		if o.Digest {
-			wo.Digest = boolPtr(true)
-		} else if o.NoDigest {
-			wo.Digest = boolPtr(false)
-		}
-		return c.WebDiskPasswdWith(ctx, p.owner, p.display, password, wo)
+		return c.WebDiskPasswdWith(ctx, p.owner, p.display, password, cpanel.WebDiskPasswdOptions{Digest: tri(o.Digest, o.NoDigest)})
 	default:
 		return c.EmailPasswd(ctx, p.api, p.owner, p.user, p.domain, password)
 	}
@@ -478,12 +463,7 @@ func result(p *plan, res *cpanel.Result, err error) output.PasswdResult {
 	if err != nil {
 		r.OK = false
 		r.ExitCode = cmdutil.ExitCode(err)
-		var apiErr *cpanel.Error
-		if errors.As(err, &apiErr) && apiErr.Reason != "" {
-			r.Message = apiErr.Reason
-		} else {
-			r.Message = err.Error()
-		}
+		r.Message = reason(err)
 	}
 	return r
 }
