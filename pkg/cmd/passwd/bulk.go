@@ -252,7 +252,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 			sv.target.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return pace.Transport(rt, lim) }
 			sv.target.MaxRetries = pacedRetries
 		}
-		sv.client, sv.err = s.o.client(ctx, sv.target)
+		sv.client, sv.err = s.o.Client(ctx, sv.target)
 	})
 	return sv, sv.err
 }

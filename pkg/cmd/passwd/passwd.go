@@ -52,8 +52,10 @@ type Deps struct {
 	ProfileNames  func() ([]string, error)
 	ResolveTarget func(name string) (*cmdutil.Target, error)
 	// ClientConfig fetches a target's secret and describes its client;
-	// TwoFactor handles a two-factor refusal (cmdutil.Factory.TwoFactorFallback).
+	// Client builds it; TwoFactor handles a two-factor refusal
+	// (cmdutil.Factory.TwoFactorFallback).
 	ClientConfig func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	Client       func(context.Context, *cmdutil.Target) (*cpanel.Client, error)
 	TwoFactor    func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
 	// OutputFormat is -o; Printer prints in it on standard output.
 	OutputFormat func() (output.Format, error)
@@ -71,17 +73,8 @@ type Deps struct {
 // DepsOf takes a command's Deps from the factory.
 func DepsOf(f *cmdutil.Factory) Deps {
 	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
-		ClientConfig: f.ClientConfig, TwoFactor: f.TwoFactorFallback, OutputFormat: f.OutputFormat, Printer: f.Printer,
+		ClientConfig: f.ClientConfig, Client: f.Client, TwoFactor: f.TwoFactorFallback, OutputFormat: f.OutputFormat, Printer: f.Printer,
 		CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun, Verbose: f.Verbose}
-}
-
-// client builds the client for a target.
-func (d *Deps) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client, error) {
-	cc, err := d.ClientConfig(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	return cmdutil.NewClient(cc)
 }
 
 // warnf prints a warning line on standard error.

@@ -45,7 +45,7 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 		return dryRun(ctx, o, p, password, oldPassword)
 	}
 
-	c, err := o.client(ctx, t)
+	c, err := o.Client(ctx, t)
 	if err != nil {
 		return err
 	}
