@@ -590,7 +590,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		resume := fmt.Sprintf("cpctl %s --resume %s", CommandFor(string(o.Kind)), output.ShellQuote(journal))
+		resume := o.resumeCommand(journal)
 		if sum.Interrupted {
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}

@@ -198,23 +198,31 @@ func secretsRow(p *plan, password string) ([]string, []string) {
 // to be found (through WHM without --owner). A two-factor refusal gets the
 // same second chance as the change itself.
 func (o *Options) findOwner(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan) error {
-	ow := newOwners()
-	err := ow.findOwner(ctx, *c, p)
+	err := o.withTwoFactor(ctx, c, t, func(c *cpanel.Client) error { return newOwners().findOwner(ctx, c, p) })
+	var oe ownerError
+	if err != nil && !errors.As(err, &oe) {
+		// The fallback's own words on two-factor, about the look-up.
+		err = ownerError{what: p.ownerWhat(), err: err}
+	}
+	return annotate(err, t)
+}
+
+// withTwoFactor runs call on *c. When the server refuses it for two-factor
+// and the profile has no code source, a code is asked for once at a
+// terminal and call runs again on a client that sends it (which replaces
+// *c); without a terminal the error names the profile key to set.
+func (o *Options) withTwoFactor(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, call func(*cpanel.Client) error) error {
+	err := call(*c)
 	if err == nil {
 		return nil
 	}
-	nc, ferr := o.TwoFactor(ctx, t, err, true)
+	nc, err := o.TwoFactor(ctx, t, err, true)
 	if nc == nil {
-		var oe ownerError
-		if !errors.As(ferr, &oe) {
-			// The fallback's own words on two-factor, about the look-up.
-			ferr = ownerError{what: p.ownerWhat(), err: ferr}
-		}
-		return annotate(ferr, t)
+		return err
 	}
 	_ = (*c).Close(ctx)
 	*c = nc
-	return annotate(newOwners().findOwner(ctx, nc, p), t)
+	return call(nc)
 }
 
 func (o *Options) newPassword(p *plan) (string, bool, error) {
@@ -286,21 +294,14 @@ func wrapSecretErr(err error) error {
 	return err
 }
 
-// sendWithTwoFactor sends the change; when the server refuses for
-// two-factor and the profile has no code source, it asks for a code once
-// at a terminal, or names the profile key to set.
+// sendWithTwoFactor sends the change, with a two-factor code if the server
+// asks for one (withTwoFactor).
 func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan, password, oldPassword string) (*cpanel.Result, error) {
-	res, err := send(ctx, *c, o, p, password, oldPassword)
-	if err == nil {
-		return res, nil
-	}
-	nc, ferr := o.TwoFactor(ctx, t, err, true)
-	if nc == nil {
-		return res, annotate(ferr, t)
-	}
-	_ = (*c).Close(ctx)
-	*c = nc
-	res, err = send(ctx, nc, o, p, password, oldPassword)
+	var res *cpanel.Result
+	err := o.withTwoFactor(ctx, c, t, func(c *cpanel.Client) (err error) {
+		res, err = send(ctx, c, o, p, password, oldPassword)
+		return err
+	})
 	return res, annotate(err, t)
 }
 
