@@ -65,15 +65,16 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 	}
 
 	if generated && o.SecretsOut != "" {
-		header, row := secretsRow(p, password)
-		if err := writeSecretsOut(o.SecretsOut, header, [][]string{row}); err != nil {
+		// The target's column is named as in a bulk run's input (user, address, login).
+		header := []string{batchKind(p.kind).TargetColumn(), "password", "owner", "profile"}
+		if err := writeSecretsOut(o.SecretsOut, header, [][]string{{p.display, password, p.owner, p.target.Name}}); err != nil {
 			return err
 		}
 	}
 
 	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
 	r := result(p, res, err)
-	r.MaybeApplied = err != nil && maybeSet(err)
+	r.MaybeApplied = cpanel.StateOf(err).MaybeApplied()
 	delivered, derr := o.deliverSingle(ctx, p, password, &r)
 	defer func() { retErr = o.singleUndelivered(retErr, derr, p, generated) }()
 	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) && !delivered {
@@ -145,12 +146,14 @@ func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
 // singleFailed says what a failed change means for a generated password
 // and returns err.
 func (o *Options) singleFailed(err error, generated bool) error {
-	if generated && maybeSet(err) {
+	switch s := cpanel.StateOf(err); {
+	case !generated:
+	case s.MaybeApplied():
 		o.warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
-	}
-	if generated && o.SecretsOut != "" && definitelyNotSet(err) {
+	case o.SecretsOut != "" && (s == fate.Refused || s == fate.NotSent):
 		// The server answered no: the recorded password was never set,
-		// and keeping it would mislead whoever reads the file.
+		// and keeping it would mislead whoever reads the file. (After a
+		// transport failure it may have been, and its record stays.)
 		_ = os.Remove(o.SecretsOut)
 	}
 	return err
@@ -172,26 +175,6 @@ func (o *Options) refreshProfilePassword(t *cmdutil.Target, p *plan, password st
 		}
 	}
 	o.warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or where its password-command reads it) before the next use", t.Name, p.user)
-}
-
-// definitelyNotSet reports whether the server answered and refused, so
-// the password cannot have been set; after a transport failure it may have
-// been, and its record must stay.
-func definitelyNotSet(err error) bool {
-	s := cpanel.StateOf(err)
-	return s == fate.Refused || s == fate.NotSent
-}
-
-// maybeSet reports whether the request may have reached the server and
-// run although no usable reply came back.
-func maybeSet(err error) bool {
-	return cpanel.StateOf(err) == fate.Unknown
-}
-
-// secretsRow is the --secrets-out header and row for one change; the
-// target's column is named as in a bulk run's input (user, address, login).
-func secretsRow(p *plan, password string) ([]string, []string) {
-	return []string{batchKind(p.kind).TargetColumn(), "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
 }
 
 // findOwner looks up the account that owns the change's target when it is
