@@ -424,6 +424,7 @@ type scheduler struct {
 	// could not queue yet.
 	queues map[string]*profileQueue
 	held   []job
+	pass   uint64 // counts the calls of place
 }
 
 // profileQueue is one profile's rows and workers. Its workers hold it, the
@@ -431,6 +432,7 @@ type scheduler struct {
 // workers of different profiles never wait for each other.
 type profileQueue struct {
 	profile string
+	keptIn  uint64 // the dispatcher's: the pass of place that kept a row of it
 
 	mu      sync.Mutex
 	more    sync.Cond // idle workers wait here for a row; L is &mu
@@ -503,6 +505,7 @@ func (s *scheduler) end() {
 // rows in order, and hands each to an idle worker of its profile, or starts
 // one where the profile has room for another.
 func (s *scheduler) place() {
+	s.pass++
 	kept := s.held[:0]
 	for i, jb := range s.held {
 		if s.queued.Load() >= int64(s.maxQueued) {
@@ -510,10 +513,17 @@ func (s *scheduler) place() {
 			break
 		}
 		q := s.queue(jb.row.Profile)
+		if q.keptIn == s.pass {
+			// An earlier row of the profile waits: this one may not
+			// overtake it, though a worker may have made room since.
+			kept = append(kept, jb)
+			continue
+		}
 		limit := s.workers(q.profile)
 		q.mu.Lock()
 		if len(q.jobs) >= s.perProfile {
 			q.mu.Unlock()
+			q.keptIn = s.pass
 			kept = append(kept, jb)
 			continue
 		}

@@ -212,3 +212,27 @@ func testReadAheadCoversProfiles(t *testing.T) {
 		t.Errorf("%d fsyncs for %d rows over %d profiles", n, rows, profiles)
 	}
 }
+
+// TestRowsInOrderPerProfile: at a concurrency of 1 a profile's rows are sent
+// in the input's order. The dispatcher places rows while the workers take
+// them: a row it had to hold back (its queue was full) must not be overtaken
+// by a later row of the profile that found room a moment after.
+func TestRowsInOrderPerProfile(t *testing.T) {
+	const rows = 3000
+	var got []int
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(csvRows(rows, "a")),
+		Kind: KindAccount, Concurrency: 1,
+		Exec: func(_ context.Context, row Row, _ string) Outcome {
+			got = append(got, row.Seq) // one worker: no lock needed, and -race says if there were two
+			return Outcome{State: fate.Applied}
+		},
+		Generate: counterGen(), syncFn: func(*os.File) error { return nil }})
+	if err != nil || sum.Succeeded != rows {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] < got[i-1] {
+			t.Fatalf("row %d sent after row %d", got[i], got[i-1])
+		}
+	}
+}
