@@ -7,7 +7,8 @@
 // if any row is invalid no journal appears and nothing is sent.
 // The run phase (Resume, or the rest of Run) streams the rows back from the
 // journal and sends them through an injected executor with bounded
-// concurrency per profile and an optional rate limit. Before a row's request
+// concurrency per profile (which may follow a paced server's limit, see
+// RunConfig.Workers) and an optional rate limit. Before a row's request
 // is sent, its password is on disk in the journal; after the reply, its
 // outcome is. Killing the process at any moment (kill -9, power loss) loses
 // nothing: Resume skips rows with an outcome, sends rows that had an intent
