@@ -63,20 +63,26 @@ func (e *env) checkSecretsFile(path string, want int) map[string]string {
 // readSecrets parses a --secrets-out CSV into target → password.
 func readSecrets(t *testing.T, path string) map[string]string {
 	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	recs, err := csv.NewReader(fh).ReadAll()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := map[string]string{}
-	for _, r := range recs[1:] {
+	for _, r := range csvRecords(t, string(data))[1:] {
 		m[r[0]] = r[1]
 	}
 	return m
+}
+
+// csvRecords parses CSV that cpctl wrote (a secrets file, an export): a
+// generated password may hold a comma or a quote.
+func csvRecords(t *testing.T, data string) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("not CSV with a header (%v):\n%s", err, data)
+	}
+	return recs
 }
 
 func TestBulkGenerate(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -86,7 +85,7 @@ func TestDBPasswd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, nil, simulator.Options{})
 			e.writeConfig()
-			r := e.run(tt.stdin+"\n", append(tt.args, "--password-stdin", "-o", "json")...)
+			r := e.call(tt.stdin+"\n", append(tt.args, "--password-stdin", "-o", "json")...)
 			e.wantCode(r, tt.code)
 			e.noSecrets(r, newPass)
 			if tt.code != 0 {
@@ -118,7 +117,7 @@ func TestDBPasswd(t *testing.T) {
 // breaks the site until its configuration is updated.
 func TestDBPasswdHelpWarns(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
-	r := e.run("", "db", "passwd", "--help")
+	r := e.call("", "db", "passwd", "--help")
 	e.wantCode(r, 0)
 	for _, s := range []string{"stops working", "wp-config.php", "--engine"} {
 		if !strings.Contains(r.stdout, s) {
@@ -133,7 +132,7 @@ func TestDBPasswdHelpWarns(t *testing.T) {
 func TestDBPasswdOwnerLookupUnavailable(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run(newPass+"\n", "-p", "res", "db", "passwd", "alice_shop", "--password-stdin")
+	r := e.call(newPass+"\n", "-p", "res", "db", "passwd", "alice_shop", "--password-stdin")
 	if r.code == 0 || !strings.Contains(r.stderr, "looking up the owner of database user alice_shop (give --owner to skip it)") ||
 		!strings.Contains(r.stderr, "Only root resellers can do this!") || !strings.Contains(r.stderr, "the password change was not sent") {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
@@ -154,7 +153,7 @@ func TestWebDiskPasswd(t *testing.T) {
 		t.Fatal("the sample login starts with Digest Authentication on")
 	}
 	// Through WHM without --owner: the domain's owner is found.
-	r := e.run(newPass+"\n", "-p", "whm", "webdisk", "passwd", login, "--password-stdin", "-o", "json")
+	r := e.call(newPass+"\n", "-p", "whm", "webdisk", "passwd", login, "--password-stdin", "-o", "json")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)
 	rows := jsonRows(t, r.stdout)
@@ -168,13 +167,13 @@ func TestWebDiskPasswd(t *testing.T) {
 	// --digest turns it on; a later change without the flag keeps it on.
 	for i, args := range [][]string{{"--digest"}, {}} {
 		pw := newPass + string(rune('a'+i))
-		r = e.run(pw+"\n", append([]string{"-p", "cp", "webdisk", "passwd", login, "--password-stdin"}, args...)...)
+		r = e.call(pw+"\n", append([]string{"-p", "cp", "webdisk", "passwd", login, "--password-stdin"}, args...)...)
 		e.wantCode(r, 0)
 		if !e.srv.Sim.CheckPasswordOf(simulator.KindWebDisk, login, pw) || !webDiskDigest(t, e, login) {
 			t.Fatalf("after %v: want the new password with Digest Authentication on", args)
 		}
 	}
-	r = e.run(newPass+"\n", "-p", "cp", "webdisk", "passwd", login, "--password-stdin", "--no-digest")
+	r = e.call(newPass+"\n", "-p", "cp", "webdisk", "passwd", login, "--password-stdin", "--no-digest")
 	e.wantCode(r, 0)
 	if webDiskDigest(t, e, login) {
 		t.Error("--no-digest left Digest Authentication on")
@@ -216,7 +215,7 @@ func TestOwnerFoundForFTPAndEmail(t *testing.T) {
 		{"email", "info@bob.example", simulator.KindEmail},
 		{"ftp", "files@bob.example", simulator.KindFTP},
 	} {
-		r := e.run(newPass+"\n", "-p", "whm", tt.kind, "passwd", tt.target, "--password-stdin", "-o", "json")
+		r := e.call(newPass+"\n", "-p", "whm", tt.kind, "passwd", tt.target, "--password-stdin", "-o", "json")
 		e.wantCode(r, 0)
 		rows := jsonRows(t, r.stdout)
 		if len(rows) != 1 || !rows[0].OK || rows[0].Owner != "bob" {
@@ -226,14 +225,14 @@ func TestOwnerFoundForFTPAndEmail(t *testing.T) {
 			t.Errorf("%s: not changed", tt.target)
 		}
 	}
-	r := e.run(newPass+"\n", "-p", "whm", "ftp", "passwd", "files", "--password-stdin")
+	r := e.call(newPass+"\n", "-p", "whm", "ftp", "passwd", "files", "--password-stdin")
 	e.wantCode(r, 2)
 	if !strings.Contains(r.stderr, "--owner") {
 		t.Errorf("a bare FTP user: %s", r.stderr)
 	}
 	// --dry-run shows the look-up and sends nothing.
 	before := e.srv.Sim.Stats().Requests
-	r = e.run(newPass+"\n", "-p", "whm", "--dry-run", "email", "passwd", "info@bob.example", "--password-stdin")
+	r = e.call(newPass+"\n", "-p", "whm", "--dry-run", "email", "passwd", "info@bob.example", "--password-stdin")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "/json-api/getdomainowner") || !strings.Contains(r.stdout, "cpanel_jsonapi_user=OWNER") ||
 		!strings.Contains(r.stderr, "OWNER stands for the owner of bob.example") {
@@ -256,7 +255,7 @@ func TestBulkOwnerFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	journal := filepath.Join(e.dir, "dav.journal")
-	r := e.run("", "-p", "whm", "webdisk", "passwd", "--from", in, "--generate", "--journal", journal, "-o", "jsonl", "--concurrency", "3")
+	r := e.call("", "-p", "whm", "webdisk", "passwd", "--from", in, "--generate", "--journal", journal, "-o", "jsonl", "--concurrency", "3")
 	e.wantCode(r, 5)
 	rows := jsonRows(t, r.stdout)
 	got := map[string]row{}
@@ -276,7 +275,7 @@ func TestBulkOwnerFound(t *testing.T) {
 		t.Errorf("getdomainowner asked %d times, want once per domain (3)", n)
 	}
 	// The refused row is settled: a resume has nothing left to send.
-	r = e.run("", "webdisk", "passwd", "--resume", journal)
+	r = e.call("", "webdisk", "passwd", "--resume", journal)
 	e.wantCode(r, 5)
 	if n := e.srv.Sim.Stats().ByFunction["uapi:WebDisk::set_password"]; n != 2 {
 		t.Errorf("set_password sent %d times over the run and its resume, want 2", n)
@@ -290,23 +289,22 @@ func TestBulkOwnerFound(t *testing.T) {
 	}
 	journal = filepath.Join(e.dir, "pg.journal")
 	secrets := filepath.Join(e.dir, "pg-secrets.csv")
-	r = e.run("", "-p", "whm", "db", "passwd", "--engine", "postgresql", "--from", in, "--generate", "--journal", journal, "--secrets-out", secrets)
+	r = e.call("", "-p", "whm", "db", "passwd", "--engine", "postgresql", "--from", in, "--generate", "--journal", journal, "--secrets-out", secrets)
 	e.wantCode(r, 0)
 	data, err := os.ReadFile(secrets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// CSV: a generated password may hold a comma or a quote.
-	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
-	if err != nil || len(recs) != 3 || recs[0][0] != "user" || recs[0][1] != "password" {
-		t.Fatalf("secrets file (%v):\n%s", err, data)
+	recs := csvRecords(t, string(data))
+	if len(recs) != 3 || recs[0][0] != "user" || recs[0][1] != "password" {
+		t.Fatalf("secrets file:\n%s", data)
 	}
 	for _, f := range recs[1:] {
 		if !e.srv.Sim.CheckPasswordOf(simulator.KindPostgreSQL, f[0], f[1]) {
 			t.Errorf("%s: the secrets file's password is not the server's", f[0])
 		}
 	}
-	r = e.run("", "db", "passwd", "--resume", journal)
+	r = e.call("", "db", "passwd", "--resume", journal)
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stderr, "2 finished in an earlier run") {
 		t.Errorf("resume: %s", r.stderr)
@@ -325,17 +323,17 @@ func TestDBRunResumeCommand(t *testing.T) {
 	}
 	journal := filepath.Join(e.dir, "pg.journal")
 	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultTruncated})
-	r := e.run("", "-p", "whm", "db", "passwd", "--engine", "postgresql", "--from", in, "--generate", "--journal", journal)
+	r := e.call("", "-p", "whm", "db", "passwd", "--engine", "postgresql", "--from", in, "--generate", "--journal", journal)
 	want := "cpctl db passwd --engine postgresql --resume " + journal
 	if r.code == 0 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("exit %d, want a failure and %q in:\n%s", r.code, want, r.stderr)
 	}
-	r = e.run("", "journal", "show", journal)
+	r = e.call("", "journal", "show", journal)
 	if !strings.Contains(r.stderr, "finish with '"+want+"'") {
 		t.Errorf("journal show:\n%s", r.stderr)
 	}
 	e.srv.Sim.SetFault("bob", simulator.Fault{Kind: simulator.FaultNone})
-	r = e.run("", strings.Fields(want)[1:]...)
+	r = e.call("", strings.Fields(want)[1:]...)
 	e.wantCode(r, 0)
 }
 
@@ -355,7 +353,7 @@ func TestDBPasswdOwnerFound(t *testing.T) {
 		{[]string{"alice_crm", "--engine", "postgresql"}, simulator.KindPostgreSQL, "alice_crm", "alice"},
 	} {
 		before := lookups()
-		r := e.run("", append([]string{"-p", "whm", "db", "passwd", "--generate", "-o", "json"}, tt.args...)...)
+		r := e.call("", append([]string{"-p", "whm", "db", "passwd", "--generate", "-o", "json"}, tt.args...)...)
 		e.wantCode(r, 0)
 		rows := jsonRows(t, r.stdout)
 		if len(rows) != 1 || !rows[0].OK || rows[0].Owner != tt.o || rows[0].Target != tt.user || rows[0].Password == "" {
@@ -374,7 +372,7 @@ func TestDBPasswdOwnerFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := lookups()
-	r := e.run("", "-p", "whm", "db", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "db.journal"),
+	r := e.call("", "-p", "whm", "db", "passwd", "--from", in, "--generate", "--journal", filepath.Join(e.dir, "db.journal"),
 		"-o", "jsonl", "--concurrency", "4")
 	e.wantCode(r, 5)
 	got := map[string]row{}
@@ -429,19 +427,19 @@ func TestBulkFoundOwnerRecorded(t *testing.T) {
 			}
 			journal := filepath.Join(e.dir, tt.cmd[0]+".journal")
 			secrets := filepath.Join(e.dir, tt.cmd[0]+"-secrets.csv")
-			r := e.run("", append([]string{"-p", "whm"}, append(tt.cmd, "--from", in, "--generate", "--journal", journal,
+			r := e.call("", append([]string{"-p", "whm"}, append(tt.cmd, "--from", in, "--generate", "--journal", journal,
 				"--secrets-out", secrets, "--secrets-command", script)...)...)
 			e.wantCode(r, 0)
 			exported := filepath.Join(e.dir, tt.cmd[0]+"-export.csv")
-			e.wantCode(e.run("", "journal", "export", journal, "--secrets-out", exported), 0)
+			e.wantCode(e.call("", "journal", "export", journal, "--secrets-out", exported), 0)
 			for _, file := range []string{secrets, exported} {
 				data, err := os.ReadFile(file)
 				if err != nil {
 					t.Fatal(err)
 				}
-				recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
-				if err != nil || len(recs) != len(tt.want)+1 || recs[0][1] != "password" || recs[0][2] != "owner" {
-					t.Fatalf("%s (%v):\n%s", file, err, data)
+				recs := csvRecords(t, string(data))
+				if len(recs) != len(tt.want)+1 || recs[0][1] != "password" || recs[0][2] != "owner" {
+					t.Fatalf("%s:\n%s", file, data)
 				}
 				for _, f := range recs[1:] {
 					if f[2] != tt.want[f[0]] || !e.srv.Sim.CheckPasswordOf(tt.simKind, f[0], f[1]) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -104,14 +103,14 @@ func TestSecretsCommandDelivers(t *testing.T) {
 	writeUsers(t, in, 20)
 	cmd, store := e.storeScript("", "")
 	journal := filepath.Join(e.dir, "run.journal")
-	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-command", cmd, "--journal", journal, "-o", "jsonl")
+	r := e.call("", "account", "passwd", "--from", in, "--generate", "--secrets-command", cmd, "--journal", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	delivered := e.checkStore(store, userNames(20))
 	e.noSecrets(r, mapValues(delivered)...)
 	if !strings.Contains(r.stderr, "cpctl: 20 new passwords delivered by secrets-command in this run; 0 rows not delivered\n") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
-	r = e.run("", "journal", "show", journal, "-o", "json")
+	r = e.call("", "journal", "show", journal, "-o", "json")
 	e.wantCode(r, 0)
 	var st struct {
 		Delivery               bool
@@ -121,7 +120,7 @@ func TestSecretsCommandDelivers(t *testing.T) {
 		t.Errorf("journal show: %+v, %v\n%s", st, err, r.stdout)
 	}
 
-	r = e.run("", "account", "passwd", "bob", "--generate", "--secrets-command", cmd, "-o", "json")
+	r = e.call("", "account", "passwd", "bob", "--generate", "--secrets-command", cmd, "-o", "json")
 	e.wantCode(r, 0)
 	lines := readStore(t, store)
 	bob := lines[len(lines)-1]
@@ -149,7 +148,7 @@ func TestSecretsCommandNoSecretInArgvOrEnv(t *testing.T) {
 	spy := filepath.Join(e.dir, "spy.txt")
 	store := filepath.Join(e.dir, "store.txt")
 	cmd := fmt.Sprintf(`{ echo "argv: $0 $*"; env; if [ -r /proc/$$/cmdline ]; then echo "proc:"; tr '\0' '\n' < /proc/$$/cmdline; tr '\0' '\n' < /proc/$$/environ; fi; } >> %q; IFS= read -r pw; printf '%%s\n' "$pw" > %q`, spy, store)
-	r := e.runEnv([]string{"CPCTL_PASSWORD=" + simulator.SampleRootPassword}, "", "account", "passwd", "bob", "--generate", "--secrets-command", cmd)
+	r := e.callEnv([]string{"CPCTL_PASSWORD=" + simulator.SampleRootPassword}, "", "account", "passwd", "bob", "--generate", "--secrets-command", cmd)
 	e.wantCode(r, 0)
 	data, err := os.ReadFile(store)
 	if err != nil {
@@ -192,7 +191,7 @@ func TestSecretsCommandFailsThenResume(t *testing.T) {
 	}
 	cmd, store := e.storeScript(locked, "user0005")
 	journal := filepath.Join(e.dir, "run.journal")
-	r := e.run("", "account", "passwd", "--from", in, "--generate", "--secrets-command", cmd, "--journal", journal, "-o", "jsonl")
+	r := e.call("", "account", "passwd", "--from", in, "--generate", "--secrets-command", cmd, "--journal", journal, "-o", "jsonl")
 	e.wantCode(r, 5)
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
 	want := fmt.Sprintf("cpctl: 1 changed rows were not delivered by secrets-command (cpctl journal show %s lists them); once it works, deliver them with: cpctl account passwd --resume %s", journal, journal)
@@ -206,20 +205,20 @@ func TestSecretsCommandFailsThenResume(t *testing.T) {
 		t.Errorf("the store has %d rows, want 7", n)
 	}
 
-	r = e.run("", "journal", "show", journal)
+	r = e.call("", "journal", "show", journal)
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "not delivered: 1\n") || !strings.Contains(r.stdout, "store: user0005 is locked") ||
 		!strings.Contains(r.stderr, "cpctl: 1 changed rows not delivered: deliver them with 'cpctl account passwd --resume "+journal+"'") {
 		t.Errorf("journal show:\n%s\n%s", r.stdout, r.stderr)
 	}
-	r = e.run("", "journal", "export", journal, "--undelivered", "--secrets-out", "-")
+	r = e.call("", "journal", "export", journal, "--undelivered", "--secrets-out", "-")
 	e.wantCode(r, 0)
-	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
-	if err != nil || len(recs) != 2 || strings.Join(recs[0], ",") != "user,password" || recs[1][0] != "user0005" ||
+	recs := csvRecords(t, r.stdout)
+	if len(recs) != 2 || strings.Join(recs[0], ",") != "user,password" || recs[1][0] != "user0005" ||
 		!e.srv.Sim.CheckPassword("user0005", recs[1][1]) {
-		t.Errorf("journal export --undelivered (%v):\n%s", err, r.stdout)
+		t.Errorf("journal export --undelivered:\n%s", r.stdout)
 	}
-	r = e.run("", "journal", "export", journal, "--secrets-out", "-")
+	r = e.call("", "journal", "export", journal, "--secrets-out", "-")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stderr, "cpctl: 1 changed rows were not delivered by --secrets-command") {
 		t.Errorf("a full export should say rows are not delivered:\n%s", r.stderr)
@@ -229,7 +228,7 @@ func TestSecretsCommandFailsThenResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.srv.Sim.Stats().PasswordChanges
-	r = e.run("", "account", "passwd", "--resume", journal, "-o", "jsonl")
+	r = e.call("", "account", "passwd", "--resume", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	if got := e.srv.Sim.Stats().PasswordChanges; got != before {
 		t.Errorf("the resume changed %d passwords; every row was final", got-before)
@@ -278,14 +277,14 @@ func TestSecretsCommandKilledAndResumed(t *testing.T) {
 			killed++
 		}
 	}
-	r := e.run("", "account", "passwd", "--resume", journal, "-o", "jsonl")
+	r := e.call("", "account", "passwd", "--resume", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	t.Logf("%d kills, finished before a kill: %v, %d deliveries for %d rows", killed, finished, len(readStore(t, store)), rows)
 	if killed == 0 {
 		t.Fatal("no run was killed after its journal existed")
 	}
 	e.checkStore(store, userNames(rows))
-	r = e.run("", "journal", "show", journal, "-o", "json")
+	r = e.call("", "journal", "show", journal, "-o", "json")
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, `"undelivered": 0`) || !strings.Contains(r.stdout, fmt.Sprintf(`"delivered": %d`, rows)) {
 		t.Errorf("journal show after the last resume:\n%s", r.stdout)

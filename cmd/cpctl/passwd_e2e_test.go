@@ -92,11 +92,11 @@ func TestGeneratedPassword(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("secrets file mode %04o", st.Mode().Perm())
 	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "user,password") {
+	recs := csvRecords(t, string(data))
+	if len(recs) != 2 || !strings.HasPrefix(strings.Join(recs[0], ","), "user,password") {
 		t.Fatalf("secrets file:\n%s", data)
 	}
-	pw = strings.Split(lines[1], ",")[1]
+	pw = recs[1][1]
 	if strings.Contains(r.stdout, pw) {
 		t.Error("password printed although --secrets-out was given")
 	}

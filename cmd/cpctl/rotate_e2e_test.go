@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -90,12 +89,9 @@ func TestRotateKill9Resume(t *testing.T) {
 
 	// The passwords the journal says the server has, one per row of every
 	// kind, are the server's.
-	r := e.run("", "journal", "export", journal, "--secrets-out", "-")
+	r := e.call("", "journal", "export", journal, "--secrets-out", "-")
 	e.wantCode(r, 0)
-	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := csvRecords(t, r.stdout)
 	if strings.Join(recs[0], ",") != "kind,target,password,owner" || len(recs)-1 != rows {
 		t.Fatalf("export: header %v, %d rows, want %d", recs[0], len(recs)-1, rows)
 	}
@@ -132,7 +128,7 @@ func TestRotateKill9Resume(t *testing.T) {
 	if len(delivered) != rows {
 		t.Errorf("the store has %d targets, want %d", len(delivered), rows)
 	}
-	r = e.run("", "journal", "show", journal, "-o", "json")
+	r = e.call("", "journal", "show", journal, "-o", "json")
 	e.wantCode(r, 0)
 	var st struct{ Total, Succeeded, Pending, Undelivered int }
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Total != rows || st.Succeeded != rows || st.Pending != 0 || st.Undelivered != 0 {
@@ -212,9 +208,9 @@ func (e *env) killAndResume(rng *rand.Rand, kills int, journal string, first ...
 	// A child the killed run was starting (a secrets command between fork
 	// and exec) may hold the journal's lock for a moment: the resume says
 	// the journal is in use, and is run again.
-	r := e.run("", command, "--resume", journal, "-o", "jsonl")
+	r := e.call("", command, "--resume", journal, "-o", "jsonl")
 	for i := 0; i < 50 && r.code == 2 && strings.Contains(r.stderr, "in use by another process"); i++ {
-		r = e.run("", command, "--resume", journal, "-o", "jsonl")
+		r = e.call("", command, "--resume", journal, "-o", "jsonl")
 	}
 	e.wantCode(r, 0)
 	return killed

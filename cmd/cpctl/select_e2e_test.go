@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -41,7 +42,7 @@ func targetsOf(l []listed) string {
 func TestSelectDryRunListsTargets(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "rotate", "--owner", "bob", "--dry-run", "-o", "json")
+	r := e.call("", "rotate", "--owner", "bob", "--dry-run", "-o", "json")
 	e.wantCode(r, 0)
 	got := e.listing(r)
 	want := []listed{
@@ -76,12 +77,12 @@ func TestSelectDryRunListsTargets(t *testing.T) {
 		t.Errorf("a dry run left journals: %v", m)
 	}
 	// A special login named exactly is taken; a glob never takes one.
-	r = e.run("", "ftp", "passwd", "--owner", "bob", "--generate", "--validate", "--match", "BOB", "--match", "files*", "-o", "json")
+	r = e.call("", "ftp", "passwd", "--owner", "bob", "--generate", "--validate", "--match", "BOB", "--match", "files*", "-o", "json")
 	e.wantCode(r, 0)
 	if got := targetsOf(e.listing(r)); got != "ftp bob, ftp files@bob.example" {
 		t.Errorf("--match BOB files*: %s", got)
 	}
-	r = e.run("", "ftp", "passwd", "--owner", "bob", "--generate", "--validate", "--match", "bob*", "-o", "json")
+	r = e.call("", "ftp", "passwd", "--owner", "bob", "--generate", "--validate", "--match", "bob*", "-o", "json")
 	e.wantCode(r, 0)
 	if got := targetsOf(e.listing(r)); got != "" {
 		t.Errorf("--match bob*: %s", got)
@@ -94,18 +95,18 @@ func TestSelectDryRunListsTargets(t *testing.T) {
 func TestSelectOwnerAlone(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "email", "passwd", "--owner", "bob")
+	r := e.call("", "email", "passwd", "--owner", "bob")
 	e.wantCode(r, 2)
 	if !strings.Contains(r.stderr, "add --generate") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
-	r = e.run("", "email", "passwd", "--owner", "bob", "--password-stdin", "--generate")
+	r = e.call("", "email", "passwd", "--owner", "bob", "--password-stdin", "--generate")
 	e.wantCode(r, 2)
 	if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
 		t.Fatalf("%d passwords changed by refused command lines", n)
 	}
 
-	r = e.run("", "email", "passwd", "--owner", "bob", "--generate", "-o", "json")
+	r = e.call("", "email", "passwd", "--owner", "bob", "--generate", "-o", "json")
 	e.wantCode(r, 0)
 	var rows []struct {
 		Kind, Target, Owner, Source, Password string
@@ -131,18 +132,18 @@ func TestSelectOwnerAlone(t *testing.T) {
 func TestSelectResellerSeesItsOwn(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "-p", "res", "rotate", "--all", "--kinds", "account,email", "--dry-run", "-o", "json")
+	r := e.call("", "-p", "res", "rotate", "--all", "--kinds", "account,email", "--dry-run", "-o", "json")
 	e.wantCode(r, 0)
 	if got := targetsOf(e.listing(r)); got != "account alice, email office@alice.example" {
 		t.Errorf("res1's --all: %s", got)
 	}
-	r = e.run("", "-p", "res", "rotate", "--owner", "bob")
+	r = e.call("", "-p", "res", "rotate", "--owner", "bob")
 	e.wantCode(r, 1)
 	if !strings.Contains(r.stderr, "no account bob among the accounts this profile may see") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	// root's --reseller res1 finds the same account.
-	r = e.run("", "rotate", "--reseller", "res1", "--kinds", "account", "--dry-run", "-o", "json")
+	r = e.call("", "rotate", "--reseller", "res1", "--kinds", "account", "--dry-run", "-o", "json")
 	e.wantCode(r, 0)
 	if got := e.listing(r); len(got) != 1 || got[0].Source != "listaccts owner=res1" || got[0].Target != "alice" {
 		t.Errorf("--reseller res1: %+v", got)
@@ -157,22 +158,22 @@ func TestSelectResellerSeesItsOwn(t *testing.T) {
 func TestSelectDomainMatchExclude(t *testing.T) {
 	e := newEnv(t, nil, simulator.Options{})
 	e.writeConfig()
-	r := e.run("", "rotate", "--domain", "bob.example", "--dry-run", "-o", "json", "--exclude", "INFO@*", "--exclude", "*_app")
+	r := e.call("", "rotate", "--domain", "bob.example", "--dry-run", "-o", "json", "--exclude", "INFO@*", "--exclude", "*_app")
 	e.wantCode(r, 0)
 	got := e.listing(r)
 	if targetsOf(got) != "account bob, ftp files@bob.example, webdisk dav@bob.example, mysql bob_wp" || got[0].Source != "getdomainowner bob.example" {
 		t.Errorf("--domain bob.example: %+v", got)
 	}
-	r = e.run("", "rotate", "--all", "--kinds", "ftp,webdisk", "--match", "*@ALICE.example", "--dry-run", "-o", "json")
+	r = e.call("", "rotate", "--all", "--kinds", "ftp,webdisk", "--match", "*@ALICE.example", "--dry-run", "-o", "json")
 	e.wantCode(r, 0)
 	if got := targetsOf(e.listing(r)); got != "ftp uploads@alice.example, webdisk dav@alice.example" {
 		t.Errorf("--match *@ALICE.example: %s", got)
 	}
-	r = e.run("", "rotate", "--domain", "nowhere.example", "--dry-run")
+	r = e.call("", "rotate", "--domain", "nowhere.example", "--dry-run")
 	e.wantCode(r, 1)
-	r = e.run("", "email", "passwd", "--match", "x*", "--generate")
+	r = e.call("", "email", "passwd", "--match", "x*", "--generate")
 	e.wantCode(r, 2)
-	r = e.run("", "email", "passwd", "info@bob.example", "--all", "--generate")
+	r = e.call("", "email", "passwd", "info@bob.example", "--all", "--generate")
 	e.wantCode(r, 2)
 }
 
@@ -186,19 +187,27 @@ func TestSelectFrozenOnResume(t *testing.T) {
 	journal := filepath.Join(e.dir, "bob.journal")
 	cmd := exec.Command(binPath, "rotate", "--owner", "bob", "--journal", journal, "--concurrency", "1", "-o", "jsonl")
 	cmd.Env, cmd.Dir = e.vars, e.dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Killed once the account row is done and before the last row is.
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		data, _ := os.ReadFile(journal)
-		if strings.Count(string(data), `"t":"outcome"`) >= 1 {
-			break
+	// Killed once the account row is done and before the last row is: a
+	// row's line is printed after its outcome is in the journal.
+	printed := make(chan error, 1)
+	go func() {
+		_, err := bufio.NewReader(stdout).ReadString('\n')
+		printed <- err
+	}()
+	select {
+	case err := <-printed:
+		if err != nil {
+			t.Fatalf("no row printed: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no outcome in the journal:\n%s", data)
-		}
-		time.Sleep(5 * time.Millisecond)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no row printed in 20 s")
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
@@ -223,7 +232,7 @@ func TestSelectFrozenOnResume(t *testing.T) {
 	}
 	e.srv = srv
 
-	r := e.run("", "rotate", "--resume", journal, "-o", "jsonl")
+	r := e.call("", "rotate", "--resume", journal, "-o", "jsonl")
 	// files@bob.example is gone: its row, if it was not done, is refused.
 	if r.code != 0 && r.code != 5 {
 		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
@@ -245,7 +254,7 @@ func TestSelectFrozenOnResume(t *testing.T) {
 	if !srv.Sim.CheckPasswordOf(simulator.KindEmail, "late@bob.example", "Late-Pass-2024!xyz") {
 		t.Error("late@bob.example's password changed")
 	}
-	r = e.run("", "journal", "show", journal, "-o", "json")
+	r = e.call("", "journal", "show", journal, "-o", "json")
 	e.wantCode(r, 0)
 	var show struct{ Total, Pending int }
 	if err := json.Unmarshal([]byte(r.stdout), &show); err != nil || show.Total != 6 || show.Pending != 0 {

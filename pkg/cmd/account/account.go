@@ -20,7 +20,7 @@ func NewCmd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
 }
 
 func newCmdPasswd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
-	o := &passwd.Options{F: f, Kind: passwd.Account}
+	o := &passwd.Options{Kind: passwd.Account}
 	cmd := &cobra.Command{
 		Use:   "passwd [USER]",
 		Short: "Change a cPanel account's password",
@@ -47,7 +47,7 @@ or a prompt with confirmation at a terminal.`,
   cpctl -p prod account passwd --from users.csv --generate --secrets-out new.csv`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return passwd.Run(cmd, args, o, runF)
+			return passwd.Run(cmd, args, f, o, runF)
 		},
 	}
 	passwd.AddFlags(cmd, o)

@@ -55,9 +55,6 @@ func (e *ExitError) Error() string {
 }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Silent reports whether the error's message was already printed.
-func (e *ExitError) Silent() bool { return e.Err == nil }
-
 // ExitCode maps an error onto the exit codes of docs/scripting.md.
 func ExitCode(err error) int {
 	if err == nil {
@@ -92,5 +89,5 @@ func ExitCode(err error) int {
 // IsSilent reports whether main should print nothing for err.
 func IsSilent(err error) bool {
 	var exitErr *ExitError
-	return errors.As(err, &exitErr) && exitErr.Silent()
+	return errors.As(err, &exitErr) && exitErr.Err == nil
 }

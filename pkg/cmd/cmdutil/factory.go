@@ -96,22 +96,13 @@ func NewFactory(ios *IOStreams) *Factory {
 // nothing in the user's environment (a CPCTL_URL, a CPCTL_TOKEN) can send
 // the demo's changes to a real server.
 func NewIsolatedFactory(ios *IOStreams) *Factory {
-	var env []string
+	f := &Factory{IO: ios, Viper: viper.New(), Now: time.Now}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CPCTL_") {
-			env = append(env, kv)
+			f.Environ = append(f.Environ, kv)
 		}
 	}
-	return &Factory{IO: ios, Viper: viper.New(), Now: time.Now, Environ: env}
-}
-
-// flagChanged reports whether the global flag was given on the command line.
-func (f *Factory) flagChanged(name string) bool {
-	if f.Flags == nil {
-		return false
-	}
-	fl := f.Flags.Lookup(name)
-	return fl != nil && fl.Changed
+	return f
 }
 
 // CanPrompt reports whether a prompt may be shown: standard input is a
@@ -168,27 +159,20 @@ func (f *Factory) Printer() (*output.Printer, error) {
 	return output.New(fm, f.IO.Out, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile))), nil
 }
 
-// Warnf prints a warning line on standard error.
-func (f *Factory) Warnf(format string, a ...any) { Warnf(f.IO.ErrOut, format, a...) }
-
 // Warnf prints a warning line on w, standard error.
 func Warnf(w io.Writer, format string, a ...any) {
 	fmt.Fprintln(w, "cpctl: warning: "+termsafe.String(fmt.Sprintf(format, a...)))
 }
 
-// ConfigPath is --config, CPCTL_CONFIG or the XDG default.
-func (f *Factory) ConfigPath() string {
-	if p := f.Viper.GetString(KeyConfig); p != "" {
-		return p
-	}
-	return config.DefaultPath()
-}
-
-// Config loads the configuration file once. It does not check permissions:
-// that happens when a secret from the file is about to be used.
+// Config loads the configuration file (--config, CPCTL_CONFIG or the XDG
+// default) once. It does not check permissions: that happens when a secret
+// from the file is about to be used.
 func (f *Factory) Config() (*config.File, string, error) {
 	f.cfgOnce.Do(func() {
-		f.cfgPath = f.ConfigPath()
+		f.cfgPath = f.Viper.GetString(KeyConfig)
+		if f.cfgPath == "" {
+			f.cfgPath = config.DefaultPath()
+		}
 		f.cfg, f.cfgErr = config.Load(f.cfgPath)
 		if f.cfgErr != nil {
 			f.cfgErr = &UsageError{Err: f.cfgErr}
@@ -252,7 +236,7 @@ func (f *Factory) ResolveTarget(name string) (*Target, error) {
 		// --url may redirect them, and only for a single profile: never a
 		// CPCTL_URL left in the environment, and never several profiles
 		// (or a bulk run's rows) at once, which would all go to one host.
-		if !f.flagChanged("url") {
+		if f.Flags == nil || !f.Flags.Changed("url") {
 			return nil, Usagef("CPCTL_URL is set, and profile %q has its own server and credentials: unset CPCTL_URL, or give --url to send them to %s on purpose", name, u)
 		}
 		names, err := f.ProfileNames()
@@ -337,7 +321,7 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 		if cc.Secret == "" && p.TokenCommand != "" {
 			what := "token-command"
 			if cc.Auth == cpanel.AuthAccessHash {
-				what = accessHashCommand
+				what = credentials.AccessHashCommand
 			}
 			cc.Secret, err = f.RunSecretCommand(ctx, what, p.TokenCommand)
 		}
@@ -361,7 +345,7 @@ func (f *Factory) ClientConfig(ctx context.Context, t *Target) (cpanel.Config, e
 	cc.OTP = f.otpSource(t)
 	if p.Insecure && p.TLSFingerprint == "" { // a pin is checked even with --insecure
 		f.warnOnce.Do(func() {
-			f.Warnf("TLS certificate verification is off (--insecure): anyone on the network path can read the credentials; pin the certificate with tls-fingerprint instead")
+			Warnf(f.IO.ErrOut, "TLS certificate verification is off (--insecure): anyone on the network path can read the credentials; pin the certificate with tls-fingerprint instead")
 		})
 	}
 	if f.Verbose {
@@ -424,17 +408,15 @@ func (f *Factory) otpSource(t *Target) func(context.Context) (string, error) {
 	return nil
 }
 
-// accessHashCommand names a token-command that prints an access hash.
-const accessHashCommand = credentials.AccessHashCommand
-
 // RunSecretCommand runs a user's command (token-command and friends); see
-// credentials.Runner. Its failures are usage errors: the config must change.
+// credentials.Child.ReadSecret. Its failures are usage errors: the config must
+// change.
 func (f *Factory) RunSecretCommand(ctx context.Context, what, cmdline string) (string, error) {
-	r := credentials.Runner{Env: f.Environ, Stderr: f.IO.ErrOut}
+	c := credentials.Child{What: what, Cmdline: cmdline, Env: f.Environ, Stderr: f.IO.ErrOut}
 	if f.IO.InTTY {
-		r.Terminal = f.IO.InFile
+		c.Terminal = f.IO.InFile
 	}
-	out, err := r.Run(ctx, what, cmdline)
+	out, err := c.ReadSecret(ctx)
 	if err != nil {
 		return "", &UsageError{Err: err}
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -33,39 +32,25 @@ const maxOutput = 64 << 10
 // whose line breaks are not part of the secret.
 const AccessHashCommand = "token-command (access hash)"
 
-// Runner runs secret commands through /bin/sh.
-type Runner struct {
-	// Env is the command's environment; Run drops cpctl's own secret
-	// variables from it.
-	Env []string
-	// Terminal, when not nil, is the user's terminal: the command gets it
-	// as standard input (gpg-agent, op and similar tools may need it to
-	// unlock) and its stderr is shown on Stderr as it comes, made safe.
-	Terminal *os.File
-	Stderr   io.Writer
-	// Timeout bounds each run; zero means DefaultTimeout.
-	Timeout time.Duration
-}
-
-// Run runs cmdline and returns the first line of its output (all of it,
-// line breaks removed, for an access hash). The command line comes from the
-// user's own config and holds no secret; the secret travels back on the
-// child's stdout, never through argv or the environment. At the time limit
-// the command and every process it started are killed.
-func (r *Runner) Run(ctx context.Context, what, cmdline string) (string, error) {
-	c := Child{What: what, Cmdline: cmdline, Env: r.Env, Terminal: r.Terminal, Stderr: r.Stderr, Timeout: r.Timeout}
+// ReadSecret runs a command that prints a secret (token-command and friends)
+// and returns the first line of its output (all of it, line breaks
+// removed, for an access hash). The command line comes from the user's own
+// config and holds no secret; the secret travels back on the child's
+// stdout, never through argv or the environment. At the time limit the
+// command and every process it started are killed.
+func (c *Child) ReadSecret(ctx context.Context) (string, error) {
 	res, err := c.Run(ctx)
 	if err != nil {
 		return "", err
 	}
 	out := strings.TrimSpace(firstLine(res.Stdout))
-	if what == AccessHashCommand {
+	if c.What == AccessHashCommand {
 		// A WHM access hash spans many lines; the server ignores the line
 		// breaks, so all of the output is the secret.
 		out = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(res.Stdout))
 	}
 	if out == "" {
-		return "", fmt.Errorf("%s %q printed nothing", what, cmdline)
+		return "", fmt.Errorf("%s %q printed nothing", c.What, c.Cmdline)
 	}
 	return out, nil
 }

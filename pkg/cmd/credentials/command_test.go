@@ -24,8 +24,8 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Runner{Env: tt.env}
-			got, err := r.Run(context.Background(), tt.what, tt.cmdline)
+			c := Child{What: tt.what, Cmdline: tt.cmdline, Env: tt.env}
+			got, err := c.ReadSecret(context.Background())
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -46,9 +46,9 @@ func TestRun(t *testing.T) {
 // without the process group cpctl would wait for the child's output to
 // close (issue 15: `sleep 100` in a script held cpctl for 100 s).
 func TestRunKillsTheProcessGroupAtTheLimit(t *testing.T) {
-	r := Runner{Timeout: 200 * time.Millisecond, Env: []string{"PATH=" + os.Getenv("PATH")}}
+	c := Child{What: "token-command", Cmdline: "sleep 100; echo TOKEN", Timeout: 200 * time.Millisecond, Env: []string{"PATH=" + os.Getenv("PATH")}}
 	start := time.Now()
-	_, err := r.Run(context.Background(), "token-command", "sleep 100; echo TOKEN")
+	_, err := c.ReadSecret(context.Background())
 	took := time.Since(start)
 	if err == nil || !strings.Contains(err.Error(), "killed after 200ms") {
 		t.Errorf("error %v, want one saying it was killed at the limit", err)
@@ -68,8 +68,8 @@ func TestRunShowsStderrSafely(t *testing.T) {
 	}
 	defer tty.Close()
 	var shown bytes.Buffer
-	r := Runner{Terminal: tty, Stderr: &shown}
-	got, err := r.Run(context.Background(), "token-command", "printf 'unlocking\\n\\033[2Jfake\\n' >&2; echo TOKEN")
+	c := Child{What: "token-command", Cmdline: "printf 'unlocking\\n\\033[2Jfake\\n' >&2; echo TOKEN", Terminal: tty, Stderr: &shown}
+	got, err := c.ReadSecret(context.Background())
 	if err != nil || got != "TOKEN" {
 		t.Fatalf("Run = %q, %v", got, err)
 	}

@@ -98,22 +98,22 @@ const (
 	metaKinds       = "kinds"     // a rotation's kinds
 )
 
+// batchKind is the batch.Kind of the same name.
 func batchKind(k Kind) batch.Kind {
-	switch k {
-	case FTP:
-		return batch.KindFTP
-	case Email:
-		return batch.KindEmail
-	case MySQL:
-		return batch.KindMySQL
-	case PostgreSQL:
-		return batch.KindPostgreSQL
-	case WebDisk:
-		return batch.KindWebDisk
-	case Mixed:
-		return batch.KindMixed
+	bk, err := batch.ParseKind(string(k))
+	if err != nil {
+		return batch.KindAccount
 	}
-	return batch.KindAccount
+	return bk
+}
+
+// ownerOf is the owner of a row's target: own (the row's, or the one
+// found), else --owner; a selected row's owner is its own, even "".
+func (o *Options) ownerOf(own string, row batch.Row) string {
+	if own == "" && row.Source == "" {
+		return o.Owner
+	}
+	return own
 }
 
 // rowOptions are the options a row runs with: in a mixed run, the run's
@@ -243,7 +243,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 	}
 	s.mu.Unlock()
 	sv.once.Do(func() {
-		sv.target, sv.err = s.o.F.ResolveTarget(profile)
+		sv.target, sv.err = s.o.ResolveTarget(profile)
 		if sv.err != nil {
 			return
 		}
@@ -252,7 +252,7 @@ func (s *servers) get(ctx context.Context, profile string) (*server, error) {
 			sv.target.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return pace.Transport(rt, lim) }
 			sv.target.MaxRetries = pacedRetries
 		}
-		sv.client, sv.err = s.o.F.Client(ctx, sv.target)
+		sv.client, sv.err = s.o.Client(ctx, sv.target)
 	})
 	return sv, sv.err
 }
@@ -267,9 +267,9 @@ func (s *servers) close(ctx context.Context) {
 	}
 }
 
-func openInput(f *cmdutil.Factory, path string) (io.Reader, func(), error) {
+func openInput(in io.Reader, path string) (io.Reader, func(), error) {
 	if path == "-" {
-		return f.IO.In, func() {}, nil
+		return in, func() {}, nil
 	}
 	fh, err := os.Open(path)
 	if err != nil {
@@ -301,11 +301,11 @@ func runBulk(ctx context.Context, o *Options) error {
 		if sel, err = o.resolveSelection(ctx, sv, defProfile); err != nil {
 			return err
 		}
-		if o.Bulk.Validate || o.F.DryRun {
+		if o.Bulk.Validate || o.DryRun {
 			return o.printSelection(sel)
 		}
 		if len(sel.rows) == 0 {
-			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
+			fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
 			return nil
 		}
 	} else if o.Bulk.Validate {
@@ -355,17 +355,18 @@ func runBulk(ctx context.Context, o *Options) error {
 
 	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
-	if err != nil {
-		return err
-	}
-	if err := o.bulkEnd(sum, journal, secretsDone, unverified, &failures); err != nil {
-		return err
+	if err == nil {
+		err = o.bulkEnd(sum, journal, secretsDone, unverified, &failures)
 	}
 	if outErr != nil {
 		// The journal has every row; only the printed results were lost.
-		return fmt.Errorf("writing the results to standard output: %w (every row's outcome is in the journal: cpctl journal show %s)", outErr, output.ShellQuote(journal))
+		lost := fmt.Errorf("writing the results to standard output: %w (every row's outcome is in the journal: cpctl journal show %s)", outErr, output.ShellQuote(journal))
+		if err == nil {
+			return lost
+		}
+		o.warnf("%s", lost) // the run's own failure decides the exit
 	}
-	return nil
+	return err
 }
 
 // checkBulkFlags refuses what a bulk run cannot take, before anything is read.
@@ -380,10 +381,10 @@ func (o *Options) checkBulkFlags() error {
 		return cmdutil.Usagef("in a bulk run passwords come from the file's password column or --generate")
 	case len(o.Select.Match) > 0 || len(o.Select.Exclude) > 0:
 		return cmdutil.Usagef("--match and --exclude narrow a selection on the server, not --from or --resume")
-	case o.F.DryRun:
+	case o.DryRun:
 		return cmdutil.Usagef("--dry-run does not apply to bulk runs: use --validate to check the file")
 	}
-	if _, err := o.F.OutputFormat(); err != nil {
+	if _, err := o.OutputFormat(); err != nil {
 		return err
 	}
 	if _, err := batch.ParseRate(o.Bulk.Rate); err != nil {
@@ -439,11 +440,11 @@ func (s *servers) paceNote() string {
 // logPace returns the limiter's hook for one profile: with -v, each change
 // of its concurrency is logged on stderr.
 func (s *servers) logPace(profile string) func(pace.Change) {
-	if !s.o.F.Verbose {
+	if !s.o.Verbose {
 		return nil
 	}
 	return func(c pace.Change) {
-		fmt.Fprintf(s.o.F.IO.ErrOut, "cpctl: %s: %s\n", profile, c.String())
+		fmt.Fprintf(s.o.IO.ErrOut, "cpctl: %s: %s\n", profile, c.String())
 	}
 }
 
@@ -458,7 +459,7 @@ func (o *Options) bulkStart() (journal, defProfile string, err error) {
 		defProfile, err = o.restore(h.Meta)
 		return o.Bulk.Resume, defProfile, err
 	}
-	names, err := o.F.ProfileNames()
+	names, err := o.ProfileNames()
 	if err != nil {
 		return "", "", err
 	}
@@ -474,13 +475,12 @@ func (o *Options) bulkStart() (journal, defProfile string, err error) {
 }
 
 func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
-	f := o.F
 	return batch.ValidateOptions{
 		Generate:       o.Password.Generate,
 		DefaultProfile: defProfile,
 		DefaultOwner:   o.Owner,
 		CheckProfile: func(profile string) error {
-			_, err := f.ResolveTarget(profile)
+			_, err := o.ResolveTarget(profile)
 			return err
 		},
 		// No RequireOwner: through WHM a row's owner is found when it is
@@ -490,7 +490,7 @@ func (o *Options) validateOptions(defProfile string) batch.ValidateOptions {
 
 // validateOnly is --validate: check the input, send nothing.
 func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
-	in, done, err := openInput(o.F, o.Bulk.From)
+	in, done, err := openInput(o.IO.In, o.Bulk.From)
 	if err != nil {
 		return err
 	}
@@ -499,7 +499,7 @@ func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
 	if err != nil {
 		return o.validationErr(err)
 	}
-	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
 	return nil
 }
 
@@ -530,61 +530,59 @@ func (o *Options) generate(row batch.Row) (string, error) {
 // bulkRun plans a fresh run into its journal (every row read and checked
 // first, so a bad file leaves no journal) or resumes one, and runs it.
 func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile string, sel *resolution) (batch.Summary, string, error) {
-	f := o.F
-	journal := cfg.Journal
-	switch {
-	case o.Bulk.Resume != "":
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: resuming %s\n", journal)
-	case sel != nil:
-		if journal == "" {
-			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
-			cfg.Journal = journal
+	if o.Bulk.Resume != "" {
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: resuming %s\n", cfg.Journal)
+	} else {
+		if cfg.Journal == "" {
+			cfg.Journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
 		}
-		vo := cfg.Validate
+		if err := o.plan(cfg, defProfile, sel); err != nil {
+			return batch.Summary{}, cfg.Journal, err
+		}
+	}
+	sum, err := o.resume(ctx, cfg.Journal, cfg)
+	if err != nil {
+		return sum, cfg.Journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, cfg.Journal), cfg.Journal)
+	}
+	return sum, cfg.Journal, nil
+}
+
+// plan writes a fresh run's plan into its journal: the selected rows, or
+// the input's.
+func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) error {
+	vo := cfg.Validate
+	var n int
+	var err error
+	if sel != nil {
 		vo.Generate = true
 		vo.RequireOwner, vo.DefaultOwner = nil, ""
-		n, err := batch.PlanRows(journal, sel.planRows(cfg.Kind), cfg.Kind, o.meta(defProfile), vo)
-		if err != nil {
-			var ve *batch.ValidationError
-			if errors.As(err, &ve) {
-				return batch.Summary{}, journal, o.validationErr(err)
-			}
-			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), journal)
-	default:
-		if journal == "" {
-			journal = fmt.Sprintf("cpctl-%s-%s.journal", o.Kind, time.Now().UTC().Format("20060102T150405Z"))
-			cfg.Journal = journal
-		}
-		in, done, err := openInput(f, o.Bulk.From)
-		if err != nil {
-			return batch.Summary{}, journal, err
+		n, err = batch.PlanRows(cfg.Journal, sel.planRows(cfg.Kind), cfg.Kind, o.meta(defProfile), vo)
+	} else {
+		in, done, oerr := openInput(o.IO.In, o.Bulk.From)
+		if oerr != nil {
+			return oerr
 		}
 		defer done()
-		vo := cfg.Validate
 		vo.Generate = cfg.Generate != nil
-		n, err := batch.Plan(journal, in, cfg.Kind, o.meta(defProfile), vo)
-		if err != nil {
-			var ve *batch.ValidationError
-			if errors.As(err, &ve) {
-				return batch.Summary{}, journal, o.validationErr(err)
-			}
-			return batch.Summary{}, journal, cmdutil.Usagef("bulk run: %w", err)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, journal)
+		n, err = batch.Plan(cfg.Journal, in, cfg.Kind, o.meta(defProfile), vo)
 	}
-	sum, err := o.resume(ctx, journal, cfg)
-	if err != nil {
-		return sum, journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, journal), journal)
+	var ve *batch.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return o.validationErr(err)
+	case err != nil:
+		return cmdutil.Usagef("bulk run: %w", err)
+	case sel != nil:
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), cfg.Journal)
+	default:
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, cfg.Journal)
 	}
-	return sum, journal, nil
+	return nil
 }
 
 // bulkEnd prints the summary, writes --secrets-out once every row is
 // settled, and returns the run's exit.
 func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
-	f := o.F
 	o.printRunEnd(journal, sum, failures)
 	o.printDeliveryEnd(sum)
 	if sum.Pending > 0 {
@@ -592,7 +590,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 		// the new password) or a local failure before sending. Only a
 		// resume, which sends the same passwords again, settles them, and
 		// until then the secrets file would miss passwords: it waits.
-		resume := fmt.Sprintf("cpctl %s --resume %s", CommandFor(string(o.Kind)), output.ShellQuote(journal))
+		resume := o.resumeCommand(journal)
 		if sum.Interrupted {
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}
@@ -606,7 +604,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"--secrets-out: %w; the changes were made and the journal holds the new passwords: cpctl journal export %s --secrets-out FILE",
 				err, output.ShellQuote(journal))}
 		}
-		fmt.Fprintf(f.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: new passwords written to %s\n", o.SecretsOut)
 	}
 	if err := o.deliveryEnd(sum, journal); err != nil {
 		return err
@@ -636,20 +634,19 @@ func recordFailure(fs *output.Failures, r batch.Result) {
 // summary also names the failed rows, the journal and the commands to
 // resume, list the failures and export the passwords.
 func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *output.Failures) {
-	f := o.F
-	if f.IO.ErrTTY {
-		_ = output.Summary(f.IO.ErrOut, output.SummaryInput{
+	if o.IO.ErrTTY {
+		_ = output.Summary(o.IO.ErrOut, output.SummaryInput{
 			Journal: journal, Total: sum.Total, Succeeded: sum.Succeeded, Failed: sum.Failed,
 			Skipped: sum.Skipped, Pending: sum.Pending, Interrupted: sum.Interrupted, Failures: failures,
-			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(f.IO.ErrFile),
+			SecretsOut: o.SecretsOut, Width: output.TerminalWidth(o.IO.ErrFile),
 		})
 		return
 	}
-	fmt.Fprintf(f.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
 	if sum.Skipped > 0 {
-		fmt.Fprintf(f.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
+		fmt.Fprintf(o.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}
-	fmt.Fprintln(f.IO.ErrOut)
+	fmt.Fprintln(o.IO.ErrOut)
 }
 
 // bulkOutput is where a bulk run's rows go: standard output, paced when it
@@ -662,22 +659,20 @@ type bulkOutput struct {
 
 	mu sync.Mutex // the progress bar and the rows share the terminal
 
-	errMu    sync.Mutex
-	writeErr error // the first failed row write
+	writeErr error // the first failed row write (the runner writes one row at a time)
 }
 
 func newBulkOutput(o *Options) *bulkOutput {
-	f := o.F
-	fm, _ := f.OutputFormat() // checked by checkBulkFlags
+	fm, _ := o.OutputFormat() // checked by checkBulkFlags
 	b := &bulkOutput{o: o}
-	w := f.IO.Out
-	if !f.IO.OutTTY {
+	w := o.IO.Out
+	if !o.IO.OutTTY {
 		// Rows still reach a reading pipe within 50 ms, but thousands of
 		// them cost a handful of writes instead of one each.
 		b.paced = cmdutil.NewPacedWriter(w, 50*time.Millisecond)
 		w = b.paced
 	}
-	b.pr = output.New(fm, w, f.IO.OutTTY, output.WithWidth(output.TerminalWidth(f.IO.OutFile)))
+	b.pr = output.New(fm, w, o.IO.OutTTY, output.WithWidth(output.TerminalWidth(o.IO.OutFile)))
 	return b
 }
 
@@ -686,29 +681,25 @@ func newBulkOutput(o *Options) *bulkOutput {
 // stderr; when stdout is the same terminal, each row first wipes the bar
 // and then redraws it below the row, so the two never share a line.
 func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult), func(batch.Progress)) {
-	f := b.o.F
+	o := b.o
 	b.stream = b.pr.Stream(opts...)
 	write := func(r output.PasswdResult) {
-		if err := b.stream.Write(r); err != nil {
-			b.errMu.Lock()
-			if b.writeErr == nil {
-				b.writeErr = err
-			}
-			b.errMu.Unlock()
+		if err := b.stream.Write(r); err != nil && b.writeErr == nil {
+			b.writeErr = err
 		}
 	}
-	if !f.IO.ErrTTY {
+	if !o.IO.ErrTTY {
 		return write, nil
 	}
 	var last *batch.Progress
-	bar := batch.NewProgressBar(f.IO.ErrOut, output.TerminalWidth(f.IO.ErrFile))
+	bar := batch.NewProgressBar(o.IO.ErrOut, output.TerminalWidth(o.IO.ErrFile))
 	progress := func(p batch.Progress) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		last = &p
 		bar(p)
 	}
-	if !f.IO.OutTTY {
+	if !o.IO.OutTTY {
 		return write, progress
 	}
 	return func(r output.PasswdResult) {
@@ -716,7 +707,7 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 		defer b.mu.Unlock()
 		showing := last != nil && !last.Final
 		if showing {
-			fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+			fmt.Fprint(o.IO.ErrOut, "\r\x1b[K")
 		}
 		write(r)
 		if showing {
@@ -729,16 +720,13 @@ func (b *bulkOutput) rows(opts []output.StreamOption) (func(output.PasswdResult)
 // write error: rows lost on the way to a closed pipe or a full disk are
 // reported, not dropped.
 func (b *bulkOutput) close() error {
-	var errs []error
+	errs := []error{b.writeErr}
 	if b.stream != nil {
 		errs = append(errs, b.stream.Close())
 	}
 	if b.paced != nil {
 		errs = append(errs, b.paced.Close())
 	}
-	b.errMu.Lock()
-	errs = append([]error{b.writeErr}, errs...)
-	b.errMu.Unlock()
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -769,10 +757,10 @@ func (o *Options) validationErr(err error) error {
 		return &cmdutil.UsageError{Err: err}
 	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
 	}
 	if ve.More > 0 {
-		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
 	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
 }
@@ -785,10 +773,7 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	if err != nil {
 		return failOutcome(err, false)
 	}
-	owner := row.Owner
-	if owner == "" && row.Source == "" { // a selected row's owner is its own, even ""
-		owner = o.Owner
-	}
+	owner := o.ownerOf(row.Owner, row)
 	p, err := resolvePlan(o, s.target, row.Target, owner)
 	if err != nil {
 		return unsentOutcome(err)
@@ -861,14 +846,9 @@ func (o *Options) changeRow(ctx context.Context, s *server, p *plan, row batch.R
 // password change itself may have been sent.
 func failOutcome(err error, sent bool) batch.Outcome {
 	code := cmdutil.ExitCode(err)
-	msg := err.Error()
-	var apiErr *cpanel.Error
-	if errors.As(err, &apiErr) && apiErr.Reason != "" {
-		msg = apiErr.Reason
-	}
 	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
 	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: code == cmdutil.ExitTransport,
-		Class: class, Message: strings.TrimSpace(msg)}
+		Class: class, Message: strings.TrimSpace(reason(err))}
 }
 
 // rowState decides a failed row's fate. Before the change was sent (the
@@ -888,10 +868,7 @@ func (o *Options) bulkResult(ctx context.Context, sv *servers, r batch.Result, s
 	if profile == "" {
 		profile = sv.def
 	}
-	owner := r.Row.Owner
-	if owner == "" && r.Row.Source == "" {
-		owner = o.Owner
-	}
+	owner := o.ownerOf(r.Row.Owner, r.Row)
 	out := output.PasswdResult{
 		Profile: profile, Kind: string(o.Kind), Target: r.Row.Target, Owner: owner,
 		OK: r.Outcome.OK(), Services: r.Outcome.Services, Message: r.Outcome.Message,

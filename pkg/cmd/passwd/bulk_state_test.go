@@ -1,8 +1,12 @@
 package passwd
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
@@ -46,5 +50,30 @@ func TestFailOutcomeState(t *testing.T) {
 				t.Errorf("state %s exit %d, want %s %d", o.State, o.ExitCode(), tt.state, tt.exit)
 			}
 		})
+	}
+}
+
+// errWriter fails every write, as standard output on a full disk does.
+type errWriter struct{}
+
+func (errWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A run that fails and whose results could not be printed exits with the
+// run's own code, and still says that the printed results were lost.
+func TestBulkWriteErrorWithFailedRows(t *testing.T) {
+	e := newDeliverEnv(t, nil)
+	e.f.IO.Out = errWriter{}
+	in := filepath.Join(e.dir, "users.csv")
+	if err := os.WriteFile(in, []byte("user\nbob\nghost\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := e.options(Account, "")
+	o.Password.Generate, o.Bulk.From, o.Bulk.Journal = true, in, filepath.Join(e.dir, "run.journal")
+	err := runBulk(context.Background(), o)
+	if cmdutil.ExitCode(err) != cmdutil.ExitPartial {
+		t.Fatalf("exit %d (%v), want 5: one row applied, one refused", cmdutil.ExitCode(err), err)
+	}
+	if !strings.Contains(e.err.String(), "cpctl: warning: writing the results to standard output: no space left on device") {
+		t.Errorf("the lost results are not reported:\n%s", e.err)
 	}
 }

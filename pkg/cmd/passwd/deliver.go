@@ -68,10 +68,10 @@ func (d *delivery) env() []string {
 func (o *Options) deliver(ctx context.Context, d *delivery, password string) error {
 	c := credentials.Child{What: whatDelivers, Cmdline: o.SecretsCommand,
 		// Appended last, the row's variables win over any inherited ones.
-		Env:   append(slices.Clone(o.F.Environ), d.env()...),
+		Env:   append(slices.Clone(o.Environ), d.env()...),
 		Stdin: strings.NewReader(password + "\n"), Secret: password, QuoteStdout: true}
 	out, err := c.Run(ctx)
-	if o.F.Verbose {
+	if o.Verbose {
 		o.showDeliveryOutput(d.target, out)
 	}
 	if err == nil {
@@ -109,10 +109,10 @@ func (o *Options) showDeliveryOutput(target string, out credentials.Output) {
 // run's progress bar, which is drawn again below it.
 func (o *Options) note(line string) {
 	wipe := ""
-	if o.F.IO.ErrTTY {
+	if o.IO.ErrTTY {
 		wipe = "\r\x1b[K"
 	}
-	fmt.Fprintf(o.F.IO.ErrOut, "%scpctl: %s\n", wipe, line)
+	fmt.Fprintf(o.IO.ErrOut, "%scpctl: %s\n", wipe, line)
 }
 
 // bulkDeliver is a bulk run's batch.RunConfig.Deliver. The runner calls it
@@ -126,20 +126,13 @@ func (o *Options) bulkDeliver(def string) func(context.Context, batch.Delivery) 
 		}
 		server, ok := servers[profile]
 		if !ok {
-			if t, err := o.F.ResolveTarget(profile); err == nil {
+			if t, err := o.ResolveTarget(profile); err == nil {
 				server = serverName(t.Profile.URL)
 			}
 			servers[profile] = server
 		}
-		owner := bd.Owner // the row's own, or the one found
-		if owner == "" && bd.Row.Source == "" {
-			owner = o.Owner // a selected row's owner is its own, even ""
-		}
-		kind := string(o.Kind)
-		if bd.Row.Kind != 0 { // a mixed run's row (cpctl rotate)
-			kind = bd.Row.Kind.String()
-		}
-		d := &delivery{profile: profile, server: server, kind: kind, target: bd.Row.Target, owner: owner, state: bd.State}
+		d := &delivery{profile: profile, server: server, kind: string(o.rowOptions(bd.Row).Kind), target: bd.Row.Target,
+			owner: o.ownerOf(bd.Owner, bd.Row), state: bd.State}
 		err := o.deliver(ctx, d, bd.Password)
 		if err != nil {
 			o.note(fmt.Sprintf("%s (line %d) not delivered: %s", termsafe.String(bd.Row.Target), bd.Row.Line, termsafe.String(err.Error())))
@@ -232,7 +225,7 @@ func (o *Options) singleUndelivered(err, derr error, p *plan, generated bool) er
 	}
 	msg := fmt.Sprintf("the new password of %s was not delivered: %s (%s: store it by hand)", p.display, derr, where)
 	if err != nil {
-		o.F.Warnf("%s", msg)
+		o.warnf("%s", msg)
 		return err
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: errors.New(termsafe.String(msg))}

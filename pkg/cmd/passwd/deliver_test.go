@@ -68,7 +68,7 @@ func (e *deliverEnv) reset() {
 }
 
 func (e *deliverEnv) options(kind Kind, cmd string) *Options {
-	o := &Options{F: e.f, Kind: kind, SecretsCommand: cmd}
+	o := &Options{Deps: DepsOf(e.f), Kind: kind, SecretsCommand: cmd}
 	o.Bulk.ConcurrencyFlag, o.Bulk.MaxConcurrency = "2", 16
 	return o
 }

@@ -53,7 +53,7 @@ func (o *Options) minimums(ctx context.Context, c *cpanel.Client, t *cmdutil.Tar
 	path := cachePath(t)
 	if data, err := os.ReadFile(path); err == nil {
 		var mc minimumsCache
-		if json.Unmarshal(data, &mc) == nil && mc.URL == t.Profile.URL && o.F.Now().Sub(mc.Fetched) < minimumsTTL && mc.Minimums != nil {
+		if json.Unmarshal(data, &mc) == nil && mc.URL == t.Profile.URL && o.Now().Sub(mc.Fetched) < minimumsTTL && mc.Minimums != nil {
 			return mc.Minimums
 		}
 	}
@@ -61,8 +61,8 @@ func (o *Options) minimums(ctx context.Context, c *cpanel.Client, t *cmdutil.Tar
 	if err != nil {
 		// Not every login may read them (a reseller without the ACL, a
 		// server without the function): the server checks anyway.
-		if o.F.Verbose {
-			fmt.Fprintf(o.F.IO.ErrOut, "cpctl: could not read the server's minimum password strengths: %s\n", termsafe.String(err.Error()))
+		if o.Verbose {
+			fmt.Fprintf(o.IO.ErrOut, "cpctl: could not read the server's minimum password strengths: %s\n", termsafe.String(err.Error()))
 		}
 		return nil
 	}
@@ -71,7 +71,7 @@ func (o *Options) minimums(ctx context.Context, c *cpanel.Client, t *cmdutil.Tar
 }
 
 func (o *Options) saveMinimums(t *cmdutil.Target, m map[string]int) {
-	data, err := json.Marshal(minimumsCache{Fetched: o.F.Now(), URL: t.Profile.URL, Minimums: m})
+	data, err := json.Marshal(minimumsCache{Fetched: o.Now(), URL: t.Profile.URL, Minimums: m})
 	if err == nil {
 		_ = config.WriteFileAtomic(cachePath(t), data) // a cache: failing to write it costs one more call next time
 	}

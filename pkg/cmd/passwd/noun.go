@@ -36,7 +36,7 @@ func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun, runF RunFunc) *cobra.Comma
 		use = string(n.Kind)
 	}
 	cmd := &cobra.Command{Use: use, Short: n.Short}
-	o := &Options{F: f, Kind: n.Kind}
+	o := &Options{Kind: n.Kind}
 	pc := &cobra.Command{
 		Use:     n.Use,
 		Short:   n.Verb,
@@ -49,7 +49,7 @@ func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun, runF RunFunc) *cobra.Comma
 					return err
 				}
 			}
-			return Run(cmd, args, o, runF)
+			return Run(cmd, args, f, o, runF)
 		},
 	}
 	AddFlags(pc, o)

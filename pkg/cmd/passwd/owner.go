@@ -31,20 +31,8 @@ const (
 // remembered too: a resume asks again.
 type owners struct {
 	mu      sync.Mutex
-	domains map[string]*lookup
-	db      lookupDB
-}
-
-type lookup struct {
-	once  sync.Once
-	owner string
-	err   error
-}
-
-type lookupDB struct {
-	once  sync.Once
-	owner map[dbUserKey]string
-	err   error
+	domains map[string]func() (string, error)
+	dbUsers func() (map[dbUserKey]string, error)
 }
 
 type dbUserKey struct {
@@ -52,40 +40,45 @@ type dbUserKey struct {
 	name   string
 }
 
-func newOwners() *owners { return &owners{domains: map[string]*lookup{}} }
+func newOwners() *owners { return &owners{domains: map[string]func() (string, error){}} }
 
 // domainOwner returns the owner of domain, asking the server the first time.
 func (ow *owners) domainOwner(ctx context.Context, c *cpanel.Client, domain string) (string, error) {
 	key := strings.ToLower(domain)
 	ow.mu.Lock()
-	l := ow.domains[key]
-	if l == nil {
-		l = &lookup{}
-		ow.domains[key] = l
+	get := ow.domains[key]
+	if get == nil {
+		get = sync.OnceValues(func() (string, error) { return c.DomainOwner(ctx, key) })
+		ow.domains[key] = get
 	}
 	ow.mu.Unlock()
-	l.once.Do(func() { l.owner, l.err = c.DomainOwner(ctx, key) })
-	return l.owner, l.err
+	return get()
 }
 
 // dbUserOwner returns the account that owns a database user, listing the
 // server's database users the first time.
 func (ow *owners) dbUserOwner(ctx context.Context, c *cpanel.Client, engine cpanel.DBEngine, user string) (string, error) {
-	ow.db.once.Do(func() {
-		users, err := c.ListDatabaseUsers(ctx)
-		if err != nil {
-			ow.db.err = err
-			return
-		}
-		ow.db.owner = make(map[dbUserKey]string, len(users))
-		for _, u := range users {
-			ow.db.owner[dbUserKey{u.Engine, u.Name}] = u.Owner
-		}
-	})
-	if ow.db.err != nil {
-		return "", ow.db.err
+	ow.mu.Lock()
+	if ow.dbUsers == nil {
+		ow.dbUsers = sync.OnceValues(func() (map[dbUserKey]string, error) {
+			users, err := c.ListDatabaseUsers(ctx)
+			if err != nil {
+				return nil, err
+			}
+			owner := make(map[dbUserKey]string, len(users))
+			for _, u := range users {
+				owner[dbUserKey{u.Engine, u.Name}] = u.Owner
+			}
+			return owner, nil
+		})
 	}
-	if o, ok := ow.db.owner[dbUserKey{engine, user}]; ok {
+	get := ow.dbUsers
+	ow.mu.Unlock()
+	owner, err := get()
+	if err != nil {
+		return "", err
+	}
+	if o, ok := owner[dbUserKey{engine, user}]; ok {
 		return o, nil
 	}
 	return "", &cpanel.Error{Kind: cpanel.ErrNotFound, Op: "WHM API 1 list_database_users", Status: 200, Written: true,

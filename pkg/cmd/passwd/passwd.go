@@ -10,16 +10,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
@@ -40,9 +41,48 @@ const (
 	WebDisk    Kind = "webdisk"
 )
 
-// Options are the flags of a passwd command.
+// Deps are what a passwd command needs from the factory. Run fills them
+// from it once the flags are parsed (DepsOf); a test may fill its own.
+type Deps struct {
+	IO *cmdutil.IOStreams
+	// Config is the config file and its path; ProfileNames are the profiles
+	// --profile (or the current profile) selects; ResolveTarget merges one
+	// with flags and environment.
+	Config        func() (*config.File, string, error)
+	ProfileNames  func() ([]string, error)
+	ResolveTarget func(name string) (*cmdutil.Target, error)
+	// ClientConfig fetches a target's secret and describes its client;
+	// Client builds it; TwoFactor handles a two-factor refusal
+	// (cmdutil.Factory.TwoFactorFallback).
+	ClientConfig func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	Client       func(context.Context, *cmdutil.Target) (*cpanel.Client, error)
+	TwoFactor    func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
+	// OutputFormat is -o; Printer prints in it on standard output.
+	OutputFormat func() (output.Format, error)
+	Printer      func() (*output.Printer, error)
+	// CanPrompt says Prompter may ask at the terminal.
+	CanPrompt bool
+	Prompter  secret.Prompter
+	// Environ is what --secrets-command runs with; Now is the clock.
+	Environ []string
+	Now     func() time.Time
+	// DryRun and Verbose are the root's --dry-run and -v.
+	DryRun, Verbose bool
+}
+
+// DepsOf takes a command's Deps from the factory.
+func DepsOf(f *cmdutil.Factory) Deps {
+	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
+		ClientConfig: f.ClientConfig, Client: f.Client, TwoFactor: f.TwoFactorFallback, OutputFormat: f.OutputFormat, Printer: f.Printer,
+		CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun, Verbose: f.Verbose}
+}
+
+// warnf prints a warning line on standard error.
+func (d *Deps) warnf(format string, a ...any) { cmdutil.Warnf(d.IO.ErrOut, format, a...) }
+
+// Options are the flags of a passwd command, and its Deps.
 type Options struct {
-	F    *cmdutil.Factory
+	Deps
 	Kind Kind
 
 	Target string
@@ -94,12 +134,14 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 // NewCmd to check what a command line parses into, in-process.
 type RunFunc func(*Options) error
 
-// Run is the RunE of every passwd command: it runs runF on the options
-// when runF is not nil, else the command itself.
-func Run(cmd *cobra.Command, args []string, o *Options, runF RunFunc) error {
+// Run is the RunE of every passwd command: it takes the options' Deps from
+// f, then runs runF on the options when runF is not nil, else the command
+// itself.
+func Run(cmd *cobra.Command, args []string, f *cmdutil.Factory, o *Options, runF RunFunc) error {
 	if len(args) == 1 {
 		o.Target = args[0]
 	}
+	o.Deps = DepsOf(f)
 	if runF != nil {
 		return runF(o)
 	}
@@ -336,40 +378,32 @@ func (p *plan) needsOldPassword() bool {
 }
 
 func (o *Options) accountOptions() (cpanel.AccountPasswdOptions, error) {
-	var ao cpanel.AccountPasswdOptions
 	if o.DBPassUpdate && o.NoDBPassUpdate {
-		return ao, cmdutil.Usagef("--db-pass-update and --no-db-pass-update contradict each other")
+		return cpanel.AccountPasswdOptions{}, cmdutil.Usagef("--db-pass-update and --no-db-pass-update contradict each other")
 	}
 	if o.Digest && o.NoDigest {
-		return ao, cmdutil.Usagef("--digest and --no-digest contradict each other")
+		return cpanel.AccountPasswdOptions{}, cmdutil.Usagef("--digest and --no-digest contradict each other")
 	}
-	if o.NoDBPassUpdate {
-		ao.DBPassUpdate = boolPtr(false)
-	} else if o.DBPassUpdate {
-		ao.DBPassUpdate = boolPtr(true)
-	}
-	if o.Digest {
-		ao.Digest = boolPtr(true)
-	} else if o.NoDigest {
-		ao.Digest = boolPtr(false)
-	}
-	return ao, nil
+	return cpanel.AccountPasswdOptions{DBPassUpdate: tri(o.DBPassUpdate, o.NoDBPassUpdate), Digest: tri(o.Digest, o.NoDigest)}, nil
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// tri is a --flag/--no-flag pair as an optional boolean of the API: nil
+// when neither was given, so that the server keeps its setting.
+func tri(yes, no bool) *bool {
+	if !yes && !no {
+		return nil
+	}
+	return boolPtr(yes)
+}
 
 // send performs one change with an already resolved password.
 func send(ctx context.Context, c *cpanel.Client, o *Options, p *plan, password, oldPassword string) (*cpanel.Result, error) {
 	switch p.kind {
 	case Account:
 		if p.api == cpanel.CPAPI2 {
-			var digest *bool
-			if o.Digest {
-				digest = boolPtr(true)
-			} else if o.NoDigest {
-				digest = boolPtr(false)
-			}
-			return c.ChangeOwnPassword(ctx, oldPassword, password, cpanel.ChangeOwnOptions{EnableMySQL: o.EnableMySQL, Digest: digest})
+			return c.ChangeOwnPassword(ctx, oldPassword, password, cpanel.ChangeOwnOptions{EnableMySQL: o.EnableMySQL, Digest: tri(o.Digest, o.NoDigest)})
 		}
 		ao, err := o.accountOptions()
 		if err != nil {
@@ -383,13 +417,7 @@ func send(ctx context.Context, c *cpanel.Client, o *Options, p *plan, password, 
 	case PostgreSQL:
 		return c.DBPasswd(ctx, cpanel.PostgreSQL, p.owner, p.user, password)
 	case WebDisk:
-		var wo cpanel.WebDiskPasswdOptions
-		if o.Digest {
-			wo.Digest = boolPtr(true)
-		} else if o.NoDigest {
-			wo.Digest = boolPtr(false)
-		}
-		return c.WebDiskPasswdWith(ctx, p.owner, p.display, password, wo)
+		return c.WebDiskPasswdWith(ctx, p.owner, p.display, password, cpanel.WebDiskPasswdOptions{Digest: tri(o.Digest, o.NoDigest)})
 	default:
 		return c.EmailPasswd(ctx, p.api, p.owner, p.user, p.domain, password)
 	}
@@ -428,12 +456,7 @@ func result(p *plan, res *cpanel.Result, err error) output.PasswdResult {
 	if err != nil {
 		r.OK = false
 		r.ExitCode = cmdutil.ExitCode(err)
-		var apiErr *cpanel.Error
-		if errors.As(err, &apiErr) && apiErr.Reason != "" {
-			r.Message = apiErr.Reason
-		} else {
-			r.Message = err.Error()
-		}
+		r.Message = reason(err)
 	}
 	return r
 }
@@ -449,7 +472,7 @@ func checkStrength(o *Options, p *plan, password string, min int) error {
 		return nil
 	}
 	if o.Force {
-		o.F.Warnf("the password scores %d, below the server's minimum of %d for %s; sending it anyway (--force)", score, min, p.app())
+		o.warnf("the password scores %d, below the server's minimum of %d for %s; sending it anyway (--force)", score, min, p.app())
 		return nil
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(

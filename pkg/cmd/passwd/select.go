@@ -186,13 +186,15 @@ func (o *Options) checkSelection() error {
 // The listing functions of the server, as pkg/cpanel's client offers them:
 // a selection is resolved through this interface, so that its rules are
 // tested against fakes.
+var _ lister = (*cpanel.Client)(nil)
+
 type lister interface {
-	ListAccounts(ctx context.Context, o listAccountsOptions) ([]accountInfo, error)
+	ListAccounts(ctx context.Context, o cpanel.ListAccountsOptions) ([]cpanel.AccountInfo, error)
 	DomainOwner(ctx context.Context, domain string) (string, error)
-	ListFTP(ctx context.Context, owner string) ([]ftpLogin, error)
-	ListMailboxes(ctx context.Context, owner string) ([]mailbox, error)
+	ListFTP(ctx context.Context, owner string) ([]cpanel.FTPLogin, error)
+	ListMailboxes(ctx context.Context, owner string) ([]cpanel.Mailbox, error)
 	ListDBUsers(ctx context.Context, engine cpanel.DBEngine, owner string) ([]string, error)
-	ListWebDisks(ctx context.Context, owner string) ([]webDiskLogin, error)
+	ListWebDisks(ctx context.Context, owner string) ([]cpanel.WebDiskLogin, error)
 }
 
 // picked is one selected target: a row of the plan.
@@ -348,7 +350,7 @@ func refused(err error) bool {
 	return errors.As(err, &e) && e.Kind == cpanel.ErrRefused
 }
 
-// reason is the server's own words for a refusal, or the error.
+// reason is the server's own words for a refusal, or the error's.
 func reason(err error) string {
 	var e *cpanel.Error
 	if errors.As(err, &e) && e.Reason != "" {
@@ -373,9 +375,9 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 		return []account{{user: r.self, source: "profile"}}, "the profile's own account", nil
 	}
 	var (
-		opts   listAccountsOptions
+		opts   cpanel.ListAccountsOptions
 		source string
-		keep   func(accountInfo) bool
+		keep   func(cpanel.AccountInfo) bool
 	)
 	switch {
 	case s.Domain != "":
@@ -395,13 +397,13 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 			// profile's to see) is refused by the server.
 			return []account{{user: r.owner}}, "named by --owner", nil
 		}
-		opts, source = listAccountsOptions{SearchType: "user", Search: r.owner}, "listaccts user="+r.owner
-		keep = func(a accountInfo) bool { return strings.EqualFold(a.User, r.owner) }
+		opts, source = cpanel.ListAccountsOptions{SearchType: "user", Search: r.owner}, "listaccts user="+r.owner
+		keep = func(a cpanel.AccountInfo) bool { return strings.EqualFold(a.User, r.owner) }
 	case s.Reseller != "":
-		opts, source = listAccountsOptions{SearchType: "owner", Search: s.Reseller}, "listaccts owner="+s.Reseller
-		keep = func(a accountInfo) bool { return strings.EqualFold(a.Owner, s.Reseller) }
+		opts, source = cpanel.ListAccountsOptions{SearchType: "owner", Search: s.Reseller}, "listaccts owner="+s.Reseller
+		keep = func(a cpanel.AccountInfo) bool { return strings.EqualFold(a.Owner, s.Reseller) }
 	default:
-		source, keep = "listaccts", func(accountInfo) bool { return true }
+		source, keep = "listaccts", func(cpanel.AccountInfo) bool { return true }
 	}
 	list, err := r.l.ListAccounts(ctx, opts)
 	if err != nil && r.owner != "" && refused(err) {
@@ -626,7 +628,7 @@ func (o *Options) resolveSelection(ctx context.Context, sv *servers, defProfile 
 // the counts of the special logins (each listed with -v, --dry-run or
 // --validate), and each kind the server would not list.
 func (o *Options) noteSelection(res *resolution) {
-	w := o.F.IO.ErrOut
+	w := o.IO.ErrOut
 	for _, n := range res.notes {
 		fmt.Fprintf(w, "cpctl: %s\n", termsafe.String(n))
 	}
@@ -647,7 +649,7 @@ func (o *Options) noteSelection(res *resolution) {
 	}
 	fmt.Fprintf(w, "cpctl: left out %d special logins, which have no password of their own or the account's (%s); --match NAME takes one by its exact name\n",
 		len(res.left), strings.Join(parts, ", "))
-	if o.F.Verbose || o.F.DryRun || o.Bulk.Validate {
+	if o.Verbose || o.DryRun || o.Bulk.Validate {
 		for _, s := range res.left {
 			fmt.Fprintf(w, "cpctl: left out %s %s (%s): %s\n", s.kind, termsafe.String(s.target), termsafe.String(s.source), s.why)
 		}
@@ -658,7 +660,7 @@ func (o *Options) noteSelection(res *resolution) {
 // its kind, owner and source, on stdout (a table, or -o json/jsonl/yaml
 // objects with those keys); nothing is changed.
 func (o *Options) printSelection(res *resolution) error {
-	pr, err := o.F.Printer()
+	pr, err := o.Printer()
 	if err != nil {
 		return err
 	}
@@ -669,7 +671,7 @@ func (o *Options) printSelection(res *resolution) error {
 	if err := pr.Table([]string{"KIND", "TARGET", "OWNER", "SOURCE"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.F.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
 		o.Select.describe(o.Owner), plural(len(res.rows), "target"), plural(res.accounts, "account"), termsafe.String(res.scope))
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/pace"
 	"github.com/cpctl/cpctl/pkg/simulator"
 	"github.com/cpctl/cpctl/pkg/simulator/simtest"
@@ -46,16 +47,16 @@ func newSimRun(t *testing.T) *simRun {
 	f.Viper.Set(cmdutil.KeyConfig, cfgPath)
 	f.Viper.Set(cmdutil.KeyOutput, "json")
 	l := &fakeServer{
-		accounts: []accountInfo{
+		accounts: []cpanel.AccountInfo{
 			{User: "alice", Domain: "alice.example", Owner: "res1"},
 			{User: "bob", Domain: "bob.example", Owner: "root"},
 			{User: "carol", Domain: "carol.example", Owner: "root", Suspended: true},
 		},
-		ftp: map[string][]ftpLogin{"bob": {
+		ftp: map[string][]cpanel.FTPLogin{"bob": {
 			{Login: "bob", User: "bob", Domain: "bob.example", Type: "main"},
 			{Login: "files@bob.example", User: "files", Domain: "bob.example", Type: "sub"},
 		}},
-		mail: map[string][]mailbox{"bob": {
+		mail: map[string][]cpanel.Mailbox{"bob": {
 			{Address: "bob", Local: "bob", Domain: "bob.example", Main: true},
 			{Address: "info@bob.example", Local: "info", Domain: "bob.example"},
 		}},
@@ -65,7 +66,7 @@ func newSimRun(t *testing.T) *simRun {
 
 // options are a passwd command's as its flags would set them.
 func (s *simRun) options(kind Kind) *Options {
-	o := &Options{F: s.f, Kind: kind, Password: pwGen()}
+	o := &Options{Deps: DepsOf(s.f), Kind: kind, Password: pwGen()}
 	o.Bulk.ConcurrencyFlag, o.Bulk.MaxConcurrency = "auto", pace.DefaultMax
 	o.Bulk.Journal = filepath.Join(s.dir, "run.journal")
 	o.newLister = func(*server) (lister, error) { return s.lister, nil }
@@ -178,7 +179,7 @@ func TestRotationAccountFirstAndFrozen(t *testing.T) {
 	if !strings.Contains(s.err.String(), "cpctl rotate --resume") {
 		t.Errorf("stderr:\n%s", s.err)
 	}
-	s.lister.ftp["bob"] = append(s.lister.ftp["bob"], ftpLogin{Login: "late@bob.example", User: "late", Domain: "bob.example", Type: "sub"})
+	s.lister.ftp["bob"] = append(s.lister.ftp["bob"], cpanel.FTPLogin{Login: "late@bob.example", User: "late", Domain: "bob.example", Type: "sub"})
 	calls := len(s.lister.calls)
 
 	r := s.options(Mixed)

@@ -22,12 +22,12 @@ import (
 // the default mailbox. A reseller profile sees its own accounts only, as
 // the server enforces.
 type fakeServer struct {
-	accounts []accountInfo
-	ftp      map[string][]ftpLogin
-	mail     map[string][]mailbox
+	accounts []cpanel.AccountInfo
+	ftp      map[string][]cpanel.FTPLogin
+	mail     map[string][]cpanel.Mailbox
 	mysql    map[string][]string
 	pg       map[string][]string
-	webdisk  map[string][]webDiskLogin
+	webdisk  map[string][]cpanel.WebDiskLogin
 	domains  map[string]string
 	// refuse maps "Kind owner" (or "Kind *") to a refusal of that listing.
 	refuse map[string]string
@@ -46,9 +46,9 @@ func (f *fakeServer) call(s string) {
 	f.mu.Unlock()
 }
 
-func (f *fakeServer) ListAccounts(_ context.Context, o listAccountsOptions) ([]accountInfo, error) {
+func (f *fakeServer) ListAccounts(_ context.Context, o cpanel.ListAccountsOptions) ([]cpanel.AccountInfo, error) {
 	f.call("listaccts " + o.SearchType + "=" + o.Search)
-	var out []accountInfo
+	var out []cpanel.AccountInfo
 	for _, a := range f.accounts {
 		if f.reseller != "" && a.Owner != f.reseller {
 			continue
@@ -86,11 +86,11 @@ func (f *fakeServer) check(kind Kind, owner string) error {
 	return nil
 }
 
-func (f *fakeServer) ListFTP(_ context.Context, owner string) ([]ftpLogin, error) {
+func (f *fakeServer) ListFTP(_ context.Context, owner string) ([]cpanel.FTPLogin, error) {
 	return f.ftp[owner], f.check(FTP, owner)
 }
 
-func (f *fakeServer) ListMailboxes(_ context.Context, owner string) ([]mailbox, error) {
+func (f *fakeServer) ListMailboxes(_ context.Context, owner string) ([]cpanel.Mailbox, error) {
 	return f.mail[owner], f.check(Email, owner)
 }
 
@@ -101,7 +101,7 @@ func (f *fakeServer) ListDBUsers(_ context.Context, engine cpanel.DBEngine, owne
 	return f.mysql[owner], f.check(MySQL, owner)
 }
 
-func (f *fakeServer) ListWebDisks(_ context.Context, owner string) ([]webDiskLogin, error) {
+func (f *fakeServer) ListWebDisks(_ context.Context, owner string) ([]cpanel.WebDiskLogin, error) {
 	return f.webdisk[owner], f.check(WebDisk, owner)
 }
 
@@ -109,44 +109,44 @@ func (f *fakeServer) ListWebDisks(_ context.Context, owner string) ([]webDiskLog
 // expression search for "bob" also finds), reseller res1 owns alice and
 // res10 owns zed (which a search for owner "res1" also finds).
 func sampleServer() *fakeServer {
-	ftpOf := func(u, d string, subs ...string) []ftpLogin {
-		l := []ftpLogin{
+	ftpOf := func(u, d string, subs ...string) []cpanel.FTPLogin {
+		l := []cpanel.FTPLogin{
 			{Login: u, User: u, Domain: d, Type: "main"},
 			{Login: "anonymous", User: "anonymous", Domain: d, Type: "anonymous"},
 			{Login: u + "_logs", User: u + "_logs", Domain: d, Type: "logaccess"},
 		}
 		for _, s := range subs {
-			l = append(l, ftpLogin{Login: s + "@" + d, User: s, Domain: d, Type: "sub"})
+			l = append(l, cpanel.FTPLogin{Login: s + "@" + d, User: s, Domain: d, Type: "sub"})
 		}
 		return l
 	}
-	mailOf := func(u, d string, locals ...string) []mailbox {
-		l := []mailbox{{Address: u, Local: u, Domain: d, Main: true}}
+	mailOf := func(u, d string, locals ...string) []cpanel.Mailbox {
+		l := []cpanel.Mailbox{{Address: u, Local: u, Domain: d, Main: true}}
 		for _, s := range locals {
-			l = append(l, mailbox{Address: s + "@" + d, Local: s, Domain: d})
+			l = append(l, cpanel.Mailbox{Address: s + "@" + d, Local: s, Domain: d})
 		}
 		return l
 	}
 	return &fakeServer{
-		accounts: []accountInfo{
+		accounts: []cpanel.AccountInfo{
 			{User: "bob", Domain: "bob.example", Owner: "root"},
 			{User: "bobby", Domain: "bobby.example", Owner: "root"},
 			{User: "alice", Domain: "alice.example", Owner: "res1"},
 			{User: "zed", Domain: "zed.example", Owner: "res10"},
 		},
-		ftp: map[string][]ftpLogin{
-			"bob":   append(ftpOf("bob", "bob.example", "files", "Uploads"), ftpLogin{Login: "web@shop.example", User: "web", Domain: "shop.example", Type: "sub"}),
+		ftp: map[string][]cpanel.FTPLogin{
+			"bob":   append(ftpOf("bob", "bob.example", "files", "Uploads"), cpanel.FTPLogin{Login: "web@shop.example", User: "web", Domain: "shop.example", Type: "sub"}),
 			"bobby": ftpOf("bobby", "bobby.example"),
 			"alice": ftpOf("alice", "alice.example", "pics"),
 			"zed":   ftpOf("zed", "zed.example", "z"),
 		},
-		mail: map[string][]mailbox{
-			"bob":   append(mailOf("bob", "bob.example", "info", "sales"), mailbox{Address: "shop@shop.example", Local: "shop", Domain: "shop.example"}),
+		mail: map[string][]cpanel.Mailbox{
+			"bob":   append(mailOf("bob", "bob.example", "info", "sales"), cpanel.Mailbox{Address: "shop@shop.example", Local: "shop", Domain: "shop.example"}),
 			"alice": mailOf("alice", "alice.example", "hi"),
 		},
 		mysql:   map[string][]string{"bob": {"bob_wp", "bob"}, "alice": {"alice_db"}},
 		pg:      map[string][]string{"bob": {"bob_pg"}},
-		webdisk: map[string][]webDiskLogin{"bob": {{Login: "dav@bob.example", Domain: "bob.example"}, {Login: "bob", Domain: "bob.example"}}},
+		webdisk: map[string][]cpanel.WebDiskLogin{"bob": {{Login: "dav@bob.example", Domain: "bob.example"}, {Login: "bob", Domain: "bob.example"}}},
 		domains: map[string]string{"bob.example": "bob", "shop.example": "bob", "alice.example": "alice"},
 	}
 }

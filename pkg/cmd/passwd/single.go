@@ -20,12 +20,10 @@ import (
 )
 
 func (o *Options) secretEnv() secret.Env {
-	f := o.F
-	return secret.Env{In: f.IO.In, CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Warn: f.IO.ErrOut}
+	return secret.Env{In: o.IO.In, CanPrompt: o.CanPrompt, Prompter: o.Prompter, Warn: o.IO.ErrOut}
 }
 
 func runSingle(ctx context.Context, o *Options) (retErr error) {
-	f := o.F
 	t, p, err := o.singlePlan()
 	if err != nil {
 		return err
@@ -43,11 +41,11 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 		return err
 	}
 
-	if f.DryRun {
+	if o.DryRun {
 		return dryRun(ctx, o, p, password, oldPassword)
 	}
 
-	c, err := f.Client(ctx, t)
+	c, err := o.Client(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -67,15 +65,16 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 	}
 
 	if generated && o.SecretsOut != "" {
-		header, row := secretsRow(p, password)
-		if err := writeSecretsOut(o.SecretsOut, header, [][]string{row}); err != nil {
+		// The target's column is named as in a bulk run's input (user, address, login).
+		header := []string{batchKind(p.kind).TargetColumn(), "password", "owner", "profile"}
+		if err := writeSecretsOut(o.SecretsOut, header, [][]string{{p.display, password, p.owner, p.target.Name}}); err != nil {
 			return err
 		}
 	}
 
 	res, err := o.sendWithTwoFactor(ctx, &c, t, p, password, oldPassword)
 	r := result(p, res, err)
-	r.MaybeApplied = err != nil && maybeSet(err)
+	r.MaybeApplied = cpanel.StateOf(err).MaybeApplied()
 	delivered, derr := o.deliverSingle(ctx, p, password, &r)
 	defer func() { retErr = o.singleUndelivered(retErr, derr, p, generated) }()
 	if generated && o.SecretsOut == "" && (r.OK || r.MaybeApplied) && !delivered {
@@ -88,7 +87,7 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 	if err == nil && res != nil && res.OK && o.Verify {
 		verr = o.verify(ctx, c, t, p, password, &r)
 	}
-	pr, perr := f.Printer()
+	pr, perr := o.Printer()
 	if perr != nil {
 		return perr
 	}
@@ -115,18 +114,17 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 // singlePlan resolves the one server and the change to make on it, and
 // checks the flags that need neither the server nor the password.
 func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
-	f := o.F
-	if _, err := f.OutputFormat(); err != nil {
+	if _, err := o.OutputFormat(); err != nil {
 		return nil, nil, err
 	}
-	names, err := f.ProfileNames()
+	names, err := o.ProfileNames()
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(names) != 1 {
 		return nil, nil, cmdutil.Usagef("one change goes to one server: give one profile (for many, use --from FILE with a profile column)")
 	}
-	t, err := f.ResolveTarget(names[0])
+	t, err := o.ResolveTarget(names[0])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,12 +146,14 @@ func (o *Options) singlePlan() (*cmdutil.Target, *plan, error) {
 // singleFailed says what a failed change means for a generated password
 // and returns err.
 func (o *Options) singleFailed(err error, generated bool) error {
-	if generated && maybeSet(err) {
-		o.F.Warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
-	}
-	if generated && o.SecretsOut != "" && definitelyNotSet(err) {
+	switch s := cpanel.StateOf(err); {
+	case !generated:
+	case s.MaybeApplied():
+		o.warnf("no usable reply: the server may or may not have the new password; send the same one again to be sure (printf '%%s\\n' PASSWORD | cpctl ... --password-stdin)")
+	case o.SecretsOut != "" && (s == fate.Refused || s == fate.NotSent):
 		// The server answered no: the recorded password was never set,
-		// and keeping it would mislead whoever reads the file.
+		// and keeping it would mislead whoever reads the file. (After a
+		// transport failure it may have been, and its record stays.)
 		_ = os.Remove(o.SecretsOut)
 	}
 	return err
@@ -164,61 +164,48 @@ func (o *Options) singleFailed(err error, generated bool) error {
 // (the file is rewritten atomically, mode 0600); one fetched by a command
 // lives elsewhere, so the user is told to update it there.
 func (o *Options) refreshProfilePassword(t *cmdutil.Target, p *plan, password string) {
-	f := o.F
-	cfg, path, err := f.Config()
+	cfg, path, err := o.Config()
 	if err == nil {
 		if stored, ok := cfg.Profiles[t.Name]; ok && stored.Password != "" && stored.PasswordCommand == "" {
 			stored.Password = password
 			if err = cfg.Save(path); err == nil {
-				fmt.Fprintf(f.IO.ErrOut, "cpctl: profile %s now logs in with the new password\n", t.Name)
+				fmt.Fprintf(o.IO.ErrOut, "cpctl: profile %s now logs in with the new password\n", t.Name)
 				return
 			}
 		}
 	}
-	f.Warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or where its password-command reads it) before the next use", t.Name, p.user)
-}
-
-// definitelyNotSet reports whether the server answered and refused, so
-// the password cannot have been set; after a transport failure it may have
-// been, and its record must stay.
-func definitelyNotSet(err error) bool {
-	s := cpanel.StateOf(err)
-	return s == fate.Refused || s == fate.NotSent
-}
-
-// maybeSet reports whether the request may have reached the server and
-// run although no usable reply came back.
-func maybeSet(err error) bool {
-	return cpanel.StateOf(err) == fate.Unknown
-}
-
-// secretsRow is the --secrets-out header and row for one change; the
-// target's column is named as in a bulk run's input (user, address, login).
-func secretsRow(p *plan, password string) ([]string, []string) {
-	return []string{batchKind(p.kind).TargetColumn(), "password", "owner", "profile"}, []string{p.display, password, p.owner, p.target.Name}
+	o.warnf("profile %s logs in with %s's password, which just changed: update the profile's password (or where its password-command reads it) before the next use", t.Name, p.user)
 }
 
 // findOwner looks up the account that owns the change's target when it is
 // to be found (through WHM without --owner). A two-factor refusal gets the
 // same second chance as the change itself.
 func (o *Options) findOwner(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan) error {
-	ow := newOwners()
-	err := ow.findOwner(ctx, *c, p)
+	err := o.withTwoFactor(ctx, c, t, func(c *cpanel.Client) error { return newOwners().findOwner(ctx, c, p) })
+	var oe ownerError
+	if err != nil && !errors.As(err, &oe) {
+		// The fallback's own words on two-factor, about the look-up.
+		err = ownerError{what: p.ownerWhat(), err: err}
+	}
+	return annotate(err, t)
+}
+
+// withTwoFactor runs call on *c. When the server refuses it for two-factor
+// and the profile has no code source, a code is asked for once at a
+// terminal and call runs again on a client that sends it (which replaces
+// *c); without a terminal the error names the profile key to set.
+func (o *Options) withTwoFactor(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, call func(*cpanel.Client) error) error {
+	err := call(*c)
 	if err == nil {
 		return nil
 	}
-	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
+	nc, err := o.TwoFactor(ctx, t, err, true)
 	if nc == nil {
-		var oe ownerError
-		if !errors.As(ferr, &oe) {
-			// The fallback's own words on two-factor, about the look-up.
-			ferr = ownerError{what: p.ownerWhat(), err: ferr}
-		}
-		return annotate(ferr, t)
+		return err
 	}
 	_ = (*c).Close(ctx)
 	*c = nc
-	return annotate(newOwners().findOwner(ctx, nc, p), t)
+	return call(nc)
 }
 
 func (o *Options) newPassword(p *plan) (string, bool, error) {
@@ -238,7 +225,7 @@ func (o *Options) newPassword(p *plan) (string, bool, error) {
 	if err != nil {
 		return "", false, wrapSecretErr(err)
 	}
-	if err := checkGiven(pw, o.F.Warnf); err != nil {
+	if err := checkGiven(pw, o.warnf); err != nil {
 		return "", false, err
 	}
 	return pw, generated, nil
@@ -268,12 +255,12 @@ func checkGiven(pw string, warnf func(string, ...any)) error {
 func (o *Options) oldPassword(ctx context.Context, t *cmdutil.Target) (string, error) {
 	if o.OldPasswordFile == "" && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) {
 		// The account logs in with its own password: that is the old one.
-		cc, err := o.F.ClientConfig(ctx, t)
+		cc, err := o.ClientConfig(ctx, t)
 		if err == nil && cc.Secret != "" {
 			return cc.Secret, nil
 		}
 	}
-	if o.Password.Stdin && o.OldPasswordFile == "" && !o.F.CanPrompt() {
+	if o.Password.Stdin && o.OldPasswordFile == "" && !o.CanPrompt {
 		return "", cmdutil.Usagef("the old password is needed too: give it with --old-password-file (standard input carries the new one)")
 	}
 	pw, err := secret.ReadOld(o.OldPasswordFile, o.secretEnv(), fmt.Sprintf("Current password for %s", t.Profile.User))
@@ -290,21 +277,14 @@ func wrapSecretErr(err error) error {
 	return err
 }
 
-// sendWithTwoFactor sends the change; when the server refuses for
-// two-factor and the profile has no code source, it asks for a code once
-// at a terminal, or names the profile key to set.
+// sendWithTwoFactor sends the change, with a two-factor code if the server
+// asks for one (withTwoFactor).
 func (o *Options) sendWithTwoFactor(ctx context.Context, c **cpanel.Client, t *cmdutil.Target, p *plan, password, oldPassword string) (*cpanel.Result, error) {
-	res, err := send(ctx, *c, o, p, password, oldPassword)
-	if err == nil {
-		return res, nil
-	}
-	nc, ferr := o.F.TwoFactorFallback(ctx, t, err, true)
-	if nc == nil {
-		return res, annotate(ferr, t)
-	}
-	_ = (*c).Close(ctx)
-	*c = nc
-	res, err = send(ctx, nc, o, p, password, oldPassword)
+	var res *cpanel.Result
+	err := o.withTwoFactor(ctx, c, t, func(c *cpanel.Client) (err error) {
+		res, err = send(ctx, c, o, p, password, oldPassword)
+		return err
+	})
 	return res, annotate(err, t)
 }
 
@@ -337,7 +317,7 @@ func annotate(err error, t *cmdutil.Target) error {
 // sends nothing: the client runs against a transport that records the
 // redacted exchange and refuses to go further.
 func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword string) error {
-	cc, err := o.F.ClientConfig(ctx, p.target)
+	cc, err := o.ClientConfig(ctx, p.target)
 	if err != nil {
 		return err
 	}
@@ -357,14 +337,14 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 		// The look-up is shown, and the change acts for what it finds.
 		_ = newOwners().findOwner(ctx, c, p)
 		p.owner = "OWNER"
-		fmt.Fprintf(o.F.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
 	}
 	_, _ = send(ctx, c, o, p, password, oldPassword)
-	w := o.F.IO.Out
+	w := o.IO.Out
 	for _, x := range previews {
 		cmdutil.WriteRequest(w, x.Method, x.URL, x.RequestHeader, x.RequestBody)
 	}
-	fmt.Fprintln(o.F.IO.ErrOut, "cpctl: dry run: nothing was sent")
+	fmt.Fprintln(o.IO.ErrOut, "cpctl: dry run: nothing was sent")
 	return nil
 }
 

@@ -5,6 +5,7 @@ package root
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -215,20 +216,30 @@ func Main(ctx context.Context, info version.Info) int {
 		c.SetContext(ctx)
 	}
 
-	err := execute(ctx, cmd, os.Args[1:])
-	if err == nil {
-		return cmdutil.ExitOK
-	}
-	if !cmdutil.IsSilent(err) {
-		fmt.Fprintln(ios.ErrOut, "cpctl: "+termsafe.String(oneLine(err)))
-	}
-	code := cmdutil.ExitCode(err)
-	if signaled != nil && signaled.Err() != nil && code != cmdutil.ExitUsage {
+	code := report(ios.ErrOut, execute(ctx, cmd, os.Args[1:]))
+	if code != cmdutil.ExitOK && code != cmdutil.ExitUsage && signaled != nil && signaled.Err() != nil {
 		// Whatever the interrupted command made of its canceled context,
 		// the user stopped it: scripts see 130, as from any other tool.
 		code = cmdutil.ExitInterrupted
 	}
 	return code
+}
+
+// Run runs one cpctl command line on f in this process and returns its
+// exit code; a failure is one "cpctl: ..." line on f.IO.ErrOut, as from the
+// binary. Unlike Main it installs no signal handler: tests run whole
+// command lines through it without starting a process.
+func Run(ctx context.Context, f *cmdutil.Factory, info version.Info, args []string) int {
+	return report(f.IO.ErrOut, execute(ctx, NewCmd(f, info), args))
+}
+
+// report prints a command's error as one line on w, unless its output
+// already said it all, and returns the exit code.
+func report(w io.Writer, err error) int {
+	if err != nil && !cmdutil.IsSilent(err) {
+		fmt.Fprintln(w, "cpctl: "+oneLine(err))
+	}
+	return cmdutil.ExitCode(err)
 }
 
 // oneLine keeps an error on one line: server messages sometimes carry

@@ -12,7 +12,7 @@ import (
 // NewCmd returns the `rotate` command; runF, when not nil, runs instead of
 // the command (tests).
 func NewCmd(f *cmdutil.Factory, runF passwd.RunFunc) *cobra.Command {
-	o := &passwd.Options{F: f, Kind: passwd.Mixed}
+	o := &passwd.Options{Kind: passwd.Mixed}
 	var kinds string
 	cmd := &cobra.Command{
 		Use:   "rotate (--owner USER | --all | --reseller NAME | --domain DOMAIN)",
@@ -66,7 +66,7 @@ change it last with 'cpctl account passwd'.`,
 			if !o.Password.Generate {
 				return cmdutil.Usagef("a rotation generates every password: --generate=false does not apply")
 			}
-			return passwd.Run(cmd, args, o, runF)
+			return passwd.Run(cmd, args, f, o, runF)
 		},
 	}
 	passwd.AddRotateFlags(cmd, o)
