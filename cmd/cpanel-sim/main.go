@@ -55,14 +55,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	c := capacity // the checks below read it often
 	for _, check := range []struct {
 		bad bool
 		msg string
 	}{
 		{fs.NArg() > 0, fmt.Sprintf("unexpected argument %q", fs.Arg(0))},
-		{c.Limit < 0 || c.QueueLimit < 0 || c.ServiceTime < 0 || c.ServiceJitter < 0, "--capacity, --queue-limit, --service-time and --service-jitter must not be negative"},
-		{c.Limit == 0 && (c.QueueLimit > 0 || c.ServiceTime > 0 || c.ServiceJitter > 0), "--queue-limit, --service-time and --service-jitter need --capacity"},
+		{capacity.Limit < 0 || capacity.QueueLimit < 0 || capacity.ServiceTime < 0 || capacity.ServiceJitter < 0,
+			"--capacity, --queue-limit, --service-time and --service-jitter must not be negative"},
+		{capacity.Limit == 0 && (capacity.QueueLimit > 0 || capacity.ServiceTime > 0 || capacity.ServiceJitter > 0),
+			"--queue-limit, --service-time and --service-jitter need --capacity"},
 		{(*cert == "") != (*key == ""), "--cert and --key go together"},
 		{*certDir != "" && (*cert != "" || *plain), "--cert-dir goes with neither --cert nor --plain"},
 	} {

@@ -37,7 +37,6 @@ type gate struct {
 	c     Capacity
 	slots chan *worker  // the idle workers
 	queue chan struct{} // one entry per waiting call; nil without QueueLimit
-	sleep func(context.Context, time.Duration)
 }
 
 // worker is one of the server's workers.
@@ -49,11 +48,11 @@ type worker struct {
 	free time.Time
 }
 
-func newGate(c Capacity, sleep func(context.Context, time.Duration)) *gate {
+func newGate(c Capacity) *gate {
 	if c.Limit <= 0 {
 		return nil
 	}
-	g := &gate{c: c, slots: make(chan *worker, c.Limit), sleep: sleep}
+	g := &gate{c: c, slots: make(chan *worker, c.Limit)}
 	if c.QueueLimit > 0 {
 		g.queue = make(chan struct{}, c.QueueLimit)
 	}
@@ -134,7 +133,7 @@ func (g *gate) service(ctx context.Context, wk *worker, arrived time.Time) {
 		start = wk.free
 	}
 	wk.free = start.Add(max(d, 0))
-	g.sleep(ctx, time.Until(wk.free))
+	sleep(ctx, time.Until(wk.free))
 }
 
 // overflow answers a call that found the queue full, as an overloaded

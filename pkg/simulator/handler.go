@@ -261,7 +261,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 	f := s.takeFault(c.target)
 	switch f.Kind {
 	case FaultLatency:
-		s.sleep(r.Context(), f.Latency)
+		sleep(r.Context(), f.Latency)
 	case FaultStale:
 		defer s.keepPasswords(c.target)()
 	}
@@ -302,13 +302,13 @@ func (h *handler) preempt(f Fault) (reply, bool) {
 // than adding to it, so "20 ms latency" means calls take 20 ms.
 func (s *Simulator) sleepUntil(ctx context.Context, t time.Time) {
 	if !s.opts.PreciseLatency {
-		s.sleep(ctx, time.Until(t))
+		sleep(ctx, time.Until(t))
 		return
 	}
 	// The runtime's timers wake up to a millisecond late on a busy small
 	// machine; a benchmark of "20 ms" wants 20 ms, so the last stretch is
 	// waited out by yielding rather than by a timer.
-	s.sleep(ctx, time.Until(t)-preciseSlack)
+	sleep(ctx, time.Until(t)-preciseSlack)
 	for time.Now().Before(t) && ctx.Err() == nil {
 		runtime.Gosched()
 	}
@@ -317,7 +317,8 @@ func (s *Simulator) sleepUntil(ctx context.Context, t time.Time) {
 // preciseSlack is how early a precise latency hands over from the timer.
 const preciseSlack = time.Millisecond
 
-func (s *Simulator) sleep(ctx context.Context, d time.Duration) {
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}

@@ -177,13 +177,13 @@ func New(state *State, opts Options) *Simulator {
 	st.hashAll()
 	s := &Simulator{
 		opts:       opts,
+		gate:       newGate(opts.Capacity),
 		st:         st,
 		faults:     make(map[string]*Fault),
 		sessions:   make(map[string]*session),
 		byFunction: make(map[string]int64),
 		holds:      tokenHolds{seen: make(map[string]int), holds: make(map[holdAt]*tokenHold)},
 	}
-	s.gate = newGate(opts.Capacity, s.sleep)
 	for name, a := range st.Accounts {
 		if a.Owner == "" {
 			a.Owner = "root"
