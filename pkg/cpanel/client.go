@@ -42,7 +42,7 @@ type Client struct {
 	hc         *http.Client
 	maxReply   int64 // bytes of a reply body read at most
 	sleep      func(context.Context, time.Duration) error
-	closeIdle  func() // the transport's CloseIdleConnections, when it has one
+	closeIdle  func() // CloseIdleConnections of the transports that have it
 	// ownForms are the encodings of cfg.Secret a reply may echo, and ownSecret their replacer.
 	ownForms  []string
 	ownSecret *strings.Replacer
@@ -269,13 +269,21 @@ func New(cfg Config) (*Client, error) {
 			MaxResponseHeaderBytes: maxHeaderBytes,
 		}
 	}
-	// Close drops the idle connections of the transport itself: a wrapper
-	// (pace.Transport) need not pass CloseIdleConnections on.
-	if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
-		c.closeIdle = ci.CloseIdleConnections
-	}
+	// Close drops the idle connections of the transport itself (a wrapper
+	// need not pass CloseIdleConnections on), and those of a wrapper that
+	// does: pace.Transport sends through a clone of the transport it is
+	// given, whose connections the original never sees.
+	transports := []http.RoundTripper{rt}
 	if cfg.WrapTransport != nil {
 		rt = cfg.WrapTransport(rt)
+		transports = append(transports, rt)
+	}
+	c.closeIdle = func() {
+		for _, t := range transports {
+			if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
+				ci.CloseIdleConnections()
+			}
+		}
 	}
 	c.hc = &http.Client{
 		Transport: rt,
