@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -54,25 +55,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cpanel-sim: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	if capacity.Limit < 0 || capacity.QueueLimit < 0 || capacity.ServiceTime < 0 || capacity.ServiceJitter < 0 {
-		fmt.Fprintln(stderr, "cpanel-sim: --capacity, --queue-limit, --service-time and --service-jitter must not be negative")
-		return 2
-	}
-	if capacity.Limit == 0 && (capacity.QueueLimit > 0 || capacity.ServiceTime > 0 || capacity.ServiceJitter > 0) {
-		fmt.Fprintln(stderr, "cpanel-sim: --queue-limit, --service-time and --service-jitter need --capacity")
-		return 2
-	}
-	if (*cert == "") != (*key == "") {
-		fmt.Fprintln(stderr, "cpanel-sim: --cert and --key go together")
-		return 2
-	}
-	if *certDir != "" && (*cert != "" || *plain) {
-		fmt.Fprintln(stderr, "cpanel-sim: --cert-dir goes with neither --cert nor --plain")
-		return 2
+	for _, check := range []struct {
+		bad bool
+		msg string
+	}{
+		{fs.NArg() > 0, fmt.Sprintf("unexpected argument %q", fs.Arg(0))},
+		{capacity.Limit < 0 || capacity.QueueLimit < 0 || capacity.ServiceTime < 0 || capacity.ServiceJitter < 0,
+			"--capacity, --queue-limit, --service-time and --service-jitter must not be negative"},
+		{capacity.Limit == 0 && (capacity.QueueLimit > 0 || capacity.ServiceTime > 0 || capacity.ServiceJitter > 0),
+			"--queue-limit, --service-time and --service-jitter need --capacity"},
+		{(*cert == "") != (*key == ""), "--cert and --key go together"},
+		{*certDir != "" && (*cert != "" || *plain), "--cert-dir goes with neither --cert nor --plain"},
+	} {
+		if check.bad {
+			fmt.Fprintln(stderr, "cpanel-sim: "+check.msg)
+			return 2
+		}
 	}
 
 	state := simulator.SampleState()
@@ -88,13 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *plain {
 		whmAddr, cpAddr = "127.0.0.1:2086", "127.0.0.1:2082"
 	}
-	if *listen != "" {
-		whmAddr = *listen
-	}
-	if *cpListen != "" {
-		cpAddr = *cpListen
-	}
-	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, CertDir: *certDir, WHMAddr: whmAddr, CPanelAddr: cpAddr, Capacity: capacity}
+	opts := simulator.Options{Latency: *latency, Plain: *plain, CertFile: *cert, KeyFile: *key, CertDir: *certDir,
+		WHMAddr: cmp.Or(*listen, whmAddr), CPanelAddr: cmp.Or(*cpListen, cpAddr), Capacity: capacity}
 	if *logReq {
 		opts.RequestLog = stderr
 	}
@@ -202,30 +195,16 @@ func writeDump(sim *simulator.Simulator, path string) error {
 // exclusively (mode 0600) so that no planted file or symlink is written
 // through, synced, given mode perm, then renamed over path (which replaces
 // a symlink at path rather than following it).
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	defer func() { _ = os.Remove(tmp) }() // nothing left to remove after the rename
+	_, err = f.Write(data)
+	// The file is closed whatever failed before.
+	if err = errors.Join(err, f.Chmod(perm), f.Sync(), f.Close()); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

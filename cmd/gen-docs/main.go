@@ -18,9 +18,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,32 +151,27 @@ func generate(date time.Time) (map[string][]byte, error) {
 
 	// Cobra's tree generators write into a directory; let them, then read
 	// the result back.
-	cmd := newRoot()
-	man := filepath.Join(tmp, "man")
-	if err := os.Mkdir(man, 0o755); err != nil {
-		return nil, fmt.Errorf("temp dir: %w", err)
-	}
 	header := &doc.GenManHeader{Title: "CPCTL", Section: "1", Date: &date, Source: "cpctl", Manual: "cpctl manual"}
-	if err := doc.GenManTree(cmd, header, man); err != nil {
-		return nil, fmt.Errorf("man pages: %w", err)
-	}
-	if err := collect(files, man, manDir); err != nil {
-		return nil, err
+	for _, t := range []struct {
+		dir string
+		gen func(*cobra.Command, string) error
+	}{
+		{manDir, func(c *cobra.Command, dir string) error { return doc.GenManTree(c, header, dir) }},
+		{referenceDir, doc.GenMarkdownTree},
+	} {
+		out := filepath.Join(tmp, filepath.Base(t.dir))
+		if err := os.Mkdir(out, 0o755); err != nil {
+			return nil, fmt.Errorf("temp dir: %w", err)
+		}
+		if err := t.gen(newRoot(), out); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.dir, err)
+		}
+		if err := collect(files, out, t.dir); err != nil {
+			return nil, err
+		}
 	}
 
-	cmd = newRoot()
-	md := filepath.Join(tmp, "md")
-	if err := os.Mkdir(md, 0o755); err != nil {
-		return nil, fmt.Errorf("temp dir: %w", err)
-	}
-	if err := doc.GenMarkdownTree(cmd, md); err != nil {
-		return nil, fmt.Errorf("markdown reference: %w", err)
-	}
-	if err := collect(files, md, referenceDir); err != nil {
-		return nil, err
-	}
-
-	cmd = newRoot()
+	cmd := newRoot()
 	for _, c := range []struct {
 		name string
 		gen  func(io.Writer) error
@@ -223,18 +219,10 @@ func listGenerated(dir string) ([]string, error) {
 	for _, e := range entries {
 		n := e.Name()
 		if e.Type().IsRegular() && strings.HasPrefix(n, "cpctl") && (strings.HasSuffix(n, ".1") || strings.HasSuffix(n, ".md")) {
-			names = append(names, n)
+			names = append(names, n) // sorted, as os.ReadDir returns them
 		}
 	}
-	sort.Strings(names)
 	return names, nil
 }
 
-func sortedKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string][]byte) []string { return slices.Sorted(maps.Keys(m)) }

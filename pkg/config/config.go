@@ -9,9 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -59,14 +60,7 @@ type File struct {
 }
 
 // Names returns the profile names, sorted.
-func (f *File) Names() []string {
-	names := make([]string, 0, len(f.Profiles))
-	for n := range f.Profiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (f *File) Names() []string { return slices.Sorted(maps.Keys(f.Profiles)) }
 
 // Profile returns the named profile.
 func (f *File) Profile(name string) (*Profile, error) {
@@ -82,27 +76,21 @@ func (f *File) Profile(name string) (*Profile, error) {
 
 // DefaultPath is $XDG_CONFIG_HOME/cpctl/config.yaml, falling back to
 // ~/.config/cpctl/config.yaml as the XDG base directory spec says.
-func DefaultPath() string {
-	dir := os.Getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = "."
-		}
-		dir = filepath.Join(home, ".config")
-	}
-	return filepath.Join(dir, "cpctl", "config.yaml")
-}
+func DefaultPath() string { return filepath.Join(xdgDir("XDG_CONFIG_HOME", ".config"), "config.yaml") }
 
 // CacheDir is $XDG_CACHE_HOME/cpctl, falling back to ~/.cache/cpctl.
-func CacheDir() string {
-	dir := os.Getenv("XDG_CACHE_HOME")
+func CacheDir() string { return xdgDir("XDG_CACHE_HOME", ".cache") }
+
+// xdgDir is cpctl's directory under $env, or under ~/home without it. Not
+// os.UserConfigDir: cpctl uses the XDG layout on macOS too.
+func xdgDir(env, home string) string {
+	dir := os.Getenv(env)
 	if dir == "" {
-		home, err := os.UserHomeDir()
+		h, err := os.UserHomeDir()
 		if err != nil {
-			home = "."
+			h = "."
 		}
-		dir = filepath.Join(home, ".cache")
+		dir = filepath.Join(h, home)
 	}
 	return filepath.Join(dir, "cpctl")
 }
@@ -205,22 +193,20 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	name := tmp.Name()
 	defer func() { _ = os.Remove(name) }() // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(data)
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(name, path)
 	}
-	if err := os.Rename(name, path); err != nil {
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if d, err := os.Open(dir); err == nil {

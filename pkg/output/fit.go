@@ -1,7 +1,10 @@
 package output
 
 import (
+	"bytes"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
@@ -19,7 +22,8 @@ const (
 	minBeside = 24
 )
 
-// grid is a table to draw: cells are already made safe for a terminal.
+// grid is a table to draw: every row has a cell for each header, already
+// made safe for a terminal.
 // keep marks the columns that are never wrapped or cut (a generated
 // password): when they cannot fit, they leave the box for lines of their
 // own, labelled by the row's label column.
@@ -32,14 +36,15 @@ type grid struct {
 
 // render draws g for a terminal of the given width; width <= 0 means
 // unknown, and the table takes the width it needs.
-func (g grid) render(b *strings.Builder, width int) {
+func (g grid) render(b *bytes.Buffer, width int) {
 	nat := g.natural()
 	if width <= 0 || sum(nat)+boxOverhead(len(nat)) <= width {
 		drawBox(b, g.headers, g.rows, nat)
 		return
 	}
+	keeps := slices.Contains(g.keep, true)
 	floor := minCell
-	if anyTrue(g.keep) {
+	if keeps {
 		floor = minBeside
 	}
 	if w, ok := g.shrink(nat, width, floor); ok {
@@ -48,16 +53,13 @@ func (g grid) render(b *strings.Builder, width int) {
 	}
 	// Without the kept columns the rest may fit; the kept cells then go
 	// below the box, each whole on a line of its own.
-	drop := g.keep
-	if !anyTrue(drop) {
-		g.vertical(b, width)
-		return
-	}
-	sub := g.without(drop)
-	if w, ok := sub.shrink(sub.natural(), width, minCell); ok {
-		drawBox(b, sub.headers, sub.rows, w)
-		g.keptLines(b)
-		return
+	if keeps {
+		sub := g.withoutKept()
+		if w, ok := sub.shrink(sub.natural(), width, minCell); ok {
+			drawBox(b, sub.headers, sub.rows, w)
+			g.keptLines(b)
+			return
+		}
 	}
 	g.vertical(b, width)
 }
@@ -107,19 +109,18 @@ func (g grid) shrink(nat []int, width, floor int) ([]int, bool) {
 
 func (g grid) kept(i int) bool { return i < len(g.keep) && g.keep[i] }
 
-// without returns g without the columns marked in drop.
-func (g grid) without(drop []bool) grid {
-	idx := func(i int) bool { return i < len(drop) && drop[i] }
+// withoutKept returns g without its kept columns.
+func (g grid) withoutKept() grid {
 	var out grid
 	for i, h := range g.headers {
-		if !idx(i) {
+		if !g.kept(i) {
 			out.headers = append(out.headers, h)
 		}
 	}
 	out.rows = make([][]string, len(g.rows))
 	for j, r := range g.rows {
 		for i, c := range r {
-			if !idx(i) {
+			if !g.kept(i) {
 				out.rows[j] = append(out.rows[j], c)
 			}
 		}
@@ -129,7 +130,7 @@ func (g grid) without(drop []bool) grid {
 
 // keptLines prints every non-empty kept cell below the box: a label line,
 // then the value alone, so a triple-click selects exactly the password.
-func (g grid) keptLines(b *strings.Builder) {
+func (g grid) keptLines(b *bytes.Buffer) {
 	for _, r := range g.rows {
 		for i, c := range r {
 			if !g.kept(i) || c == "" {
@@ -148,7 +149,7 @@ func (g grid) keptLines(b *strings.Builder) {
 // vertical prints one block of "HEADER  value" lines per row, for a
 // terminal too narrow for any box: values wrap after the header column and
 // a kept value that does not fit goes whole on the next line.
-func (g grid) vertical(b *strings.Builder, width int) {
+func (g grid) vertical(b *bytes.Buffer, width int) {
 	key := 0
 	for _, h := range g.headers {
 		key = max(key, twwidth.Width(h))
@@ -191,7 +192,7 @@ func (g grid) vertical(b *strings.Builder, width int) {
 
 // drawBox draws a light box with the given column widths, wrapping each
 // cell to its width. Headers are centred, cells left-aligned.
-func drawBox(b *strings.Builder, headers []string, rows [][]string, widths []int) {
+func drawBox(b *bytes.Buffer, headers []string, rows [][]string, widths []int) {
 	rule := func(l, m, r string) {
 		b.WriteString(l)
 		for i, w := range widths {
@@ -232,11 +233,7 @@ func drawBox(b *strings.Builder, headers []string, rows [][]string, widths []int
 	wrapped := func(r []string) [][]string {
 		out := make([][]string, len(widths))
 		for i, w := range widths {
-			var c string
-			if i < len(r) {
-				c = r[i]
-			}
-			out[i] = wrap(c, w)
+			out[i] = wrap(r[i], w)
 		}
 		return out
 	}
@@ -307,12 +304,8 @@ func cut(s string, width int) (string, string) {
 }
 
 func firstRune(s string) (string, string) {
-	for i := range s {
-		if i > 0 {
-			return s[:i], s[i:]
-		}
-	}
-	return s, ""
+	_, size := utf8.DecodeRuneInString(s)
+	return s[:size], s[size:]
 }
 
 // ellipsis cuts s to width display columns, the last one "…", when it is
@@ -334,13 +327,4 @@ func sum(xs []int) int {
 		n += x
 	}
 	return n
-}
-
-func anyTrue(bs []bool) bool {
-	for _, b := range bs {
-		if b {
-			return true
-		}
-	}
-	return false
 }

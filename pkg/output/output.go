@@ -143,40 +143,27 @@ func TerminalWidth(f *os.File) int {
 // was generated. At a terminal too narrow for the password, it is printed
 // whole below the table.
 func (p *Printer) Results(rs []PasswdResult) error {
-	switch p.format {
-	case JSONL:
-		var buf bytes.Buffer
-		for _, r := range rs {
-			if err := encodeLine(&buf, r.normalized()); err != nil {
-				return err
-			}
-		}
-		return p.write(buf.Bytes())
-	case JSON, YAML:
+	if p.format != Table {
 		list := make([]PasswdResult, len(rs))
 		for i, r := range rs {
 			list[i] = r.normalized()
 		}
 		return p.Value(list)
-	case Table:
-		var withPW, withVerify bool
-		for _, r := range rs {
-			withPW = withPW || r.Password != ""
-			withVerify = withVerify || r.Verified != nil || r.Verify != ""
-		}
-		cols := passwdColumns(withPW, withVerify)
-		rows := make([][]string, len(rs))
-		for i, r := range rs {
-			rows[i] = cells(cols, r)
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		keep := make([]bool, len(cols))
-		keep[len(cols)-1] = withPW
-		return p.table(grid{headers: headers(cols), rows: rows, keep: keep, label: 1})
 	}
-	return p.badFormat()
+	if len(rs) == 0 {
+		return nil
+	}
+	var withPW, withVerify bool
+	for _, r := range rs {
+		withPW = withPW || r.Password != ""
+		withVerify = withVerify || r.Verified != nil || r.Verify != ""
+	}
+	cols := passwdColumns(withPW, withVerify)
+	rows := make([][]string, len(rs))
+	for i, r := range rs {
+		rows[i] = cells(cols, r)
+	}
+	return p.table(grid{headers: headers(cols), rows: rows, keep: rawColumns(cols), label: 1})
 }
 
 // Table prints a generic table (profile list and the like). JSON and YAML
@@ -188,88 +175,57 @@ func (p *Printer) Table(headers []string, rows [][]string) error {
 			return fmt.Errorf("output: row %d has %d cells for %d headers", i, len(row), len(headers))
 		}
 	}
-	switch p.format {
-	case JSONL:
-		var buf bytes.Buffer
-		for _, row := range rows {
-			if err := encodeLine(&buf, orderedObject{keys: keys(headers), values: pad(row, len(headers))}); err != nil {
-				return err
-			}
-		}
-		return p.write(buf.Bytes())
-	case JSON:
+	if p.format != Table {
 		list := make([]orderedObject, len(rows))
 		for i, row := range rows {
 			list[i] = orderedObject{keys: keys(headers), values: pad(row, len(headers))}
 		}
 		return p.Value(list)
-	case YAML:
-		seq := &yaml.Node{Kind: yaml.SequenceNode}
-		for _, row := range rows {
-			m := &yaml.Node{Kind: yaml.MappingNode}
-			for i, k := range keys(headers) {
-				m.Content = append(m.Content,
-					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k},
-					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: pad(row, len(headers))[i]})
-			}
-			seq.Content = append(seq.Content, m)
-		}
-		if len(rows) == 0 {
-			seq.Style = yaml.FlowStyle
-		}
-		return p.Value(seq)
-	case Table:
-		clean := make([][]string, len(rows))
-		for i, row := range rows {
-			clean[i] = pad(row, len(headers))
-			for j := range clean[i] {
-				clean[i][j] = termsafe.String(clean[i][j])
-			}
-		}
-		return p.table(grid{headers: headers, rows: clean})
 	}
-	return p.badFormat()
+	clean := make([][]string, len(rows))
+	for i, row := range rows {
+		clean[i] = pad(row, len(headers))
+		for j := range clean[i] {
+			clean[i][j] = termsafe.String(clean[i][j])
+		}
+	}
+	return p.table(grid{headers: headers, rows: clean})
 }
 
 // Value prints any value as JSON (2-space indented), JSON Lines (a list
 // one element per line, anything else on one line), or YAML. The table
 // format prints YAML too, as the readable form of a single object.
 func (p *Printer) Value(v any) error {
+	var buf bytes.Buffer
 	switch p.format {
 	case JSONL:
-		var buf bytes.Buffer
-		rv := reflect.ValueOf(v)
-		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8 {
-			for i := range rv.Len() {
-				if err := encodeLine(&buf, rv.Index(i).Interface()); err != nil {
-					return err
-				}
+		items := []any{v}
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8 {
+			items = make([]any, rv.Len())
+			for i := range items {
+				items[i] = rv.Index(i).Interface()
 			}
-			return p.write(buf.Bytes())
 		}
-		if err := encodeLine(&buf, v); err != nil {
-			return err
+		enc := newJSONEncoder(&buf)
+		for _, item := range items {
+			if err := enc.Encode(item); err != nil {
+				return fmt.Errorf("output: encoding JSON: %w", err)
+			}
 		}
-		return p.write(buf.Bytes())
 	case JSON:
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		// Server messages hold & and < often enough that \u0026 would
-		// only make them harder to read; this output is never HTML.
-		enc.SetEscapeHTML(false)
+		enc := newJSONEncoder(&buf)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(v); err != nil {
 			return fmt.Errorf("output: encoding JSON: %w", err)
 		}
-		return p.write(buf.Bytes())
 	case YAML, Table:
-		b, err := marshalYAML(v)
-		if err != nil {
+		if err := encodeYAML(&buf, v); err != nil {
 			return err
 		}
-		return p.write(b)
+	default:
+		return p.badFormat()
 	}
-	return p.badFormat()
+	return p.write(buf.Bytes())
 }
 
 func (p *Printer) badFormat() error {
@@ -286,44 +242,38 @@ func (p *Printer) write(b []byte) error {
 // table renders g, whose cells are already made safe: tab-separated
 // through a pipe, a box fitting the terminal's width at one.
 func (p *Printer) table(g grid) error {
-	if !p.terminal {
-		var buf bytes.Buffer
-		buf.WriteString(strings.Join(g.headers, "\t"))
-		buf.WriteByte('\n')
-		for _, row := range g.rows {
-			buf.WriteString(strings.Join(row, "\t"))
-			buf.WriteByte('\n')
+	var b bytes.Buffer
+	if p.terminal {
+		g.render(&b, p.width)
+	} else {
+		for _, row := range append([][]string{g.headers}, g.rows...) {
+			b.WriteString(strings.Join(row, "\t"))
+			b.WriteByte('\n')
 		}
-		return p.write(buf.Bytes())
 	}
-	var b strings.Builder
-	g.render(&b, p.width)
-	return p.write([]byte(b.String()))
+	return p.write(b.Bytes())
 }
 
-// encodeLine appends v to buf as one line of compact JSON.
-func encodeLine(buf *bytes.Buffer, v any) error {
-	enc := json.NewEncoder(buf)
-	// Server messages hold & and < often enough that \u0026 would only
-	// make them harder to read; this output is never HTML.
+// newJSONEncoder returns the one JSON encoder configuration of the printer.
+// Server messages hold & and < often enough that \u0026 would only make
+// them harder to read; this output is never HTML.
+func newJSONEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("output: encoding JSON: %w", err)
-	}
-	return nil
+	return enc
 }
 
-func marshalYAML(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
+// encodeYAML appends v to buf as a YAML document indented by 2.
+func encodeYAML(buf *bytes.Buffer, v any) error {
+	enc := yaml.NewEncoder(buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("output: encoding YAML: %w", err)
+		return fmt.Errorf("output: encoding YAML: %w", err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("output: encoding YAML: %w", err)
+		return fmt.Errorf("output: encoding YAML: %w", err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // flush pushes buffered output out at once, so a bulk run's rows appear
@@ -381,6 +331,15 @@ func verifiedCell(r PasswdResult) string {
 	return r.Verify
 }
 
+// rawColumns marks the raw columns, which a fitted table keeps whole.
+func rawColumns(cols []column) []bool {
+	raw := make([]bool, len(cols))
+	for i, c := range cols {
+		raw[i] = c.raw
+	}
+	return raw
+}
+
 func headers(cols []column) []string {
 	hs := make([]string, len(cols))
 	for i, c := range cols {
@@ -414,26 +373,28 @@ func pad(row []string, n int) []string {
 	return out
 }
 
-// orderedObject marshals as a JSON object whose keys keep column order,
-// which a map would sort.
+// orderedObject marshals as a JSON or YAML object whose keys keep column
+// order, which a map would sort.
 type orderedObject struct {
 	keys   []string
 	values []string
 }
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler. The encoder's newlines between
+// the strings go: encoding/json compacts what a Marshaler returns.
 func (o orderedObject) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
+	enc := newJSONEncoder(&buf)
 	buf.WriteByte('{')
 	for i, k := range o.keys {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if err := writeJSONString(&buf, k); err != nil {
+		if err := enc.Encode(k); err != nil {
 			return nil, err
 		}
 		buf.WriteByte(':')
-		if err := writeJSONString(&buf, o.values[i]); err != nil {
+		if err := enc.Encode(o.values[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -441,12 +402,14 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func writeJSONString(buf *bytes.Buffer, s string) error {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return err
+// MarshalYAML implements yaml.Marshaler: every value a string, even one
+// that reads as a number or a boolean.
+func (o orderedObject) MarshalYAML() (any, error) {
+	m := &yaml.Node{Kind: yaml.MappingNode}
+	for i, k := range o.keys {
+		m.Content = append(m.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: o.values[i]})
 	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	return nil
+	return m, nil
 }

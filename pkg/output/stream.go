@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,24 +74,21 @@ func (s *Stream) Write(r PasswdResult) error {
 			sep = "[\n  "
 		}
 		buf.WriteString(sep)
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
+		enc := newJSONEncoder(&buf)
 		enc.SetIndent("  ", "  ")
 		if err := enc.Encode(r.normalized()); err != nil {
 			return fmt.Errorf("output: encoding JSON: %w", err)
 		}
 		buf.Truncate(buf.Len() - 1) // the newline goes with the next separator
 	case JSONL:
-		if err := encodeLine(&buf, r.normalized()); err != nil {
-			return err
+		if err := newJSONEncoder(&buf).Encode(r.normalized()); err != nil {
+			return fmt.Errorf("output: encoding JSON: %w", err)
 		}
 	case YAML:
-		b, err := marshalYAML(r.normalized())
-		if err != nil {
+		buf.WriteString("---\n")
+		if err := encodeYAML(&buf, r.normalized()); err != nil {
 			return err
 		}
-		buf.WriteString("---\n")
-		buf.Write(b)
 	case Table:
 		if err := s.writeRow(&buf, r); err != nil {
 			return err
@@ -125,21 +121,11 @@ func (s *Stream) writeRow(buf *bytes.Buffer, r PasswdResult) error {
 		if s.rows > 0 {
 			buf.WriteByte('\n')
 		}
-		var b strings.Builder
-		grid{headers: headers(s.cols), rows: [][]string{row}, keep: s.keep()}.vertical(&b, s.p.width)
-		buf.WriteString(b.String())
+		grid{headers: headers(s.cols), rows: [][]string{row}, keep: rawColumns(s.cols)}.vertical(buf, s.p.width)
 		return nil
 	}
 	s.line(buf, row)
 	return nil
-}
-
-func (s *Stream) keep() []bool {
-	k := make([]bool, len(s.cols))
-	for i, c := range s.cols {
-		k[i] = c.raw
-	}
-	return k
 }
 
 // At a terminal, a streamed row is one line: its cells shrink to these
@@ -255,14 +241,11 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.p.format == JSON {
-		end := "\n]\n"
-		if s.rows == 0 {
-			end = "[]\n"
-		}
-		if _, err := s.p.w.Write([]byte(end)); err != nil {
-			return fmt.Errorf("output: %w", err)
-		}
+	switch {
+	case s.p.format != JSON:
+		return flush(s.p.w)
+	case s.rows == 0:
+		return s.p.write([]byte("[]\n"))
 	}
-	return flush(s.p.w)
+	return s.p.write([]byte("\n]\n"))
 }

@@ -97,13 +97,7 @@ func Summary(w io.Writer, in SummaryInput) error {
 	if in.SecretsOut == "" && in.Succeeded+in.Skipped > 0 {
 		lines = append(lines, "the new passwords, as CSV: cpctl journal export "+journal+" --secrets-out new-passwords.csv")
 	}
-	var out strings.Builder
-	for _, l := range lines {
-		out.WriteString("cpctl: ")
-		out.WriteString(l)
-		out.WriteByte('\n')
-	}
-	if _, err := io.WriteString(w, out.String()); err != nil {
+	if _, err := io.WriteString(w, "cpctl: "+strings.Join(lines, "\ncpctl: ")+"\n"); err != nil {
 		return fmt.Errorf("output: summary: %w", err)
 	}
 	return nil

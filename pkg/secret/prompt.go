@@ -35,28 +35,24 @@ type surveyPrompter struct {
 	errOut io.Writer
 }
 
-func (s *surveyPrompter) opts() []survey.AskOpt {
-	return []survey.AskOpt{survey.WithStdio(s.in, s.out, s.errOut)}
-}
-
 // Password implements Prompter.
 func (s *surveyPrompter) Password(message string) (string, error) {
-	var v string
-	err := survey.AskOne(&survey.Password{Message: message}, &v, s.opts()...)
-	return v, promptErr(err)
+	return askOne[string](s, &survey.Password{Message: message})
 }
 
 // Confirm implements Prompter.
 func (s *surveyPrompter) Confirm(message string, def bool) (bool, error) {
-	var v bool
-	err := survey.AskOne(&survey.Confirm{Message: message, Default: def}, &v, s.opts()...)
-	return v, promptErr(err)
+	return askOne[bool](s, &survey.Confirm{Message: message, Default: def})
 }
 
 // Input implements Prompter.
 func (s *surveyPrompter) Input(message, def string) (string, error) {
-	var v string
-	err := survey.AskOne(&survey.Input{Message: message, Default: def}, &v, s.opts()...)
+	return askOne[string](s, &survey.Input{Message: message, Default: def})
+}
+
+func askOne[T any](s *surveyPrompter, p survey.Prompt) (T, error) {
+	var v T
+	err := survey.AskOne(p, &v, survey.WithStdio(s.in, s.out, s.errOut))
 	return v, promptErr(err)
 }
 

@@ -89,17 +89,13 @@ func (e Env) warnf(format string, args ...any) {
 // names it in prompts and errors, e.g. "New password for bob".
 func Resolve(src Source, env Env, label string) (password string, generated bool, err error) {
 	var chosen []string
-	if src.Stdin {
-		chosen = append(chosen, "--password-stdin")
-	}
-	if src.File != "" {
-		chosen = append(chosen, "--password-file")
-	}
-	if src.Value != "" {
-		chosen = append(chosen, "--password")
-	}
-	if src.Generate {
-		chosen = append(chosen, "--generate")
+	for _, f := range []struct {
+		set  bool
+		flag string
+	}{{src.Stdin, "--password-stdin"}, {src.File != "", "--password-file"}, {src.Value != "", "--password"}, {src.Generate, "--generate"}} {
+		if f.set {
+			chosen = append(chosen, f.flag)
+		}
 	}
 	if len(chosen) > 1 {
 		return "", false, fmt.Errorf("%w: use only one of %s", ErrConflict, strings.Join(chosen, ", "))
@@ -142,12 +138,9 @@ func Resolve(src Source, env Env, label string) (password string, generated bool
 		return "", false, fmt.Errorf("%s: %w: give --password-stdin, --password-file or --generate when not running interactively", label, ErrNoInput)
 	}
 	for try := 1; ; try++ {
-		first, err := ask(env.Prompter, label+":")
+		first, err := askNonEmpty(env.Prompter, label)
 		if err != nil {
 			return "", false, err
-		}
-		if first == "" {
-			return "", false, fmt.Errorf("%s: %w: the password is empty", label, ErrNoInput)
 		}
 		second, err := ask(env.Prompter, "Retype "+lowerFirst(label)+":")
 		if err != nil {
@@ -184,14 +177,16 @@ func ReadOld(file string, env Env, label string) (string, error) {
 	if !env.CanPrompt || env.Prompter == nil {
 		return "", fmt.Errorf("%s: %w: give --old-password-file when not running interactively", label, ErrNoInput)
 	}
-	pw, err := ask(env.Prompter, label+":")
-	if err != nil {
-		return "", err
-	}
-	if pw == "" {
+	return askNonEmpty(env.Prompter, label)
+}
+
+// askNonEmpty prompts for label and refuses an empty answer.
+func askNonEmpty(p Prompter, label string) (string, error) {
+	pw, err := ask(p, label+":")
+	if err == nil && pw == "" {
 		return "", fmt.Errorf("%s: %w: the password is empty", label, ErrNoInput)
 	}
-	return pw, nil
+	return pw, err
 }
 
 func ask(p Prompter, message string) (string, error) {
@@ -266,15 +261,8 @@ type byteReader struct {
 }
 
 func (b *byteReader) ReadByte() (byte, error) {
-	for {
-		n, err := b.r.Read(b.one[:])
-		if n == 1 {
-			return b.one[0], nil
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
+	_, err := io.ReadFull(b.r, b.one[:])
+	return b.one[0], err
 }
 
 func lowerFirst(s string) string {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -26,17 +25,6 @@ const cookieName = "cpsession"
 
 func secureEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func hasToken(l *Login, token string) bool {
-	ok := false
-	for _, t := range l.Tokens {
-		// No early exit, so timing does not say which token matched.
-		if secureEqual(t, token) {
-			ok = true
-		}
-	}
-	return ok
 }
 
 // lookup returns the credentials a role accepts for user; callers hold mu.
@@ -69,6 +57,30 @@ func (s *Simulator) tfaOK(l *Login, code string) bool {
 	return totp.Valid(key, code, s.now())
 }
 
+// refused is authenticate's answer for a caller it turns away.
+func refused(rep reply) (identity, *reply) { return identity{}, &rep }
+
+// credentials reads an Authorization header: its scheme in lower case,
+// the user and the secret; ok is false when it cannot be read.
+func credentials(hdr string) (method, user, secret string, ok bool) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(hdr), " ")
+	cred = strings.TrimSpace(cred)
+	method = strings.ToLower(scheme)
+	switch method {
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return method, "", "", false
+		}
+		cred = string(raw)
+	case "whm", "cpanel":
+	default:
+		return method, "", "", false
+	}
+	user, secret, ok = strings.Cut(cred, ":")
+	return method, user, secret, ok
+}
+
 // authenticate returns the caller, or the reply a real server sends instead.
 func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *reply) {
 	s := h.sim
@@ -79,42 +91,15 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 	if sessToken != "" && !h.sessionExists(sessToken) {
 		// A security token in the path is checked whatever else the
 		// request carries: a wrong or expired one is refused.
-		rep := tokenPage(tokenInvalidMsg)
-		return identity{}, &rep
+		return refused(tokenPage(tokenInvalidMsg))
 	}
-	scheme, cred, _ := strings.Cut(strings.TrimSpace(hdr), " ")
-	cred = strings.TrimSpace(cred)
-	deny := accessDenied()
-
-	var user, secret string
-	method := strings.ToLower(scheme)
-	switch method {
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(cred)
-		if err != nil {
-			return identity{}, &deny
-		}
-		var ok bool
-		user, secret, ok = strings.Cut(string(raw), ":")
-		if !ok {
-			return identity{}, &deny
-		}
-	case "whm", "cpanel":
-		var ok bool
-		user, secret, ok = strings.Cut(cred, ":")
-		if !ok {
-			return identity{}, &deny
-		}
-	default:
-		return identity{}, &deny
-	}
-	if method == "cpanel" && h.role == RoleWHM {
+	method, user, secret, ok := credentials(hdr)
+	switch {
+	case !ok, method == "whm" && h.role == RoleCPanel:
+		return refused(accessDenied())
+	case method == "cpanel" && h.role == RoleWHM:
 		// docs/protocol.md: a cPanel API token cannot call WHM API 1 at all.
-		rep := tokenOnly()
-		return identity{}, &rep
-	}
-	if method == "whm" && h.role == RoleCPanel {
-		return identity{}, &deny
+		return refused(tokenOnly())
 	}
 
 	s.mu.RLock()
@@ -124,30 +109,23 @@ func (h *handler) authenticate(r *http.Request, sessToken string) (identity, *re
 		switch method {
 		case "basic":
 			valid = VerifyHash(l.PasswordHash, secret)
-			id.method = "basic"
 		case "cpanel":
-			valid = h.tokenOK(l, secret, r.RemoteAddr)
-			id.method = "cpaneltoken"
+			valid, id.cpanelToken = s.tokenWorks(l, secret, r.RemoteAddr), true
 		case "whm":
 			// One scheme carries both tokens and legacy access hashes; the
 			// hash is sent with its line breaks, which the server drops.
-			clean := stripCRLF(secret)
-			if h.tokenOK(l, clean, r.RemoteAddr) {
-				valid, id.method = true, "whmtoken"
-			} else if l.AccessHash != "" {
-				stored := stripCRLF(l.AccessHash)
-				valid, id.method = secureEqual(stored, clean), "accesshash"
-			}
+			clean := crlfStripper.Replace(secret)
+			valid = s.tokenWorks(l, clean, r.RemoteAddr) ||
+				(l.AccessHash != "" && secureEqual(crlfStripper.Replace(l.AccessHash), clean))
 		}
 	}
 	tfa := valid && s.tfaOK(l, r.Header.Get("X-CPANEL-OTP"))
 	s.mu.RUnlock()
 	if !valid {
-		return identity{}, &deny
+		return refused(accessDenied())
 	}
 	if !tfa {
-		rep := tfaFailed()
-		return identity{}, &rep
+		return refused(tfaFailed())
 	}
 	return id, nil
 }
@@ -165,12 +143,10 @@ func (h *handler) sessionExists(token string) bool {
 func (h *handler) sessionAuth(r *http.Request, sessToken string) (identity, *reply) {
 	if sessToken == "" {
 		if _, err := r.Cookie(cookieName); err == nil {
-			rep := tokenPage(tokenMissingMsg)
-			return identity{}, &rep
+			return refused(tokenPage(tokenMissingMsg))
 		}
 		// A browser without a session is sent the login page with 401.
-		rep := loginPage(h.role, 401, "")
-		return identity{}, &rep
+		return refused(loginPage(h.role, 401, ""))
 	}
 	s := h.sim
 	c, err := r.Cookie(cookieName)
@@ -182,31 +158,26 @@ func (h *handler) sessionAuth(r *http.Request, sessToken string) (identity, *rep
 		if ok && !now.Before(sess.expires) {
 			delete(s.sessions, sessToken)
 		}
-		rep := tokenPage(tokenInvalidMsg)
-		return identity{}, &rep
+		return refused(tokenPage(tokenInvalidMsg))
 	}
 	// Sessions expire after idling, not after a fixed lifetime.
 	sess.expires = now.Add(s.sessionTTL())
 	return sess.id, nil
 }
 
-func randomDigits(n int) string {
-	var b strings.Builder
-	ten := big.NewInt(10)
-	for i := 0; i < n; i++ {
-		d, err := rand.Int(rand.Reader, ten)
-		if err != nil {
-			d = big.NewInt(int64(i % 10))
-		}
-		b.WriteByte(byte('0' + d.Int64()))
-	}
-	return b.String()
-}
-
-func randomHex(n int) string {
+// randomString returns n characters drawn uniformly from alphabet.
+func randomString(alphabet string, n int) string {
+	size := big.NewInt(int64(len(alphabet)))
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	for i := range b {
+		d, err := rand.Int(rand.Reader, size)
+		if err != nil {
+			// crypto/rand does not fail on supported platforms.
+			panic("simulator: crypto/rand: " + err.Error())
+		}
+		b[i] = alphabet[d.Int64()]
+	}
+	return string(b)
 }
 
 // login answers a form login: JSON with login_only, else a redirect into
@@ -231,12 +202,11 @@ func (h *handler) login(r *http.Request, loginOnly bool) reply {
 	if !tfa {
 		return tfaFailed()
 	}
-	id.method = "session"
-	sess := &session{id: id, role: h.role, cookie: url.QueryEscape(user + ":" + randomHex(16)), expires: s.now().Add(s.sessionTTL())}
+	sess := &session{id: id, role: h.role, cookie: url.QueryEscape(user + ":" + randomString("0123456789abcdef", 32)), expires: s.now().Add(s.sessionTTL())}
 	var token string
 	s.sessMu.Lock()
 	for {
-		token = randomDigits(10)
+		token = randomString("0123456789", 10)
 		if _, taken := s.sessions[token]; !taken {
 			break
 		}
@@ -289,15 +259,5 @@ func (h *handler) logout(r *http.Request, sessToken string) reply {
 	return rep
 }
 
-// stripCRLF drops line breaks, which legacy access hashes carry.
-func stripCRLF(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-}
+// crlfStripper drops line breaks, which legacy access hashes carry.
+var crlfStripper = strings.NewReplacer("\r", "", "\n", "")

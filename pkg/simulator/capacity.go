@@ -4,9 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -37,11 +35,8 @@ type Capacity struct {
 // WHM and cPanel share one machine.
 type gate struct {
 	c     Capacity
-	slots chan *worker // the idle workers
-	sleep func(context.Context, time.Duration)
-
-	mu      sync.Mutex
-	waiting int
+	slots chan *worker  // the idle workers
+	queue chan struct{} // one entry per waiting call; nil without QueueLimit
 }
 
 // worker is one of the server's workers.
@@ -53,11 +48,14 @@ type worker struct {
 	free time.Time
 }
 
-func newGate(c Capacity, sleep func(context.Context, time.Duration)) *gate {
+func newGate(c Capacity) *gate {
 	if c.Limit <= 0 {
 		return nil
 	}
-	g := &gate{c: c, slots: make(chan *worker, c.Limit), sleep: sleep}
+	g := &gate{c: c, slots: make(chan *worker, c.Limit)}
+	if c.QueueLimit > 0 {
+		g.queue = make(chan struct{}, c.QueueLimit)
+	}
 	for range c.Limit {
 		g.slots <- &worker{}
 	}
@@ -94,8 +92,7 @@ func isAPIPath(p string) bool {
 	if m := cpsessRE.FindStringSubmatch(p); m != nil {
 		p = m[2]
 	}
-	return strings.HasPrefix(p, "/json-api/") || strings.HasPrefix(p, "/xml-api/") ||
-		strings.HasPrefix(p, "/execute/") || strings.HasPrefix(p, "/login")
+	return isAPICall(p) || strings.HasPrefix(p, "/login")
 }
 
 // enter takes a worker, waiting in the queue if all are busy. It returns
@@ -106,18 +103,14 @@ func (g *gate) enter(ctx context.Context) *worker {
 		return wk
 	default:
 	}
-	g.mu.Lock()
-	if g.c.QueueLimit > 0 && g.waiting >= g.c.QueueLimit {
-		g.mu.Unlock()
-		return nil
+	if g.queue != nil {
+		select {
+		case g.queue <- struct{}{}:
+			defer func() { <-g.queue }()
+		default:
+			return nil
+		}
 	}
-	g.waiting++
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.waiting--
-		g.mu.Unlock()
-	}()
 	// Blocked receivers on a channel are woken in arrival order, so the
 	// queue is first come, first served.
 	select {
@@ -140,7 +133,7 @@ func (g *gate) service(ctx context.Context, wk *worker, arrived time.Time) {
 		start = wk.free
 	}
 	wk.free = start.Add(max(d, 0))
-	g.sleep(ctx, time.Until(wk.free))
+	sleep(ctx, time.Until(wk.free))
 }
 
 // overflow answers a call that found the queue full, as an overloaded
@@ -150,8 +143,5 @@ func (g *gate) overflow(w http.ResponseWriter) {
 	if ra <= 0 {
 		ra = time.Second
 	}
-	secs := int((ra + time.Second - 1) / time.Second)
-	writeReply(w, reply{status: http.StatusServiceUnavailable, ctype: ctHTML,
-		body:    htmlPage("503 Service Unavailable", "The server is too busy to handle the request. Try again later."),
-		headers: map[string]string{"Retry-After": strconv.Itoa(secs)}})
+	writeReply(w, unavailable(ra, "The server is too busy to handle the request. Try again later."))
 }

@@ -4,6 +4,7 @@ import (
 	"html"
 	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,8 +81,8 @@ type uapiWrapped struct {
 
 // opErr is a refusal of an FTP or mail operation.
 type opErr struct {
-	msg  string
-	weak bool
+	msg     string
+	weakMin int // the minimum strength the password missed; 0 for other refusals
 }
 
 const userParamInvalid = "User parameter is invalid or was not supplied"
@@ -101,10 +102,7 @@ func (h *handler) whmCPanel(id identity, p url.Values) call {
 	ver := p.Get("cpanel_jsonapi_apiversion")
 	c := call{fn: apiName(ver) + mod + "::" + fn, target: user}
 	c.exec = func() reply {
-		s.mu.RLock()
-		_, exists := s.st.Accounts[user]
-		owned := exists && s.owns(id, user)
-		s.mu.RUnlock()
+		exists, owned := s.access(id, user)
 		// The order of the server's own checks: a known account, not
 		// root, then ownership.
 		switch {
@@ -120,6 +118,14 @@ func (h *handler) whmCPanel(id identity, p url.Values) call {
 	return c
 }
 
+// access reports whether user is an account and whether id may act on it.
+func (s *Simulator) access(id identity, user string) (exists, owned bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, exists = s.st.Accounts[user]
+	return exists, exists && s.owns(id, user)
+}
+
 func apiName(ver string) string {
 	if ver == "3" {
 		return "uapi:"
@@ -131,9 +137,9 @@ func apiName(ver string) string {
 func (s *Simulator) cpanelCall(acct, ver, mod, fn string, p url.Values) reply {
 	switch ver {
 	case "2":
-		return jsonReply(200, api2Reply{CPanelResult: s.api2(acct, mod, fn, p)})
+		return jsonReply(api2Reply{CPanelResult: s.api2(acct, mod, fn, p)})
 	case "3":
-		return jsonReply(200, uapiWrapped{Module: mod, Func: fn, APIVersion: 3, Result: s.uapi(acct, mod, fn, p)})
+		return jsonReply(uapiWrapped{Module: mod, Func: fn, APIVersion: 3, Result: s.uapi(acct, mod, fn, p)})
 	}
 	msg := "Unsupported cpanel_jsonapi_apiversion: use 2 (cPanel API 2) or 3 (UAPI)."
 	if ver == "" || ver == "1" {
@@ -146,10 +152,7 @@ func (s *Simulator) cpanelCall(acct, ver, mod, fn string, p url.Values) reply {
 // the UAPI call inside failed.
 func (s *Simulator) uapiCPanel(id identity, p url.Values) reply {
 	user := p.Get("cpanel.user")
-	s.mu.RLock()
-	_, exists := s.st.Accounts[user]
-	owned := exists && s.owns(id, user)
-	s.mu.RUnlock()
+	exists, owned := s.access(id, user)
 	switch {
 	case user == "" || (!exists && id.kind == kindRoot):
 		return whm1Fail("uapi_cpanel", userParamInvalid)
@@ -172,210 +175,193 @@ func (h *handler) routeCPanel(id identity, path string, p url.Values) call {
 	if rest, ok := strings.CutPrefix(path, "/execute/"); ok {
 		mod, fn, _ := strings.Cut(strings.Trim(rest, "/"), "/")
 		return call{fn: "uapi:" + mod + "::" + fn, target: id.user, exec: func() reply {
-			return jsonReply(200, s.uapi(id.user, mod, fn, p))
+			return jsonReply(s.uapi(id.user, mod, fn, p))
 		}}
 	}
 	if path == "/json-api/cpanel" {
 		mod, fn := p.Get("cpanel_jsonapi_module"), p.Get("cpanel_jsonapi_func")
 		ver := p.Get("cpanel_jsonapi_apiversion")
-		if id.method == "cpaneltoken" && ver != "2" && ver != "3" {
+		if id.cpanelToken && ver != "2" && ver != "3" {
 			// cpsrvd lets a cPanel API token reach API 2 and UAPI only.
-			return call{exec: func() reply { return tokenOnly() }}
+			return call{exec: tokenOnly}
 		}
 		return call{fn: apiName(ver) + mod + "::" + fn, target: id.user, exec: func() reply {
 			return s.cpanelCall(id.user, ver, mod, fn, p)
 		}}
 	}
 	// WHM API functions are not served on cPanel ports.
-	return call{exec: func() reply { return accessDenied() }}
+	return call{exec: accessDenied}
 }
 
 // api2 runs a cPanel API 2 function.
 func (s *Simulator) api2(acct, mod, fn string, p url.Values) api2Result {
 	res := api2Result{APIVersion: 2, Module: mod, Func: fn, Event: api2Event{Result: 1}}
-	fail := func(data any, msg string) api2Result {
-		res.Error, res.Event.Result, res.Data = msg, 0, data
-		return res
-	}
 	// A function that runs and refuses returns normally: event.result
 	// stays 1 and the refusal is in data[0] only.
-	refuse := func(data any) api2Result {
-		res.Data = data
-		return res
-	}
 	switch mod + "::" + fn {
 	case "Passwd::change_password":
-		db, _ := boolParam(p, "enablemysql")
-		old := p.Get("oldpass")
-		apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
-			passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p)})
-		if e != changeOK {
-			msg := passwdMessage(e, acct, min)
-			if e == errNoPassword {
-				msg = "No new password supplied: “newpass” is a required argument."
-			}
-			return refuse([]map[string]any{{"status": 0, "statustxt": msg}})
-		}
-		list := make([]map[string]string, 0, len(apps))
-		for _, a := range apps {
-			list = append(list, map[string]string{"app": a})
-		}
-		res.Data = []map[string]any{{
-			"passwdoutput": rawout(acct), "status": 1, "applist": list,
-			"statustxt": "Password changed for user " + q(acct) + ".",
-		}}
-		return res
+		res.Data = s.api2ChangePassword(acct, p)
 	case "Ftp::passwd":
-		if e := s.ftpPasswd(acct, p); e != nil {
-			return refuse([]map[string]any{{"reason": e.msg, "result": 0}})
-		}
-		res.Data = []map[string]any{{"reason": "OK", "result": 1}}
-		return res
+		res.Data = api2Outcome(s.ftpPasswd(acct, p), "OK")
 	case "Email::passwdpop":
-		if e := s.mailPasswd(acct, p); e != nil {
-			if e.weak {
-				// The quirk in docs/protocol.md, in the shape captured from real
-				// servers: event.result stays 1, data[0].result is 0, and the
-				// reason is in cpanelresult.error and data[0].reason.
-				msg := weakSorry(s.minimumFor("virtual"))
-				res.Error = msg
-				res.Data = []map[string]any{{"reason": msg, "result": 0}}
-				return res
-			}
-			return refuse([]map[string]any{{"reason": e.msg, "result": 0}})
+		e := s.mailPasswd(acct, p)
+		if e != nil && e.weakMin > 0 {
+			// The quirk in docs/protocol.md, in the shape captured from real
+			// servers: event.result stays 1, data[0].result is 0, and the
+			// reason is in cpanelresult.error and data[0].reason.
+			e.msg = weakSorry(e.weakMin)
+			res.Error = e.msg
 		}
-		res.Data = []map[string]any{{"reason": "", "result": 1}}
-		return res
+		res.Data = api2Outcome(e, "")
 	case "WebDisk::listwebdisks":
 		res.Data = s.listWebDisks(acct)
-		return res
+	default:
+		res.Error, res.Event.Result = "Could not find function '"+fn+"' in module '"+mod+"'", 0
 	}
-	msg := "Could not find function '" + fn + "' in module '" + mod + "'"
-	return fail(nil, msg)
+	return res
+}
+
+// api2Outcome is the data of Ftp::passwd and Email::passwdpop: the
+// refusal's reason with result 0, or okReason with result 1.
+func api2Outcome(e *opErr, okReason string) []map[string]any {
+	if e != nil {
+		return []map[string]any{{"reason": e.msg, "result": 0}}
+	}
+	return []map[string]any{{"reason": okReason, "result": 1}}
+}
+
+// api2ChangePassword is the data of Passwd::change_password, which changes
+// the caller's own password.
+func (s *Simulator) api2ChangePassword(acct string, p url.Values) []map[string]any {
+	db, _ := boolParam(p, "enablemysql")
+	old := p.Get("oldpass")
+	apps, e, min := s.changePassword(identity{user: acct, kind: kindAccount},
+		passwdChange{user: acct, password: p.Get("newpass"), oldPassword: &old, dbUpdate: db, digest: digestParam(p, "digestauth", "enabledigest")})
+	if e != changeOK {
+		msg := passwdMessage(e, acct, min)
+		if e == errNoPassword {
+			msg = "No new password supplied: “newpass” is a required argument."
+		}
+		return []map[string]any{{"status": 0, "statustxt": msg}}
+	}
+	list := make([]map[string]string, 0, len(apps))
+	for _, a := range apps {
+		list = append(list, map[string]string{"app": a})
+	}
+	return []map[string]any{{
+		"passwdoutput": rawout(acct), "status": 1, "applist": list,
+		"statustxt": "Password changed for user " + q(acct) + ".",
+	}}
+}
+
+// uapiFunc is a UAPI function run as the cPanel account acct.
+type uapiFunc func(s *Simulator, acct string, p url.Values) uapiResult
+
+// uapiModules are the UAPI functions the simulator serves, by module and
+// function; the Tokens module is uapiTokens'. A server has no
+// WebDisk/list_webdisks: Web Disk logins are listed by API 2 only.
+var uapiModules = map[string]map[string]uapiFunc{
+	"Ftp": {
+		"passwd":   func(s *Simulator, acct string, p url.Values) uapiResult { return uapiDone(s.ftpPasswd(acct, p)) },
+		"list_ftp": (*Simulator).listFTP,
+	},
+	"Email": {
+		"passwd_pop":      func(s *Simulator, acct string, p url.Values) uapiResult { return uapiDone(s.mailPasswd(acct, p)) },
+		"verify_password": (*Simulator).verifyMail,
+		"list_pops":       (*Simulator).listPops,
+	},
+	"Mysql": {
+		"list_users":   (*Simulator).listMySQLUsers,
+		"set_password": func(s *Simulator, acct string, p url.Values) uapiResult { return s.dbSetPassword(acct, engineMySQL, p) },
+	},
+	"Postgresql": {
+		"list_users": (*Simulator).listPostgreSQLUsers,
+		"set_password": func(s *Simulator, acct string, p url.Values) uapiResult {
+			return s.dbSetPassword(acct, enginePostgreSQL, p)
+		},
+	},
+	"WebDisk":        {"set_password": (*Simulator).webDiskSetPassword},
+	"PasswdStrength": {"get_required_strength": (*Simulator).requiredStrength},
+	"Variables":      {"get_user_information": (*Simulator).userInformation},
 }
 
 // uapi runs a UAPI function.
 func (s *Simulator) uapi(acct, mod, fn string, p url.Values) uapiResult {
-	switch mod + "::" + fn {
-	case "Ftp::passwd":
-		if e := s.ftpPasswd(acct, p); e != nil {
-			return uapiFail(e.msg)
-		}
-		return uapiOK(nil)
-	case "Email::passwd_pop":
-		if e := s.mailPasswd(acct, p); e != nil {
-			return uapiFail(e.msg)
-		}
-		return uapiOK(nil)
-	case "Email::verify_password":
-		return s.verifyMail(acct, p)
-	case "Email::list_pops":
-		return s.listPops(acct, p)
-	case "Ftp::list_ftp":
-		return s.listFTP(acct, p)
-	case "Mysql::list_users":
-		return s.listMySQLUsers(acct)
-	case "Postgresql::list_users":
-		return s.listPostgreSQLUsers(acct)
-	case "Mysql::set_password":
-		return s.dbSetPassword(acct, engineMySQL, p)
-	case "Postgresql::set_password":
-		return s.dbSetPassword(acct, enginePostgreSQL, p)
-	case "WebDisk::set_password":
-		return s.webDiskSetPassword(acct, p)
-	case "PasswdStrength::get_required_strength":
-		// It never refuses: no app is strength 0, an app without a
-		// setting of its own gets the default minimum.
-		app := p.Get("app")
-		if app == "" {
-			return uapiOK(map[string]int{"strength": 0})
-		}
-		return uapiOK(map[string]int{"strength": s.minimumFor(app)})
-	case "Variables::get_user_information":
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		a := s.st.Accounts[acct]
-		susp := 0
-		if a.Suspended {
-			susp = 1
-		}
-		return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": susp, "hostname": s.st.Hostname})
-	}
 	if mod == "Tokens" {
 		return s.uapiTokens(acct, fn, p)
 	}
-	switch mod {
-	case "Ftp", "Email", "PasswdStrength", "Variables", "Mysql", "Postgresql", "WebDisk":
-		// WebDisk/list_webdisks lands here too: a server has no such
-		// function, Web Disk logins are listed by API 2 only.
-		return uapiNoFunction(mod, fn)
+	funcs, ok := uapiModules[mod]
+	if !ok {
+		return uapiFail("Failed to load module " + q(mod) + ": the module does not exist.")
 	}
-	return uapiFail("Failed to load module " + q(mod) + ": the module does not exist.")
+	if f, ok := funcs[fn]; ok {
+		return f(s, acct, p)
+	}
+	return uapiNoFunction(mod, fn)
+}
+
+// uapiDone is the reply of Ftp/passwd and Email/passwd_pop.
+func uapiDone(e *opErr) uapiResult {
+	if e != nil {
+		return uapiFail(e.msg)
+	}
+	return uapiOK(nil)
+}
+
+// requiredStrength serves PasswdStrength/get_required_strength, which never
+// refuses: no app is strength 0, an app without a setting of its own gets
+// the default minimum.
+func (s *Simulator) requiredStrength(_ string, p url.Values) uapiResult {
+	app := p.Get("app")
+	if app == "" {
+		return uapiOK(map[string]int{"strength": 0})
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return uapiOK(map[string]int{"strength": s.minimum(app)})
+}
+
+// userInformation serves Variables/get_user_information.
+func (s *Simulator) userInformation(acct string, _ url.Values) uapiResult {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.st.Accounts[acct]
+	return uapiOK(map[string]any{"user": acct, "domain": a.Domain, "owner": a.Owner, "suspended": boolInt(a.Suspended), "hostname": s.st.Hostname})
 }
 
 func findFTP(a *Account, user, domain string) *FTPUser {
-	for i := range a.FTP {
-		if a.FTP[i].User == user && a.FTP[i].Domain == domain {
-			return &a.FTP[i]
-		}
-	}
-	return nil
+	return find(a.FTP, func(f FTPUser) bool { return f.User == user && f.Domain == domain })
 }
 
 // ownsDomain reports whether domain is one of the account's: its main
 // domain, one of its other domains, or one its FTP users or mailboxes live
 // on.
 func ownsDomain(a *Account, domain string) bool {
-	if strings.EqualFold(domain, a.Domain) {
-		return true
-	}
-	for _, d := range a.Domains {
-		if strings.EqualFold(d, domain) {
-			return true
-		}
-	}
-	for _, f := range a.FTP {
-		if strings.EqualFold(f.Domain, domain) {
-			return true
-		}
-	}
-	for _, m := range a.Mail {
-		if _, d, _ := strings.Cut(m.Address, "@"); strings.EqualFold(d, domain) {
-			return true
-		}
-	}
-	return false
+	is := func(d string) bool { return strings.EqualFold(d, domain) }
+	return is(a.Domain) || slices.ContainsFunc(a.Domains, is) ||
+		slices.ContainsFunc(a.FTP, func(f FTPUser) bool { return is(f.Domain) }) ||
+		slices.ContainsFunc(a.Mail, func(m MailUser) bool {
+			_, d, _ := strings.Cut(m.Address, "@")
+			return is(d)
+		})
 }
 
 func findMail(a *Account, address string) *MailUser {
-	for i := range a.Mail {
-		if strings.EqualFold(a.Mail[i].Address, address) {
-			return &a.Mail[i]
-		}
-	}
-	return nil
+	return find(a.Mail, func(m MailUser) bool { return strings.EqualFold(m.Address, address) })
 }
 
-// weakSorry is the wording of the weak-password refusal of WHM passwd and
-// of Email::passwdpop.
-func weakSorry(min int) string {
-	return "Sorry, the password you selected cannot be used because it is too weak and would be too easy to guess. Please select a password with strength rating of " + strconv.Itoa(min) + " or higher."
-}
-
-// minimumFor reads the minimum of an app under the state lock.
-func (s *Simulator) minimumFor(app string) int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.minimum(app)
-}
+// weakSorry is the weak-password refusal of API 2 Email::passwdpop and
+// UAPI WebDisk/set_password, worded as WHM's passwd words it.
+func weakSorry(min int) string { return weakMessage(min) }
 
 // tooWeak words Cpanel::Exception::PasswordIsTooWeak, which leaves out
 // "or higher" when the minimum is the highest strength there is.
 func tooWeak(min int) string {
+	msg := "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min)
 	if min >= 100 {
-		return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + "."
+		return msg + "."
 	}
-	return "The given password is too weak. Please enter a password with a strength rating of " + strconv.Itoa(min) + " or higher."
+	return msg + " or higher."
 }
 
 // ftpPasswd changes an FTP user's password (API 2 and UAPI Ftp::passwd).
@@ -404,7 +390,7 @@ func (s *Simulator) ftpPasswd(acct string, p url.Values) *opErr {
 		return &opErr{msg: "You must specify a password."}
 	}
 	if min := s.minimum("ftp"); score < min {
-		return &opErr{msg: tooWeak(min), weak: true}
+		return &opErr{msg: tooWeak(min), weakMin: min}
 	}
 	if len(a.FTP) == 0 {
 		return &opErr{msg: "You do not have any FTP accounts."}
@@ -451,7 +437,7 @@ func (s *Simulator) mailPasswd(acct string, p url.Values) *opErr {
 		return &opErr{msg: "You must specify a password."}
 	}
 	if min := s.minimum("pop"); score < min {
-		return &opErr{msg: tooWeak(min), weak: true}
+		return &opErr{msg: tooWeak(min), weakMin: min}
 	}
 	m.PasswordHash = hash
 	s.passwordChanges.Add(1)

@@ -34,15 +34,10 @@ func listAndQuoted(names []string) string {
 	for i, n := range names {
 		qs[i] = q(n)
 	}
-	switch len(qs) {
-	case 1:
-		return qs[0]
-	case 2:
-		return qs[0] + " and " + qs[1]
-	}
-	return strings.Join(qs[:len(qs)-1], ", ") + ", and " + qs[len(qs)-1]
+	return listAnd(qs)
 }
 
+// numerate is one or many as n is 1 or not, as cPanel's [numerate] does.
 func numerate(n int, one, many string) string {
 	if n == 1 {
 		return one

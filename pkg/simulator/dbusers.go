@@ -8,6 +8,7 @@ package simulator
 
 import (
 	"maps"
+	"net/url"
 	"slices"
 )
 
@@ -31,7 +32,7 @@ const notRootReason = "API failure: Only root resellers can do this! at /usr/loc
 // takes no parameters. (The server also leaves out the temporary "cpses_"
 // users of cPanel sessions, which a simulator account cannot have: its
 // database users all carry the account's prefix.)
-func (s *Simulator) listDatabaseUsers(id identity) reply {
+func (s *Simulator) listDatabaseUsers(id identity, _ url.Values) reply {
 	const cmd = "list_database_users"
 	if id.kind != kindRoot {
 		return whm1Fail(cmd, notRootReason)

@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,8 +39,9 @@ type reply struct {
 	headers map[string]string
 }
 
-func jsonReply(status int, v any) reply {
-	return reply{status: status, ctype: ctJSON, body: marshalJSON(v)}
+// jsonReply is a 200 JSON reply: every API answers 200, refusals included.
+func jsonReply(v any) reply {
+	return reply{status: http.StatusOK, ctype: ctJSON, body: marshalJSON(v)}
 }
 
 // marshalJSON encodes without Go's HTML escaping, as Perl's JSON encoder does.
@@ -108,8 +109,26 @@ func tokenPage(msg string) reply {
 	return reply{status: 401, ctype: ctHTML, body: htmlPage("Security Token Problem", msg)}
 }
 
+// errorPage is the HTML page of an HTTP error status.
+func errorPage(status int, msg string) reply {
+	return reply{status: status, ctype: ctHTML, body: htmlPage(strconv.Itoa(status)+" "+http.StatusText(status), msg)}
+}
+
+// unavailable is a 503 whose Retry-After is d rounded up to whole seconds.
+func unavailable(d time.Duration, msg string) reply {
+	rep := errorPage(http.StatusServiceUnavailable, msg)
+	rep.headers = map[string]string{"Retry-After": strconv.Itoa(int((d + time.Second - 1) / time.Second))}
+	return rep
+}
+
 func notFound() reply {
-	return reply{status: 404, ctype: ctHTML, body: htmlPage("404 Not Found", "The requested URL was not found on this server.")}
+	return errorPage(http.StatusNotFound, "The requested URL was not found on this server.")
+}
+
+// isAPICall says whether a path (after any cpsess token) is an API call
+// rather than a page.
+func isAPICall(path string) bool {
+	return strings.HasPrefix(path, "/json-api/") || strings.HasPrefix(path, "/xml-api/") || strings.HasPrefix(path, "/execute/")
 }
 
 type handler struct {
@@ -163,9 +182,11 @@ func (s *Simulator) logRequest(r *http.Request, status int, d time.Duration) {
 
 // identity is an authenticated caller.
 type identity struct {
-	user   string
-	kind   int // kindRoot, kindReseller, kindAccount
-	method string
+	user string
+	kind int // kindRoot, kindReseller, kindAccount
+	// cpanelToken is set for a cPanel API token, which reaches only UAPI
+	// and API 2.
+	cpanelToken bool
 }
 
 const (
@@ -177,18 +198,14 @@ const (
 func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 	s := h.sim
 	if raw := r.URL.RawQuery; raw != "" {
-		if q, err := url.ParseQuery(raw); err == nil {
-			for _, k := range secretParams {
-				if q.Get(k) != "" {
-					s.secretInQuery.Add(1)
-					break
-				}
-			}
+		q, err := url.ParseQuery(raw)
+		if err == nil && slices.ContainsFunc(secretParams, func(k string) bool { return q.Get(k) != "" }) {
+			s.secretInQuery.Add(1)
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := parseParams(r); err != nil {
-		writeReply(w, reply{status: 400, ctype: ctHTML, body: htmlPage("400 Bad Request", "The request could not be read.")})
+		writeReply(w, errorPage(http.StatusBadRequest, "The request could not be read."))
 		return
 	}
 
@@ -219,7 +236,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 	case path == "/" && sessToken == "":
 		writeReply(w, loginPage(h.role, 200, ""))
 		return
-	case strings.HasPrefix(path, "/json-api/"), strings.HasPrefix(path, "/xml-api/"), strings.HasPrefix(path, "/execute/"):
+	case isAPICall(path):
 	default:
 		writeReply(w, notFound())
 		return
@@ -230,7 +247,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 		writeReply(w, *fail)
 		return
 	}
-	if id.method == "cpaneltoken" && !strings.HasPrefix(path, "/execute/") && path != "/json-api/cpanel" {
+	if id.cpanelToken && !strings.HasPrefix(path, "/execute/") && path != "/json-api/cpanel" {
 		writeReply(w, tokenOnly())
 		return
 	}
@@ -240,45 +257,44 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 	if c.fn != "" {
 		s.countFunction(c.fn)
 	}
-	f, faulted := s.takeFault(c.target)
-	if faulted {
-		switch f.Kind {
-		case FaultLatency:
-			s.sleep(r.Context(), f.Latency)
-		case Fault500:
-			writeReply(w, reply{status: 500, ctype: ctHTML, body: htmlPage("500 Internal Server Error", "The server encountered an internal error.")})
-			return
-		case Fault502:
-			writeReply(w, reply{status: 502, ctype: ctHTML, body: htmlPage("502 Bad Gateway", "The proxy server received an invalid response from an upstream server.")})
-			return
-		case Fault503:
-			secs := int((f.RetryAfter + time.Second - 1) / time.Second)
-			rep := reply{status: 503, ctype: ctHTML, body: htmlPage("503 Service Unavailable", "The server is being updated. Try again later."),
-				headers: map[string]string{"Retry-After": strconv.Itoa(secs)}}
-			writeReply(w, rep)
-			return
-		case FaultLoginPage:
-			writeReply(w, loginPage(h.role, 200, "expired_session"))
-			return
-		case FaultTokenDenied:
-			writeReply(w, tokenPage(tokenInvalidMsg))
-			return
-		}
-	}
-	if faulted && f.Kind == FaultStale {
+	// Without a fault f is FaultNone, which changes nothing.
+	f := s.takeFault(c.target)
+	switch f.Kind {
+	case FaultLatency:
+		sleep(r.Context(), f.Latency)
+	case FaultStale:
 		defer s.keepPasswords(c.target)()
 	}
+	if rep, ok := h.preempt(f); ok {
+		writeReply(w, rep)
+		return
+	}
 	rep := c.exec()
-	if faulted {
-		switch f.Kind {
-		case FaultReset:
-			resetMidReply(w, rep)
-			return
-		case FaultTruncated:
-			rep.body = rep.body[:len(rep.body)/2]
-		}
+	switch f.Kind {
+	case FaultReset:
+		resetMidReply(w, rep)
+		return
+	case FaultTruncated:
+		rep.body = rep.body[:len(rep.body)/2]
 	}
 	writeReply(w, rep)
+}
+
+// preempt returns the reply of a fault that answers instead of the call.
+func (h *handler) preempt(f Fault) (reply, bool) {
+	switch f.Kind {
+	case Fault500:
+		return errorPage(http.StatusInternalServerError, "The server encountered an internal error."), true
+	case Fault502:
+		return errorPage(http.StatusBadGateway, "The proxy server received an invalid response from an upstream server."), true
+	case Fault503:
+		return unavailable(f.RetryAfter, "The server is being updated. Try again later."), true
+	case FaultLoginPage:
+		return loginPage(h.role, 200, "expired_session"), true
+	case FaultTokenDenied:
+		return tokenPage(tokenInvalidMsg), true
+	}
+	return reply{}, false
 }
 
 // sleepUntil models a server that answers at a given time after the
@@ -286,13 +302,13 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 // than adding to it, so "20 ms latency" means calls take 20 ms.
 func (s *Simulator) sleepUntil(ctx context.Context, t time.Time) {
 	if !s.opts.PreciseLatency {
-		s.sleep(ctx, time.Until(t))
+		sleep(ctx, time.Until(t))
 		return
 	}
 	// The runtime's timers wake up to a millisecond late on a busy small
 	// machine; a benchmark of "20 ms" wants 20 ms, so the last stretch is
 	// waited out by yielding rather than by a timer.
-	s.sleep(ctx, time.Until(t)-preciseSlack)
+	sleep(ctx, time.Until(t)-preciseSlack)
 	for time.Now().Before(t) && ctx.Err() == nil {
 		runtime.Gosched()
 	}
@@ -301,7 +317,8 @@ func (s *Simulator) sleepUntil(ctx context.Context, t time.Time) {
 // preciseSlack is how early a precise latency hands over from the timer.
 const preciseSlack = time.Millisecond
 
-func (s *Simulator) sleep(ctx context.Context, d time.Duration) {
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
@@ -336,12 +353,9 @@ func resetMidReply(w *statusWriter, rep reply) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	// The point is to cut the connection; how the close went changes nothing.
+	// The point is to cut the connection; how the writes and the close
+	// went changes nothing.
 	defer func() { _ = conn.Close() }()
-	writePartial(buf, rep)
-}
-
-func writePartial(buf *bufio.ReadWriter, rep reply) {
 	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
 		rep.status, http.StatusText(rep.status), rep.ctype, len(rep.body))
 	_, _ = buf.Write(rep.body[:len(rep.body)/2])

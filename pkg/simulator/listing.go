@@ -11,13 +11,20 @@ package simulator
 // docs/protocol.md lists each fact with its test.
 
 import (
-	"crypto/rand"
 	"maps"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 )
+
+// boolInt is a boolean as the server's JSON carries it: 1 or 0.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // perlTrue reads a parameter as Perl's truth does: absent, "" and "0" are
 // false, anything else (" 0" and "00" included) is true.
@@ -39,25 +46,9 @@ func uapiNoFunction(mod, fn string) uapiResult {
 	return uapiFail("The system could not find the function " + q(fn) + " in the module " + q(mod) + ".")
 }
 
-// xidChars and xidLength are how cPanel builds an exception ID
-// (Cpanel::Exception::CORE).
-const (
-	xidChars  = "abcdefghjkmnpqrstuvwxyz23456789"
-	xidLength = 6
-)
-
-// newXID returns a fresh exception ID, as each exception on a server gets.
-func newXID() string {
-	var b [xidLength]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		// crypto/rand does not fail on supported platforms; any ID will do.
-		return "aaaaaa"
-	}
-	for i := range b {
-		b[i] = xidChars[int(b[i])%len(xidChars)]
-	}
-	return string(b[:])
-}
+// newXID returns a fresh exception ID, as each exception on a server
+// gets: six characters of Cpanel::Exception::CORE's alphabet.
+func newXID() string { return randomString("abcdefghjkmnpqrstuvwxyz23456789", 6) }
 
 // WHM API 1 listaccts ------------------------------------------------------
 
@@ -72,11 +63,7 @@ type acctEntry struct {
 }
 
 func entryOf(name string, a *Account) acctEntry {
-	susp := 0
-	if a.Suspended {
-		susp = 1
-	}
-	return acctEntry{User: name, Domain: a.Domain, Owner: a.Owner, Suspended: susp}
+	return acctEntry{User: name, Domain: a.Domain, Owner: a.Owner, Suspended: boolInt(a.Suspended)}
 }
 
 // sees reports whether the caller may list the account: root sees every
@@ -176,16 +163,8 @@ var autoSubdomains = []string{"www", "mail", "ipv6", "cpanel", "webdisk", "webma
 // will look up at all: 3 to 255 characters of a-z0-9_.*- without "..".
 // Upper-case letters fail it, so "BOB.EXAMPLE" has no owner.
 func validLookup(d string) bool {
-	if len(d) < 3 || len(d) > 255 || strings.Contains(d, "..") {
-		return false
-	}
-	for i := 0; i < len(d); i++ {
-		c := d[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && !strings.ContainsRune("_.*-", rune(c)) {
-			return false
-		}
-	}
-	return true
+	return len(d) >= 3 && len(d) <= 255 && !strings.Contains(d, "..") &&
+		strings.Trim(d, "abcdefghijklmnopqrstuvwxyz0123456789_.*-") == ""
 }
 
 // domainOwner finds the account owning domain; callers hold mu.
@@ -321,18 +300,12 @@ func dbUsers(a *Account, kind string) []DBUser {
 }
 
 func findDBUser(a *Account, kind, user string) *DBUser {
-	us := dbUsers(a, kind)
-	for i := range us {
-		if us[i].User == user {
-			return &us[i]
-		}
-	}
-	return nil
+	return find(dbUsers(a, kind), func(u DBUser) bool { return u.User == user })
 }
 
 // listMySQLUsers serves UAPI Mysql/list_users: objects sorted by user,
 // shortuser without the "dbowner_" prefix, databases sorted.
-func (s *Simulator) listMySQLUsers(acct string) uapiResult {
+func (s *Simulator) listMySQLUsers(acct string, _ url.Values) uapiResult {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	a := s.st.Accounts[acct]
@@ -349,7 +322,7 @@ func (s *Simulator) listMySQLUsers(acct string) uapiResult {
 
 // listPostgreSQLUsers serves UAPI Postgresql/list_users: the names alone,
 // sorted.
-func (s *Simulator) listPostgreSQLUsers(acct string) uapiResult {
+func (s *Simulator) listPostgreSQLUsers(acct string, _ url.Values) uapiResult {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	a := s.st.Accounts[acct]
@@ -362,12 +335,7 @@ func (s *Simulator) listPostgreSQLUsers(acct string) uapiResult {
 }
 
 func findWebDisk(a *Account, login string) *WebDiskUser {
-	for i := range a.WebDisk {
-		if a.WebDisk[i].Login == login {
-			return &a.WebDisk[i]
-		}
-	}
-	return nil
+	return find(a.WebDisk, func(w WebDiskUser) bool { return w.Login == login })
 }
 
 // listWebDisks serves cPanel API 2 WebDisk::listwebdisks, the only
@@ -380,17 +348,14 @@ func (s *Simulator) listWebDisks(acct string) []map[string]any {
 	out := make([]map[string]any, 0, len(a.WebDisk))
 	for _, w := range a.WebDisk {
 		user, domain, _ := strings.Cut(w.Login, "@")
-		perms, digest := "rw", 0
+		perms := "rw"
 		if w.Perms == "ro" {
 			perms = "ro"
-		}
-		if w.DigestAuth {
-			digest = 1
 		}
 		out = append(out, map[string]any{
 			"login": w.Login, "domain": domain, "user": user,
 			"homedir": "/home/" + acct + "/public_html/" + user, "reldir": "public_html/" + user,
-			"private": 0, "sslport": "2078", "mainport": "2077", "hasdigest": digest, "perms": perms,
+			"private": 0, "sslport": "2078", "mainport": "2077", "hasdigest": boolInt(w.DigestAuth), "perms": perms,
 		})
 	}
 	slices.SortFunc(out, func(x, y map[string]any) int { return strings.Compare(x["login"].(string), y["login"].(string)) })

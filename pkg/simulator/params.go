@@ -27,9 +27,7 @@ func parseParams(r *http.Request) error {
 			if err := r.ParseMultipartForm(maxBody); err != nil {
 				return fmt.Errorf("read multipart body: %w", err)
 			}
-			for k, vs := range r.MultipartForm.Value {
-				body[k] = append(body[k], vs...)
-			}
+			body = r.MultipartForm.Value
 			// File parts are no parameters; drop any spilled to disk.
 			_ = r.MultipartForm.RemoveAll()
 		} else {

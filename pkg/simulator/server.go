@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -77,11 +78,7 @@ func Start(state *State, opts Options) (*Server, error) {
 		addr string
 		url  *string
 	}{{RoleWHM, opts.WHMAddr, &srv.WHMURL}, {RoleCPanel, opts.CPanelAddr, &srv.CPanelURL}} {
-		addr := r.addr
-		if addr == "" {
-			addr = "127.0.0.1:0"
-		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := net.Listen("tcp", cmp.Or(r.addr, "127.0.0.1:0"))
 		if err != nil {
 			srv.abort()
 			return nil, fmt.Errorf("start simulator: %w", err)

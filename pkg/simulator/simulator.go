@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,14 +23,6 @@ const (
 	// RoleCPanel is cPanel (port 2083/2082): one account's own user.
 	RoleCPanel
 )
-
-// String names the role.
-func (r Role) String() string {
-	if r == RoleCPanel {
-		return "cpanel"
-	}
-	return "whm"
-}
 
 // Options tune a Simulator.
 type Options struct {
@@ -184,12 +177,13 @@ func New(state *State, opts Options) *Simulator {
 	st.hashAll()
 	s := &Simulator{
 		opts:       opts,
+		gate:       newGate(opts.Capacity),
 		st:         st,
 		faults:     make(map[string]*Fault),
 		sessions:   make(map[string]*session),
 		byFunction: make(map[string]int64),
+		holds:      tokenHolds{seen: make(map[string]int), holds: make(map[holdAt]*tokenHold)},
 	}
-	s.gate = newGate(opts.Capacity, s.sleep)
 	for name, a := range st.Accounts {
 		if a.Owner == "" {
 			a.Owner = "root"
@@ -248,26 +242,15 @@ func (s *Simulator) Dump() ([]byte, error) {
 // "user" for root, a reseller or an account; "ftpuser@domain" for an FTP
 // user (checked first) or "local@domain" for a mailbox.
 func (s *Simulator) CheckPassword(login, password string) bool {
+	kinds := []string{KindAccount}
+	if strings.Contains(login, "@") {
+		kinds = []string{KindFTP, KindEmail}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if !strings.Contains(login, "@") {
-		if l := s.whmLogin(login); l != nil {
-			return VerifyHash(l.PasswordHash, password)
-		}
-		if a, ok := s.st.Accounts[login]; ok {
-			return VerifyHash(a.PasswordHash, password)
-		}
-		return false
-	}
-	user, domain, _ := strings.Cut(login, "@")
-	for _, a := range s.st.Accounts {
-		if f := findFTP(a, user, domain); f != nil {
-			return VerifyHash(f.PasswordHash, password)
-		}
-	}
-	for _, a := range s.st.Accounts {
-		if m := findMail(a, login); m != nil {
-			return VerifyHash(m.PasswordHash, password)
+	for _, kind := range kinds {
+		if hash, ok := s.hashOf(kind, login); ok {
+			return VerifyHash(hash, password)
 		}
 	}
 	return false
@@ -330,6 +313,26 @@ func (s *Simulator) hashOf(kind, login string) (string, bool) {
 	return "", false
 }
 
+// loginOf returns the credentials of a WHM user (root or a reseller) or,
+// with cpanel set, of a cPanel account; callers hold mu.
+func (s *Simulator) loginOf(user string, cpanel bool) *Login {
+	if !cpanel {
+		return s.whmLogin(user)
+	}
+	if a, ok := s.st.Accounts[user]; ok {
+		return &a.Login
+	}
+	return nil
+}
+
+// find returns the first element of list that match accepts, or nil.
+func find[T any](list []T, match func(T) bool) *T {
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return &list[i]
+	}
+	return nil
+}
+
 // whmLogin returns root's or a reseller's credentials; callers hold mu.
 func (s *Simulator) whmLogin(user string) *Login {
 	if user == "root" {
@@ -357,8 +360,9 @@ func (s *Simulator) SetFault(target string, f Fault) {
 	s.faults[target] = &f
 }
 
-// takeFault returns the fault for a call on target, consuming one use.
-func (s *Simulator) takeFault(target string) (Fault, bool) {
+// takeFault returns the fault for a call on target, consuming one use; a
+// Fault of kind FaultNone when there is none.
+func (s *Simulator) takeFault(target string) Fault {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	key := target
@@ -368,7 +372,7 @@ func (s *Simulator) takeFault(target string) (Fault, bool) {
 		f, ok = s.faults[key]
 	}
 	if !ok {
-		return Fault{}, false
+		return Fault{}
 	}
 	out := *f
 	if f.Count > 0 {
@@ -377,7 +381,7 @@ func (s *Simulator) takeFault(target string) (Fault, bool) {
 			delete(s.faults, key)
 		}
 	}
-	return out, true
+	return out
 }
 
 // keepPasswords returns a function that puts back the account's password
@@ -390,27 +394,19 @@ func (s *Simulator) keepPasswords(account string) func() {
 	if !ok {
 		return func() {}
 	}
-	own := a.PasswordHash
-	ftp := slices.Clone(a.FTP)
-	mail := slices.Clone(a.Mail)
-	my := cloneDBUsers(a.MySQL)
-	pg := cloneDBUsers(a.PostgreSQL)
-	dav := slices.Clone(a.WebDisk)
+	old := a.clone()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		a.PasswordHash, a.FTP, a.Mail = own, ftp, mail
-		a.MySQL, a.PostgreSQL, a.WebDisk = my, pg, dav
+		a.PasswordHash, a.FTP, a.Mail = old.PasswordHash, old.FTP, old.Mail
+		a.MySQL, a.PostgreSQL, a.WebDisk = old.MySQL, old.PostgreSQL, old.WebDisk
 	}
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Simulator) Stats() Stats {
 	s.fnMu.Lock()
-	by := make(map[string]int64, len(s.byFunction))
-	for k, v := range s.byFunction {
-		by[k] = v
-	}
+	by := maps.Clone(s.byFunction)
 	s.fnMu.Unlock()
 	return Stats{
 		Requests:        s.requests.Load(),

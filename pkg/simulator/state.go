@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cpctl/cpctl/pkg/secret/totp"
@@ -181,11 +183,7 @@ func SampleState() *State {
 	bob.Tokens = []string{SampleBobToken}
 	bob.Domains = []string{"shop.bob.example"}
 	bob.AnonymousFTP, bob.FTPLogs = true, true
-	bob.FTP = []FTPUser{{User: "files", Domain: "bob.example", Password: SampleFTPPassword}}
-	bob.Mail = []MailUser{{Address: "info@bob.example", Password: SampleMailPassword}}
-	bob.MySQL = []DBUser{{User: "bob_wp", Databases: []string{"bob_wp"}, Password: SampleMySQLPassword}}
-	bob.PostgreSQL = []DBUser{{User: "bob_app", Databases: []string{"bob_app"}, Password: SamplePostgreSQLPassword}}
-	bob.WebDisk = []WebDiskUser{{Login: "dav@bob.example", Password: SampleWebDiskPassword}}
+	bob.addSamples("bob", "files", "info", "wp", "app")
 	carol := st.AddAccount("carol", "root", "carol.example", SampleCarolPassword)
 	carol.Suspended = true
 	carol.addSamples("carol", "backup", "office", "blog", "data")
@@ -222,17 +220,10 @@ func (s *State) AddAccount(name, owner, domain, password string) *Account {
 	return a
 }
 
+// validToken reports whether t is 32 characters of A-Z0-9 (trimming those
+// characters leaves nothing).
 func validToken(t string) bool {
-	if len(t) != 32 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
+	return len(t) == tokenLength && strings.Trim(t, tokenAlphabet) == ""
 }
 
 func (l *Login) validate(who string) error {
@@ -252,11 +243,10 @@ func (l *Login) validate(who string) error {
 	return nil
 }
 
+// validate reports every problem of the state; errors.Join drops the nil
+// errors of the parts that are fine.
 func (s *State) validate() error {
-	var errs []error
-	if err := s.Root.validate("root"); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{s.Root.validate("root")}
 	for name, r := range s.Resellers {
 		if r == nil {
 			errs = append(errs, fmt.Errorf("reseller %q: empty entry", name))
@@ -265,9 +255,7 @@ func (s *State) validate() error {
 		if _, dup := s.Accounts[name]; dup || name == "root" {
 			errs = append(errs, fmt.Errorf("reseller %q: name already used", name))
 		}
-		if err := r.validate("reseller " + name); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, r.validate("reseller "+name))
 	}
 	for name, a := range s.Accounts {
 		if a == nil {
@@ -285,9 +273,7 @@ func (s *State) validate() error {
 		if a.Domain == "" {
 			errs = append(errs, fmt.Errorf("account %q: domain is required", name))
 		}
-		if err := a.Login.validate("account " + name); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, a.Login.validate("account "+name))
 		for _, m := range a.Mail {
 			if !strings.Contains(m.Address, "@") {
 				errs = append(errs, fmt.Errorf("account %q: mail address %q has no domain", name, m.Address))
@@ -350,13 +336,7 @@ func dbOwner(account string) string {
 
 // clone returns a deep copy.
 func (s *State) clone() *State {
-	c := &State{Hostname: s.Hostname, Root: s.Root.clone()}
-	if s.MinimumStrengths != nil {
-		c.MinimumStrengths = make(map[string]int, len(s.MinimumStrengths))
-		for k, v := range s.MinimumStrengths {
-			c.MinimumStrengths[k] = v
-		}
-	}
+	c := &State{Hostname: s.Hostname, Root: s.Root.clone(), MinimumStrengths: maps.Clone(s.MinimumStrengths)}
 	if s.Resellers != nil {
 		c.Resellers = make(map[string]*Login, len(s.Resellers))
 		for k, v := range s.Resellers {
@@ -378,7 +358,7 @@ func (s *State) clone() *State {
 }
 
 func (l Login) clone() Login {
-	l.Tokens = append([]string(nil), l.Tokens...)
+	l.Tokens = slices.Clone(l.Tokens)
 	l.APITokens = cloneAPITokens(l.APITokens)
 	return l
 }
@@ -386,12 +366,12 @@ func (l Login) clone() Login {
 func (a *Account) clone() *Account {
 	c := *a
 	c.Login = a.Login.clone()
-	c.Domains = append([]string(nil), a.Domains...)
-	c.FTP = append([]FTPUser(nil), a.FTP...)
-	c.Mail = append([]MailUser(nil), a.Mail...)
+	c.Domains = slices.Clone(a.Domains)
+	c.FTP = slices.Clone(a.FTP)
+	c.Mail = slices.Clone(a.Mail)
 	c.MySQL = cloneDBUsers(a.MySQL)
 	c.PostgreSQL = cloneDBUsers(a.PostgreSQL)
-	c.WebDisk = append([]WebDiskUser(nil), a.WebDisk...)
+	c.WebDisk = slices.Clone(a.WebDisk)
 	if a.Fault != nil {
 		f := *a.Fault
 		c.Fault = &f
@@ -400,13 +380,9 @@ func (a *Account) clone() *Account {
 }
 
 func cloneDBUsers(us []DBUser) []DBUser {
-	if us == nil {
-		return nil
-	}
-	c := make([]DBUser, len(us))
-	for i, u := range us {
-		u.Databases = append([]string(nil), u.Databases...)
-		c[i] = u
+	c := slices.Clone(us)
+	for i := range c {
+		c[i].Databases = slices.Clone(c[i].Databases)
 	}
 	return c
 }

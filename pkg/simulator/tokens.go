@@ -8,18 +8,16 @@ package simulator
 // Write classes), described in docs/simulator.md.
 
 import (
-	"crypto/rand"
+	"cmp"
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"math/big"
 	"net"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,19 +70,7 @@ func tokenHash(tok string) string {
 }
 
 // NewAPIToken returns a fresh 32-character A-Z0-9 token.
-func NewAPIToken() string {
-	b := make([]byte, tokenLength)
-	n := big.NewInt(int64(len(tokenAlphabet)))
-	for i := range b {
-		d, err := rand.Int(rand.Reader, n)
-		if err != nil {
-			// crypto/rand does not fail on supported platforms.
-			panic("simulator: crypto/rand: " + err.Error())
-		}
-		b[i] = tokenAlphabet[d.Int64()]
-	}
-	return string(b)
-}
+func NewAPIToken() string { return randomString(tokenAlphabet, tokenLength) }
 
 // validateAPITokens checks named tokens as a state file gives them.
 func validateAPITokens(list []APIToken) error {
@@ -101,22 +87,18 @@ func validateAPITokens(list []APIToken) error {
 			return fmt.Errorf("api-tokens: %s: an API token must be 32 characters of A-Z0-9", t.Name)
 		}
 		seen[t.Name] = true
-		if _, e := normalizeWhitelist(t.Whitelist); e != nil {
-			return fmt.Errorf("api-tokens: %s: %s", t.Name, string(*e))
+		if _, err := normalizeWhitelist(t.Whitelist); err != nil {
+			return fmt.Errorf("api-tokens: %s: %w", t.Name, err)
 		}
 	}
 	return nil
 }
 
 func cloneAPITokens(in []APIToken) []APIToken {
-	if in == nil {
-		return nil
-	}
-	out := make([]APIToken, len(in))
-	for i, t := range in {
-		t.ACLs = slices.Clone(t.ACLs)
-		t.Whitelist = slices.Clone(t.Whitelist)
-		out[i] = t
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].ACLs = slices.Clone(out[i].ACLs)
+		out[i].Whitelist = slices.Clone(out[i].Whitelist)
 	}
 	return out
 }
@@ -149,45 +131,36 @@ func (l *Login) nameLegacyTokens(now time.Time) {
 }
 
 func (l *Login) findToken(name string) int {
-	for i := range l.APITokens {
-		if l.APITokens[i].Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(l.APITokens, func(t APIToken) bool { return t.Name == name })
 }
 
-// apiTokenOK reports whether tok is one of the login's named tokens, not
+// tokenWorks reports whether tok authenticates l from remoteAddr now: one
+// of its unnamed tokens from the state file, or a named one that has not
 // expired, used from an address its whitelist allows. cPanel treats an
 // expired or out-of-whitelist token as nonexistent, so the caller gets the
-// same refusal as for a wrong token. Callers hold mu.
-func apiTokenOK(l *Login, tok, remoteAddr string, now time.Time) bool {
-	if len(l.APITokens) == 0 {
-		return false
-	}
-	h := tokenHash(tok)
+// same refusal as for a wrong token. The loops do not exit early, so timing
+// does not say which token matched. Callers hold mu.
+func (s *Simulator) tokenWorks(l *Login, tok, remoteAddr string) bool {
 	ok := false
-	for i := range l.APITokens {
-		t := &l.APITokens[i]
-		if !secureEqual(t.Hash, h) {
-			continue
+	for _, t := range l.Tokens {
+		ok = secureEqual(t, tok) || ok
+	}
+	if ok || len(l.APITokens) == 0 {
+		return ok
+	}
+	h, now := tokenHash(tok), s.now()
+	for _, t := range l.APITokens {
+		if secureEqual(t.Hash, h) && t.live(now) && (len(t.Whitelist) == 0 || ipAllowed(remoteAddr, t.Whitelist)) {
+			ok = true
 		}
-		// cPanel compares expires_at < time(): the second it names still works.
-		if t.ExpiresAt != 0 && t.ExpiresAt < now.Unix() {
-			continue
-		}
-		if len(t.Whitelist) > 0 && !ipAllowed(remoteAddr, t.Whitelist) {
-			continue
-		}
-		ok = true
 	}
 	return ok
 }
 
-// tokenOK is the token check of authenticate: unnamed tokens from the state
-// file, then named ones with their expiry and whitelist.
-func (h *handler) tokenOK(l *Login, tok string, remoteAddr string) bool {
-	return hasToken(l, tok) || apiTokenOK(l, tok, remoteAddr, h.sim.now())
+// live reports whether the token has not expired: cPanel compares
+// expires_at < time(), so the second it names still works.
+func (t *APIToken) live(now time.Time) bool {
+	return t.ExpiresAt == 0 || t.ExpiresAt >= now.Unix()
 }
 
 func ipAllowed(remoteAddr string, list []string) bool {
@@ -199,24 +172,30 @@ func ipAllowed(remoteAddr string, list []string) bool {
 	if err != nil {
 		return false
 	}
-	ip = ip.Unmap()
-	for _, s := range list {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			if p.Contains(ip) {
-				return true
-			}
-			continue
-		}
-		if a, err := netip.ParseAddr(s); err == nil && a.Unmap() == ip {
-			return true
-		}
+	return slices.ContainsFunc(list, func(s string) bool {
+		p, ok := parseRange(s)
+		return ok && p.Contains(ip.Unmap())
+	})
+}
+
+// parseRange reads a whitelist entry, an IP address or a CIDR range, as a
+// prefix (an address as a prefix of its full length).
+func parseRange(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, true
 	}
-	return false
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), true
 }
 
 // tokenError is a refusal worded as cPanel's exception text, before the
 // API layer wraps it.
 type tokenError string
+
+func (e tokenError) Error() string { return string(e) }
 
 func badTokenName(name string) tokenError {
 	return tokenError(q(name) + " is not a valid API token name. An API token name must not be longer than " +
@@ -225,136 +204,137 @@ func badTokenName(name string) tokenError {
 
 // checkExpiry validates an expires_at value: empty or 0 for never, else a
 // future Unix time.
-func checkExpiry(v string, now time.Time) (int64, *tokenError) {
+func checkExpiry(v string, now time.Time) (int64, error) {
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 {
-		e := tokenError(q(v) + " is not a valid Unix epoch time.")
-		return 0, &e
+		return 0, tokenError(q(v) + " is not a valid Unix epoch time.")
 	}
 	if n != 0 && n < now.Unix() {
-		e := tokenError("The " + q(v) + " value must be a future date.")
-		return 0, &e
+		return 0, tokenError("The " + q(v) + " value must be a future date.")
 	}
 	return n, nil
 }
 
 // normalizeWhitelist validates and sorts IP addresses and CIDR ranges,
 // dropping the suffix of a single-host range as cPanel does.
-func normalizeWhitelist(in []string) ([]string, *tokenError) {
+func normalizeWhitelist(in []string) ([]string, error) {
 	if len(in) > maxWhitelist {
-		e := tokenError("You have entered " + q(strconv.Itoa(len(in))) + " IP addresses, which is above the limit of 100.")
-		return nil, &e
+		return nil, tokenError("You have entered " + q(strconv.Itoa(len(in))) + " IP addresses, which is above the limit of 100.")
 	}
 	var prefixes []netip.Prefix
 	for _, s := range in {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil || a.Zone() != "" {
-				e := tokenError("Invalid IP address or CIDR range specified: " + s)
-				return nil, &e
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		p, ok := parseRange(s)
+		if !ok {
+			return nil, tokenError("Invalid IP address or CIDR range specified: " + s)
 		}
 		prefixes = append(prefixes, p.Masked())
 	}
-	sort.Slice(prefixes, func(i, j int) bool {
-		a, b := prefixes[i], prefixes[j]
-		if a.Addr().Is4() != b.Addr().Is4() {
-			return a.Addr().Is4()
-		}
-		if c := a.Addr().Compare(b.Addr()); c != 0 {
-			return c < 0
-		}
-		return a.Bits() < b.Bits()
-	})
+	slices.SortFunc(prefixes, netip.Prefix.Compare)
 	var out []string
-	for _, p := range prefixes {
+	for _, p := range slices.Compact(prefixes) {
 		s := p.String()
 		if p.IsSingleIP() {
 			s = p.Addr().String()
 		}
-		if len(out) == 0 || out[len(out)-1] != s {
-			out = append(out, s)
-		}
+		out = append(out, s)
 	}
 	return out, nil
 }
 
-// indexed returns the values of key and key-N parameters, in index order.
+// indexed returns the values of key, then those of the key-N parameters
+// in the order of N.
 func indexed(p url.Values, key string) []string {
-	var out []string
-	out = append(out, p[key]...)
-	var keys []string
-	for k := range p {
+	type part struct {
+		n      int
+		values []string
+	}
+	var parts []part
+	for k, vs := range p {
 		if rest, ok := strings.CutPrefix(k, key+"-"); ok {
-			if _, err := strconv.Atoi(rest); err == nil {
-				keys = append(keys, k)
+			if n, err := strconv.Atoi(rest); err == nil {
+				parts = append(parts, part{n, vs})
 			}
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, _ := strconv.Atoi(strings.TrimPrefix(keys[i], key+"-"))
-		b, _ := strconv.Atoi(strings.TrimPrefix(keys[j], key+"-"))
-		return a < b
-	})
-	for _, k := range keys {
-		out = append(out, p[k]...)
+	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.n, b.n) })
+	out := slices.Clone(p[key])
+	for _, pt := range parts {
+		out = append(out, pt.values...)
 	}
 	return out
 }
 
 // WHM API 1 ----------------------------------------------------------------
 
-// whmTokenCall routes the WHM API 1 token functions. The call's fault target
-// is its own name ("whmapi1:api_token_create"), so a test can slow down or
-// break one step of a rotation.
-func (s *Simulator) whmTokenCall(id identity, fn string, p url.Values) (call, bool) {
-	c := call{fn: "whmapi1:" + fn, target: "whmapi1:" + fn}
-	switch fn {
-	case "api_token_create":
-		c.exec = func() reply { return s.whmTokenCreate(id, p) }
-	case "api_token_list":
-		c.exec = func() reply { return s.whmTokenList(id) }
-	case "api_token_get_details":
-		c.exec = func() reply { return s.whmTokenDetails(id, p) }
-	case "api_token_revoke":
-		c.exec = func() reply { return s.whmTokenRevoke(id, p) }
-	default:
-		return call{}, false
-	}
-	run := c.exec
-	c.exec = func() reply {
-		s.waitHold(c.fn)
-		rep := run()
-		s.waitHold(c.fn + " reply")
-		return rep
-	}
-	return c, true
+// whmTokenFuncs are the WHM API 1 token functions (routeWHM).
+var whmTokenFuncs = map[string]whm1Func{
+	"api_token_create":      (*Simulator).whmTokenCreate,
+	"api_token_list":        (*Simulator).whmTokenList,
+	"api_token_get_details": (*Simulator).whmTokenDetails,
+	"api_token_revoke":      (*Simulator).whmTokenRevoke,
 }
 
-// whmTokenLogin returns the caller's own WHM credentials, with unnamed
-// tokens named; callers hold mu for writing.
-func (s *Simulator) whmTokenLogin(id identity) *Login {
-	l := s.whmLogin(id.user)
+// tokenLogin returns the credentials of a WHM user or, with cpanel set, of
+// a cPanel account, with unnamed tokens named; callers hold mu for writing.
+func (s *Simulator) tokenLogin(user string, cpanel bool) *Login {
+	l := s.loginOf(user, cpanel)
 	if l != nil {
 		l.nameLegacyTokens(s.now())
 	}
 	return l
 }
 
-func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
-	const cmd = "api_token_create"
-	fail := func(msg tokenError) reply {
-		return whm1Fail(cmd, "The system failed to create the API token: "+string(msg))
+// createToken adds t, a new token, to the credentials of user (of a cPanel
+// account with cpanel set), checking its parts in the server's order, that
+// of their names: expires_at, then the name, then the whitelist. It returns
+// the token and its record.
+func (s *Simulator) createToken(user string, cpanel bool, t APIToken, expiresAt string) (string, APIToken, error) {
+	now := s.now()
+	exp, err := checkExpiry(expiresAt, now)
+	if err != nil {
+		return "", t, err
 	}
-	if _, ok := p["token_name"]; !ok {
+	if !tokenNameRE.MatchString(t.Name) {
+		return "", t, badTokenName(t.Name)
+	}
+	if t.Whitelist, err = normalizeWhitelist(t.Whitelist); err != nil {
+		return "", t, err
+	}
+	tok := NewAPIToken()
+	t.Hash, t.Created, t.ExpiresAt = tokenHash(tok), now.Unix(), exp
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.tokenLogin(user, cpanel)
+	if l == nil {
+		// Unreachable for an authenticated caller, whose login exists.
+		return "", t, tokenError("The user " + q(user) + " does not exist.")
+	}
+	if l.findToken(t.Name) >= 0 {
+		return "", t, tokenError("A conflicting API token with the name " + q(t.Name) + " already exists.")
+	}
+	l.APITokens = append(l.APITokens, t)
+	return tok, t, nil
+}
+
+// revokeToken deletes the named token and reports whether there was one.
+func (l *Login) revokeToken(name string) bool {
+	i := l.findToken(name)
+	if i >= 0 {
+		l.APITokens = slices.Delete(l.APITokens, i, i+1)
+	}
+	return i >= 0
+}
+
+func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
+	fail := func(err error) reply {
+		return whm1Fail("api_token_create", "The system failed to create the API token: "+err.Error())
+	}
+	if !p.Has("token_name") {
 		return fail(tokenError("The parameter " + q("token_name") + " is required."))
 	}
-	name := p.Get("token_name")
 	var acls, invalid []string
 	for _, a := range indexed(p, "acl") {
 		if !slices.Contains(whmACLs, a) || (a == "all" && id.kind != kindRoot) {
@@ -364,53 +344,28 @@ func (s *Simulator) whmTokenCreate(id identity, p url.Values) reply {
 		acls = append(acls, a)
 	}
 	if len(invalid) > 0 {
-		word := "ACL"
-		if len(invalid) > 1 {
-			word = "ACLs"
-		}
-		return fail(tokenError("Invalid or unauthorized " + word + " specified: " + listAnd(invalid)))
+		return fail(tokenError("Invalid or unauthorized " + numerate(len(invalid), "ACL", "ACLs") + " specified: " + listAnd(invalid)))
 	}
 	ips := indexed(p, "whitelist_ip")
 	if slices.Contains(ips, "any") {
 		ips = nil
 	}
-	// The server validates the parts in the order of their names:
-	// expires_at, name, whitelist_ips.
-	now := s.now()
-	exp, e := checkExpiry(p.Get("expires_at"), now)
-	if e != nil {
-		return fail(*e)
+	tok, t, err := s.createToken(id.user, false, APIToken{Name: p.Get("token_name"), ACLs: acls, Whitelist: ips}, p.Get("expires_at"))
+	if err != nil {
+		return fail(err)
 	}
-	if !tokenNameRE.MatchString(name) {
-		return fail(badTokenName(name))
+	data := whmTokenExport(t, t.aclList())
+	data["token"] = tok
+	return whm1OK("api_token_create", "OK", data)
+}
+
+// aclList is the token's ACLs as api_token_get_details shows them: none
+// when the token has the user's full access.
+func (t APIToken) aclList() any {
+	if len(t.ACLs) == 0 {
+		return nil
 	}
-	ips, e = normalizeWhitelist(ips)
-	if e != nil {
-		return fail(*e)
-	}
-	tok := NewAPIToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.whmTokenLogin(id)
-	if l == nil {
-		return fail(tokenError("The user " + q(id.user) + " has no API tokens."))
-	}
-	if l.findToken(name) >= 0 {
-		return fail(tokenError("A conflicting API token with the name " + q(name) + " already exists."))
-	}
-	t := APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix(), ExpiresAt: exp, ACLs: acls, Whitelist: ips}
-	l.APITokens = append(l.APITokens, t)
-	data := map[string]any{"name": name, "create_time": t.Created, "token": tok}
-	if len(acls) > 0 {
-		data["acls"] = acls
-	}
-	if exp != 0 {
-		data["expires_at"] = exp
-	}
-	if len(ips) > 0 {
-		data["whitelist_ips"] = ips
-	}
-	return whm1OK(cmd, "OK", data)
+	return t.ACLs
 }
 
 // whmTokenExport is a token as api_token_list and api_token_get_details
@@ -438,19 +393,15 @@ func aclMap(t APIToken, root bool) map[string]int {
 		if a == "all" && !root {
 			continue // a reseller's list names only what the reseller has
 		}
-		if full || slices.Contains(t.ACLs, a) {
-			out[a] = 1
-		} else {
-			out[a] = 0
-		}
+		out[a] = boolInt(full || slices.Contains(t.ACLs, a))
 	}
 	return out
 }
 
-func (s *Simulator) whmTokenList(id identity) reply {
+func (s *Simulator) whmTokenList(id identity, _ url.Values) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.whmTokenLogin(id)
+	l := s.tokenLogin(id.user, false)
 	tokens := map[string]any{}
 	if l != nil {
 		for _, t := range l.APITokens {
@@ -465,26 +416,21 @@ func (s *Simulator) whmTokenDetails(id identity, p url.Values) reply {
 	if tok == "" {
 		return whm1Fail("api_token_get_details", "Provide the "+q("token")+" parameter.")
 	}
-	h := tokenHash(tok)
-	now := s.now().Unix()
+	h, now := tokenHash(tok), s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.whmTokenLogin(id)
+	l := s.tokenLogin(id.user, false)
 	var data any
 	if l != nil {
 		for _, t := range l.APITokens {
-			if secureEqual(t.Hash, h) && (t.ExpiresAt == 0 || t.ExpiresAt >= now) {
-				var acls any
-				if len(t.ACLs) > 0 {
-					acls = t.ACLs
-				}
-				data = whmTokenExport(t, acls)
+			if secureEqual(t.Hash, h) && t.live(now) {
+				data = whmTokenExport(t, t.aclList())
 			}
 		}
 	}
 	// An unknown or expired token is a success with no data, as the
 	// server's look-up returns nothing for both.
-	return jsonReply(200, map[string]any{"data": data, "metadata": whm1Meta{Command: "api_token_get_details", Reason: "OK", Result: 1, Version: 1}})
+	return jsonReply(map[string]any{"data": data, "metadata": whm1Meta{Command: "api_token_get_details", Reason: "OK", Result: 1, Version: 1}})
 }
 
 func (s *Simulator) whmTokenRevoke(id identity, p url.Values) reply {
@@ -500,12 +446,10 @@ func (s *Simulator) whmTokenRevoke(id identity, p url.Values) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l := s.whmTokenLogin(id); l != nil {
+	if l := s.tokenLogin(id.user, false); l != nil {
 		for _, n := range names {
 			// An unknown name is not an error: the server revokes what exists.
-			if i := l.findToken(n); i >= 0 {
-				l.APITokens = slices.Delete(l.APITokens, i, i+1)
-			}
+			l.revokeToken(n)
 		}
 	}
 	return whm1OK(cmd, "OK", map[string]any{})
@@ -534,18 +478,7 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 	case "create_full_access":
 		return s.uapiTokenCreate(acct, p)
 	case "list":
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		l := s.accountTokenLogin(acct)
-		list := make([]map[string]any, 0)
-		if l != nil {
-			for _, t := range l.APITokens {
-				list = append(list, map[string]any{"name": t.Name, "create_time": t.Created, "expires_at": nullable(t.ExpiresAt),
-					"has_full_access": 1, "features": []string{}})
-			}
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i]["name"].(string) < list[j]["name"].(string) })
-		return uapiOK(list)
+		return s.uapiTokenList(acct)
 	case "revoke":
 		name := p.Get("name")
 		if name == "" {
@@ -553,18 +486,27 @@ func (s *Simulator) uapiTokens(acct, fn string, p url.Values) uapiResult {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l := s.accountTokenLogin(acct)
-		if l == nil {
-			return uapiOK(0)
+		if l := s.tokenLogin(acct, true); l != nil && l.revokeToken(name) {
+			return uapiOK(1)
 		}
-		i := l.findToken(name)
-		if i < 0 {
-			return uapiOK(0)
-		}
-		l.APITokens = slices.Delete(l.APITokens, i, i+1)
-		return uapiOK(1)
+		return uapiOK(0)
 	}
 	return uapiNoFunction("Tokens", fn)
+}
+
+// uapiTokenList serves Tokens/list: the account's tokens sorted by name.
+func (s *Simulator) uapiTokenList(acct string) uapiResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]map[string]any, 0)
+	if l := s.tokenLogin(acct, true); l != nil {
+		for _, t := range l.APITokens {
+			list = append(list, map[string]any{"name": t.Name, "create_time": t.Created, "expires_at": nullable(t.ExpiresAt),
+				"has_full_access": 1, "features": []string{}})
+		}
+	}
+	slices.SortFunc(list, func(a, b map[string]any) int { return strings.Compare(a["name"].(string), b["name"].(string)) })
+	return uapiOK(list)
 }
 
 func nullable(n int64) any {
@@ -574,60 +516,33 @@ func nullable(n int64) any {
 	return n
 }
 
-// accountTokenLogin returns the account's credentials with unnamed tokens
-// named; callers hold mu for writing.
-func (s *Simulator) accountTokenLogin(acct string) *Login {
-	a, ok := s.st.Accounts[acct]
-	if !ok {
-		return nil
-	}
-	a.Login.nameLegacyTokens(s.now())
-	return &a.Login
-}
-
 func (s *Simulator) uapiTokenCreate(acct string, p url.Values) uapiResult {
-	name := p.Get("name")
-	if name == "" {
+	if p.Get("name") == "" {
 		return uapiFail("Provide the " + q("name") + " parameter.")
 	}
-	now := s.now()
-	exp, e := checkExpiry(p.Get("expires_at"), now)
-	if e != nil {
-		return uapiFail(string(*e))
+	tok, t, err := s.createToken(acct, true, APIToken{Name: p.Get("name")}, p.Get("expires_at"))
+	if err != nil {
+		return uapiFail(err.Error())
 	}
-	if !tokenNameRE.MatchString(name) {
-		return uapiFail(string(badTokenName(name)))
-	}
-	tok := NewAPIToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.accountTokenLogin(acct)
-	if l == nil {
-		return uapiFail("The account " + q(acct) + " does not exist.")
-	}
-	if l.findToken(name) >= 0 {
-		return uapiFail("A conflicting API token with the name " + q(name) + " already exists.")
-	}
-	l.APITokens = append(l.APITokens, APIToken{Name: name, Hash: tokenHash(tok), Created: now.Unix(), ExpiresAt: exp})
-	return uapiOK(map[string]any{"create_time": now.Unix(), "token": tok})
+	return uapiOK(map[string]any{"create_time": t.Created, "token": tok})
 }
 
 // CheckToken reports whether token authenticates user with scheme "whm"
 // (root or a reseller) or "cpanel" (an account) from 127.0.0.1 now: tests
 // use it to prove that a token works or was revoked.
 func (s *Simulator) CheckToken(scheme, user, token string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var l *Login
+	role := RoleWHM
 	switch scheme {
 	case "whm":
-		l = s.whmLogin(user)
 	case "cpanel":
-		if a, ok := s.st.Accounts[user]; ok && !a.Suspended {
-			l = &a.Login
-		}
+		role = RoleCPanel
+	default:
+		return false
 	}
-	return l != nil && (hasToken(l, token) || apiTokenOK(l, token, "127.0.0.1:0", s.now()))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l, _, ok := s.lookup(role, user)
+	return ok && s.tokenWorks(l, token, "127.0.0.1:0")
 }
 
 // TokenNames returns the names of the named API tokens of a WHM user (root
@@ -636,14 +551,7 @@ func (s *Simulator) CheckToken(scheme, user, token string) bool {
 func (s *Simulator) TokenNames(user string, cpanel bool) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var l *Login
-	if cpanel {
-		if a, ok := s.st.Accounts[user]; ok {
-			l = &a.Login
-		}
-	} else {
-		l = s.whmLogin(user)
-	}
+	l := s.loginOf(user, cpanel)
 	if l == nil {
 		return nil
 	}
@@ -657,16 +565,17 @@ func (s *Simulator) TokenNames(user string, cpanel bool) []string {
 // tokenHolds are the pending HoldTokenCall requests.
 type tokenHolds struct {
 	mu    sync.Mutex
-	seen  map[string]int
-	holds []*tokenHold
+	seen  map[string]int // the calls of each function so far
+	holds map[holdAt]*tokenHold
 }
 
-type tokenHold struct {
-	fn      string
-	at      int // the value of seen[fn] that triggers it
-	arrived chan struct{}
-	release chan struct{}
+// holdAt names one call: its function and its number among them.
+type holdAt struct {
+	fn string
+	n  int
 }
+
+type tokenHold struct{ arrived, release chan struct{} }
 
 // HoldTokenCall makes the nth call of the token function fn from now on
 // ("whmapi1:api_token_create", "uapi:Tokens::list", ...) wait, after
@@ -680,11 +589,8 @@ func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, 
 	h := &s.holds
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.seen == nil {
-		h.seen = map[string]int{}
-	}
-	hold := &tokenHold{fn: fn, at: h.seen[fn] + nth, arrived: make(chan struct{}), release: make(chan struct{})}
-	h.holds = append(h.holds, hold)
+	hold := &tokenHold{arrived: make(chan struct{}), release: make(chan struct{})}
+	h.holds[holdAt{fn, h.seen[fn] + nth}] = hold
 	var once sync.Once
 	return hold.arrived, func() { once.Do(func() { close(hold.release) }) }
 }
@@ -693,21 +599,13 @@ func (s *Simulator) HoldTokenCall(fn string, nth int) (arrived <-chan struct{}, 
 func (s *Simulator) waitHold(fn string) {
 	h := &s.holds
 	h.mu.Lock()
-	if h.seen == nil {
-		h.seen = map[string]int{}
-	}
 	h.seen[fn]++
-	var hit *tokenHold
-	for i, hold := range h.holds {
-		if hold.fn == fn && hold.at == h.seen[fn] {
-			hit = hold
-			h.holds = slices.Delete(h.holds, i, i+1)
-			break
-		}
-	}
+	at := holdAt{fn, h.seen[fn]}
+	hold, ok := h.holds[at]
+	delete(h.holds, at)
 	h.mu.Unlock()
-	if hit != nil {
-		close(hit.arrived)
-		<-hit.release
+	if ok {
+		close(hold.arrived)
+		<-hold.release
 	}
 }

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"encoding/xml"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,11 +29,11 @@ type whm1Reply struct {
 }
 
 func whm1OK(cmd, reason string, data any) reply {
-	return jsonReply(200, whm1Reply{Data: data, Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 1, Version: 1}})
+	return jsonReply(whm1Reply{Data: data, Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 1, Version: 1}})
 }
 
 func whm1Fail(cmd, reason string) reply {
-	return jsonReply(200, whm1Reply{Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 0, Version: 1}})
+	return jsonReply(whm1Reply{Metadata: whm1Meta{Command: cmd, Reason: reason, Result: 0, Version: 1}})
 }
 
 // changeErr is why a password change was refused; the API layers word it.
@@ -99,19 +100,6 @@ func (s *Simulator) minimum(app string) int {
 	return m["default"]
 }
 
-// checkNewPassword applies the server's rules for a new password.
-func checkNewPassword(user, pw string, min int) changeErr {
-	switch {
-	case len(pw) < 5:
-		return errTooShort
-	case user != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(user)):
-		return errContainsUser
-	case strength.ScoreFor(pw, user) < min:
-		return errWeak
-	}
-	return changeOK
-}
-
 // owns reports whether the caller may manage user; callers hold mu.
 func (s *Simulator) owns(id identity, user string) bool {
 	if id.kind == kindRoot {
@@ -150,13 +138,10 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	min = s.minimum("passwd")
-	var login *Login
 	acct, isAcct := s.st.Accounts[c.user]
-	switch {
-	case isAcct:
+	login := s.whmLogin(c.user)
+	if isAcct {
 		login = &acct.Login
-	case c.user == "root" || s.st.Resellers[c.user] != nil:
-		login = s.whmLogin(c.user)
 	}
 	if login == nil {
 		if id.kind == kindRoot {
@@ -173,25 +158,26 @@ func (s *Simulator) changePassword(id identity, c passwdChange) (apps []string, 
 	if c.oldPassword != nil && !VerifyHash(login.PasswordHash, *c.oldPassword) {
 		return nil, errBadOldPassword, min
 	}
-	if isAcct && acct.Suspended {
+	switch {
+	case isAcct && acct.Suspended:
 		return nil, errSuspended, min
-	}
-	if e := checkNewPassword(c.user, c.password, 0); e != changeOK {
-		return nil, e, min
-	}
-	if score < min {
+	case len(c.password) < 5:
+		return nil, errTooShort, min
+	case strings.Contains(strings.ToLower(c.password), strings.ToLower(c.user)):
+		return nil, errContainsUser, min
+	case score < min:
 		return nil, errWeak, min
 	}
 	login.PasswordHash = hash
 	s.passwordChanges.Add(1)
+	apps = []string{"system"}
+	if isAcct || c.user != "root" {
+		apps = append(apps, "ftp", "mail")
+	}
 	if !isAcct {
-		if c.user == "root" {
-			return []string{"system"}, changeOK, min
-		}
-		return []string{"system", "ftp", "mail"}, changeOK, min
+		return apps, changeOK, min
 	}
 	acct.PasswordChanges++
-	apps = []string{"system", "ftp", "mail"}
 	if c.dbUpdate {
 		acct.MySQLPasswordChanges++
 		apps = append(apps, "MySQL")
@@ -214,9 +200,11 @@ func boolParam(p url.Values, key string) (bool, bool) {
 	return v != "" && v != "0", true
 }
 
-// digestParam reads digestauth or its alias enabledigest (digestauth wins).
-func digestParam(p url.Values) *bool {
-	for _, k := range []string{"digestauth", "enabledigest"} {
+// digestParam reads the first of keys that is given as a 1/0 parameter:
+// WHM API 1 and API 2 take digestauth or its alias enabledigest
+// (digestauth wins), WHM API 0 enabledigest only. Nil when none is given.
+func digestParam(p url.Values, keys ...string) *bool {
+	for _, k := range keys {
 		if v, ok := boolParam(p, k); ok {
 			return &v
 		}
@@ -224,10 +212,29 @@ func digestParam(p url.Values) *bool {
 	return nil
 }
 
+// whm1Func is a WHM API 1 function run for the caller id.
+type whm1Func func(s *Simulator, id identity, p url.Values) reply
+
+// whm1Funcs are the WHM API 1 functions served besides the token functions
+// (whmTokenFuncs). target names the parameter that names the account the
+// call acts on, whose faults it takes.
+var whm1Funcs = map[string]struct {
+	target string
+	run    whm1Func
+}{
+	"passwd":                      {"user", (*Simulator).whm1Passwd},
+	"version":                     {"", (*Simulator).whm1Version},
+	"listaccts":                   {"", (*Simulator).listaccts},
+	"getdomainowner":              {"", (*Simulator).getdomainowner},
+	"list_database_users":         {"", (*Simulator).listDatabaseUsers},
+	"getminimumpasswordstrengths": {"", (*Simulator).minimums},
+	"uapi_cpanel":                 {"cpanel.user", (*Simulator).uapiCPanel},
+}
+
 func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 	s := h.sim
 	if id.kind == kindAccount {
-		return call{exec: func() reply { return accessDenied() }}
+		return call{exec: accessDenied}
 	}
 	if rest, ok := strings.CutPrefix(path, "/xml-api/"); ok {
 		fn := strings.Trim(rest, "/")
@@ -245,41 +252,43 @@ func (h *handler) routeWHM(id identity, path string, p url.Values) call {
 		return call{fn: "whmapi0:" + fn, target: p.Get("user"), exec: func() reply { return s.whm0(id, fn, p, false) }}
 	}
 	c := call{fn: "whmapi1:" + fn}
-	switch fn {
-	case "passwd":
-		c.target = p.Get("user")
-		c.exec = func() reply { return s.whm1Passwd(id, p) }
-	case "version":
-		c.exec = func() reply { return whm1OK("version", "OK", map[string]string{"version": Version}) }
-	case "listaccts":
-		c.exec = func() reply { return s.listaccts(id, p) }
-	case "getdomainowner":
-		c.exec = func() reply { return s.getdomainowner(id, p) }
-	case "list_database_users":
-		c.exec = func() reply { return s.listDatabaseUsers(id) }
-	case "getminimumpasswordstrengths":
-		c.exec = func() reply { return s.minimums(p) }
-	case "uapi_cpanel":
-		c.target = p.Get("cpanel.user")
-		c.exec = func() reply { return s.uapiCPanel(id, p) }
-	default:
-		if tc, ok := s.whmTokenCall(id, fn, p); ok {
-			return tc
+	if f, ok := whm1Funcs[fn]; ok {
+		if f.target != "" {
+			c.target = p.Get(f.target)
 		}
+		c.exec = func() reply { return f.run(s, id, p) }
+		return c
+	}
+	if run, ok := whmTokenFuncs[fn]; ok {
+		// A token function's fault target is its own name, so a test can
+		// slow down or break one step of a rotation.
+		c.target = c.fn
 		c.exec = func() reply {
-			return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
+			s.waitHold(c.fn)
+			defer s.waitHold(c.fn + " reply")
+			return run(s, id, p)
 		}
+		return c
+	}
+	c.exec = func() reply {
+		return whm1Fail(fn, "Unknown app ("+q(fn)+") requested for this version (1) of the API.")
 	}
 	return c
 }
 
+func (s *Simulator) whm1Version(identity, url.Values) reply {
+	return whm1OK("version", "OK", map[string]string{"version": Version})
+}
+
+// dbPassUpdate reads passwd's db_pass_update, which defaults to 1.
+func dbPassUpdate(p url.Values) bool {
+	v, ok := boolParam(p, "db_pass_update")
+	return v || !ok
+}
+
 func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
-	db := true
-	if v, ok := boolParam(p, "db_pass_update"); ok {
-		db = v
-	}
 	user := p.Get("user")
-	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: db, digest: digestParam(p)})
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("password"), dbUpdate: dbPassUpdate(p), digest: digestParam(p, "digestauth", "enabledigest")})
 	if e != changeOK {
 		return whm1Fail("passwd", passwdMessage(e, user, min))
 	}
@@ -289,7 +298,7 @@ func (s *Simulator) whm1Passwd(id identity, p url.Values) reply {
 // minimumApps are the keys getminimumpasswordstrengths reports.
 var minimumApps = []string{"createacct", "default", "ftp", "list", "mysql", "passwd", "postgres", "sshkey", "virtual"}
 
-func (s *Simulator) minimums(p url.Values) reply {
+func (s *Simulator) minimums(_ identity, p url.Values) reply {
 	out := make(map[string]int)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -333,24 +342,24 @@ func (s *Simulator) whm0(id identity, fn string, p url.Values, asXML bool) reply
 	case "passwd":
 		res := s.whm0Passwd(id, p)
 		if !asXML {
-			return jsonReply(200, map[string][]whm0Result{"passwd": {res}})
+			return jsonReply(map[string][]whm0Result{"passwd": {res}})
 		}
 		out, err := xml.Marshal(whm0XML{Results: []whm0XMLResult{{Rawout: res.Rawout, Services: res.Services, Status: res.Status, Statusmsg: res.Statusmsg}}})
 		if err != nil {
-			return reply{status: 500, ctype: ctHTML, body: htmlPage("500 Internal Server Error", "XML encoding failed.")}
+			return errorPage(http.StatusInternalServerError, "XML encoding failed.")
 		}
 		return reply{status: 200, ctype: ctXML, body: append([]byte(xml.Header), out...)}
 	case "version":
 		if asXML {
 			return reply{status: 200, ctype: ctXML, body: []byte(xml.Header + "<version><version>" + Version + "</version></version>")}
 		}
-		return jsonReply(200, map[string]string{"version": Version})
+		return jsonReply(map[string]string{"version": Version})
 	}
 	msg := "Unknown app (" + q(fn) + ") requested for this version (0) of the API."
 	if asXML {
 		return reply{status: 200, ctype: ctXML, body: []byte(xml.Header + "<cpanelresult><data><result>0</result><reason>" + xmlEscape(msg) + "</reason></data><error>" + xmlEscape(msg) + "</error></cpanelresult>")}
 	}
-	return jsonReply(200, api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
+	return jsonReply(api2Error{Data: api2ErrData{Reason: msg, Result: "0"}, Type: "text", Error: msg})
 }
 
 func xmlEscape(s string) string {
@@ -361,15 +370,7 @@ func xmlEscape(s string) string {
 
 func (s *Simulator) whm0Passwd(id identity, p url.Values) whm0Result {
 	user := p.Get("user")
-	db := true
-	if v, ok := boolParam(p, "db_pass_update"); ok {
-		db = v
-	}
-	var digest *bool
-	if v, ok := boolParam(p, "enabledigest"); ok {
-		digest = &v
-	}
-	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: db, digest: digest})
+	apps, e, min := s.changePassword(id, passwdChange{user: user, password: p.Get("pass"), dbUpdate: dbPassUpdate(p), digest: digestParam(p, "enabledigest")})
 	switch e {
 	case changeOK:
 	case errNoPassword:

@@ -9,7 +9,7 @@
 package termsafe
 
 import (
-	"strconv"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,12 +31,10 @@ func Bounded(s string, max int) string {
 		n := 0
 		for i := range s {
 			if n == max {
-				s = s[:i]
-				break
+				return String(s[:i]) + "…"
 			}
 			n++
 		}
-		return String(s) + "…"
 	}
 	return String(s)
 }
@@ -51,8 +49,7 @@ func escape(s string, multiline bool) string {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(s[i]))
+			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case multiline && (r == '\n' || r == '\t'):
 			b.WriteRune(r)
 		case r == '\n':
@@ -62,13 +59,9 @@ func escape(s string, multiline bool) string {
 		case r == '\t':
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(byte(r)))
+			fmt.Fprintf(&b, `\x%02x`, r)
 		case unsafeRune(r):
-			b.WriteString(`\u`)
-			h := strconv.FormatInt(int64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-len(h)))
-			b.WriteString(h)
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
 		}
@@ -83,10 +76,8 @@ func clean(s string, multiline bool) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				if !multiline || (c != '\n' && c != '\t') {
-					return false
-				}
+			if (c < 0x20 || c == 0x7f) && !(multiline && (c == '\n' || c == '\t')) {
+				return false
 			}
 			i++
 			continue
@@ -113,9 +104,4 @@ func unsafeRune(r rune) bool {
 		return true
 	}
 	return false
-}
-
-func hex2(c byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[c>>4], digits[c&0xf]})
 }

@@ -106,9 +106,7 @@ func NewCmd(f *cmdutil.Factory, api cpanel.API, runF func(*Options) error) *cobr
 			o.Function, o.Args = args[0], args[1:]
 			o.outputSet = cmd.Flags().Changed("output")
 			o.DryRun, o.EnvOutput = f.DryRun, f.Viper.GetString(cmdutil.KeyOutput)
-			if pf := cmd.Flags().Lookup("profile"); pf != nil {
-				o.profileSet = pf.Changed
-			}
+			o.profileSet = cmd.Flags().Changed("profile")
 			if runF != nil {
 				return runF(o)
 			}
@@ -378,15 +376,23 @@ func (o *Options) single(ctx context.Context, fm Format, t *cmdutil.Target, para
 // are called at once).
 func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.Param, prompt bool) Result {
 	res := Result{Profile: t.DisplayName()}
+	res.Body, res.Err = o.send(ctx, t, params, prompt)
+	return res.done()
+}
+
+// send makes the call and returns the reply's JSON, if it had any.
+func (o *Options) send(ctx context.Context, t *cmdutil.Target, params []cpanel.Param, prompt bool) ([]byte, error) {
 	req, err := o.request(t, params)
 	if err != nil {
-		res.Err = err
-		return res.done()
+		return nil, err
 	}
-	c, err := o.client(ctx, t)
+	cc, err := o.ClientConfig(ctx, t)
 	if err != nil {
-		res.Err = err
-		return res.done()
+		return nil, err
+	}
+	c, err := cmdutil.NewClient(cc)
+	if err != nil {
+		return nil, err
 	}
 	defer func() { _ = c.Close(ctx) }()
 	rep, err := c.Call(ctx, req)
@@ -397,14 +403,13 @@ func (o *Options) call(ctx context.Context, t *cmdutil.Target, params []cpanel.P
 			c = nc
 			rep, err = c.Call(ctx, req)
 		} else {
-			err = ferr
+			err = ferr // the refusal's reply is still printed
 		}
 	}
-	if rep != nil && rep.Decoded != nil {
-		res.Body = rep.Body
+	if rep == nil || rep.Decoded == nil {
+		return nil, err
 	}
-	res.Err = err
-	return res.done()
+	return rep.Body, err
 }
 
 // warnInlineSecrets warns, as --password does, about a secret typed on the
@@ -415,13 +420,4 @@ func warnInlineSecrets(w io.Writer, args []Arg) {
 			cmdutil.Warnf(w, "%s=VALUE is visible to other users in the process list; prefer %s=@- (standard input) or %s=@FILE", a.Key, a.Key, a.Key)
 		}
 	}
-}
-
-// client builds the client for one server.
-func (o *Options) client(ctx context.Context, t *cmdutil.Target) (*cpanel.Client, error) {
-	cc, err := o.ClientConfig(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	return cmdutil.NewClient(cc)
 }

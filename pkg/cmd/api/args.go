@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -90,35 +91,16 @@ func uriUnescape(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
+		if s[i] == '%' && i+2 < len(s) {
+			if c, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
+				b.Write(c)
+				i += 2
+				continue
+			}
 		}
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
-}
-
-// secretSuffixes catch the many spellings functions use (new_password,
-// api_token, ssl_key, dbpass, ...). Over-redacting a log line costs
-// nothing; under-redacting leaks a password.
-func secretSuffixes() []string {
-	return []string{"password", "passwd", "pass", "passphrase", "token", "secret", "_key", "privatekey", "hash"}
 }
 
 // SecretKey reports whether a parameter name looks like it carries a
@@ -129,7 +111,7 @@ func SecretKey(key string) bool {
 	if i := strings.LastIndexByte(k, '.'); i >= 0 {
 		k = k[i+1:]
 	}
-	if i := strings.LastIndexByte(k, '-'); i >= 0 && allDigits(k[i+1:]) {
+	if i := strings.LastIndexByte(k, '-'); i >= 0 && i+1 < len(k) && strings.Trim(k[i+1:], "0123456789") == "" {
 		k = k[:i]
 	}
 	k = strings.TrimRight(k, "0123456789")
@@ -137,7 +119,10 @@ func SecretKey(key string) bool {
 	case "pw", "pwd", "otp", "key", "cookie", "cpsession", "session", "accesshash":
 		return true
 	}
-	for _, s := range secretSuffixes() {
+	// The many spellings functions use (new_password, api_token, ssl_key,
+	// dbpass, ...). Over-redacting a log line costs nothing;
+	// under-redacting leaks a password.
+	for _, s := range []string{"password", "passwd", "pass", "passphrase", "token", "secret", "_key", "privatekey", "hash"} {
 		if strings.HasSuffix(k, s) {
 			return true
 		}
@@ -153,16 +138,4 @@ func SecretKey(key string) bool {
 		}
 	}
 	return false
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -124,21 +124,13 @@ func completeArgs(api cpanel.API) func(*cobra.Command, []string, string) ([]stri
 			// A value: the shell may complete a file name after "@".
 			return nil, cobra.ShellCompDirectiveDefault
 		}
-		var f fn
-		var found bool
-		switch api {
-		case cpanel.WHMAPI1:
-			if len(args) == 0 {
-				return describe(whmapi1Funcs(), toComplete), cobra.ShellCompDirectiveNoFileComp
-			}
-			f, found = whmapi1Funcs()[args[0]]
-		default:
+		fns := whmapi1Funcs()
+		if api != cpanel.WHMAPI1 {
 			mods := cpapi2Funcs()
 			if api == cpanel.UAPI {
 				mods = uapiFuncs()
 			}
-			switch len(args) {
-			case 0:
+			if len(args) == 0 {
 				var out []string
 				for _, m := range slices.Sorted(maps.Keys(mods)) {
 					if strings.HasPrefix(m, toComplete) {
@@ -146,11 +138,14 @@ func completeArgs(api cpanel.API) func(*cobra.Command, []string, string) ([]stri
 					}
 				}
 				return out, cobra.ShellCompDirectiveNoFileComp
-			case 1:
-				return describe(mods[args[0]], toComplete), cobra.ShellCompDirectiveNoFileComp
 			}
-			f, found = mods[args[0]][args[1]]
+			// The module chosen, its functions complete as WHM API 1's do.
+			fns, args = mods[args[0]], args[1:]
 		}
+		if len(args) == 0 {
+			return describe(fns, toComplete), cobra.ShellCompDirectiveNoFileComp
+		}
+		f, found := fns[args[0]]
 		if !found {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

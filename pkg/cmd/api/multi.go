@@ -5,16 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cpctl/cpctl/pkg/termsafe"
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // Result is one server's outcome in a multi-profile run.
@@ -41,9 +42,7 @@ func (o *Options) runAll(ctx context.Context, targets []*cmdutil.Target, params 
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
 	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -52,7 +51,7 @@ func (o *Options) runAll(ctx context.Context, targets []*cmdutil.Target, params 
 			}
 			defer func() { <-sem }()
 			results[i] = o.call(ctx, t, params, false)
-		}()
+		})
 	}
 	wg.Wait()
 	return results
@@ -89,7 +88,7 @@ func oneLine(err error) string {
 		return ""
 	}
 	// A server's message: one line, and nothing in it drawn on the terminal.
-	return termsafe.String(string(bytes.Join(bytes.Fields([]byte(err.Error())), []byte(" "))))
+	return termsafe.String(strings.Join(strings.Fields(err.Error()), " "))
 }
 
 // renderResults prints a multi-profile run: a list with one entry per
@@ -97,28 +96,26 @@ func oneLine(err error) string {
 func renderResults(w io.Writer, fm Format, results []Result) error {
 	switch fm {
 	case JSON, JSONPretty:
-		var buf bytes.Buffer
-		buf.WriteByte('[')
-		for i, r := range results {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			buf.WriteString(`{"profile":`)
-			writeJSONString(&buf, r.Profile)
-			buf.WriteString(`,"exit":` + strconv.Itoa(r.Exit))
-			if r.Err != nil {
-				buf.WriteString(`,"error":`)
-				writeJSONString(&buf, oneLine(r.Err))
-			}
-			buf.WriteString(`,"reply":`)
-			if r.Body == nil {
-				buf.WriteString("null")
-			} else if err := json.Compact(&buf, r.Body); err != nil {
-				return fmt.Errorf("reply of %s: %w", r.Profile, err)
-			}
-			buf.WriteByte('}')
+		type entry struct {
+			Profile string          `json:"profile"`
+			Exit    int             `json:"exit"`
+			Error   *string         `json:"error,omitempty"`
+			Reply   json.RawMessage `json:"reply"` // nil: null
 		}
-		buf.WriteByte(']')
+		list := make([]entry, len(results))
+		for i, r := range results {
+			list[i] = entry{Profile: r.Profile, Exit: r.Exit, Reply: r.Body}
+			if r.Err != nil {
+				msg := oneLine(r.Err)
+				list[i].Error = &msg
+			}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // the replies as the servers sent them
+		if err := enc.Encode(list); err != nil {
+			return fmt.Errorf("replies: %w", err)
+		}
 		return Render(w, fm, buf.Bytes())
 	case YAML, XML:
 		list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
@@ -159,22 +156,9 @@ func renderResults(w io.Writer, fm Format, results []Result) error {
 			_, err := w.Write(buf.Bytes())
 			return err
 		}
-		out, err := encodeYAML(list)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(out)
-		return err
+		return writeYAML(w, list)
 	}
 	return fmt.Errorf("unknown output format %q", fm)
-}
-
-func writeJSONString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	// Encode ends with a newline.
-	buf.Truncate(buf.Len() - 1)
 }
 
 // dryRun prints the request each server would get, secrets redacted, and

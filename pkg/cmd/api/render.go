@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cpctl/cpctl/pkg/output"
 )
 
 // Format is an output format of the server-side tools.
@@ -53,10 +55,7 @@ func Render(w io.Writer, f Format, body []byte) error {
 		if err != nil {
 			return err
 		}
-		out, err = encodeYAML(n)
-		if err != nil {
-			return err
-		}
+		return writeYAML(w, n)
 	case XML:
 		n, err := jsonToNode(body)
 		if err != nil {
@@ -73,20 +72,13 @@ func Render(w io.Writer, f Format, body []byte) error {
 	return err
 }
 
-// encodeYAML writes one document with the "---" start line the server's
-// YAML output has.
-func encodeYAML(n *yaml.Node) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString("---\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return nil, fmt.Errorf("encode YAML: %w", err)
+// writeYAML writes one document with the "---" start line the server's
+// YAML output has, in the YAML style of cpctl's other commands.
+func writeYAML(w io.Writer, n *yaml.Node) error {
+	if _, err := io.WriteString(w, "---\n"); err != nil {
+		return err
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode YAML: %w", err)
-	}
-	return buf.Bytes(), nil
+	return output.New(output.YAML, w, false).Value(n)
 }
 
 // jsonToNode decodes JSON into a YAML node tree, which keeps the order of
@@ -111,46 +103,35 @@ func decodeNode(dec *json.Decoder) (*yaml.Node, error) {
 	}
 	switch t := tok.(type) {
 	case json.Delim:
-		switch t {
-		case '{':
-			n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-			for dec.More() {
+		if t != '{' && t != '[' {
+			return nil, fmt.Errorf("unexpected %v", t)
+		}
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if t == '{' {
+			n.Kind, n.Tag = yaml.MappingNode, "!!map"
+		}
+		for dec.More() {
+			if n.Kind == yaml.MappingNode {
 				kt, err := dec.Token()
 				if err != nil {
 					return nil, err
 				}
 				key, _ := kt.(string)
-				v, err := decodeNode(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.Content = append(n.Content, strNode(key), v)
+				n.Content = append(n.Content, strNode(key))
 			}
-			if _, err := dec.Token(); err != nil {
+			v, err := decodeNode(dec)
+			if err != nil {
 				return nil, err
 			}
-			if len(n.Content) == 0 {
-				n.Style = yaml.FlowStyle
-			}
-			return n, nil
-		case '[':
-			n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-			for dec.More() {
-				v, err := decodeNode(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.Content = append(n.Content, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			if len(n.Content) == 0 {
-				n.Style = yaml.FlowStyle
-			}
-			return n, nil
+			n.Content = append(n.Content, v)
 		}
-		return nil, fmt.Errorf("unexpected %v", t)
+		if _, err := dec.Token(); err != nil { // the closing } or ]
+			return nil, err
+		}
+		if len(n.Content) == 0 {
+			n.Style = yaml.FlowStyle
+		}
+		return n, nil
 	case string:
 		return strNode(t), nil
 	case json.Number:
@@ -191,24 +172,18 @@ func writeXML(buf *bytes.Buffer, name string, attrs [][2]string, n *yaml.Node, d
 		}
 		return
 	}
+	// The start tag, left open for what follows.
 	indent := strings.Repeat("  ", depth)
-	open := func() {
-		buf.WriteString(indent)
-		buf.WriteByte('<')
-		buf.WriteString(name)
-		for _, a := range attrs {
-			buf.WriteString(" " + a[0] + `="`)
-			_ = xml.EscapeText(buf, []byte(a[1]))
-			buf.WriteByte('"')
-		}
+	buf.WriteString(indent + "<" + name)
+	for _, a := range attrs {
+		buf.WriteString(" " + a[0] + `="`)
+		_ = xml.EscapeText(buf, []byte(a[1]))
+		buf.WriteByte('"')
 	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		open()
-		if len(n.Content) == 0 {
-			buf.WriteString("/>\n")
-			return
-		}
+	switch {
+	case n.Kind == yaml.MappingNode && len(n.Content) == 0, n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		buf.WriteString("/>\n")
+	case n.Kind == yaml.MappingNode:
 		buf.WriteString(">\n")
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i].Value, n.Content[i+1]
@@ -219,18 +194,12 @@ func writeXML(buf *bytes.Buffer, name string, attrs [][2]string, n *yaml.Node, d
 			}
 		}
 		buf.WriteString(indent + "</" + name + ">\n")
-	case yaml.SequenceNode:
+	case n.Kind == yaml.SequenceNode:
 		// Only at the top: a reply that is a bare array.
-		open()
 		buf.WriteString(">\n")
 		writeXML(buf, "item", nil, n, depth+1)
 		buf.WriteString(indent + "</" + name + ">\n")
 	default:
-		open()
-		if n.Tag == "!!null" {
-			buf.WriteString("/>\n")
-			return
-		}
 		buf.WriteByte('>')
 		_ = xml.EscapeText(buf, []byte(n.Value))
 		buf.WriteString("</" + name + ">\n")

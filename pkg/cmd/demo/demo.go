@@ -14,6 +14,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/simulator"
 )
 
@@ -128,16 +129,11 @@ func Run(ctx context.Context, o *Options) error {
 	return nil
 }
 
-// shellJoin writes args as a shell would need them typed: an argument
-// with anything but plain characters in single quotes.
+// shellJoin writes args as a shell would need them typed.
 func shellJoin(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/@=+%") == "" {
-			out[i] = a
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		out[i] = output.ShellQuote(a)
 	}
 	return strings.Join(out, " ")
 }

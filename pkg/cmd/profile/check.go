@@ -38,8 +38,12 @@ func checkProfile(ctx context.Context, d *Deps, t *cmdutil.Target, p *config.Pro
 		case info.Trusted:
 			fmt.Fprintf(w, "certificate: trusted (%s, issued by %s)\n", termsafe.String(info.Subject), termsafe.String(info.Issuer))
 		default:
+			self := ""
+			if info.SelfSigned {
+				self = " (self-signed)"
+			}
 			fmt.Fprintf(w, "The certificate of %s is not trusted%s:\n  subject:     %s\n  issuer:      %s\n  expires:     %s\n  fingerprint: %s\n",
-				p.URL, selfSigned(info), termsafe.String(info.Subject), termsafe.String(info.Issuer), info.NotAfter.Format("2006-01-02"), info.Fingerprint)
+				p.URL, self, termsafe.String(info.Subject), termsafe.String(info.Issuer), info.NotAfter.Format("2006-01-02"), info.Fingerprint)
 			prompter := d.Prompter()
 			if prompter == nil {
 				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
@@ -77,11 +81,4 @@ func checkProfile(ctx context.Context, d *Deps, t *cmdutil.Target, p *config.Pro
 	}
 	fmt.Fprintf(w, "credentials: ok (%s as %s: %s)\n", t.Kind, termsafe.String(t.Profile.User), termsafe.Bounded(what, 200))
 	return nil
-}
-
-func selfSigned(info *cpanel.CertInfo) string {
-	if info.SelfSigned {
-		return " (self-signed)"
-	}
-	return ""
 }

@@ -32,22 +32,20 @@ func runList(d *Deps) error {
 	if err != nil {
 		return err
 	}
-	if fm, _ := d.OutputFormat(); fm != output.Table {
-		list := make([]listed, 0, len(cfg.Profiles))
-		for _, n := range cfg.Names() {
-			p := cfg.Profiles[n]
-			list = append(list, listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
-		}
-		return pr.Value(list)
-	}
+	list := make([]listed, 0, len(cfg.Profiles))
 	rows := [][]string{}
 	for _, n := range cfg.Names() {
 		p := cfg.Profiles[n]
+		l := listed{n, n == cfg.CurrentProfile, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)}
 		current := ""
-		if n == cfg.CurrentProfile {
+		if l.Current {
 			current = "*"
 		}
-		rows = append(rows, []string{n, current, p.URL, kindOf(p), p.User, p.Auth, secretSource(p), pinState(p)})
+		list = append(list, l)
+		rows = append(rows, []string{n, current, l.URL, l.Kind, l.User, l.Auth, l.Secret, l.TLS})
+	}
+	if fm, _ := d.OutputFormat(); fm != output.Table {
+		return pr.Value(list)
 	}
 	return pr.Table([]string{"NAME", "CURRENT", "URL", "KIND", "USER", "AUTH", "SECRET", "TLS"}, rows)
 }
@@ -148,15 +146,20 @@ func newCmdOnProfile(f *cmdutil.Factory, run runner, use, short string, args cob
 		ValidArgsFunction: cmdutil.CompleteProfiles(f)}
 }
 
+// nameOr is the profile named in args, else the current one.
+func nameOr(cfg *config.File, args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return cfg.CurrentProfile
+}
+
 func runShow(d *Deps, args []string) error {
 	cfg, _, err := d.Config()
 	if err != nil {
 		return err
 	}
-	name := cfg.CurrentProfile
-	if len(args) == 1 {
-		name = args[0]
-	}
+	name := nameOr(cfg, args)
 	p, err := cfg.Profile(name)
 	if err != nil {
 		return &cmdutil.UsageError{Err: err}
@@ -218,10 +221,7 @@ func runTest(ctx context.Context, d *Deps, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := cfg.CurrentProfile
-	if len(args) == 1 {
-		name = args[0]
-	}
+	name := nameOr(cfg, args)
 	if name == "" {
 		return cmdutil.Usagef("which profile? give NAME or set a current profile with 'cpctl profile use NAME'")
 	}

@@ -200,18 +200,13 @@ func runAdd(ctx context.Context, d *Deps, o *addOptions, name string) error {
 		}
 		p.TLSFingerprint = fp
 	}
-	switch {
-	case o.tokenStdin || o.tokenCommand != "":
-		if p.Auth == "" {
-			p.Auth = string(cpanel.AuthToken)
-		}
-	case o.passwordStdin || o.passwordCommand != "":
-		if p.Auth == "" {
+	if p.Auth == "" {
+		// --auth wins; else the password flags (exclusive with the token
+		// flags) say password, and anything else a token.
+		p.Auth = string(cpanel.AuthToken)
+		if o.passwordStdin || o.passwordCommand != "" {
 			p.Auth = string(cpanel.AuthPassword)
 		}
-	}
-	if p.Auth == "" {
-		p.Auth = string(cpanel.AuthToken)
 	}
 	kind := cpanel.Kind(p.Kind)
 	if kind == "" {
@@ -278,11 +273,8 @@ func checkURL(d *Deps, p *config.Profile) error {
 // readSecrets fills the profile's secret from standard input or a prompt,
 // unless a command will fetch it at use time.
 func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
-	var in *bufio.Reader
+	in := bufio.NewReader(d.IO.In)
 	readLine := func(what string) (string, error) {
-		if in == nil {
-			in = bufio.NewReader(d.IO.In)
-		}
 		line, err := in.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read %s from standard input: %w", what, err)
@@ -293,11 +285,13 @@ func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 		}
 		return line, nil
 	}
-	secretWord := "API token"
-	if p.Auth == string(cpanel.AuthPassword) || p.Auth == string(cpanel.AuthSession) {
-		secretWord = "password"
-	} else if p.Auth == string(cpanel.AuthAccessHash) {
-		secretWord = "access hash"
+	// The secret's name in messages, and the field it goes in.
+	secretWord, field := "API token", &p.Token
+	switch cpanel.AuthMethod(p.Auth) {
+	case cpanel.AuthPassword, cpanel.AuthSession:
+		secretWord, field = "password", &p.Password
+	case cpanel.AuthAccessHash:
+		secretWord, field = "access hash", &p.AccessHash
 	}
 	var value string
 	var err error
@@ -310,7 +304,7 @@ func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 			return cmdutil.Usagef("--totp-secret-stdin cannot follow a multi-line access hash on standard input: use --totp-command")
 		}
 		var all []byte
-		all, err = io.ReadAll(d.IO.In)
+		all, err = io.ReadAll(in)
 		value = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(string(all)))
 		if err == nil && value == "" {
 			err = cmdutil.Usagef("standard input held no access hash")
@@ -318,7 +312,7 @@ func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 	case o.tokenStdin || o.passwordStdin:
 		value, err = readLine(secretWord)
 	case d.Prompter() != nil:
-		value, err = d.Prompter().Password(fmt.Sprintf("%s for %s at %s:", capital(secretWord), p.User, p.URL))
+		value, err = d.Prompter().Password(fmt.Sprintf("%s for %s at %s:", strings.ToUpper(secretWord[:1])+secretWord[1:], p.User, p.URL))
 		if err == nil && value == "" {
 			err = cmdutil.Usagef("no %s given", secretWord)
 		}
@@ -328,14 +322,7 @@ func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 	if err != nil {
 		return err
 	}
-	switch p.Auth {
-	case string(cpanel.AuthPassword), string(cpanel.AuthSession):
-		p.Password = value
-	case string(cpanel.AuthAccessHash):
-		p.AccessHash = value
-	default:
-		p.Token = value
-	}
+	*field = value
 	if o.totpSecretStdin {
 		s, err := readLine("TOTP secret")
 		if err != nil {
@@ -344,11 +331,4 @@ func readSecrets(d *Deps, o *addOptions, p *config.Profile) error {
 		p.TOTPSecret = strings.ToUpper(strings.ReplaceAll(s, " ", ""))
 	}
 	return nil
-}
-
-func capital(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,14 @@ type journal struct {
 	Updated   string   `json:"updated"`
 }
 
+// expiry is the new token's expiry; zero: never.
+func (j *journal) expiry() time.Time {
+	if j.Expires == 0 {
+		return time.Time{}
+	}
+	return time.Unix(j.Expires, 0)
+}
+
 // journalPath is token-rotate.PROFILE.json next to the configuration file.
 func journalPath(cfgPath, profile string) string {
 	safe := strings.Map(func(r rune) rune {
@@ -94,7 +103,7 @@ func (j *journal) save(path string, now time.Time) error {
 
 // outcome is one profile's line of output.
 type outcome struct {
-	profile, result, old, new, expires, message string
+	result, old, new, expires, message string
 }
 
 func runRotate(ctx context.Context, o *Options) error {
@@ -130,10 +139,8 @@ func runRotate(ctx context.Context, o *Options) error {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, rotateConcurrency)
 	for i, name := range names {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			out, err := rotateOne(ctx, o, name, &cfgMu)
 			if err != nil {
@@ -142,32 +149,20 @@ func runRotate(ctx context.Context, o *Options) error {
 				errs[i] = err
 			}
 			rows[i] = []string{name, out.result, out.old, out.new, out.expires, out.message}
-		}()
+		})
 	}
 	wg.Wait()
-	var firstErr error
-	for _, err := range errs {
-		if err != nil {
-			firstErr = err
-			break
-		}
-	}
 	if err := p.Table([]string{"PROFILE", "RESULT", "OLD", "NEW", "EXPIRES", "MESSAGE"}, rows); err != nil {
 		return err
 	}
-	if firstErr != nil {
-		if len(names) == 1 {
-			return firstErr
-		}
-		failed := 0
-		for _, row := range rows {
-			if row[1] == "failed" {
-				failed++
-			}
-		}
-		return &cmdutil.ExitError{Code: cmdutil.ExitCode(firstErr), Err: fmt.Errorf("%d of %d profiles failed to rotate", failed, len(names))}
+	failed := slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(names) == 1:
+		return failed[0]
 	}
-	return nil
+	return &cmdutil.ExitError{Code: cmdutil.ExitCode(failed[0]), Err: fmt.Errorf("%d of %d profiles failed to rotate", len(failed), len(names))}
 }
 
 // rotation is one profile's rotation in progress.
@@ -184,7 +179,7 @@ type rotation struct {
 }
 
 func rotateOne(ctx context.Context, o *Options, name string, cfgMu *sync.Mutex) (outcome, error) {
-	out := outcome{profile: name}
+	var out outcome
 	cfg, cfgPath, err := o.Config()
 	if err != nil {
 		return out, err
@@ -193,29 +188,25 @@ func rotateOne(ctx context.Context, o *Options, name string, cfgMu *sync.Mutex) 
 	if err != nil {
 		return out, &cmdutil.UsageError{Err: err}
 	}
+	// A profile with no token to rotate, or nowhere to store a new one:
+	// --all-profiles passes it over (saying why); naming it is a usage error.
+	skip := func(short, why string) (outcome, error) {
+		if o.AllProfiles {
+			out.result, out.message = "skipped", short
+			return out, nil
+		}
+		return out, cmdutil.Usagef("profile %s %s", name, why)
+	}
+	const commandOnly = "takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored"
+	const envOnly = "holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one"
 	tokenProfile := fp.Auth == string(cpanel.AuthToken) || (fp.Auth == "" && (fp.Token != "" || fp.TokenCommand != ""))
-	if !tokenProfile {
-		if o.AllProfiles {
-			out.result, out.message = "skipped", "not a token profile"
-			return out, nil
-		}
-		return out, cmdutil.Usagef("profile %s does not authenticate with an API token", name)
-	}
-	// Where there is nowhere to store a new token, --all-profiles passes
-	// the profile over (saying why); naming it is a usage error.
-	noStore := ""
 	switch {
+	case !tokenProfile:
+		return skip("not a token profile", "does not authenticate with an API token")
 	case fp.TokenCommand != "" && fp.TokenStoreCommand == "" && fp.Token == "":
-		noStore = "takes its token from token-command: set token-store-command (it gets the new token on standard input) so that a rotated token can be stored"
+		return skip("the profile "+commandOnly, commandOnly)
 	case fp.Token == "" && fp.TokenCommand == "":
-		noStore = "holds no token of its own (it comes from CPCTL_TOKEN): there is nowhere to store a new one"
-	}
-	if noStore != "" {
-		if o.AllProfiles {
-			out.result, out.message = "skipped", "the profile "+noStore
-			return out, nil
-		}
-		return out, cmdutil.Usagef("profile %s %s", name, noStore)
+		return skip("the profile "+envOnly, envOnly)
 	}
 	r := &rotation{d: &o.Deps, name: name, cfgPath: cfgPath, jpath: journalPath(cfgPath, name), prof: *fp, cfgMu: cfgMu}
 	unlock, err := lockRotation(strings.TrimSuffix(r.jpath, ".json") + ".lock")
@@ -253,11 +244,7 @@ func (r *rotation) start(ctx context.Context, o *Options, out *outcome) error {
 		return err
 	}
 	out.old, out.new = r.j.OldName, r.j.NewName
-	if r.j.Expires != 0 {
-		out.expires = time.Unix(r.j.Expires, 0).UTC().Format(time.RFC3339)
-	} else {
-		out.expires = "never"
-	}
+	out.expires = cmp.Or(stamp(r.j.expiry()), "never")
 	return r.run(ctx)
 }
 
@@ -369,11 +356,7 @@ func (r *rotation) create(ctx context.Context) error {
 			return err
 		}
 	}
-	spec := cpanel.TokenSpec{Name: r.j.NewName, ACLs: r.j.ACLs, Whitelist: r.j.Whitelist}
-	if r.j.Expires != 0 {
-		spec.Expires = time.Unix(r.j.Expires, 0)
-	}
-	nt, err := c.CreateToken(ctx, spec)
+	nt, err := c.CreateToken(ctx, cpanel.TokenSpec{Name: r.j.NewName, ACLs: r.j.ACLs, Whitelist: r.j.Whitelist, Expires: r.j.expiry()})
 	if err != nil {
 		var e *cpanel.Error
 		if errors.As(err, &e) && e.Kind != cpanel.ErrTransport {

@@ -3,6 +3,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ type Deps struct {
 func depsOf(f *cmdutil.Factory) Deps {
 	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
 		ClientConfig: f.ClientConfig, Printer: f.Printer, OutputFormat: f.OutputFormat,
-		RunSecretCommand: f.RunSecretCommand, Environ: f.Environ, Now: f.Now}
+		RunSecretCommand: f.RunSecretCommand, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun}
 }
 
 // Options are one token command's parsed flags and arguments, and its
@@ -98,7 +99,6 @@ stopped when run again.`,
 	run := func(o *Options) func(*cobra.Command, []string) error {
 		return func(c *cobra.Command, _ []string) error {
 			o.Deps = depsOf(f)
-			o.DryRun = f.DryRun
 			if runF != nil {
 				return runF(o)
 			}
@@ -271,13 +271,12 @@ func inUse(ctx context.Context, s *session) (string, error) {
 		return "", nil
 	}
 	d, found, ok, err := s.client.TokenDetails(ctx, s.cfg.Secret)
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if ok {
-		if found {
-			return d.Name, nil
-		}
+	case ok && found:
+		return d.Name, nil
+	case ok:
 		return "", nil
 	}
 	return s.target.Profile.TokenName, nil
@@ -334,17 +333,12 @@ func list(ctx context.Context, o *Options, p *output.Printer, s *session) error 
 	}
 	now := o.Now()
 	warn := time.Duration(o.WarnDays) * 24 * time.Hour
-	rows := make([]tokenRow, 0, len(tokens))
-	for _, t := range tokens {
+	rows := make([]tokenRow, len(tokens))
+	table := make([][]string, len(tokens))
+	for i, t := range tokens {
 		r := tokenRow{Name: termsafe.Bounded(t.Name, 64), FullAccess: t.FullAccess, ACLs: safeList(t.ACLs),
 			Whitelist: safeList(t.Whitelist), Created: stampOrNil(t.Created), Expires: stampOrNil(t.Expires), Status: "ok",
 			InUse: using != "" && t.Name == using}
-		if r.ACLs == nil {
-			r.ACLs = []string{}
-		}
-		if r.Whitelist == nil {
-			r.Whitelist = []string{}
-		}
 		switch {
 		case t.Expired(now):
 			r.Status = "expired"
@@ -359,42 +353,29 @@ func list(ctx context.Context, o *Options, p *output.Printer, s *session) error 
 			}
 			cmdutil.Warnf(o.IO.ErrOut, "%s expires in %d days (%s)", what, days, stamp(t.Expires))
 		}
-		rows = append(rows, r)
+		rows[i] = r
+		access, use := "full", ""
+		if !r.FullAccess {
+			access = strings.Join(r.ACLs, ",")
+		}
+		if r.InUse {
+			use = "yes"
+		}
+		table[i] = []string{r.Name, access, cmp.Or(strings.Join(r.Whitelist, ","), "any"), stamp(t.Created),
+			cmp.Or(stamp(t.Expires), "never"), r.Status, use}
 	}
 	if fm, _ := o.OutputFormat(); fm != output.Table {
 		return p.Value(rows)
 	}
-	table := make([][]string, len(rows))
-	for i, r := range rows {
-		access := "full"
-		if !r.FullAccess {
-			access = strings.Join(r.ACLs, ",")
-		}
-		wl := strings.Join(r.Whitelist, ",")
-		if wl == "" {
-			wl = "any"
-		}
-		exp := "never"
-		if r.Expires != nil {
-			exp = *r.Expires
-		}
-		created := ""
-		if r.Created != nil {
-			created = *r.Created
-		}
-		use := ""
-		if r.InUse {
-			use = "yes"
-		}
-		table[i] = []string{r.Name, access, wl, created, exp, r.Status, use}
-	}
 	return p.Table([]string{"NAME", "ACCESS", "WHITELIST", "CREATED", "EXPIRES", "STATUS", "IN USE"}, table)
 }
 
+// safeList makes server text safe for a terminal; never nil, so that JSON
+// prints [].
 func safeList(in []string) []string {
-	var out []string
-	for _, s := range in {
-		out = append(out, termsafe.Bounded(s, 64))
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = termsafe.Bounded(s, 64)
 	}
 	return out
 }
@@ -496,19 +477,17 @@ func revoke(ctx context.Context, o *Options, s *session) error {
 	if err != nil {
 		return err
 	}
-	if using != "" && slices.Contains(o.Names, using) {
-		if !o.Force {
-			return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", using, s.target.DisplayName())
-		}
-		// The profile's own token goes: nothing can check afterwards.
-		if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
-		return nil
+	own := using != "" && slices.Contains(o.Names, using)
+	if own && !o.Force {
+		return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", using, s.target.DisplayName())
 	}
 	if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
 		return err
+	}
+	if own {
+		// The profile's own token is gone: nothing can check afterwards.
+		fmt.Fprintf(o.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
+		return nil
 	}
 	// Success is the server no longer listing them, whatever it answered.
 	tokens, err := s.client.ListTokens(ctx)

@@ -126,48 +126,33 @@ func trimNonLetters(s string) string {
 
 // unleet maps the usual leetspeak substitutions back to letters, reading
 // 1 as one.
-func unleet(s string, one byte) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		r := s[i]
+func unleet(s string, one rune) string {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case '0':
-			r = 'o'
-		case '1':
-			r = one
+			return 'o'
+		case '1', '!', '|':
+			return one
 		case '3':
-			r = 'e'
+			return 'e'
 		case '4', '@':
-			r = 'a'
+			return 'a'
 		case '5', '$':
-			r = 's'
+			return 's'
 		case '7', '+':
-			r = 't'
+			return 't'
 		case '8':
-			r = 'b'
+			return 'b'
 		case '9':
-			r = 'g'
-		case '!', '|':
-			r = one
+			return 'g'
 		}
-		if r != s[i] && b == nil {
-			b = []byte(s)
-		}
-		if b != nil {
-			b[i] = r
-		}
-	}
-	if b == nil {
-		return s
-	}
-	return string(b)
+		return r
+	}, s)
 }
 
 func reverse(s string) string {
 	b := []byte(s)
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
+	slices.Reverse(b)
 	return string(b)
 }
 

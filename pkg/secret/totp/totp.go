@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -69,9 +70,5 @@ func codeForCounter(key []byte, counter uint64, digits int) string {
 	sum := mac.Sum(nil)
 	off := sum[len(sum)-1] & 0x0f
 	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	mod := uint32(1)
-	for i := 0; i < digits; i++ {
-		mod *= 10
-	}
-	return fmt.Sprintf("%0*d", digits, bin%mod)
+	return fmt.Sprintf("%0*d", digits, bin%uint32(math.Pow10(digits)))
 }
