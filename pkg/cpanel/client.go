@@ -278,13 +278,7 @@ func New(cfg Config) (*Client, error) {
 		rt = cfg.WrapTransport(rt)
 		transports = append(transports, rt)
 	}
-	c.closeIdle = func() {
-		for _, t := range transports {
-			if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
-				ci.CloseIdleConnections()
-			}
-		}
-	}
+	c.closeIdle = func() { closeIdleConnections(transports) }
 	c.hc = &http.Client{
 		Transport: rt,
 		// A redirect would resend the form to a place the user did not name; report it instead.
@@ -298,6 +292,16 @@ func New(cfg Config) (*Client, error) {
 		c.hc.Jar = jar // the session lives in its cookie
 	}
 	return c, nil
+}
+
+// closeIdleConnections closes the idle connections of each transport that
+// can.
+func closeIdleConnections(transports []http.RoundTripper) {
+	for _, t := range transports {
+		if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
+			ci.CloseIdleConnections()
+		}
+	}
 }
 
 // Kind returns the server kind (given or inferred).
