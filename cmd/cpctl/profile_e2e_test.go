@@ -75,6 +75,23 @@ func TestProfileLifecycle(t *testing.T) {
 	e.wantCode(r, 0)
 	r = e.call("", "profile", "show", "res")
 	e.wantCode(r, 2)
+	// The kind is read without case, as everywhere else: WHM's login is root.
+	r = e.call("", "profile", "add", "upper", "--url", url, "--kind", "WHM",
+		"--token-command", "echo "+simulator.SampleRootToken, "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 0)
+	if cfg, _ := config.Load(e.cfg); cfg.Profiles["upper"] == nil || cfg.Profiles["upper"].Kind != "whm" || cfg.Profiles["upper"].User != "root" {
+		t.Errorf("profile upper: %+v", cfg.Profiles["upper"])
+	}
+	// A kind that is neither is refused even unchecked, and nothing is saved.
+	r = e.call("", "profile", "add", "odd", "--url", url, "--kind", "plesk", "--skip-check",
+		"--token-command", "echo "+simulator.SampleRootToken)
+	e.wantCode(r, 2)
+	if !strings.Contains(r.stderr, `--kind "plesk" is not whm or cpanel`) {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	if cfg, _ := config.Load(e.cfg); cfg.Profiles["odd"] != nil {
+		t.Error("a profile of an unknown kind was saved")
+	}
 }
 
 // ptyRun runs cpctl on a pseudo-terminal and answers prompts: each step

@@ -973,7 +973,7 @@ func openJournal(path string) (*os.File, *journalState, error) {
 	if err := checkPrivate(fi); err != nil {
 		return fail(fmt.Errorf("journal %s: %w", path, err))
 	}
-	if err := lockFile(f); err != nil {
+	if err := lockJournal(f); err != nil {
 		return fail(fmt.Errorf("journal %s: %w", path, err))
 	}
 	removePlanLinks(path, fi)

@@ -15,7 +15,7 @@ import (
 func lockFile(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return errors.New("the journal is in use by another process")
+		return errInUse
 	}
 	if err != nil {
 		return fmt.Errorf("lock journal: %w", err)

@@ -262,6 +262,12 @@ func checkURL(d *Deps, p *config.Profile) error {
 	if u.Scheme == "http" {
 		cmdutil.Warnf(d.IO.ErrOut, "%s is plain HTTP: the credentials and every password cross the network unencrypted", p.URL)
 	}
+	// Stored as the kinds are spelt everywhere else, so that --kind WHM
+	// means whm here too (a WHM profile's login defaults to root).
+	p.Kind = strings.ToLower(p.Kind)
+	if k := cpanel.Kind(p.Kind); k != "" && k != cpanel.KindWHM && k != cpanel.KindCPanel {
+		return cmdutil.Usagef("--kind %q is not whm or cpanel", p.Kind)
+	}
 	if p.Kind == "" {
 		if _, ok := cpanel.InferKind(p.URL); !ok {
 			return cmdutil.Usagef("cannot tell whether %s is WHM or cPanel from its port or host: give --kind whm|cpanel", p.URL)

@@ -266,10 +266,7 @@ func (r *rotation) begin(ctx context.Context, o *Options) error {
 		return err
 	}
 	if old.Name == "" {
-		oldName := o.OldName
-		if oldName == "" {
-			oldName = r.prof.TokenName
-		}
+		oldName := cmp.Or(o.OldName, r.prof.TokenName)
 		if oldName == "" {
 			names := make([]string, len(tokens))
 			for i, t := range tokens {

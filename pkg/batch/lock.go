@@ -1,0 +1,31 @@
+package batch
+
+import (
+	"errors"
+	"os"
+	"time"
+)
+
+// errInUse is lockFile's answer when another open file holds the lock.
+var errInUse = errors.New("the journal is in use by another process")
+
+// lockWait is how long a resume waits for a journal's lock before it says the
+// journal is in use. A run killed while it was starting a child (a secrets
+// command between fork and exec) leaves that child a copy of the journal's
+// descriptor, and with it the lock, until the child's exec closes it: a few
+// milliseconds, more on a busy machine. A supervisor that restarts a killed
+// run at once would otherwise be refused. A journal another cpctl really
+// runs is still refused, a second later.
+const lockWait = time.Second
+
+// lockJournal is lockFile, waiting up to lockWait while the journal is in use.
+func lockJournal(f *os.File) error {
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := lockFile(f)
+		if !errors.Is(err, errInUse) || !time.Now().Before(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
