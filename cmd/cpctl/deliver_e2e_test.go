@@ -277,7 +277,7 @@ func TestSecretsCommandKilledAndResumed(t *testing.T) {
 			killed++
 		}
 	}
-	r := e.call("", "account", "passwd", "--resume", journal, "-o", "jsonl")
+	r := e.resumeAfterKill("account", "passwd", "--resume", journal, "-o", "jsonl")
 	e.wantCode(r, 0)
 	t.Logf("%d kills, finished before a kill: %v, %d deliveries for %d rows", killed, finished, len(readStore(t, store)), rows)
 	if killed == 0 {

@@ -205,13 +205,21 @@ func (e *env) killAndResume(rng *rand.Rand, kills int, journal string, first ...
 	if !planned {
 		e.t.Fatal("the run never planned its journal")
 	}
-	// A child the killed run was starting (a secrets command between fork
-	// and exec) may hold the journal's lock for a moment: the resume says
-	// the journal is in use, and is run again.
-	r := e.call("", command, "--resume", journal, "-o", "jsonl")
-	for i := 0; i < 50 && r.code == 2 && strings.Contains(r.stderr, "in use by another process"); i++ {
-		r = e.call("", command, "--resume", journal, "-o", "jsonl")
-	}
-	e.wantCode(r, 0)
+	e.wantCode(e.resumeAfterKill(command, "--resume", journal, "-o", "jsonl"), 0)
 	return killed
+}
+
+// resumeAfterKill runs a resume (args) in-process right after its run was
+// killed. A child the killed run was starting (a secrets command between
+// fork and exec) may hold the journal's lock for a moment: the resume says
+// the journal is in use (exit 4, nothing sent), and is run again. That
+// child is another process: nothing signals when it lets go.
+func (e *env) resumeAfterKill(args ...string) result {
+	e.t.Helper()
+	r := e.call("", args...)
+	for deadline := time.Now().Add(10 * time.Second); strings.Contains(r.stderr, "in use by another process") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		r = e.call("", args...)
+	}
+	return r
 }

@@ -42,7 +42,7 @@ type Client struct {
 	hc         *http.Client
 	maxReply   int64 // bytes of a reply body read at most
 	sleep      func(context.Context, time.Duration) error
-	closeIdle  func() // the transport's CloseIdleConnections, when it has one
+	closeIdle  func() // CloseIdleConnections of the transports that have it
 	// ownForms are the encodings of cfg.Secret a reply may echo, and ownSecret their replacer.
 	ownForms  []string
 	ownSecret *strings.Replacer
@@ -269,14 +269,16 @@ func New(cfg Config) (*Client, error) {
 			MaxResponseHeaderBytes: maxHeaderBytes,
 		}
 	}
-	// Close drops the idle connections of the transport itself: a wrapper
-	// (pace.Transport) need not pass CloseIdleConnections on.
-	if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
-		c.closeIdle = ci.CloseIdleConnections
-	}
+	// Close drops the idle connections of the transport itself (a wrapper
+	// need not pass CloseIdleConnections on), and those of a wrapper that
+	// does: pace.Transport sends through a clone of the transport it is
+	// given, whose connections the original never sees.
+	transports := []http.RoundTripper{rt}
 	if cfg.WrapTransport != nil {
 		rt = cfg.WrapTransport(rt)
+		transports = append(transports, rt)
 	}
+	c.closeIdle = func() { closeIdleConnections(transports) }
 	c.hc = &http.Client{
 		Transport: rt,
 		// A redirect would resend the form to a place the user did not name; report it instead.
@@ -290,6 +292,16 @@ func New(cfg Config) (*Client, error) {
 		c.hc.Jar = jar // the session lives in its cookie
 	}
 	return c, nil
+}
+
+// closeIdleConnections closes the idle connections of each transport that
+// can.
+func closeIdleConnections(transports []http.RoundTripper) {
+	for _, t := range transports {
+		if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
+			ci.CloseIdleConnections()
+		}
+	}
 }
 
 // Kind returns the server kind (given or inferred).
