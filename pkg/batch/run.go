@@ -166,8 +166,9 @@ type RunConfig struct {
 	// Concurrency bounds the rows in flight per profile (DefaultConcurrency
 	// when 0); rows of different profiles run at the same time. The plan is
 	// read once whatever the number of profiles, and workers exist only for
-	// profiles with rows at hand. A caller that paces a server (pkg/pace)
-	// does it below, on the client's transport: this is then the ceiling.
+	// profiles with rows at hand or still to come (idle between them). A caller
+	// that paces a server (pkg/pace) does it below, on the client's
+	// transport: this is then the ceiling.
 	Concurrency int
 	// Workers, when set, is how many rows of a profile may be in flight at
 	// the moment, at most Concurrency (a paced server's current limit): a
@@ -397,8 +398,12 @@ const maxReadAhead = 1024
 // momentarily empty: a worker that exited and was started again for every
 // few rows cost a goroutine's start and stack growth each time (8 % of the
 // CPU of a run over 200 servers). Once the dispatcher has passed the last
-// row of a profile its workers end with its queue, so a plan spread over
-// thousands of profiles costs goroutines for the rows at hand only.
+// row of a profile its workers end with its queue. So a plan grouped by
+// profile costs goroutines for the rows at hand only, but one whose profiles'
+// rows are interleaved keeps, until each profile's last row, the workers its
+// profile started, idle between rows: about one per profile when the
+// dispatcher is the slower side (3,000 profiles with rows to come, 3,000
+// goroutines), up to the profile's limit each when rows queued up.
 //
 // Memory is bounded three ways: perProfile rows per queue, maxQueued over all
 // queues, and held, the durable rows the dispatcher could not queue yet
