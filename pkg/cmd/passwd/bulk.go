@@ -334,7 +334,7 @@ func runBulk(ctx context.Context, o *Options) error {
 
 	out := newBulkOutput(o)
 	showPasswords := o.SecretsOut == "" && o.SecretsCommand == ""
-	unverified := 0 // counted by OnResult, which the runner calls one at a time
+	unverified, printed := 0, 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
 	if progress != nil && o.Bulk.Adaptive {
@@ -358,6 +358,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			}
 			recordFailure(&failures, r)
 			writeRow(o.bulkResult(ctx, sv, r, showPasswords))
+			printed++
 		},
 		OnProgress: progress,
 	}
@@ -385,7 +386,11 @@ func runBulk(ctx context.Context, o *Options) error {
 		if err == nil {
 			return lost
 		}
-		o.warnf("%s", lost) // the run's own failure decides the exit
+		if printed > 0 {
+			// The run's own failure decides the exit. A run that failed
+			// before any row (a bad input: no journal) lost no result.
+			o.warnf("%s", lost)
+		}
 	}
 	return err
 }

@@ -77,3 +77,28 @@ func TestBulkWriteErrorWithFailedRows(t *testing.T) {
 		t.Errorf("the lost results are not reported:\n%s", e.err)
 	}
 }
+
+// A run refused before any row (an invalid input: nothing sent, no journal)
+// lost no result on a failing standard output: its own error is all it
+// says, not a pointer to a journal that does not exist.
+func TestBulkWriteErrorWithInvalidInput(t *testing.T) {
+	e := newDeliverEnv(t, nil)
+	e.f.IO.Out = errWriter{}
+	e.f.Viper.Set(cmdutil.KeyOutput, "json") // the list's brackets are written even with no row
+	in := filepath.Join(e.dir, "users.csv")
+	if err := os.WriteFile(in, []byte("user\n\"bob\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := e.options(Account, "")
+	o.Password.Generate, o.Bulk.From, o.Bulk.Journal = true, in, filepath.Join(e.dir, "run.journal")
+	err := runBulk(context.Background(), o)
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Fatalf("exit %d (%v), want 2: the input is invalid", cmdutil.ExitCode(err), err)
+	}
+	if _, serr := os.Stat(o.Bulk.Journal); !os.IsNotExist(serr) {
+		t.Fatalf("a journal was left: %v", serr)
+	}
+	if strings.Contains(e.err.String(), "writing the results") {
+		t.Errorf("a refused input reports lost results and points at a journal that does not exist:\n%s", e.err)
+	}
+}
