@@ -61,15 +61,7 @@ func (errWriter) Write([]byte) (int, error) { return 0, errors.New("no space lef
 // A run that fails and whose results could not be printed exits with the
 // run's own code, and still says that the printed results were lost.
 func TestBulkWriteErrorWithFailedRows(t *testing.T) {
-	e := newDeliverEnv(t, nil)
-	e.f.IO.Out = errWriter{}
-	in := filepath.Join(e.dir, "users.csv")
-	if err := os.WriteFile(in, []byte("user\nbob\nghost\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	o := e.options(Account, "")
-	o.Password.Generate, o.Bulk.From, o.Bulk.Journal = true, in, filepath.Join(e.dir, "run.journal")
-	err := runBulk(context.Background(), o)
+	e, _, err := runBulkToFailingStdout(t, "table", "user\nbob\nghost\n")
 	if cmdutil.ExitCode(err) != cmdutil.ExitPartial {
 		t.Fatalf("exit %d (%v), want 5: one row applied, one refused", cmdutil.ExitCode(err), err)
 	}
@@ -82,16 +74,8 @@ func TestBulkWriteErrorWithFailedRows(t *testing.T) {
 // lost no result on a failing standard output: its own error is all it
 // says, not a pointer to a journal that does not exist.
 func TestBulkWriteErrorWithInvalidInput(t *testing.T) {
-	e := newDeliverEnv(t, nil)
-	e.f.IO.Out = errWriter{}
-	e.f.Viper.Set(cmdutil.KeyOutput, "json") // the list's brackets are written even with no row
-	in := filepath.Join(e.dir, "users.csv")
-	if err := os.WriteFile(in, []byte("user\n\"bob\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	o := e.options(Account, "")
-	o.Password.Generate, o.Bulk.From, o.Bulk.Journal = true, in, filepath.Join(e.dir, "run.journal")
-	err := runBulk(context.Background(), o)
+	// JSON: the list's brackets are written even with no row.
+	e, o, err := runBulkToFailingStdout(t, "json", "user\n\"bob\n")
 	if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Fatalf("exit %d (%v), want 2: the input is invalid", cmdutil.ExitCode(err), err)
 	}
@@ -101,4 +85,21 @@ func TestBulkWriteErrorWithInvalidInput(t *testing.T) {
 	if strings.Contains(e.err.String(), "writing the results") {
 		t.Errorf("a refused input reports lost results and points at a journal that does not exist:\n%s", e.err)
 	}
+}
+
+// runBulkToFailingStdout runs a bulk account change of input, with
+// generated passwords, printing its results in format to a standard output
+// whose every write fails.
+func runBulkToFailingStdout(t *testing.T, format, input string) (*deliverEnv, *Options, error) {
+	t.Helper()
+	e := newDeliverEnv(t, nil)
+	e.f.IO.Out = errWriter{}
+	e.f.Viper.Set(cmdutil.KeyOutput, format)
+	in := filepath.Join(e.dir, "users.csv")
+	if err := os.WriteFile(in, []byte(input), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := e.options(Account, "")
+	o.Password.Generate, o.Bulk.From, o.Bulk.Journal = true, in, filepath.Join(e.dir, "run.journal")
+	return e, o, runBulk(context.Background(), o)
 }
