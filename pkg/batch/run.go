@@ -332,7 +332,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	c := r.newCollector()
 	ahead := r.readAhead()
 	s := &scheduler{r: r, stop: stop, execCtx: context.WithoutCancel(ctx), limiter: limiter, fail: fail, collect: c.add,
-		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead,
+		perProfile: 2 * r.cfg.Concurrency, maxQueued: 4 * ahead, maxHeld: ahead, maxIdle: maxIdle,
 		queues: map[string]*profileQueue{}, space: make(chan struct{}, 1)}
 	if r.cfg.Deliver != nil {
 		s.deliver = r.startDeliverer(stop, ctx, fail)
@@ -390,6 +390,15 @@ func (r *runner) readAhead() int {
 // times it (a few hundred kilobytes).
 const maxReadAhead = 1024
 
+// maxIdle bounds the workers that wait for their profile's next row over
+// all profiles; beyond it a worker whose queue is empty ends, and the
+// profile's next row starts another. Waiting saves a goroutine's start and
+// stack growth per row where a server's rows keep coming; a plan that
+// interleaves thousands of profiles would otherwise keep a worker per
+// profile until its last row (3,000 goroutines for 3,000 profiles of a
+// few rows each; TestIdleWorkersBounded).
+const maxIdle = 1024
+
 // scheduler routes rows whose intents are durable to one bounded queue per
 // profile, each served by its own workers: at most Concurrency, and at most
 // what RunConfig.Workers allows at the moment. A worker starts when its
@@ -399,11 +408,9 @@ const maxReadAhead = 1024
 // few rows cost a goroutine's start and stack growth each time (8 % of the
 // CPU of a run over 200 servers). Once the dispatcher has passed the last
 // row of a profile its workers end with its queue. So a plan grouped by
-// profile costs goroutines for the rows at hand only, but one whose profiles'
-// rows are interleaved keeps, until each profile's last row, the workers its
-// profile started, idle between rows: about one per profile when the
-// dispatcher is the slower side (3,000 profiles with rows to come, 3,000
-// goroutines), up to the profile's limit each when rows queued up.
+// profile costs goroutines for the rows at hand only; one whose profiles'
+// rows are interleaved keeps workers idle between their profile's rows, at
+// most maxIdle of them over all profiles.
 //
 // Memory is bounded three ways: perProfile rows per queue, maxQueued over all
 // queues, and held, the durable rows the dispatcher could not queue yet
@@ -421,9 +428,11 @@ type scheduler struct {
 	wg      sync.WaitGroup
 
 	perProfile, maxQueued, maxHeld int
+	maxIdle                        int64 // see maxIdle
 
-	queued atomic.Int64
-	space  chan struct{} // a worker took a row: there may be room
+	queued  atomic.Int64
+	waiting atomic.Int64  // idle workers over all profiles (see maxIdle)
+	space   chan struct{} // a worker took a row: there may be room
 
 	// The dispatcher's own: the profiles seen so far and the rows it
 	// could not queue yet.
@@ -571,9 +580,11 @@ func (s *scheduler) work(q *profileQueue) {
 	for {
 		limit := s.workers(q.profile)
 		q.mu.Lock()
-		for len(q.jobs) == 0 && q.workers <= limit && q.ahead > 0 && !q.ended {
+		for len(q.jobs) == 0 && q.workers <= limit && q.ahead > 0 && !q.ended && s.waiting.Load() < s.maxIdle {
 			q.idle++
+			s.waiting.Add(1)
 			q.more.Wait()
+			s.waiting.Add(-1)
 		}
 		if len(q.jobs) == 0 || q.workers > limit {
 			// Nothing more to do, or the profile's pace dropped: the

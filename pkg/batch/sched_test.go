@@ -236,3 +236,44 @@ func TestRowsInOrderPerProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleWorkersBounded: a plan that interleaves thousands of profiles
+// does not keep a waiting worker for every profile with rows to come (the
+// dispatcher here is the slower side, so each profile's queue is empty
+// most of the time).
+func TestIdleWorkersBounded(t *testing.T) { synctest.Test(t, testIdleWorkersBounded) }
+
+func testIdleWorkersBounded(t *testing.T) {
+	const profiles, perProfile = 3000, 3
+	var in strings.Builder
+	in.WriteString("user,profile\n")
+	for i := range profiles * perProfile {
+		fmt.Fprintf(&in, "u%d,p%d\n", i, i%profiles)
+	}
+	gen := counterGen()
+	slowGen := func(r Row) (string, error) {
+		time.Sleep(time.Millisecond)
+		return gen(r)
+	}
+	var peak atomic.Int64
+	sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
+		Kind: KindAccount, Generate: slowGen, Concurrency: 4,
+		Exec: func(context.Context, Row, string) Outcome {
+			for n := int64(runtime.NumGoroutine()); n > peak.Load(); {
+				if peak.CompareAndSwap(peak.Load(), n) {
+					break
+				}
+			}
+			return Outcome{State: fate.Applied}
+		},
+		syncFn: func(*os.File) error { return nil }})
+	if err != nil || sum.Succeeded != profiles*perProfile {
+		t.Fatalf("sum %+v err %v", sum, err)
+	}
+	// At most maxIdle workers wait, and a read-ahead's rows (each of its
+	// own profile here) are in hand at once; without the bound every
+	// profile kept its worker (3,007 goroutines).
+	if p := peak.Load(); p > maxIdle+maxReadAhead+100 {
+		t.Errorf("%d goroutines at the peak for %d interleaved profiles (at most %d workers wait)", p, profiles, maxIdle)
+	}
+}
