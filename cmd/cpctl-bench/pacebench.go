@@ -190,6 +190,7 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 	// changes from one run to the next, and each variant then sees the
 	// same spread of it.
 	runs := make([][]paceRun, len(vs))
+	var lgs []time.Duration
 	for rep := range max(sz.Reps, 1) {
 		for i, v := range vs {
 			r, err := b.runPaceJob(ctx, cert, paceJob{tag: fmt.Sprintf("%s-%d-%d", id, i, rep), servers: srvs, rows: sz.SrvRows, concurrency: v.concurrency, bin: v.bin})
@@ -198,6 +199,11 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 			}
 			runs[i] = append(runs[i], r)
 		}
+		d, err := loadgenMany(ctx, cert, srvs, sz.SrvRows, bdp)
+		if err != nil {
+			return fail(err)
+		}
+		lgs = append(lgs, d)
 	}
 	if b.o.profileDir != "" {
 		for _, v := range vs {
@@ -214,6 +220,8 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 		parts[i] = describeMany(vs[i].name, rr, ideal)
 	}
 	note := strings.Join(parts, "; ") + "; ideal " + unitSeconds.format(ideal.Seconds())
+	lg := medianOf(lgs)
+	note += fmt.Sprintf("; load generator, fixed %d, in the bench's process: %s (%.3f of ideal)", bdp, unitSeconds.format(lg.Seconds()), ideal.Seconds()/lg.Seconds())
 	auto := medianRun(runs[0])
 	if len(runs) > 1 {
 		note += fmt.Sprintf("; %s vs %s (medians): %.3f", vs[0].name, vs[1].name, medianRun(runs[1]).Wall.Seconds()/auto.Wall.Seconds())
@@ -274,4 +282,38 @@ func (b *bench) profilePace(ctx context.Context, cert *paceCert, srvs []*paceSer
 	b.logf("profiled 7d %s run: %s, RSS %.1fMB, CPU %s, %d connections → %s", v.name, r.Wall.Round(time.Millisecond),
 		float64(r.RSS)/(1<<20), r.CPU.Round(time.Millisecond), conns, dir)
 	return nil
+}
+
+// loadgenMany is 7d's ceiling on this machine: the bench's own keep-alive
+// load generator (no journal, no output, no process of its own) runs rows
+// calls on every server at once, conc at a time each, and returns the wall
+// time of the whole. What it cannot reach, cpctl cannot either.
+func loadgenMany(ctx context.Context, cert *paceCert, srvs []*paceServer, rows, conc int) (time.Duration, error) {
+	pws, err := passwordPool(rows)
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range srvs {
+		s.waitClosed(2 * time.Second)
+	}
+	body := func(i int) []byte { return passwdForm(accountName(i), pws[i]) }
+	errs := make([]error, len(srvs))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, s := range srvs {
+		wg.Go(func() {
+			l := newLoadgen(s.url+"/json-api/passwd?api.version=1", cert.pool, authHeader(), conc)
+			defer l.close()
+			_, errs[i] = l.run(ctx, rows, conc, body)
+		})
+	}
+	wg.Wait()
+	d := time.Since(start)
+	for _, s := range srvs {
+		s.take(d) // the servers' view is cpctl's runs'
+	}
+	if err := errors.Join(errs...); err != nil {
+		return d, fmt.Errorf("7d load generator: %w", err)
+	}
+	return d, nil
 }
