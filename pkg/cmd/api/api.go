@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
-	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/secret"
 )
@@ -33,14 +32,7 @@ const (
 // it needs from the factory.
 type Options struct {
 	IO *cmdutil.IOStreams
-	// Config is the config file; ProfileNames are the profiles --profile
-	// (or the current profile) selects; ResolveTarget merges one with flags
-	// and environment.
-	Config        func() (*config.File, string, error)
-	ProfileNames  func() ([]string, error)
-	ResolveTarget func(name string) (*cmdutil.Target, error)
-	// ClientConfig fetches a target's secret and describes its client.
-	ClientConfig func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	cmdutil.Targets
 	// TwoFactor handles a two-factor refusal (cmdutil.Factory.TwoFactorFallback).
 	TwoFactor func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
 
@@ -92,8 +84,7 @@ some servers failed, or the common code when all failed the same way.`
 // NewCmd returns the mirror command for one API. runF, when set, replaces
 // the run (flag-parsing tests).
 func NewCmd(f *cmdutil.Factory, api cpanel.API, runF func(*Options) error) *cobra.Command {
-	o := &Options{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
-		ClientConfig: f.ClientConfig, TwoFactor: f.TwoFactorFallback, API: api}
+	o := &Options{IO: f.IO, Targets: f.Targets(), TwoFactor: f.TwoFactorFallback, API: api}
 	cmd := &cobra.Command{
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

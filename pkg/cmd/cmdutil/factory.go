@@ -164,6 +164,24 @@ func Warnf(w io.Writer, format string, a ...any) {
 	fmt.Fprintln(w, "cpctl: warning: "+termsafe.String(fmt.Sprintf(format, a...)))
 }
 
+// Targets are what a command that reaches servers needs to find them:
+// Config is the config file and its path; ProfileNames are the profiles
+// --profile (or the current profile) selects; ResolveTarget merges one with
+// flags and environment; ClientConfig fetches a target's secret and
+// describes its client. Commands hold these, not the factory, so a test can
+// fill its own.
+type Targets struct {
+	Config        func() (*config.File, string, error)
+	ProfileNames  func() ([]string, error)
+	ResolveTarget func(name string) (*Target, error)
+	ClientConfig  func(context.Context, *Target) (cpanel.Config, error)
+}
+
+// Targets returns the factory's own.
+func (f *Factory) Targets() Targets {
+	return Targets{Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget, ClientConfig: f.ClientConfig}
+}
+
 // Config loads the configuration file (--config, CPCTL_CONFIG or the XDG
 // default) once. It does not check permissions: that happens when a secret
 // from the file is about to be used.

@@ -20,7 +20,6 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
-	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
@@ -45,18 +44,11 @@ const (
 // from it once the flags are parsed (DepsOf); a test may fill its own.
 type Deps struct {
 	IO *cmdutil.IOStreams
-	// Config is the config file and its path; ProfileNames are the profiles
-	// --profile (or the current profile) selects; ResolveTarget merges one
-	// with flags and environment.
-	Config        func() (*config.File, string, error)
-	ProfileNames  func() ([]string, error)
-	ResolveTarget func(name string) (*cmdutil.Target, error)
-	// ClientConfig fetches a target's secret and describes its client;
-	// Client builds it; TwoFactor handles a two-factor refusal
-	// (cmdutil.Factory.TwoFactorFallback).
-	ClientConfig func(context.Context, *cmdutil.Target) (cpanel.Config, error)
-	Client       func(context.Context, *cmdutil.Target) (*cpanel.Client, error)
-	TwoFactor    func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
+	cmdutil.Targets
+	// Client builds a target's client; TwoFactor handles a two-factor
+	// refusal (cmdutil.Factory.TwoFactorFallback).
+	Client    func(context.Context, *cmdutil.Target) (*cpanel.Client, error)
+	TwoFactor func(ctx context.Context, t *cmdutil.Target, callErr error, prompt bool) (*cpanel.Client, error)
 	// OutputFormat is -o; Printer prints in it on standard output.
 	OutputFormat func() (output.Format, error)
 	Printer      func() (*output.Printer, error)
@@ -72,8 +64,7 @@ type Deps struct {
 
 // DepsOf takes a command's Deps from the factory.
 func DepsOf(f *cmdutil.Factory) Deps {
-	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
-		ClientConfig: f.ClientConfig, Client: f.Client, TwoFactor: f.TwoFactorFallback, OutputFormat: f.OutputFormat, Printer: f.Printer,
+	return Deps{IO: f.IO, Targets: f.Targets(), Client: f.Client, TwoFactor: f.TwoFactorFallback, OutputFormat: f.OutputFormat, Printer: f.Printer,
 		CanPrompt: f.CanPrompt(), Prompter: f.Prompter, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun, Verbose: f.Verbose}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
-	"github.com/cpctl/cpctl/pkg/config"
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -24,13 +23,7 @@ import (
 // Deps are what the token commands need from the factory.
 type Deps struct {
 	IO *cmdutil.IOStreams
-	// Config is the config file and its path; ProfileNames the profiles
-	// --profile selects; ResolveTarget merges one with flags and
-	// environment; ClientConfig fetches its secret and describes its client.
-	Config        func() (*config.File, string, error)
-	ProfileNames  func() ([]string, error)
-	ResolveTarget func(name string) (*cmdutil.Target, error)
-	ClientConfig  func(context.Context, *cmdutil.Target) (cpanel.Config, error)
+	cmdutil.Targets
 	// Printer prints -o's format on standard output; OutputFormat names it.
 	Printer      func() (*output.Printer, error)
 	OutputFormat func() (output.Format, error)
@@ -44,8 +37,7 @@ type Deps struct {
 }
 
 func depsOf(f *cmdutil.Factory) Deps {
-	return Deps{IO: f.IO, Config: f.Config, ProfileNames: f.ProfileNames, ResolveTarget: f.ResolveTarget,
-		ClientConfig: f.ClientConfig, Printer: f.Printer, OutputFormat: f.OutputFormat,
+	return Deps{IO: f.IO, Targets: f.Targets(), Printer: f.Printer, OutputFormat: f.OutputFormat,
 		RunSecretCommand: f.RunSecretCommand, Environ: f.Environ, Now: f.Now, DryRun: f.DryRun}
 }
 
