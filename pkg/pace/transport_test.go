@@ -287,7 +287,13 @@ func TestTransportConnectionsWithinLimit(t *testing.T) {
 	// room for the dials that waited, which net/http then cancels.
 	p, n := peak.Load(), total.Load()
 	c.CloseIdleConnections()
-	if p > 3 || n > 3 || p < 1 {
+	// The rule is the peak: open or being dialled, at most the limit. A dial
+	// net/http abandons once its request got another connection may have
+	// reached the server before it was dropped, and its place is then
+	// dialled again, so the total may pass the limit now and then on a busy
+	// machine (seen once: 4). Many more would be the dial storm the gate
+	// stops (811 of 1,785 connections carried no request without it).
+	if p > 3 || p < 1 || n > 6 {
 		t.Fatalf("the server saw %d connections, %d at once, through a limit of 3", n, p)
 	}
 }
