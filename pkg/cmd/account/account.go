@@ -50,6 +50,12 @@ or a prompt with confirmation at a terminal.`,
 			return passwd.Run(cmd, args, f, o, runF)
 		},
 	}
+	f.FlagsFor(cmd, func() { addFlags(cmd, o) })
+	return cmd
+}
+
+// addFlags declares account passwd's flags: the shared ones and its own.
+func addFlags(cmd *cobra.Command, o *passwd.Options) {
 	passwd.AddFlags(cmd, o)
 	fl := cmd.Flags()
 	fl.StringVar(&o.API, "api", "", "API through WHM: whmapi1 (default) or whmapi0 (legacy)")
@@ -62,5 +68,4 @@ or a prompt with confirmation at a terminal.`,
 	cmd.MarkFlagsMutuallyExclusive("db-pass-update", "no-db-pass-update")
 	cmd.MarkFlagsMutuallyExclusive("digest", "no-digest")
 	_ = cmd.RegisterFlagCompletionFunc("api", cobra.FixedCompletions([]string{"whmapi1", "whmapi0"}, cobra.ShellCompDirectiveNoFileComp))
-	return cmd
 }

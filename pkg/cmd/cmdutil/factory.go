@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
@@ -74,6 +75,8 @@ type Factory struct {
 	cfgErr  error
 
 	warnOnce sync.Once
+
+	deferred map[*cobra.Command]func() // see DeferFlags
 }
 
 // NewFactory returns a factory on the given streams with a fresh viper

@@ -52,15 +52,17 @@ func NewOwnedNounCmd(f *cmdutil.Factory, n OwnedNoun, runF RunFunc) *cobra.Comma
 			return Run(cmd, args, f, o, runF)
 		},
 	}
-	AddFlags(pc, o)
-	pc.Flags().StringVar(&o.Owner, "owner", "", "the cPanel account `USER` that owns it (through a WHM profile, looked up from the domain when not given); alone, with no target: select every one of that account's (with --generate)")
-	if !n.UAPIOnly {
-		pc.Flags().StringVar(&o.API, "api", "", "cpapi2 (default) or uapi")
-		_ = pc.RegisterFlagCompletionFunc("api", cobra.FixedCompletions([]string{"cpapi2", "uapi"}, cobra.ShellCompDirectiveNoFileComp))
-	}
-	if n.Flags != nil {
-		n.Flags(pc.Flags(), o)
-	}
+	f.FlagsFor(pc, func() {
+		AddFlags(pc, o)
+		pc.Flags().StringVar(&o.Owner, "owner", "", "the cPanel account `USER` that owns it (through a WHM profile, looked up from the domain when not given); alone, with no target: select every one of that account's (with --generate)")
+		if !n.UAPIOnly {
+			pc.Flags().StringVar(&o.API, "api", "", "cpapi2 (default) or uapi")
+			_ = pc.RegisterFlagCompletionFunc("api", cobra.FixedCompletions([]string{"cpapi2", "uapi"}, cobra.ShellCompDirectiveNoFileComp))
+		}
+		if n.Flags != nil {
+			n.Flags(pc.Flags(), o)
+		}
+	})
 	cmd.AddCommand(pc)
 	return cmd
 }

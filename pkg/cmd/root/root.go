@@ -135,9 +135,19 @@ func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command
 	return cmd
 }
 
-// setArgs gives the root its command line, combined shorthands spelled out.
-func setArgs(root *cobra.Command, args []string) {
-	root.SetArgs(splitShorthands(root.PersistentFlags(), args))
+// setArgs gives the root its command line, combined shorthands spelled
+// out, and declares the flags of the command it runs (see
+// cmdutil.Factory.DeferFlags): the one Cobra finds, after help or a
+// completion request as well.
+func setArgs(f *cmdutil.Factory, root *cobra.Command, args []string) {
+	args = splitShorthands(root.PersistentFlags(), args)
+	root.SetArgs(args)
+	if len(args) > 0 && (args[0] == "help" || strings.HasPrefix(args[0], cobra.ShellCompRequestCmd)) {
+		args = args[1:]
+	}
+	if c, _, err := root.Find(args); err == nil {
+		f.DeclareFlags(c)
+	}
 }
 
 // splitShorthands spells out combined shorthand flags of fs (`-vp ftp`
@@ -184,7 +194,8 @@ func spellOut(fs *pflag.FlagSet, a string) []string {
 // the real commands.
 func runArgs(info version.Info) demo.Runner {
 	return func(ctx context.Context, f *cmdutil.Factory, args []string) error {
-		return execute(ctx, NewCmd(f, info), args)
+		f.DeferFlags()
+		return execute(ctx, f, NewCmd(f, info), args)
 	}
 }
 
@@ -196,6 +207,7 @@ func Main(ctx context.Context, info version.Info) int {
 	if ios.InTTY {
 		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
 	}
+	f.DeferFlags()
 	cmd := NewCmd(f, info)
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
@@ -216,7 +228,7 @@ func Main(ctx context.Context, info version.Info) int {
 		c.SetContext(ctx)
 	}
 
-	code := report(ios.ErrOut, execute(ctx, cmd, os.Args[1:]))
+	code := report(ios.ErrOut, execute(ctx, f, cmd, os.Args[1:]))
 	if code != cmdutil.ExitOK && code != cmdutil.ExitUsage && signaled != nil && signaled.Err() != nil {
 		// Whatever the interrupted command made of its canceled context,
 		// the user stopped it: scripts see 130, as from any other tool.
@@ -230,7 +242,8 @@ func Main(ctx context.Context, info version.Info) int {
 // binary. Unlike Main it installs no signal handler: tests run whole
 // command lines through it without starting a process.
 func Run(ctx context.Context, f *cmdutil.Factory, info version.Info, args []string) int {
-	return report(f.IO.ErrOut, execute(ctx, NewCmd(f, info), args))
+	f.DeferFlags()
+	return report(f.IO.ErrOut, execute(ctx, f, NewCmd(f, info), args))
 }
 
 // report prints a command's error as one line on w, unless its output

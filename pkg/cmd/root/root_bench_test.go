@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -27,9 +28,9 @@ func BenchmarkStartup(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				ios, _, out, _ := cmdutil.Test()
-				cmd := NewCmd(cmdutil.NewFactory(ios), version.Info{Version: "bench"})
-				setArgs(cmd, tc.args)
-				if err := cmd.Execute(); err != nil {
+				f := cmdutil.NewFactory(ios)
+				f.DeferFlags() // as Main builds the tree
+				if err := execute(context.Background(), f, NewCmd(f, version.Info{Version: "bench"}), tc.args); err != nil {
 					b.Fatal(err)
 				}
 				if !strings.Contains(out.String(), tc.want) {

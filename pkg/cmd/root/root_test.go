@@ -38,7 +38,9 @@ profiles:
 	t.Setenv("CPCTL_CONFIG", cfg)
 	ios, in, out, errOut := cmdutil.Test()
 	in.WriteString(stdin)
-	err := execute(context.Background(), NewCmd(cmdutil.NewFactory(ios), version.Info{Version: "test"}), args)
+	f := cmdutil.NewFactory(ios)
+	f.DeferFlags() // as Main builds the tree
+	err := execute(context.Background(), f, NewCmd(f, version.Info{Version: "test"}), args)
 	return out.String(), errOut.String(), err
 }
 
@@ -258,9 +260,10 @@ func TestParsedOptions(t *testing.T) {
 	for _, tt := range tests {
 		ios, _, _, _ := cmdutil.Test()
 		f := cmdutil.NewFactory(ios)
+		f.DeferFlags()
 		var got *passwd.Options
 		cmd := newCmd(f, version.Info{}, runFuncs{passwd: func(o *passwd.Options) error { got = o; return nil }})
-		if err := execute(context.Background(), cmd, tt.args); err != nil {
+		if err := execute(context.Background(), f, cmd, tt.args); err != nil {
 			t.Errorf("cpctl %q: %v", tt.args, err)
 			continue
 		}
@@ -286,8 +289,10 @@ func TestParsedJournalOptions(t *testing.T) {
 	} {
 		ios, _, _, _ := cmdutil.Test()
 		var got journal.Options
-		cmd := newCmd(cmdutil.NewFactory(ios), version.Info{}, runFuncs{journal: func(o *journal.Options) error { got = *o; return nil }})
-		err := execute(context.Background(), cmd, tt.args)
+		f := cmdutil.NewFactory(ios)
+		f.DeferFlags()
+		cmd := newCmd(f, version.Info{}, runFuncs{journal: func(o *journal.Options) error { got = *o; return nil }})
+		err := execute(context.Background(), f, cmd, tt.args)
 		if got.IO == nil || got.Printer == nil || got.OutputFormat == nil {
 			t.Errorf("cpctl %q: the options lack the factory's streams or printer", tt.args)
 		}
@@ -308,5 +313,58 @@ func TestFlagGroupIsUsage(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "none of the others can be") || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 			t.Errorf("cpctl %q: %v (exit %d), want a usage error", args, err, cmdutil.ExitCode(err))
 		}
+	}
+}
+
+// TestFlagsDeclaredForTheCommandRun: in a tree built as Main builds it, the
+// passwd commands' flags are declared for the command a line runs (after
+// help or a completion request too), and only for it.
+func TestFlagsDeclaredForTheCommandRun(t *testing.T) {
+	lookup := func(root *cobra.Command, path ...string) *cobra.Command {
+		t.Helper()
+		c, _, err := root.Find(path)
+		if err != nil || c.Name() != path[len(path)-1] {
+			t.Fatalf("no command %v: %v", path, err)
+		}
+		return c
+	}
+	for _, tt := range []struct {
+		args     []string
+		want     string // in stdout
+		declared []string
+	}{
+		{[]string{"version"}, "test", nil},
+		{[]string{"help", "ftp", "passwd"}, "--owner USER", []string{"ftp"}},
+		{[]string{"email", "passwd", "--help"}, "--password-stdin", []string{"email"}},
+		{[]string{cobra.ShellCompNoDescRequestCmd, "account", "passwd", "--api", ""}, "whmapi0", []string{"account"}},
+		{[]string{cobra.ShellCompNoDescRequestCmd, "rotate", "--ki"}, "--kinds", []string{"rotate"}},
+	} {
+		ios, _, out, _ := cmdutil.Test()
+		f := cmdutil.NewFactory(ios)
+		f.DeferFlags()
+		root := NewCmd(f, version.Info{Version: "test"})
+		if err := execute(context.Background(), f, root, tt.args); err != nil {
+			t.Errorf("cpctl %q: %v", tt.args, err)
+			continue
+		}
+		if !strings.Contains(out.String(), tt.want) {
+			t.Errorf("cpctl %q printed %q, want %q in it", tt.args, out.String(), tt.want)
+		}
+		for _, noun := range []string{"account", "ftp", "email", "db", "webdisk", "rotate"} {
+			path := []string{noun, "passwd"}
+			if noun == "rotate" {
+				path = path[:1]
+			}
+			declared := lookup(root, path...).Flags().Lookup("generate") != nil
+			if want := slices.Contains(tt.declared, noun); declared != want {
+				t.Errorf("cpctl %q: %v's flags declared: %v, want %v", tt.args, path, declared, want)
+			}
+		}
+	}
+	// Built otherwise (gen-docs, a command's own tests), every flag is
+	// declared at once.
+	ios, _, _, _ := cmdutil.Test()
+	if lookup(NewCmd(cmdutil.NewFactory(ios), version.Info{}), "db", "passwd").Flags().Lookup("engine") == nil {
+		t.Error("db passwd has no --engine in a tree built for documentation")
 	}
 }

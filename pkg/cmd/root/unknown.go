@@ -26,8 +26,8 @@ type unknownSlot struct{}
 // execute runs the root on args (combined shorthands spelled out) and
 // returns the error of an unknown command that cobra would have answered
 // with help.
-func execute(ctx context.Context, root *cobra.Command, args []string) error {
-	setArgs(root, args)
+func execute(ctx context.Context, f *cmdutil.Factory, root *cobra.Command, args []string) error {
+	setArgs(f, root, args)
 	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
 		plainCompletions(root)
 	}

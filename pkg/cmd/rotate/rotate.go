@@ -69,8 +69,10 @@ change it last with 'cpctl account passwd'.`,
 			return passwd.Run(cmd, args, f, o, runF)
 		},
 	}
-	passwd.AddRotateFlags(cmd, o)
-	cmd.Flags().StringVar(&kinds, "kinds", "all", "the kinds of password to rotate, comma-separated: account, ftp, webdisk, email, mysql, postgresql, or all")
-	_ = cmd.RegisterFlagCompletionFunc("kinds", cobra.FixedCompletions([]string{"all", "account", "ftp", "webdisk", "email", "mysql", "postgresql"}, cobra.ShellCompDirectiveNoFileComp))
+	f.FlagsFor(cmd, func() {
+		passwd.AddRotateFlags(cmd, o)
+		cmd.Flags().StringVar(&kinds, "kinds", "all", "the kinds of password to rotate, comma-separated: account, ftp, webdisk, email, mysql, postgresql, or all")
+		_ = cmd.RegisterFlagCompletionFunc("kinds", cobra.FixedCompletions([]string{"all", "account", "ftp", "webdisk", "email", "mysql", "postgresql"}, cobra.ShellCompDirectiveNoFileComp))
+	})
 	return cmd
 }
