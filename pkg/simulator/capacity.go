@@ -89,7 +89,7 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 // isAPIPath says whether a request is an API call or a login (work for the
 // server) rather than a static page.
 func isAPIPath(p string) bool {
-	if m := cpsessRE.FindStringSubmatch(p); m != nil {
+	if m := cpsessRE().FindStringSubmatch(p); m != nil {
 		p = m[2]
 	}
 	return isAPICall(p) || strings.HasPrefix(p, "/login")

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -29,7 +30,7 @@ const maxBody = 1 << 20
 // secretParams are the parameter names whose values are secrets.
 var secretParams = []string{"password", "pass", "newpass", "oldpass", "tfa_token"}
 
-var cpsessRE = regexp.MustCompile(`^/cpsess([0-9]{10})(/.*)?$`)
+var cpsessRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/cpsess([0-9]{10})(/.*)?$`) })
 
 // reply is a finished answer, written by ServeHTTP after faults are applied.
 type reply struct {
@@ -168,7 +169,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Simulator) logRequest(r *http.Request, status int, d time.Duration) {
 	path := r.URL.Path
-	if m := cpsessRE.FindStringSubmatch(path); m != nil {
+	if m := cpsessRE().FindStringSubmatch(path); m != nil {
 		path = "/cpsess**********" + m[2]
 	}
 	s.logMu.Lock()
@@ -211,7 +212,7 @@ func (h *handler) serve(w *statusWriter, r *http.Request, arrived time.Time) {
 
 	path := r.URL.Path
 	sessToken := ""
-	if m := cpsessRE.FindStringSubmatch(path); m != nil {
+	if m := cpsessRE().FindStringSubmatch(path); m != nil {
 		sessToken, path = m[1], m[2]
 		if path == "" {
 			path = "/"

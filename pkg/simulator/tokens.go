@@ -53,7 +53,7 @@ const (
 	maxWhitelist = 100
 )
 
-var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`)
+var tokenNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`) })
 
 // whmACLs are the privileges a WHM token may carry in the simulator: a
 // subset of WHM's real ACL names, enough for lists and validation.
@@ -77,7 +77,7 @@ func validateAPITokens(list []APIToken) error {
 	seen := map[string]bool{}
 	for _, t := range list {
 		switch {
-		case !tokenNameRE.MatchString(t.Name):
+		case !tokenNameRE().MatchString(t.Name):
 			return fmt.Errorf("api-tokens: %q is not a valid token name (1-50 of A-Za-z0-9_-)", t.Name)
 		case seen[t.Name]:
 			return fmt.Errorf("api-tokens: the name %q is used twice", t.Name)
@@ -297,7 +297,7 @@ func (s *Simulator) createToken(user string, cpanel bool, t APIToken, expiresAt 
 	if err != nil {
 		return "", t, err
 	}
-	if !tokenNameRE.MatchString(t.Name) {
+	if !tokenNameRE().MatchString(t.Name) {
 		return "", t, badTokenName(t.Name)
 	}
 	if t.Whitelist, err = normalizeWhitelist(t.Whitelist); err != nil {
