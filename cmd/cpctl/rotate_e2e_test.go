@@ -210,16 +210,11 @@ func (e *env) killAndResume(rng *rand.Rand, kills int, journal string, first ...
 }
 
 // resumeAfterKill runs a resume (args) in-process right after its run was
-// killed. A child the killed run was starting (a secrets command between
-// fork and exec) may hold the journal's lock for a moment: the resume says
-// the journal is in use (exit 4, nothing sent), and is run again. That
-// child is another process: nothing signals when it lets go.
+// killed, as a supervisor restarting the job would. A child the killed run
+// was starting (a secrets command between fork and exec) may hold the
+// journal's lock for a moment; the resume itself waits for it (batch's
+// lockWait), so no retry here: a refusal is a failure users would see.
 func (e *env) resumeAfterKill(args ...string) result {
 	e.t.Helper()
-	r := e.call("", args...)
-	for deadline := time.Now().Add(10 * time.Second); strings.Contains(r.stderr, "in use by another process") && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-		r = e.call("", args...)
-	}
-	return r
+	return e.call("", args...)
 }
