@@ -309,9 +309,6 @@ func loadgenMany(ctx context.Context, cert *paceCert, srvs []*paceServer, rows, 
 	}
 	wg.Wait()
 	d := time.Since(start)
-	for _, s := range srvs {
-		s.take(d) // the servers' view is cpctl's runs'
-	}
 	if err := errors.Join(errs...); err != nil {
 		return d, fmt.Errorf("7d load generator: %w", err)
 	}
