@@ -25,13 +25,10 @@ func (f *Factory) FlagsFor(cmd *cobra.Command, declare func()) {
 	f.deferred[cmd] = declare
 }
 
-// DeclareFlags declares the flags kept for cmd, once; with a nil cmd, those
-// of every command.
+// DeclareFlags declares the flags kept for cmd, once.
 func (f *Factory) DeclareFlags(cmd *cobra.Command) {
-	for c, declare := range f.deferred {
-		if cmd == nil || c == cmd {
-			delete(f.deferred, c)
-			declare()
-		}
+	if declare, ok := f.deferred[cmd]; ok {
+		delete(f.deferred, cmd)
+		declare()
 	}
 }

@@ -111,6 +111,13 @@ func NewCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
 	return newCmd(f, info, runFuncs{})
 }
 
+// newLineCmd builds the tree for one command line: the flags a command
+// declares through FlagsFor are declared once setArgs has found it.
+func newLineCmd(f *cmdutil.Factory, info version.Info) *cobra.Command {
+	f.DeferFlags()
+	return NewCmd(f, info)
+}
+
 // runFuncs stand in for commands' own run functions in tests, which check
 // what a command line parses into without running it.
 type runFuncs struct {
@@ -137,7 +144,7 @@ func newCmd(f *cmdutil.Factory, info version.Info, runs runFuncs) *cobra.Command
 
 // setArgs gives the root its command line, combined shorthands spelled
 // out, and declares the flags of the command it runs (see
-// cmdutil.Factory.DeferFlags): the one Cobra finds, after help or a
+// newLineCmd): the one Cobra finds, after help or a
 // completion request as well.
 func setArgs(f *cmdutil.Factory, root *cobra.Command, args []string) {
 	args = splitShorthands(root.PersistentFlags(), args)
@@ -194,8 +201,7 @@ func spellOut(fs *pflag.FlagSet, a string) []string {
 // the real commands.
 func runArgs(info version.Info) demo.Runner {
 	return func(ctx context.Context, f *cmdutil.Factory, args []string) error {
-		f.DeferFlags()
-		return execute(ctx, f, NewCmd(f, info), args)
+		return execute(ctx, f, newLineCmd(f, info), args)
 	}
 }
 
@@ -207,8 +213,7 @@ func Main(ctx context.Context, info version.Info) int {
 	if ios.InTTY {
 		f.Prompter = secret.NewSurveyPrompter(ios.InFile, ios.ErrFile, ios.ErrOut)
 	}
-	f.DeferFlags()
-	cmd := NewCmd(f, info)
+	cmd := newLineCmd(f, info)
 
 	// The first Ctrl-C cancels the context (bulk runs finish what is in
 	// flight); a second one kills the process as usual. The handler is
@@ -242,8 +247,7 @@ func Main(ctx context.Context, info version.Info) int {
 // binary. Unlike Main it installs no signal handler: tests run whole
 // command lines through it without starting a process.
 func Run(ctx context.Context, f *cmdutil.Factory, info version.Info, args []string) int {
-	f.DeferFlags()
-	return report(f.IO.ErrOut, execute(ctx, f, NewCmd(f, info), args))
+	return report(f.IO.ErrOut, execute(ctx, f, newLineCmd(f, info), args))
 }
 
 // report prints a command's error as one line on w, unless its output

@@ -29,8 +29,7 @@ func BenchmarkStartup(b *testing.B) {
 			for b.Loop() {
 				ios, _, out, _ := cmdutil.Test()
 				f := cmdutil.NewFactory(ios)
-				f.DeferFlags() // as Main builds the tree
-				if err := execute(context.Background(), f, NewCmd(f, version.Info{Version: "bench"}), tc.args); err != nil {
+				if err := execute(context.Background(), f, newLineCmd(f, version.Info{Version: "bench"}), tc.args); err != nil {
 					b.Fatal(err)
 				}
 				if !strings.Contains(out.String(), tc.want) {

@@ -39,8 +39,7 @@ profiles:
 	ios, in, out, errOut := cmdutil.Test()
 	in.WriteString(stdin)
 	f := cmdutil.NewFactory(ios)
-	f.DeferFlags() // as Main builds the tree
-	err := execute(context.Background(), f, NewCmd(f, version.Info{Version: "test"}), args)
+	err := execute(context.Background(), f, newLineCmd(f, version.Info{Version: "test"}), args)
 	return out.String(), errOut.String(), err
 }
 
@@ -341,8 +340,7 @@ func TestFlagsDeclaredForTheCommandRun(t *testing.T) {
 	} {
 		ios, _, out, _ := cmdutil.Test()
 		f := cmdutil.NewFactory(ios)
-		f.DeferFlags()
-		root := NewCmd(f, version.Info{Version: "test"})
+		root := newLineCmd(f, version.Info{Version: "test"})
 		if err := execute(context.Background(), f, root, tt.args); err != nil {
 			t.Errorf("cpctl %q: %v", tt.args, err)
 			continue
