@@ -190,7 +190,7 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 	// changes from one run to the next, and each variant then sees the
 	// same spread of it.
 	runs := make([][]paceRun, len(vs))
-	var lgs []time.Duration
+	var lgs []paceRun // the load generator's runs: wall time and the servers' views
 	for rep := range max(sz.Reps, 1) {
 		for i, v := range vs {
 			r, err := b.runPaceJob(ctx, cert, paceJob{tag: fmt.Sprintf("%s-%d-%d", id, i, rep), servers: srvs, rows: sz.SrvRows, concurrency: v.concurrency, bin: v.bin})
@@ -199,11 +199,11 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 			}
 			runs[i] = append(runs[i], r)
 		}
-		d, err := loadgenMany(ctx, cert, srvs, sz.SrvRows, bdp)
+		d, views, err := loadgenMany(ctx, cert, srvs, sz.SrvRows, bdp)
 		if err != nil {
 			return fail(err)
 		}
-		lgs = append(lgs, d)
+		lgs = append(lgs, paceRun{Wall: d, Views: views})
 	}
 	if b.o.profileDir != "" {
 		for _, v := range vs {
@@ -220,8 +220,11 @@ func (b *bench) pacingMany(ctx context.Context, cert *paceCert, sz paceSizes) []
 		parts[i] = describeMany(vs[i].name, rr, ideal)
 	}
 	note := strings.Join(parts, "; ") + "; ideal " + unitSeconds.format(ideal.Seconds())
-	lg := medianOf(lgs)
-	note += fmt.Sprintf("; load generator, fixed %d, in the bench's process: %s (%.3f of ideal)", bdp, unitSeconds.format(lg.Seconds()), ideal.Seconds()/lg.Seconds())
+	lgRun := medianRun(lgs)
+	lg := lgRun.Wall
+	lgMed, lgMax := firstCalls(lgRun.Views)
+	note += fmt.Sprintf("; load generator, fixed %d, in the bench's process: %s (%.3f of ideal; first call at a server: median %s, last %s)",
+		bdp, unitSeconds.format(lg.Seconds()), ideal.Seconds()/lg.Seconds(), unitSeconds.format(lgMed.Seconds()), unitSeconds.format(lgMax.Seconds()))
 	auto := medianRun(runs[0])
 	if len(runs) > 1 {
 		note += fmt.Sprintf("; %s vs %s (medians): %.3f", vs[0].name, vs[1].name, medianRun(runs[1]).Wall.Seconds()/auto.Wall.Seconds())
@@ -258,8 +261,10 @@ func describeMany(name string, rs []paceRun, ideal time.Duration) string {
 	w, m := summarize(walls), summarize(rss)
 	peakLo, peakHi, meanLo, meanHi := r.concurrency()
 	connLo, connHi, conns, openLo, openHi := r.conns()
-	return fmt.Sprintf("%s %s (%.3f of ideal; median latency %s, calls in each server: peak %d..%d, mean %.1f..%.1f; connections per server %d..%d, %d in all, at once %d..%d; CPU %s + simulators %s; RSS %s)",
+	fMed, fMax := firstCalls(r.Views)
+	return fmt.Sprintf("%s %s (%.3f of ideal; median latency %s, first call at a server after the start: median %s, last %s; calls in each server: peak %d..%d, mean %.1f..%.1f; connections per server %d..%d, %d in all, at once %d..%d; CPU %s + simulators %s; RSS %s)",
 		name, w.String(unitSeconds), ideal.Seconds()/r.Wall.Seconds(), unitSeconds.format(medianOf(r.latencies()).Seconds()),
+		unitSeconds.format(fMed.Seconds()), unitSeconds.format(fMax.Seconds()),
 		peakLo, peakHi, meanLo, meanHi, connLo, connHi, conns, openLo, openHi,
 		unitSeconds.format(r.CPU.Seconds()), unitSeconds.format(r.Sim.Seconds()), m.String(unitMB))
 }
@@ -287,14 +292,16 @@ func (b *bench) profilePace(ctx context.Context, cert *paceCert, srvs []*paceSer
 // loadgenMany is 7d's ceiling on this machine: the bench's own keep-alive
 // load generator (no journal, no output, no process of its own) runs rows
 // calls on every server at once, conc at a time each, and returns the wall
-// time of the whole. What it cannot reach, cpctl cannot either.
-func loadgenMany(ctx context.Context, cert *paceCert, srvs []*paceServer, rows, conc int) (time.Duration, error) {
+// time of the whole and what each server saw. What it cannot reach, cpctl
+// cannot either.
+func loadgenMany(ctx context.Context, cert *paceCert, srvs []*paceServer, rows, conc int) (time.Duration, []serverView, error) {
 	pws, err := passwordPool(rows)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	for _, s := range srvs {
 		s.waitClosed(2 * time.Second)
+		s.take(time.Now(), time.Second) // forget what an earlier run left
 	}
 	body := func(i int) []byte { return passwdForm(accountName(i), pws[i]) }
 	errs := make([]error, len(srvs))
@@ -309,8 +316,12 @@ func loadgenMany(ctx context.Context, cert *paceCert, srvs []*paceServer, rows, 
 	}
 	wg.Wait()
 	d := time.Since(start)
-	if err := errors.Join(errs...); err != nil {
-		return d, fmt.Errorf("7d load generator: %w", err)
+	views := make([]serverView, len(srvs))
+	for i, s := range srvs {
+		views[i] = s.take(start, d)
 	}
-	return d, nil
+	if err := errors.Join(errs...); err != nil {
+		return d, views, fmt.Errorf("7d load generator: %w", err)
+	}
+	return d, views, nil
 }

@@ -70,8 +70,9 @@ type paceServer struct {
 	peak      int
 	area      time.Duration // ∫ inflight dt, for the mean
 	last      time.Time
-	conns     int // connections accepted (each a TLS handshake)
-	open      int // connections open
+	first     time.Time // the first API call's arrival since the last take
+	conns     int       // connections accepted (each a TLS handshake)
+	open      int       // connections open
 	peakOpen  int
 }
 
@@ -115,6 +116,9 @@ func (s *paceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = start
+	}
 	s.step(start, +1)
 	s.mu.Unlock()
 	sw := &statusRecorder{ResponseWriter: w}
@@ -144,18 +148,23 @@ func (s *paceServer) step(t time.Time, d int) {
 type serverView struct {
 	Lats      []time.Duration
 	Overloads int
-	Peak      int     // most calls in the server at once
-	Mean      float64 // mean calls in the server over the run
-	Conns     int     // connections the client opened
-	PeakOpen  int     // most connections open at once
+	Peak      int           // most calls in the server at once
+	Mean      float64       // mean calls in the server over the run
+	FirstCall time.Duration // from the run's start to the first API call's arrival
+	Conns     int           // connections the client opened
+	PeakOpen  int           // most connections open at once
 }
 
-// take returns what the server saw since the last take, over a run of wall.
-func (s *paceServer) take(wall time.Duration) serverView {
+// take returns what the server saw since the last take, over a run that
+// started at start and took wall.
+func (s *paceServer) take(start time.Time, wall time.Duration) serverView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := serverView{Lats: s.lats, Overloads: s.overloads, Peak: s.peak, Mean: float64(s.area) / float64(wall), Conns: s.conns, PeakOpen: s.peakOpen}
-	s.lats, s.overloads, s.peak, s.area, s.last, s.conns, s.peakOpen = nil, 0, 0, 0, time.Time{}, 0, 0
+	if !s.first.IsZero() {
+		v.FirstCall = s.first.Sub(start)
+	}
+	s.lats, s.overloads, s.peak, s.area, s.last, s.conns, s.peakOpen, s.first = nil, 0, 0, 0, time.Time{}, 0, 0, time.Time{}
 	return v
 }
 
@@ -217,6 +226,17 @@ func (r paceRun) latencies() []time.Duration {
 		all = append(all, v.Lats...)
 	}
 	return all
+}
+
+// firstCalls is the median and the largest time from the run's start to
+// a server's first API call: what connecting to every server cost before
+// any of them got work (TLS handshakes, both ends on the bench's CPUs).
+func firstCalls(vs []serverView) (median, largest time.Duration) {
+	ds := make([]time.Duration, len(vs))
+	for i, v := range vs {
+		ds[i] = v.FirstCall
+	}
+	return medianOf(ds), slices.Max(ds)
 }
 
 // overloads counts the 503s of the run.
@@ -310,7 +330,7 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 	before := make([]int64, len(j.servers))
 	for i, s := range j.servers {
 		before[i] = s.sim.Stats().PasswordChanges
-		s.take(time.Second) // forget what an earlier run left
+		s.take(time.Now(), time.Second) // forget what an earlier run left
 	}
 	bin := j.bin
 	if bin == "" {
@@ -333,6 +353,7 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr // stdout: /dev/null
 	simBefore := selfCPU()
+	launched := time.Now()
 	err = cmd.Run()
 	simCPU := selfCPU() - simBefore
 	var run paceRun
@@ -358,7 +379,7 @@ func (b *bench) runPaceJob(ctx context.Context, cert *paceCert, j paceJob) (pace
 		return run, fmt.Errorf("%s: cpctl --concurrency %s: %w: %s", j.tag, j.concurrency, err, msg)
 	}
 	for i, s := range j.servers {
-		run.Views = append(run.Views, s.take(run.Wall))
+		run.Views = append(run.Views, s.take(launched, run.Wall))
 		if got := s.sim.Stats().PasswordChanges - before[i]; got != int64(j.rows) {
 			return run, fmt.Errorf("%s: server %d saw %d password changes for %d rows", j.tag, i, got, j.rows)
 		}

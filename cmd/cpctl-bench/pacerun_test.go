@@ -114,6 +114,7 @@ func TestPaceServerSees(t *testing.T) {
 			_ = resp.Body.Close()
 		})
 	}
+	began := time.Now()
 	close(start)
 	wg.Wait()
 	close(errs)
@@ -123,16 +124,19 @@ func TestPaceServerSees(t *testing.T) {
 	if got := srv.sim.Stats().PasswordChanges; got != 3 {
 		t.Fatalf("%d password changes, want 3", got)
 	}
-	v := srv.take(time.Second)
+	v := srv.take(began, time.Second)
 	if len(v.Lats) != 3 || v.Overloads != 0 || v.Conns != 3 {
 		t.Fatalf("view %+v: want 3 latencies, no 503, 3 connections", v)
+	}
+	if v.FirstCall <= 0 || v.FirstCall > time.Since(began) {
+		t.Errorf("first call %s after the start, want within the %s since", v.FirstCall, time.Since(began))
 	}
 	// The second call waits for the first (its service ends 2 × service
 	// after the first call arrived, a little less after its own arrival).
 	if m := medianOf(v.Lats); m < service*3/2 {
 		t.Errorf("median latency %s: the second call waits for the first, so well over %s", m, service)
 	}
-	if again := srv.take(time.Second); len(again.Lats) != 0 || again.Conns != 0 || again.Peak != 0 {
+	if again := srv.take(time.Now(), time.Second); len(again.Lats) != 0 || again.Conns != 0 || again.Peak != 0 || again.FirstCall != 0 {
 		t.Errorf("take did not reset: %+v", again)
 	}
 }
