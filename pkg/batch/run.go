@@ -170,6 +170,11 @@ type RunConfig struct {
 	// that paces a server (pkg/pace) does it below, on the client's
 	// transport: this is then the ceiling.
 	Concurrency int
+	// DefaultProfile is the profile that rows without one go to. Its rows
+	// and those that name it share one queue and one Concurrency: they
+	// reach the same server. Empty means rows without a profile are a
+	// profile of their own.
+	DefaultProfile string
 	// Workers, when set, is how many rows of a profile may be in flight at
 	// the moment, at most Concurrency (a paced server's current limit): a
 	// profile then has that many workers rather than Concurrency, the rest
@@ -264,6 +269,10 @@ func Resume(ctx context.Context, journalPath string, cfg RunConfig) (Summary, er
 	if st.deliver && cfg.Deliver == nil {
 		f.Close()
 		return Summary{}, fmt.Errorf("journal %s: %w", journalPath, ErrDeliveryNeeded)
+	}
+	if d := cfg.DefaultProfile; d != "" && st.profiles[""] > 0 {
+		st.profiles[d] += st.profiles[""]
+		delete(st.profiles, "")
 	}
 	r := &runner{cfg: cfg, path: journalPath, st: st, j: startJournal(f, cfg.syncFn)}
 	var sum Summary
@@ -457,8 +466,12 @@ type profileQueue struct {
 	ended   bool // the dispatcher is done: no row comes any more
 }
 
-// queue returns the profile's queue, making it on first sight.
+// queue returns the profile's queue, making it on first sight. A row
+// without a profile goes to the default profile's.
 func (s *scheduler) queue(profile string) *profileQueue {
+	if profile == "" {
+		profile = s.r.cfg.DefaultProfile
+	}
 	q := s.queues[profile]
 	if q == nil {
 		q = &profileQueue{profile: profile, ahead: s.r.st.profiles[profile]}

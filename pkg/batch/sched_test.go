@@ -277,3 +277,39 @@ func testIdleWorkersBounded(t *testing.T) {
 		t.Errorf("%d goroutines at the peak for %d interleaved profiles (at most %d workers wait)", p, profiles, maxIdle)
 	}
 }
+
+// TestDefaultProfileSharesItsQueue mixes rows without a profile and rows
+// naming the default one: both reach the same server, so together they get
+// Concurrency, not Concurrency each.
+func TestDefaultProfileSharesItsQueue(t *testing.T) { synctest.Test(t, testDefaultProfileSharesItsQueue) }
+
+func testDefaultProfileSharesItsQueue(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("user,profile\n")
+	for i := range 20 {
+		p := ""
+		if i%2 == 1 {
+			p = "prod"
+		}
+		fmt.Fprintf(&in, "u%d,%s\n", i, p)
+	}
+	for _, tc := range []struct {
+		def  string
+		want int // the most rows in flight: both profiles are one server only with the default named
+	}{{"prod", 2}, {"", 4}} {
+		srv := newFakeServer(10 * time.Millisecond)
+		var workers atomic.Int64
+		sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
+			Kind: KindAccount, Exec: srv.exec, Generate: counterGen(), Concurrency: 2, DefaultProfile: tc.def,
+			onWorker: func(string) { workers.Add(1) }})
+		if err != nil || sum.Succeeded != 20 {
+			t.Fatalf("default %q: sum %+v err %v", tc.def, sum, err)
+		}
+		if srv.maxTotal != tc.want {
+			t.Errorf("default %q: %d rows in flight at most, want %d", tc.def, srv.maxTotal, tc.want)
+		}
+		if got := srv.maxFlight[""] + srv.maxFlight["prod"]; got < tc.want {
+			t.Errorf("default %q: the profiles' own peaks add up to %d", tc.def, got)
+		}
+	}
+}

@@ -345,10 +345,11 @@ func runBulk(ctx context.Context, o *Options) error {
 		}
 	}
 	cfg := batch.RunConfig{
-		Journal:     journal,
-		Kind:        batchKind(o.Kind),
-		Validate:    vopts,
-		Concurrency: o.Bulk.Concurrency,
+		Journal:        journal,
+		Kind:           batchKind(o.Kind),
+		Validate:       vopts,
+		Concurrency:    o.Bulk.Concurrency,
+		DefaultProfile: defProfile,
 		Exec: func(ctx context.Context, row batch.Row, password string) batch.Outcome {
 			return o.execRow(ctx, sv, row, password)
 		},
