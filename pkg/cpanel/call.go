@@ -280,7 +280,7 @@ func (c *Client) logout(ctx context.Context, sess string) error {
 type outgoing struct {
 	op   string
 	url  string
-	form []Param // for the log, with secrets
+	form []Param // for the log, which learns from it the values marked Param.Secret
 	body []byte  // nil: a GET
 	xml  bool
 	// auth sends the Authorization header (and a two-factor code); session calls use the cookie.
@@ -395,6 +395,9 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
 		WroteHeaders: func() { wrote.Store(true) },
 	})
+	if c.cfg.Logger != nil {
+		actx = context.WithValue(actx, formKey{}, out.form)
+	}
 	method := http.MethodPost
 	var body io.Reader = bytes.NewReader(out.body)
 	if out.body == nil {
@@ -425,7 +428,6 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 			hreq.Header.Set("X-CPANEL-OTP", code)
 		}
 	}
-	start := time.Now()
 	var resp *http.Response
 	var herr error
 	if c.hc.Jar != nil {
@@ -438,7 +440,6 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 	if herr != nil {
 		e := c.transportError(ctx, actx, out.op, herr)
 		e.Written = wrote.Load()
-		c.log(hreq, out.form, nil, nil, time.Since(start), e)
 		return nil, e.Written, e
 	}
 	data, rerr := readBody(resp, c.maxReply)
@@ -450,7 +451,6 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 		if actx.Err() != nil && ctx.Err() == nil {
 			e.Reason = "timed out after " + c.timeout.String() + " reading the reply"
 		}
-		c.log(hreq, out.form, resp, data, time.Since(start), e)
 		return rep, true, e
 	}
 	if !out.xml && looksJSON(data) {
@@ -458,7 +458,6 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 			rep.Decoded = v
 		}
 	}
-	c.log(hreq, out.form, resp, data, time.Since(start), nil)
 	return rep, true, nil
 }
 

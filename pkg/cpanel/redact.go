@@ -8,31 +8,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
-
-// log hands a redacted copy of one exchange to the configured Logger.
-func (c *Client) log(req *http.Request, form []Param, resp *http.Response, body []byte, d time.Duration, err error) {
-	if c.cfg.Logger == nil {
-		return
-	}
-	ex := Exchange{
-		Method:        req.Method,
-		URL:           redactCpsess(req.URL.String()),
-		RequestHeader: redactHeader(req.Header),
-		RequestBody:   redactedForm(form),
-		Duration:      d,
-		Err:           err,
-	}
-	if resp != nil {
-		ex.Status = resp.StatusCode
-		ex.ResponseHeader = redactHeader(resp.Header)
-		ex.ResponseBody = c.redactBody(string(body), form)
-	}
-	c.cfg.Logger(ex)
-}
 
 // redactHeader copies h with every credential-bearing header's values replaced.
 func redactHeader(h http.Header) http.Header {

@@ -85,7 +85,13 @@ func (s *rawServer) url() string { return "http://" + s.ln.Addr().String() }
 
 func rawClient(t *testing.T, url string, timeout time.Duration) *Client {
 	t.Helper()
-	c, err := New(Config{URL: url, Kind: KindWHM, Auth: AuthToken, User: "root", Secret: "TOKEN123", MaxRetries: 2, Timeout: timeout})
+	return loggedRawClient(t, url, timeout, nil)
+}
+
+// loggedRawClient is rawClient with a Logger (none if nil).
+func loggedRawClient(t *testing.T, url string, timeout time.Duration, logger func(Exchange)) *Client {
+	t.Helper()
+	c, err := New(Config{URL: url, Kind: KindWHM, Auth: AuthToken, User: "root", Secret: "TOKEN123", MaxRetries: 2, Timeout: timeout, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,11 +246,15 @@ func TestCancelledBeforeSend(t *testing.T) {
 	}
 }
 
+// The client's timeout in TestReplyCaps, and its shorter one for a reply that stalls.
+const (
+	capTimeout = 5 * time.Second
+	capStall   = 300 * time.Millisecond
+)
+
 // TestReplyCaps: an endless header and a body that never ends are both cut off, and the
 // timeout bounds the whole exchange, body included.
 func TestReplyCaps(t *testing.T) {
-	const timeout = 5 * time.Second
-	const stall = 300 * time.Millisecond
 	tests := []struct {
 		name   string
 		answer func(c net.Conn, req *http.Request)
@@ -259,12 +269,12 @@ func TestReplyCaps(t *testing.T) {
 					return
 				}
 			}
-		}, "request failed", timeout},
+		}, "request failed", capTimeout},
 		{"body that stalls", func(c net.Conn, _ *http.Request) {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
 			buf := make([]byte, 1)
 			_, _ = c.Read(buf) // until the client gives up
-		}, "timed out", stall + time.Second},
+		}, "timed out", capStall + time.Second},
 		{"body past the cap", func(c net.Conn, _ *http.Request) {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
 			chunk := strings.Repeat(" ", 64<<10)
@@ -274,31 +284,46 @@ func TestReplyCaps(t *testing.T) {
 				}
 			}
 			_ = c.Close()
-		}, "unreadable reply", timeout},
+		}, "unreadable reply", capTimeout},
 	}
+	// Logging reads the reply ahead of the client: the client must meet the same end.
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newRawServer(t, tc.answer)
-			tmo := timeout
-			if tc.reason == "timed out" {
-				tmo = stall
-			}
-			c := rawClient(t, s.url(), tmo)
-			c.maxReply = 1 << 20
-			start := time.Now()
-			_, err := c.AccountPasswd(context.Background(), WHMAPI1, "bob", newPass, AccountPasswdOptions{})
-			el := time.Since(start)
-			e := wantState(t, err, fate.Unknown)
-			if !strings.Contains(e.Reason, tc.reason) {
-				t.Fatalf("reason %q, want %q (%v)", e.Reason, tc.reason, e)
-			}
-			if el > tc.max {
-				t.Fatalf("took %v, want at most %v", el, tc.max)
-			}
-			if n := s.requests.Load(); n != 1 {
-				t.Fatalf("%d requests, want 1", n)
-			}
-		})
+		for _, logging := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, logging %v", tc.name, logging), func(t *testing.T) {
+				testReplyCap(t, tc.answer, tc.reason, tc.max, logging)
+			})
+		}
+	}
+}
+
+func testReplyCap(t *testing.T, answer func(c net.Conn, req *http.Request), reason string, maxTime time.Duration, logging bool) {
+	s := newRawServer(t, answer)
+	tmo := capTimeout
+	if reason == "timed out" {
+		tmo = capStall
+	}
+	var x exchanges
+	var logger func(Exchange)
+	if logging {
+		logger = x.log
+	}
+	c := loggedRawClient(t, s.url(), tmo, logger)
+	c.maxReply = 1 << 20
+	start := time.Now()
+	_, err := c.AccountPasswd(context.Background(), WHMAPI1, "bob", newPass, AccountPasswdOptions{})
+	el := time.Since(start)
+	e := wantState(t, err, fate.Unknown)
+	if !strings.Contains(e.Reason, reason) {
+		t.Fatalf("reason %q, want %q (%v)", e.Reason, reason, e)
+	}
+	if el > maxTime {
+		t.Fatalf("took %v, want at most %v", el, maxTime)
+	}
+	if n := s.requests.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	if exs := x.list(); logging && (len(exs) != 1 || exs[0].Err == nil) {
+		t.Fatalf("logged %+v, want one exchange with its error", exs)
 	}
 }
 

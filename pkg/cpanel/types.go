@@ -67,7 +67,9 @@ type Config struct {
 	// exponentially with jitter, or follow Retry-After (capped at Timeout); a wait that would
 	// pass the context's deadline is not taken and the last failure is returned at once.
 	MaxRetries int
-	// Logger, when set, receives every exchange with all secrets already redacted.
+	// Logger, when set, receives every request the client puts on the wire (each retry, login
+	// and logout too) and its reply, once, with all secrets already redacted. The client then
+	// reads each reply ahead to log it; without a Logger nothing of this runs.
 	Logger func(Exchange)
 	// Transport overrides the client's own transport (tests); TLS options are then ignored.
 	Transport http.RoundTripper
@@ -78,8 +80,10 @@ type Config struct {
 	UserAgent string
 }
 
-// Exchange is one request and its reply as given to Config.Logger. Every secret in it (passwords,
-// tokens, cookies, cpsess tokens, two-factor codes) is already replaced with "<redacted>".
+// Exchange is one request and its reply as given to Config.Logger, as the transport sent and
+// received them; Err is the transport's own error, or why the reply could not be read. Every
+// secret in it (passwords, tokens, cookies, cpsess tokens, two-factor codes) is already replaced
+// with "<redacted>". Duration leaves out a wait for Config.WrapTransport's pacer.
 type Exchange struct {
 	Method         string
 	URL            string
