@@ -463,6 +463,9 @@ func NewClient(cc cpanel.Config) (*cpanel.Client, error) {
 	return c, nil
 }
 
+// maxLoggedError bounds the error line of a -v exchange, in runes.
+const maxLoggedError = 500
+
 // logExchange writes one redacted exchange to stderr for -v. The client
 // has already replaced every secret.
 func (f *Factory) logExchange(x cpanel.Exchange) {
@@ -474,7 +477,10 @@ func (f *Factory) logExchange(x cpanel.Exchange) {
 		fmt.Fprintf(w, "> %s\n", termsafe.Text(x.RequestBody))
 	}
 	if x.Err != nil {
-		fmt.Fprintf(w, "< error after %s: %s\n", x.Duration.Round(time.Millisecond), termsafe.String(x.Err.Error()))
+		// The transport's own error can quote what the server or its
+		// certificate sent (a malformed status line, every name a
+		// certificate is valid for): bounded as well as escaped.
+		fmt.Fprintf(w, "< error after %s: %s\n", x.Duration.Round(time.Millisecond), termsafe.Bounded(x.Err.Error(), maxLoggedError))
 		return
 	}
 	fmt.Fprintf(w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -265,5 +266,22 @@ func TestLogExchangeIsTerminalSafe(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("-v output lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// An exchange's error is the transport's, which can quote a certificate's
+// names or a server's malformed reply: escaped and bounded.
+func TestLogExchangeErrorBounded(t *testing.T) {
+	ios, _, _, errOut := Test()
+	f := NewFactory(ios)
+	long := "x509: certificate is valid for \x1b[31m" + strings.Repeat("evil.example, ", 1000) + "not h"
+	f.logExchange(cpanel.Exchange{Method: "POST", URL: "https://h:2087/json-api/passwd", Err: errors.New(long)})
+	got := errOut.String()
+	if strings.ContainsRune(got, 0x1b) {
+		t.Errorf("-v wrote a raw escape:\n%q", got)
+	}
+	last := got[strings.LastIndex(strings.TrimRight(got, "\n"), "\n")+1:]
+	if !strings.HasPrefix(last, "< error after") || utf8.RuneCountInString(last) > maxLoggedError+50 {
+		t.Errorf("error line of %d runes, want at most about %d:\n%.200s", utf8.RuneCountInString(last), maxLoggedError, last)
 	}
 }
