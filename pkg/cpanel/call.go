@@ -491,7 +491,7 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		u, ok := asUntrusted(err)
 		if ok {
 			e.Err = u
-			e.Reason = "TLS certificate not trusted: " + u.Why()
+			e.Reason = "TLS certificate not trusted: " + u.Error()
 		}
 		return ok
 	}():

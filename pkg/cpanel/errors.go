@@ -49,8 +49,14 @@ func (k ErrorKind) String() string {
 	return "error " + strconv.Itoa(int(k))
 }
 
-// maxReasonRunes bounds the server's words in Error's text; Reason keeps them whole.
-const maxReasonRunes = 300
+// MaxReasonRunes bounds the server's words in Error's text, in runes; Reason keeps them whole.
+// A caller that composes a Reason of its own around untrusted text bounds that text so its own
+// advice fits.
+const MaxReasonRunes = 300
+
+// maxCertNames bounds the names of a certificate quoted in a reason, in runes, so that what
+// follows them (the host, how to pin the certificate) stays within MaxReasonRunes.
+const maxCertNames = 120
 
 // Error is a failed call. Reason is the server's own words when it gave any; no field ever holds
 // a secret.
@@ -89,16 +95,16 @@ func (e *Error) Error() string {
 	case ErrNotFound:
 		b.WriteString("not found: ")
 	}
-	reason := termsafe.Bounded(e.Reason, maxReasonRunes)
+	reason := termsafe.Bounded(e.Reason, MaxReasonRunes)
 	switch {
-	case e.Reason != "" && e.Err != nil:
+	case e.Reason != "" && e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()):
 		b.WriteString(reason)
 		b.WriteString(": ")
-		b.WriteString(termsafe.Bounded(e.Err.Error(), maxReasonRunes))
+		b.WriteString(termsafe.Bounded(e.Err.Error(), MaxReasonRunes))
 	case e.Reason != "":
 		b.WriteString(reason)
 	case e.Err != nil:
-		b.WriteString(termsafe.Bounded(e.Err.Error(), maxReasonRunes))
+		b.WriteString(termsafe.Bounded(e.Err.Error(), MaxReasonRunes))
 	default:
 		b.WriteString("failed")
 	}
@@ -168,15 +174,21 @@ type UntrustedCertificateError struct {
 	Err  error
 }
 
-// Error says why the certificate was not trusted.
+// Error says why the certificate was not trusted and, for one that is self-signed or signed by
+// an authority nobody trusts here (which a server's own certificate often is), how to trust it
+// all the same: by pinning its fingerprint.
 func (e *UntrustedCertificateError) Error() string {
-	return "untrusted certificate (" + e.Cert.Fingerprint + "): " + e.Why()
+	var ua x509.UnknownAuthorityError
+	if e.Cert.SelfSigned || errors.As(e.Err, &ua) {
+		return e.Why() + "; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+	}
+	return e.Why()
 }
 
 // Why says in words why the certificate was not trusted: expired or not yet valid (with the
 // date), issued for other names (naming them and the host), or signed by an unknown authority
-// or by itself (with the hint to pin it). Text taken from the certificate is made safe for a
-// terminal: whoever presents a certificate chooses its names.
+// or by itself. Text taken from the certificate is made safe for a terminal and bounded:
+// whoever presents a certificate chooses its names.
 func (e *UntrustedCertificateError) Why() string {
 	var inv x509.CertificateInvalidError
 	var he x509.HostnameError
@@ -193,15 +205,14 @@ func (e *UntrustedCertificateError) Why() string {
 		if len(names) == 0 {
 			return "the certificate names no host, and the server is " + termsafe.Bounded(he.Host, 255)
 		}
-		return "the certificate is for " + termsafe.Bounded(strings.Join(names, ", "), maxReasonRunes) +
+		return "the certificate is for " + termsafe.Bounded(strings.Join(names, ", "), maxCertNames) +
 			", not for " + termsafe.Bounded(he.Host, 255)
 	case e.Cert.SelfSigned:
-		return "the certificate is self-signed; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+		return "the certificate is self-signed"
 	case errors.As(e.Err, &ua):
-		return "the certificate is signed by an unknown authority (" + termsafe.Bounded(e.Cert.Issuer, 200) +
-			"); if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+		return "the certificate is signed by an unknown authority (" + termsafe.Bounded(e.Cert.Issuer, 100) + ")"
 	case e.Err != nil:
-		return termsafe.Bounded(e.Err.Error(), maxReasonRunes)
+		return termsafe.Bounded(e.Err.Error(), MaxReasonRunes)
 	}
 	return "not trusted"
 }

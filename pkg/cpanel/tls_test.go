@@ -187,6 +187,9 @@ func TestCertificateReasons(t *testing.T) {
 			if strings.ContainsAny(e.Error(), "\x1b\x07") {
 				t.Fatalf("raw control characters in %q", e.Error())
 			}
+			if n := strings.Count(e.Error(), "sha256:"); n > 1 {
+				t.Errorf("the fingerprint %d times in %q", n, e.Error())
+			}
 		})
 	}
 }

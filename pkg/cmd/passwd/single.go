@@ -300,9 +300,16 @@ func annotate(err error, t *cmdutil.Target) error {
 		if t.Name != "" {
 			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or --tls-fingerprint %s", t.Name, uc.Cert.Fingerprint)
 		}
-		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
-			Reason: fmt.Sprintf("the certificate of %s is not trusted: %s (subject %s, fingerprint %s); if that is the server's own certificate, pin it: %s",
-				serverName(t.Profile.URL), uc.Why(), termsafe.String(uc.Cert.Subject), uc.Cert.Fingerprint, how), Err: nil}
+		// The advice comes whole: what the certificate says is cut to
+		// the room the line has left, never the fingerprint to pin.
+		prefix := fmt.Sprintf("the certificate of %s is not trusted: ", serverName(t.Profile.URL))
+		suffix := "; if it is the server's own certificate, pin it: " + how
+		why := uc.Why()
+		if uc.Cert.Subject != "" {
+			why += " (subject " + termsafe.Bounded(uc.Cert.Subject, 80) + ")"
+		}
+		room := max(cpanel.MaxReasonRunes-utf8.RuneCountInString(prefix)-utf8.RuneCountInString(suffix)-1, 40) // 1 for the "…" of a cut
+		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: prefix + termsafe.Bounded(why, room) + suffix}
 	}
 	var fm *cpanel.FingerprintMismatchError
 	if errors.As(err, &fm) {

@@ -47,8 +47,8 @@ func checkProfile(ctx context.Context, d *Deps, t *cmdutil.Target, p *config.Pro
 			prompter := d.Prompter()
 			if prompter == nil {
 				return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: fmt.Sprintf(
-					"the certificate of %s is not trusted (fingerprint %s); if it is the server's own, pin it with --tls-fingerprint %s",
-					p.URL, info.Fingerprint, info.Fingerprint)}
+					"the certificate of %s is not trusted (shown above); if it is the server's own, pin it with --tls-fingerprint %s",
+					p.URL, info.Fingerprint)}
 			}
 			ok, err := prompter.Confirm("Compare the fingerprint with the server's (WHM » SSL/TLS, or openssl x509 -fingerprint -sha256 on the server). Pin this certificate?", false)
 			if err != nil {

@@ -1,0 +1,53 @@
+package passwd
+
+import (
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/config"
+	"github.com/cpctl/cpctl/pkg/cpanel"
+)
+
+// An untrusted certificate's failure says once, and whole, how to pin it:
+// the certificate's own text (its names, its subject) is cut to the room
+// the line has, never the fingerprint (the one-line error is bounded to
+// cpanel.MaxReasonRunes).
+func TestAnnotateKeepsThePinWhole(t *testing.T) {
+	const fp = "sha256:3f9e504e1801f2f28e17af6912154a82cbf0134d3ed3af35fc08a860d187d1a4"
+	many := make([]string, 200)
+	for i := range many {
+		many[i] = fmt.Sprintf("host%d.evil.example", i)
+	}
+	tests := []struct {
+		name string
+		err  *cpanel.UntrustedCertificateError
+	}{
+		{"self-signed", &cpanel.UntrustedCertificateError{Cert: cpanel.CertInfo{Fingerprint: fp, Subject: "CN=server1.example.com,O=Unknown", SelfSigned: true},
+			Err: x509.UnknownAuthorityError{}}},
+		{"other names", &cpanel.UntrustedCertificateError{Cert: cpanel.CertInfo{Fingerprint: fp, Subject: "CN=" + strings.Repeat("x", 500)},
+			Err: x509.HostnameError{Certificate: &x509.Certificate{DNSNames: many}, Host: "203.0.113.5"}}},
+	}
+	for _, tc := range tests {
+		for _, profile := range []string{"", "prod"} {
+			tgt := &cmdutil.Target{Name: profile, Profile: config.Profile{URL: "https://203.0.113.5:2087"}}
+			err := annotate(&cpanel.Error{Kind: cpanel.ErrTransport, Op: "WHM API 1 passwd", Reason: "TLS certificate not trusted", Err: tc.err}, tgt)
+			msg := err.Error()
+			if n := strings.Count(msg, fp); n != 1 {
+				t.Errorf("%s, profile %q: the fingerprint %d times in %q", tc.name, profile, n, msg)
+			}
+			want := "pin it: --tls-fingerprint " + fp + " (or CPCTL_TLS_FINGERPRINT); nothing was sent"
+			if profile != "" {
+				want = "pin it: cpctl profile test prod (at a terminal), or --tls-fingerprint " + fp + "; nothing was sent"
+			}
+			if !strings.HasSuffix(msg, want) {
+				t.Errorf("%s, profile %q: %q does not end with %q", tc.name, profile, msg, want)
+			}
+			if cmdutil.ExitCode(err) != cmdutil.ExitTransport {
+				t.Errorf("%s: exit %d, want %d", tc.name, cmdutil.ExitCode(err), cmdutil.ExitTransport)
+			}
+		}
+	}
+}
