@@ -281,7 +281,9 @@ func testIdleWorkersBounded(t *testing.T) {
 // TestDefaultProfileSharesItsQueue mixes rows without a profile and rows
 // naming the default one: both reach the same server, so together they get
 // Concurrency, not Concurrency each.
-func TestDefaultProfileSharesItsQueue(t *testing.T) { synctest.Test(t, testDefaultProfileSharesItsQueue) }
+func TestDefaultProfileSharesItsQueue(t *testing.T) {
+	synctest.Test(t, testDefaultProfileSharesItsQueue)
+}
 
 func testDefaultProfileSharesItsQueue(t *testing.T) {
 	var in strings.Builder
