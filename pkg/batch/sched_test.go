@@ -300,10 +300,8 @@ func testDefaultProfileSharesItsQueue(t *testing.T) {
 		want int // the most rows in flight: both profiles are one server only with the default named
 	}{{"prod", 2}, {"", 4}} {
 		srv := newFakeServer(10 * time.Millisecond)
-		var workers atomic.Int64
 		sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
-			Kind: KindAccount, Exec: srv.exec, Generate: counterGen(), Concurrency: 2, DefaultProfile: tc.def,
-			onWorker: func(string) { workers.Add(1) }})
+			Kind: KindAccount, Exec: srv.exec, Generate: counterGen(), Concurrency: 2, DefaultProfile: tc.def})
 		if err != nil || sum.Succeeded != 20 {
 			t.Fatalf("default %q: sum %+v err %v", tc.def, sum, err)
 		}
