@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -75,6 +76,9 @@ type Factory struct {
 	cfgErr  error
 
 	warnOnce sync.Once
+	// logMu keeps the -v exchanges of concurrent requests (a bulk run's
+	// workers) whole on stderr: each is written at once, under it.
+	logMu sync.Mutex
 
 	deferred map[*cobra.Command]func() // see DeferFlags
 }
@@ -469,23 +473,28 @@ const maxLoggedError = 500
 // logExchange writes one redacted exchange to stderr for -v. The client
 // has already replaced every secret.
 func (f *Factory) logExchange(x cpanel.Exchange) {
-	w := f.IO.ErrOut
+	var w bytes.Buffer
+	defer func() {
+		f.logMu.Lock()
+		defer f.logMu.Unlock()
+		_, _ = f.IO.ErrOut.Write(w.Bytes()) // -v is best effort: a broken stderr does not fail the change
+	}()
 	// The reply is the server's text: shown escaped, never drawn.
-	fmt.Fprintf(w, "> %s %s\n", x.Method, termsafe.String(x.URL))
-	writeHeaders(w, "> ", x.RequestHeader)
+	fmt.Fprintf(&w, "> %s %s\n", x.Method, termsafe.String(x.URL))
+	writeHeaders(&w, "> ", x.RequestHeader)
 	if x.RequestBody != "" {
-		fmt.Fprintf(w, "> %s\n", termsafe.Text(x.RequestBody))
+		fmt.Fprintf(&w, "> %s\n", termsafe.Text(x.RequestBody))
 	}
 	if x.Err != nil {
 		// The transport's own error can quote what the server or its
 		// certificate sent (a malformed status line, every name a
 		// certificate is valid for): bounded as well as escaped.
-		fmt.Fprintf(w, "< error after %s: %s\n", x.Duration.Round(time.Millisecond), termsafe.Bounded(x.Err.Error(), maxLoggedError))
+		fmt.Fprintf(&w, "< error after %s: %s\n", x.Duration.Round(time.Millisecond), termsafe.Bounded(x.Err.Error(), maxLoggedError))
 		return
 	}
-	fmt.Fprintf(w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))
-	writeHeaders(w, "< ", x.ResponseHeader)
+	fmt.Fprintf(&w, "< %d (%s)\n", x.Status, x.Duration.Round(time.Millisecond))
+	writeHeaders(&w, "< ", x.ResponseHeader)
 	if x.ResponseBody != "" {
-		fmt.Fprintf(w, "< %s\n", termsafe.Text(strings.TrimRight(x.ResponseBody, "\n")))
+		fmt.Fprintf(&w, "< %s\n", termsafe.Text(strings.TrimRight(x.ResponseBody, "\n")))
 	}
 }

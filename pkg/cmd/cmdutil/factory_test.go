@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -283,5 +284,48 @@ func TestLogExchangeErrorBounded(t *testing.T) {
 	last := got[strings.LastIndex(strings.TrimRight(got, "\n"), "\n")+1:]
 	if !strings.HasPrefix(last, "< error after") || utf8.RuneCountInString(last) > maxLoggedError+50 {
 		t.Errorf("error line of %d runes, want at most about %d:\n%.200s", utf8.RuneCountInString(last), maxLoggedError, last)
+	}
+}
+
+// writeCalls records each Write as it came.
+type writeCalls struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (w *writeCalls) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, string(p))
+	return len(p), nil
+}
+
+// A bulk run's workers log at the same time: each exchange reaches stderr
+// in one write, so two never interleave line by line.
+func TestLogExchangeWhole(t *testing.T) {
+	ios, _, _, _ := Test()
+	rec := &writeCalls{}
+	ios.ErrOut = rec
+	f := NewFactory(ios)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			f.logExchange(cpanel.Exchange{Method: "POST", URL: fmt.Sprintf("https://h:2087/json-api/passwd?n=%d", i),
+				RequestHeader: map[string][]string{"Accept": {"application/json"}}, RequestBody: fmt.Sprintf("user=u%d&password=<redacted>", i),
+				Status: 200, ResponseHeader: map[string][]string{"Content-Type": {"application/json"}}, ResponseBody: fmt.Sprintf(`{"n":%d}`, i)})
+		})
+	}
+	wg.Wait()
+	if len(rec.calls) != 16 {
+		t.Fatalf("%d writes for 16 exchanges, want one each", len(rec.calls))
+	}
+	for _, c := range rec.calls {
+		var n int
+		if _, err := fmt.Sscanf(c, "> POST https://h:2087/json-api/passwd?n=%d\n", &n); err != nil {
+			t.Fatalf("a write does not start an exchange: %q", c)
+		}
+		if !strings.Contains(c, fmt.Sprintf("user=u%d&", n)) || !strings.HasSuffix(c, fmt.Sprintf("< {\"n\":%d}\n", n)) {
+			t.Errorf("exchange %d not whole in one write: %q", n, c)
+		}
 	}
 }
