@@ -1,6 +1,7 @@
 package cpanel
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -97,7 +98,7 @@ func (e *Error) Error() string {
 	}
 	reason := termsafe.Bounded(e.Reason, MaxReasonRunes)
 	switch {
-	case e.Reason != "" && e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()):
+	case e.Reason != "" && e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()) && !goWordsOnly(e.Err):
 		b.WriteString(reason)
 		b.WriteString(": ")
 		b.WriteString(termsafe.Bounded(e.Err.Error(), MaxReasonRunes))
@@ -121,6 +122,15 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// goWordsOnly reports an underlying error whose text is Go's own name for a context's end
+// ("context deadline exceeded", "context canceled"): the Reason already says it in words ("timed
+// out after 2m", "cancelled"), and a person reading the line has no use for the jargon. The error
+// stays in the chain for errors.Is.
+func goWordsOnly(err error) bool {
+	s := err.Error()
+	return s == context.DeadlineExceeded.Error() || s == context.Canceled.Error()
+}
 
 // usagef is an ErrUsage *Error: the request was refused here and nothing was sent.
 func usagef(op, format string, args ...any) *Error {
