@@ -189,7 +189,8 @@ func runExport(o *Options) error {
 	case errors.Is(err, batch.ErrIncomplete):
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w", err)}
 	case err != nil:
-		return cmdutil.Usagef("journal: %w", err)
+		// batch's errors already name the journal.
+		return cmdutil.Usagef("%w", err)
 	}
 	return nil
 }

@@ -569,9 +569,19 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 	}
 	sum, err := o.resume(ctx, cfg.Journal, cfg)
 	if err != nil {
-		return sum, cfg.Journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, cfg.Journal), cfg.Journal)
+		return sum, cfg.Journal, deliveryNeeded(runErr(err, cfg.Journal), cfg.Journal)
 	}
 	return sum, cfg.Journal, nil
+}
+
+// runErr says which journal a run that could not go on was running: most of
+// batch's errors name it already ("journal J: in use by another process"),
+// and naming it again would say it twice.
+func runErr(err error, journal string) error {
+	if strings.Contains(err.Error(), "journal "+journal) {
+		return fmt.Errorf("bulk run: %w", err)
+	}
+	return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 }
 
 // plan writes a fresh run's plan into its journal: the selected rows, or
