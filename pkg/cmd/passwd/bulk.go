@@ -793,13 +793,17 @@ func (o *Options) validationErr(err error) error {
 	if !errors.As(err, &ve) {
 		return &cmdutil.UsageError{Err: err}
 	}
+	if len(ve.Errors) == 1 && ve.Errors[0].Line <= 0 && ve.More == 0 {
+		// The input as a whole (an empty file), not a row: one line says it.
+		return cmdutil.Usagef("%s; nothing was sent", ve.Errors[0].Msg)
+	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s\n", re.Error())
 	}
 	if ve.More > 0 {
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
-	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
+	return cmdutil.Usagef("%s in the input; nothing was sent", plural(len(ve.Errors)+ve.More, "invalid row"))
 }
 
 // execRow changes one row's password; it never returns the password in
