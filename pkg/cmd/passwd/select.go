@@ -408,10 +408,10 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 	list, err := r.l.ListAccounts(ctx, opts)
 	if err != nil && r.owner != "" && refused(err) {
 		// listaccts refuses a search that finds nothing ("No accounts found.").
-		return nil, "", fmt.Errorf("%s: %w", source, ownerNotFound(r.owner, err))
+		return nil, "", listingErr("accounts", ownerNotFound(r.owner, err))
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", source, err)
+		return nil, "", listingErr("accounts", err)
 	}
 	// listaccts' search is a regular expression by default: only exact
 	// names count.
@@ -427,9 +427,16 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 	}
 	slices.SortFunc(out, func(a, b account) int { return strings.Compare(a.user, b.user) })
 	if r.owner != "" && len(out) == 0 {
-		return nil, "", fmt.Errorf("%s: %w", source, ownerNotFound(r.owner, nil))
+		return nil, "", listingErr("accounts", ownerNotFound(r.owner, nil))
 	}
 	return out, source, nil
+}
+
+// listingErr says which listing failed, in words: the error itself names
+// the API function (its Op), which the row's source name would repeat
+// ("Ftp/list_ftp of bob: UAPI Ftp/list_ftp: ...").
+func listingErr(what string, err error) error {
+	return fmt.Errorf("listing %s: %w", what, err)
 }
 
 // ownerNotFound is the refusal of an --owner that listaccts does not list:
@@ -467,7 +474,11 @@ func (r *resolver) list(ctx context.Context, kind Kind, owner string) ([]picked,
 		rows = append(rows, p)
 	}
 	fail := func(err error) ([]picked, []special, error) {
-		return nil, nil, fmt.Errorf("%s: %w", source, err)
+		what := string(kind) + " of " + owner
+		if !r.whm {
+			what = string(kind)
+		}
+		return nil, nil, listingErr(what, err)
 	}
 	switch kind {
 	case FTP:
