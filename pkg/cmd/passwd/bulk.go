@@ -164,9 +164,10 @@ func (o *Options) meta(profile string) map[string]string {
 }
 
 // restore takes the run's settings back from a journal's meta.
-func (o *Options) restore(m map[string]string) (profile string, err error) {
+func (o *Options) restore(journal string, m map[string]string) (profile string, err error) {
 	if Kind(m[metaKind]) != o.Kind {
-		return "", cmdutil.Usagef("that journal is a %s run: resume it with 'cpctl %s --resume'", m[metaKind], CommandFor(m[metaKind]))
+		return "", cmdutil.Usagef("journal %s belongs to another command: resume it with: cpctl %s --resume %s",
+			journal, CommandFor(m[metaKind]), output.ShellQuote(journal))
 	}
 	o.API, o.Owner = m[metaAPI], m[metaOwner]
 	o.DBPassUpdate, o.NoDBPassUpdate = m[metaDBPass] == "1", m[metaDBPass] == "0"
@@ -483,7 +484,7 @@ func (o *Options) bulkStart() (journal, defProfile string, err error) {
 		if err != nil {
 			return "", "", cmdutil.Usagef("--resume: %w", err)
 		}
-		defProfile, err = o.restore(h.Meta)
+		defProfile, err = o.restore(o.Bulk.Resume, h.Meta)
 		return o.Bulk.Resume, defProfile, err
 	}
 	names, err := o.ProfileNames()
