@@ -187,7 +187,7 @@ func runExport(o *Options) error {
 	}
 	switch {
 	case errors.Is(err, batch.ErrIncomplete):
-		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w", err)}
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w; finish the run with: %s, then export again", err, resumeCommand(o.Journal))}
 	case err != nil:
 		// batch's errors already name the journal.
 		return cmdutil.Usagef("%w", err)
@@ -203,4 +203,14 @@ func (o *Options) noteUndelivered() {
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed rows were not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
 			st.Undelivered, o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
 	}
+}
+
+// resumeCommand is the command line that resumes the journal at path, ready
+// to paste.
+func resumeCommand(path string) string {
+	cmd := "KIND passwd"
+	if h, err := batch.ReadHeader(path); err == nil {
+		cmd = passwd.CommandFor(h.Kind.String())
+	}
+	return "cpctl " + cmd + " --resume " + output.ShellQuote(path)
 }
