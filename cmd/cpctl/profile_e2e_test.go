@@ -27,6 +27,9 @@ func TestProfileLifecycle(t *testing.T) {
 	if !strings.Contains(r.stderr, e.srv.Fingerprint) || !strings.Contains(r.stderr, "--tls-fingerprint") {
 		t.Fatalf("want fingerprint and flag:\n%s", r.stderr)
 	}
+	if !strings.HasSuffix(r.stderr, "; nothing was sent; profile prod was not saved\n") {
+		t.Errorf("should say the profile was not saved:\n%s", r.stderr)
+	}
 	if _, err := os.Stat(e.cfg); err == nil {
 		t.Error("a failed add saved the profile")
 	}
@@ -41,8 +44,8 @@ func TestProfileLifecycle(t *testing.T) {
 	// A bad token is caught at add time and says it was the credentials.
 	r = e.call("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 3)
-	if !strings.Contains(r.stderr, "credentials") {
-		t.Errorf("should say the credentials failed:\n%s", r.stderr)
+	if want := "cpctl: credentials: WHM API 1 version: authentication failed: Access denied (HTTP 403); profile bad was not saved\n"; !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("should say the credentials failed and the profile was not saved:\n%s\nwant it to end with %q", r.stderr, want)
 	}
 	// A second, token-command profile for the reseller.
 	r = e.call("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
