@@ -448,8 +448,11 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 	if rerr != nil {
 		// The server answered but the body broke off: the call may have run, so never retry.
 		e := &Error{Kind: ErrTransport, Op: out.op, Status: resp.StatusCode, Reason: "unreadable reply", Err: sanitize(rerr), Written: true}
-		if actx.Err() != nil && ctx.Err() == nil {
+		switch {
+		case actx.Err() != nil && ctx.Err() == nil:
 			e.Reason = "timed out after " + c.timeout.String() + " reading the reply"
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			e.Reason = "unreadable reply: the connection closed before the reply was complete"
 		}
 		return rep, true, e
 	}
@@ -505,6 +508,8 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		e.Reason = "cannot resolve host " + dns.Name
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		e.Reason = "cannot connect to " + c.base.Host
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		e.Reason = "the server closed the connection without a reply"
 	default:
 		e.Reason = "request failed"
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -123,13 +124,17 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// goWordsOnly reports an underlying error whose text is Go's own name for a context's end
-// ("context deadline exceeded", "context canceled"): the Reason already says it in words ("timed
-// out after 2m", "cancelled"), and a person reading the line has no use for the jargon. The error
+// goWordsOnly reports an underlying error whose text is only Go's own name for what the Reason
+// already says in words: a context's end ("context deadline exceeded", "context canceled" after
+// "timed out after 2m", "cancelled") or a connection's ("EOF", "unexpected EOF" after "the server
+// closed the connection ..."). A person reading the line has no use for the jargon; the error
 // stays in the chain for errors.Is.
 func goWordsOnly(err error) bool {
-	s := err.Error()
-	return s == context.DeadlineExceeded.Error() || s == context.Canceled.Error()
+	switch err.Error() {
+	case context.DeadlineExceeded.Error(), context.Canceled.Error(), io.EOF.Error(), io.ErrUnexpectedEOF.Error():
+		return true
+	}
+	return false
 }
 
 // usagef is an ErrUsage *Error: the request was refused here and nothing was sent.
