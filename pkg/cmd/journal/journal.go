@@ -111,10 +111,18 @@ func runShow(o *Options) error {
 	}
 	resume := fmt.Sprintf("'cpctl %s --resume %s'", passwd.CommandFor(st.Kind.String()), st.Path)
 	if st.Pending > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows not done: finish with %s\n", st.Pending, resume)
+		rows := "rows"
+		if st.Pending == 1 {
+			rows = "row"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d %s not done: finish with %s\n", st.Pending, rows, resume)
 	}
 	if st.Undelivered > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed rows not delivered: deliver them with %s\n", st.Undelivered, resume)
+		rows := "rows"
+		if st.Undelivered == 1 {
+			rows = "row"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed %s not delivered: deliver them with %s\n", st.Undelivered, rows, resume)
 	}
 	return nil
 }
@@ -200,8 +208,12 @@ func runExport(o *Options) error {
 func (o *Options) noteUndelivered() {
 	st, err := batch.Show(o.Journal)
 	if err == nil && st.Undelivered > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed rows were not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
-			st.Undelivered, o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
+		rows := "rows were"
+		if st.Undelivered == 1 {
+			rows = "row was"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed %s not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
+			st.Undelivered, rows, o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
 	}
 }
 

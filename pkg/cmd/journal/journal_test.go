@@ -30,7 +30,7 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(out.String(), "kind:      account\n") || !strings.Contains(out.String(), "pending:   1\n") {
 		t.Errorf("journal show printed:\n%s", out)
 	}
-	if want := "cpctl: 1 rows not done: finish with 'cpctl account passwd --resume " + journal + "'\n"; errOut.String() != want {
+	if want := "cpctl: 1 row not done: finish with 'cpctl account passwd --resume " + journal + "'\n"; errOut.String() != want {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 

@@ -527,7 +527,7 @@ func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
 	if err != nil {
 		return o.validationErr(err)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s, all valid\n", o.Bulk.From, plural(n, "row"))
 	return nil
 }
 
@@ -613,7 +613,7 @@ func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) 
 	case sel != nil:
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), cfg.Journal)
 	default:
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, cfg.Journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s; journal %s (it holds the new passwords: keep it private)\n", plural(n, "row"), cfg.Journal)
 	}
 	return nil
 }
@@ -634,7 +634,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows are not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", sum.Pending, undeliveredToo(sum), resume)}
+			"%s not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", rowsAre(sum.Pending), undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -680,7 +680,7 @@ func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *outpu
 		})
 		return
 	}
-	fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d succeeded, %d failed", plural(sum.Total, "row"), sum.Succeeded, sum.Failed)
 	if sum.Skipped > 0 {
 		fmt.Fprintf(o.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}

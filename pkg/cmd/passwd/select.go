@@ -658,8 +658,12 @@ func (o *Options) noteSelection(res *resolution) {
 	for i, l := range labels {
 		parts[i] = fmt.Sprintf("%s: %d", l, counts[l])
 	}
-	fmt.Fprintf(w, "cpctl: left out %d special logins, which have no password of their own or the account's (%s); --match NAME takes one by its exact name\n",
-		len(res.left), strings.Join(parts, ", "))
+	which := "which have no password of their own or the account's"
+	if len(res.left) == 1 {
+		which = "which has no password of its own or the account's"
+	}
+	fmt.Fprintf(w, "cpctl: left out %s, %s (%s); --match NAME takes one by its exact name\n",
+		plural(len(res.left), "special login"), which, strings.Join(parts, ", "))
 	if o.Verbose || o.DryRun || o.Bulk.Validate {
 		for _, s := range res.left {
 			fmt.Fprintf(w, "cpctl: left out %s %s (%s): %s\n", s.kind, termsafe.String(s.target), termsafe.String(s.source), s.why)
@@ -693,6 +697,14 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// rowsAre is "1 row is" or "N rows are", for a count that leads a sentence.
+func rowsAre(n int) string {
+	if n == 1 {
+		return "1 row is"
+	}
+	return fmt.Sprintf("%d rows are", n)
 }
 
 // planRows are the selection's rows for the journal's plan: in a mixed run
