@@ -489,12 +489,14 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 	var opErr *net.OpError
 	switch {
 	case errors.As(err, &fm):
-		e.Reason = "certificate does not match the pinned fingerprint"
+		// The reason is the mismatch's own text, both fingerprints in it, once.
+		e.Err = fm
+		e.Reason = fm.Error()
 	case func() bool {
 		u, ok := asUntrusted(err)
 		if ok {
 			e.Err = u
-			e.Reason = "TLS certificate not trusted: " + u.Error()
+			e.Reason = untrustedPrefix + u.Error()
 		}
 		return ok
 	}():

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -189,13 +190,20 @@ type UntrustedCertificateError struct {
 	Err  error
 }
 
+// untrustedPrefix leads the Reason of an *Error for an untrusted certificate.
+const untrustedPrefix = "TLS certificate not trusted: "
+
 // Error says why the certificate was not trusted and, for one that is self-signed or signed by
 // an authority nobody trusts here (which a server's own certificate often is), how to trust it
-// all the same: by pinning its fingerprint.
+// all the same: by pinning its fingerprint. The advice comes whole within MaxReasonRunes, after
+// untrustedPrefix: what the certificate says (its names, its issuer) is cut to the room left,
+// never the fingerprint to pin.
 func (e *UntrustedCertificateError) Error() string {
 	var ua x509.UnknownAuthorityError
 	if e.Cert.SelfSigned || errors.As(e.Err, &ua) {
-		return e.Why() + "; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+		advice := "; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+		room := MaxReasonRunes - utf8.RuneCountInString(untrustedPrefix) - utf8.RuneCountInString(advice) - 1 // 1 for the "…" of a cut
+		return termsafe.Bounded(e.Why(), room) + advice
 	}
 	return e.Why()
 }
@@ -256,5 +264,5 @@ type FingerprintMismatchError struct {
 
 // Error names both fingerprints; they are public data, not secrets.
 func (e *FingerprintMismatchError) Error() string {
-	return fmt.Sprintf("certificate fingerprint mismatch: pinned %s, server presented %s", e.Want, e.Got)
+	return fmt.Sprintf("the certificate does not match the pinned fingerprint (pinned %s, server presented %s)", e.Want, e.Got)
 }
