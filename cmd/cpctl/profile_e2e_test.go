@@ -66,6 +66,21 @@ func TestProfileLifecycle(t *testing.T) {
 	}
 	r = e.call("", "profile", "test", "res")
 	e.wantCode(r, 0)
+	// A pin the certificate does not match: the certificate shown once, and
+	// a short line whose bound cannot cut the pin.
+	wrong := "sha256:" + strings.Repeat("ab", 32)
+	r = e.call("", "profile", "test", "res", "--tls-fingerprint", wrong)
+	e.wantCode(r, 4)
+	if want := "The certificate of " + url + " does not match the pin:\n  subject:     "; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("profile test with a wrong pin: stderr\n%s\nwant it to begin with %q", r.stderr, want)
+	}
+	if want := "\ncpctl: TLS: the certificate of " + url + " (shown above) does not match the pin " + wrong +
+		": the server changed it, or someone is in between; nothing was sent\n"; !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("profile test with a wrong pin: stderr\n%s\nwant it to end with %q", r.stderr, want)
+	}
+	if n := strings.Count(r.stderr, e.srv.Fingerprint); n != 1 {
+		t.Errorf("the certificate's fingerprint %d times:\n%s", n, r.stderr)
+	}
 	r = e.call("", "profile", "use", "res")
 	e.wantCode(r, 0)
 	cfg, _ := config.Load(e.cfg)
