@@ -194,7 +194,7 @@ func TestSecretsCommandFailsThenResume(t *testing.T) {
 	r := e.call("", "account", "passwd", "--from", in, "--generate", "--secrets-command", cmd, "--journal", journal, "-o", "jsonl")
 	e.wantCode(r, 5)
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-	want := fmt.Sprintf("cpctl: 1 changed rows were not delivered by secrets-command (cpctl journal show %s lists them); once it works, deliver them with: cpctl account passwd --resume %s", journal, journal)
+	want := fmt.Sprintf("cpctl: 1 changed row was not delivered by secrets-command (cpctl journal show %s lists them); once it works, deliver them with: cpctl account passwd --resume %s", journal, journal)
 	if lines[len(lines)-1] != want {
 		t.Errorf("last stderr line\n%s\nwant\n%s", lines[len(lines)-1], want)
 	}
@@ -208,7 +208,7 @@ func TestSecretsCommandFailsThenResume(t *testing.T) {
 	r = e.call("", "journal", "show", journal)
 	e.wantCode(r, 0)
 	if !strings.Contains(r.stdout, "not delivered: 1\n") || !strings.Contains(r.stdout, "store: user0005 is locked") ||
-		!strings.Contains(r.stderr, "cpctl: 1 changed rows not delivered: deliver them with 'cpctl account passwd --resume "+journal+"'") {
+		!strings.Contains(r.stderr, "cpctl: 1 changed row not delivered: deliver them with 'cpctl account passwd --resume "+journal+"'") {
 		t.Errorf("journal show:\n%s\n%s", r.stdout, r.stderr)
 	}
 	r = e.call("", "journal", "export", journal, "--undelivered", "--secrets-out", "-")
@@ -220,7 +220,7 @@ func TestSecretsCommandFailsThenResume(t *testing.T) {
 	}
 	r = e.call("", "journal", "export", journal, "--secrets-out", "-")
 	e.wantCode(r, 0)
-	if !strings.Contains(r.stderr, "cpctl: 1 changed rows were not delivered by --secrets-command") {
+	if !strings.Contains(r.stderr, "cpctl: 1 changed row was not delivered by --secrets-command") {
 		t.Errorf("a full export should say rows are not delivered:\n%s", r.stderr)
 	}
 

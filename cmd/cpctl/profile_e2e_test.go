@@ -27,6 +27,9 @@ func TestProfileLifecycle(t *testing.T) {
 	if !strings.Contains(r.stderr, e.srv.Fingerprint) || !strings.Contains(r.stderr, "--tls-fingerprint") {
 		t.Fatalf("want fingerprint and flag:\n%s", r.stderr)
 	}
+	if !strings.HasSuffix(r.stderr, "; nothing was sent; profile prod was not saved\n") {
+		t.Errorf("should say the profile was not saved:\n%s", r.stderr)
+	}
 	if _, err := os.Stat(e.cfg); err == nil {
 		t.Error("a failed add saved the profile")
 	}
@@ -41,8 +44,8 @@ func TestProfileLifecycle(t *testing.T) {
 	// A bad token is caught at add time and says it was the credentials.
 	r = e.call("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "profile", "add", "bad", "--url", url, "--kind", "whm", "--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
 	e.wantCode(r, 3)
-	if !strings.Contains(r.stderr, "credentials") {
-		t.Errorf("should say the credentials failed:\n%s", r.stderr)
+	if want := "cpctl: credentials: WHM API 1 version: authentication failed: Access denied (HTTP 403); profile bad was not saved\n"; !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("should say the credentials failed and the profile was not saved:\n%s\nwant it to end with %q", r.stderr, want)
 	}
 	// A second, token-command profile for the reseller.
 	r = e.call("", "profile", "add", "res", "--url", url, "--kind", "whm", "--auth-user", "res1",
@@ -63,6 +66,21 @@ func TestProfileLifecycle(t *testing.T) {
 	}
 	r = e.call("", "profile", "test", "res")
 	e.wantCode(r, 0)
+	// A pin the certificate does not match: the certificate shown once, and
+	// a short line whose bound cannot cut the pin.
+	wrong := "sha256:" + strings.Repeat("ab", 32)
+	r = e.call("", "profile", "test", "res", "--tls-fingerprint", wrong)
+	e.wantCode(r, 4)
+	if want := "The certificate of " + url + " does not match the pin:\n  subject:     "; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("profile test with a wrong pin: stderr\n%s\nwant it to begin with %q", r.stderr, want)
+	}
+	if want := "\ncpctl: TLS: the certificate of " + url + " (shown above) does not match the pin " + wrong +
+		": the server changed it, or someone is in between; nothing was sent\n"; !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("profile test with a wrong pin: stderr\n%s\nwant it to end with %q", r.stderr, want)
+	}
+	if n := strings.Count(r.stderr, e.srv.Fingerprint); n != 1 {
+		t.Errorf("the certificate's fingerprint %d times:\n%s", n, r.stderr)
+	}
 	r = e.call("", "profile", "use", "res")
 	e.wantCode(r, 0)
 	cfg, _ := config.Load(e.cfg)

@@ -19,7 +19,7 @@ import (
 // ErrIncomplete says that a journal still has rows without a final outcome
 // (never sent, in flight, reply lost, failed locally): the passwords of some
 // accounts are not known yet, and a resume is needed to learn them.
-// ExportSecrets returns it, wrapped with the count, after writing the rows
+// ExportSecrets returns an error that is it (errors.Is), with the count, after writing the rows
 // that are known; WriteSecretsFile refuses to write anything.
 var ErrIncomplete = errors.New("the journal has rows without a final outcome")
 
@@ -121,10 +121,29 @@ func exportSecrets(journalPath string, w io.Writer, undelivered bool) error {
 
 func incomplete(journalPath string, st *journalState) error {
 	if n := st.total - st.succeeded - st.failed; n > 0 {
-		return fmt.Errorf("journal %s: %d rows not final, resume the run to finish them: %w", journalPath, n, ErrIncomplete)
+		return &incompleteError{path: journalPath, n: n}
 	}
 	return nil
 }
+
+// incompleteError is ErrIncomplete with the journal and its count of rows
+// not final. Its text says so once ("journal J: 2 rows are not final yet"):
+// the caller, which knows the command that resumes the journal, says what
+// to do.
+type incompleteError struct {
+	path string
+	n    int
+}
+
+func (e *incompleteError) Error() string {
+	if e.n == 1 {
+		return fmt.Sprintf("journal %s: 1 row is not final yet", e.path)
+	}
+	return fmt.Sprintf("journal %s: %d rows are not final yet", e.path, e.n)
+}
+
+// Is makes errors.Is(err, ErrIncomplete) hold.
+func (e *incompleteError) Is(target error) bool { return target == ErrIncomplete }
 
 // exportAsidePrefix names the files WriteSecretsFile writes before linking
 // them into place.

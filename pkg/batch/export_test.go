@@ -25,7 +25,7 @@ func TestShowInFlightAndEmailExport(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	var out bytes.Buffer
-	if err := ExportSecrets(path, &out); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "2 rows not final") {
+	if err := ExportSecrets(path, &out); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "2 rows are not final yet") {
 		t.Fatalf("export of a partial run: %v, want ErrIncomplete with the count", err)
 	}
 	if want := "address,password\nb@x.example,\"p,b\"\n"; out.String() != want {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -286,7 +287,7 @@ type Header struct {
 func ReadHeader(journalPath string) (Header, error) {
 	f, err := os.Open(journalPath)
 	if err != nil {
-		return Header{}, fmt.Errorf("open journal: %w", err)
+		return Header{}, openErr(journalPath, err)
 	}
 	defer f.Close()
 	var (
@@ -298,10 +299,10 @@ func ReadHeader(journalPath string) (Header, error) {
 		return errStopped
 	})
 	if err != nil && !errors.Is(err, errStopped) {
-		return Header{}, fmt.Errorf("read journal %s: %w", journalPath, err)
+		return Header{}, fmt.Errorf("journal %s: %w", journalPath, err)
 	}
 	if !seen || first.T != recHeader {
-		return Header{}, fmt.Errorf("read journal %s: the first line is not a complete header record", journalPath)
+		return Header{}, noHeader(journalPath)
 	}
 	return headerOf(&first)
 }
@@ -324,8 +325,26 @@ func headerOf(rec *record) (Header, error) {
 	return h, nil
 }
 
-// errDamaged marks a journal that cannot be trusted beyond a torn tail.
-var errDamaged = errors.New("journal damaged")
+// errDamaged marks a journal that cannot be trusted beyond a torn tail. Its text follows
+// the journal's name ("journal J: damaged: ..."), so it does not say "journal" again.
+var errDamaged = errors.New("damaged")
+
+// openErr names the journal that could not be opened once: os.Open's own text ("open
+// PATH: ...") would repeat the verb and the path after the name.
+func openErr(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("journal %s: %w", path, err)
+}
+
+// noHeader is the failure of a file that does not begin with a journal's header: most often
+// not a journal at all (an input file given by mistake), or one whose first write never
+// completed.
+func noHeader(path string) error {
+	return fmt.Errorf("journal %s: no header record: not a cpctl journal, or %w", path, errDamaged)
+}
 
 // scanRecords calls fn for each record of a journal, in order, up to the first
 // line that is incomplete or unreadable (a write cut short by a crash or a
@@ -364,7 +383,7 @@ func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, er
 			if errors.Is(rerr, io.EOF) {
 				return good, false, nil
 			}
-			return good, false, fmt.Errorf("read journal: %w", rerr)
+			return good, false, fmt.Errorf("read: %w", rerr)
 		}
 		off += int64(len(line))
 		complete := line[len(line)-1] == '\n'
@@ -377,7 +396,7 @@ func scanRecords(r io.Reader, fn func(*record) error) (good int64, tail bool, er
 		}
 		good = off
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return good, false, fmt.Errorf("read journal: %w", rerr)
+			return good, false, fmt.Errorf("read: %w", rerr)
 		}
 	}
 }
@@ -957,7 +976,7 @@ func (s *journalState) checkRowKind(rec *record) error {
 func openJournal(path string) (*os.File, *journalState, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open journal: %w", err)
+		return nil, nil, openErr(path, err)
 	}
 	fail := func(err error) (*os.File, *journalState, error) {
 		f.Close()
@@ -965,7 +984,7 @@ func openJournal(path string) (*os.File, *journalState, error) {
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return fail(fmt.Errorf("open journal: %w", err))
+		return fail(openErr(path, err))
 	}
 	if !fi.Mode().IsRegular() {
 		return fail(fmt.Errorf("journal %s is not a regular file", path))
@@ -983,7 +1002,7 @@ func openJournal(path string) (*os.File, *journalState, error) {
 		return fail(fmt.Errorf("journal %s: %w", path, err))
 	}
 	if !st.headerSeen {
-		return fail(fmt.Errorf("journal %s: %w: no header record", path, errDamaged))
+		return fail(noHeader(path))
 	}
 	if !st.planned {
 		return fail(fmt.Errorf("journal %s: the plan was never completed (the input was not fully read), so nothing was sent: start the run again", path))
@@ -1034,7 +1053,7 @@ func removePlanLinks(path string, journal os.FileInfo) {
 func readStateBefore(path string, fn func(*journalState, *record) error) (*journalState, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, openErr(path, err)
 	}
 	defer f.Close()
 	st := &journalState{}
@@ -1050,7 +1069,7 @@ func readStateBefore(path string, fn func(*journalState, *record) error) (*journ
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	if !st.headerSeen {
-		return nil, fmt.Errorf("journal %s: %w: no header record", path, errDamaged)
+		return nil, noHeader(path)
 	}
 	return st, nil
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // errInUse is lockFile's answer when another open file holds the lock.
-var errInUse = errors.New("the journal is in use by another process")
+// It follows the journal's name ("journal J: in use ..."), and says what to do.
+var errInUse = errors.New("in use by another process (a run that has not ended): try again once it has")
 
 // lockWait is how long a resume waits for a journal's lock before it says the
 // journal is in use. A run killed while it was starting a child (a secrets

@@ -18,7 +18,7 @@ func lockFile(f *os.File) error {
 		return errInUse
 	}
 	if err != nil {
-		return fmt.Errorf("lock journal: %w", err)
+		return fmt.Errorf("lock: %w", err)
 	}
 	return nil
 }

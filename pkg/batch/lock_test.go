@@ -27,6 +27,10 @@ func TestResumeLocked(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "in use") {
 			t.Fatalf("err = %v, want in use", err)
 		}
+		// Once, with what to do: not "journal J: the journal is in use".
+		if want := "journal " + path + ": in use by another process (a run that has not ended): try again once it has"; err.Error() != want {
+			t.Errorf("err %q, want %q", err, want)
+		}
 		if waited := time.Since(start); waited < lockWait {
 			t.Errorf("refused after %v, want a wait of %v", waited, lockWait)
 		}

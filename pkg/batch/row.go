@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -164,6 +165,22 @@ func (e *ValidationError) Error() string {
 		fmt.Fprintf(&b, "\n  and %d more", e.More)
 	}
 	return b.String()
+}
+
+// finish puts the errors in input order and makes one error of a row's several (a row
+// found bad when read, and later a duplicate of an earlier one), so that each listed line
+// and the count are rows, not messages.
+func (e *ValidationError) finish() {
+	sort.SliceStable(e.Errors, func(i, j int) bool { return e.Errors[i].Line < e.Errors[j].Line })
+	out := e.Errors[:0]
+	for _, re := range e.Errors {
+		if n := len(out); n > 0 && re.Line > 0 && out[n-1].Line == re.Line {
+			out[n-1].Msg += "; " + re.Msg
+			continue
+		}
+		out = append(out, re)
+	}
+	e.Errors = out
 }
 
 func (e *ValidationError) add(line int, msg string) {

@@ -75,7 +75,7 @@ func scanInput(r io.Reader, kind Kind, opts ValidateOptions, emit func(*Row) err
 		verr.add(d.Line, d.Msg)
 	}
 	if !verr.empty() {
-		sort.SliceStable(verr.Errors, func(i, j int) bool { return verr.Errors[i].Line < verr.Errors[j].Line })
+		verr.finish()
 		return n, &verr
 	}
 	return n, nil
@@ -115,7 +115,7 @@ func scanRows(rows []Row, kind Kind, opts ValidateOptions, emit func(*Row) error
 		verr.add(d.Line, d.Msg)
 	}
 	if !verr.empty() {
-		sort.SliceStable(verr.Errors, func(i, j int) bool { return verr.Errors[i].Line < verr.Errors[j].Line })
+		verr.finish()
 		return len(rows), &verr
 	}
 	return len(rows), nil
@@ -160,7 +160,7 @@ func (v *validator) check(row *Row) string {
 		}
 	}
 	if row.Password == "" && !v.opts.Generate {
-		msgs = append(msgs, "missing password (or generate passwords)")
+		msgs = append(msgs, "missing password (give one, or use --generate)")
 	}
 	// A NUL, CR or escape in a password is almost always a damaged file
 	// (a stray carriage return from another system), and servers and

@@ -96,7 +96,8 @@ func xdgDir(env, home string) string {
 }
 
 // ErrInsecurePermissions is wrapped when a configuration file holding a
-// secret can be read by group or others.
+// secret can be read by group or others. It leads the message, so that the
+// command that fixes it ends the line, as it is pasted.
 var ErrInsecurePermissions = errors.New("insecure permissions")
 
 // Load reads the file at path. A missing file is an empty configuration.
@@ -136,8 +137,8 @@ func checkNotWritable(path string) error {
 		return fmt.Errorf("read config: %w", err)
 	}
 	if perm := st.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("%s is writable by group or others (permissions %04o), and it can name commands cpctl runs; run: chmod go-w %s: %w",
-			path, perm, path, ErrInsecurePermissions)
+		return fmt.Errorf("%w: %s is writable by group or others (permissions %04o), and it can name commands cpctl runs; run: chmod go-w %s",
+			ErrInsecurePermissions, path, perm, path)
 	}
 	dir := filepath.Dir(path)
 	dst, err := os.Stat(dir)
@@ -145,8 +146,8 @@ func checkNotWritable(path string) error {
 		return fmt.Errorf("read config: %w", err)
 	}
 	if perm := dst.Mode().Perm(); perm&0o022 != 0 && dst.Mode()&fs.ModeSticky == 0 {
-		return fmt.Errorf("the directory %s is writable by group or others (permissions %04o), so they can replace %s; run: chmod go-w %s: %w",
-			dir, perm, filepath.Base(path), dir, ErrInsecurePermissions)
+		return fmt.Errorf("%w: the directory %s is writable by group or others (permissions %04o), so they can replace %s; run: chmod go-w %s",
+			ErrInsecurePermissions, dir, perm, filepath.Base(path), dir)
 	}
 	return nil
 }
@@ -163,8 +164,8 @@ func CheckPermissions(path string, f *File) error {
 	}
 	for _, p := range f.Profiles {
 		if p.HasSecret() {
-			return fmt.Errorf("%s holds secrets but its permissions are %04o (group or others can read it); run: chmod 600 %s: %w",
-				path, st.Mode().Perm(), path, ErrInsecurePermissions)
+			return fmt.Errorf("%w: %s holds secrets but its permissions are %04o (group or others can read it); run: chmod 600 %s",
+				ErrInsecurePermissions, path, st.Mode().Perm(), path)
 		}
 	}
 	return nil

@@ -83,7 +83,7 @@ func TestCheckPermissions(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
-			if err != nil && (!errors.Is(err, ErrInsecurePermissions) || !strings.Contains(err.Error(), "chmod 600 "+path)) {
+			if err != nil && (!errors.Is(err, ErrInsecurePermissions) || !strings.HasSuffix(err.Error(), "; run: chmod 600 "+path)) {
 				t.Errorf("error should name the fix: %v", err)
 			}
 		})
@@ -154,8 +154,8 @@ func TestLoadRefusesWritableByOthers(t *testing.T) {
 				return
 			}
 			fix := strings.NewReplacer("FILE", path, "DIR", dir).Replace(tt.wantFix)
-			if err == nil || !errors.Is(err, ErrInsecurePermissions) || !strings.Contains(err.Error(), fix) {
-				t.Errorf("Load = %v, want a refusal naming %q", err, fix)
+			if err == nil || !errors.Is(err, ErrInsecurePermissions) || !strings.HasSuffix(err.Error(), "; run: "+fix) {
+				t.Errorf("Load = %v, want a refusal ending with %q", err, fix)
 			}
 		})
 	}

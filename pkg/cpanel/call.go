@@ -448,8 +448,11 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 	if rerr != nil {
 		// The server answered but the body broke off: the call may have run, so never retry.
 		e := &Error{Kind: ErrTransport, Op: out.op, Status: resp.StatusCode, Reason: "unreadable reply", Err: sanitize(rerr), Written: true}
-		if actx.Err() != nil && ctx.Err() == nil {
+		switch {
+		case actx.Err() != nil && ctx.Err() == nil:
 			e.Reason = "timed out after " + c.timeout.String() + " reading the reply"
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			e.Reason = "unreadable reply: the connection closed before the reply was complete"
 		}
 		return rep, true, e
 	}
@@ -486,12 +489,14 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 	var opErr *net.OpError
 	switch {
 	case errors.As(err, &fm):
-		e.Reason = "certificate does not match the pinned fingerprint"
+		// The reason is the mismatch's own text, both fingerprints in it, once.
+		e.Err = fm
+		e.Reason = fm.Error()
 	case func() bool {
 		u, ok := asUntrusted(err)
 		if ok {
 			e.Err = u
-			e.Reason = "TLS certificate not trusted: " + u.Error()
+			e.Reason = untrustedPrefix + u.Error()
 		}
 		return ok
 	}():
@@ -505,6 +510,8 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		e.Reason = "cannot resolve host " + dns.Name
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		e.Reason = "cannot connect to " + c.base.Host
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		e.Reason = "the server closed the connection without a reply"
 	default:
 		e.Reason = "request failed"
 	}

@@ -1,6 +1,8 @@
 package cpanel
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -262,6 +264,10 @@ func TestErrorText(t *testing.T) {
 		{&Error{Kind: ErrAuth, Op: "WHM API 1 passwd", Status: 403, Reason: "Access denied"}, "WHM API 1 passwd: authentication failed: Access denied (HTTP 403)", 3},
 		{&Error{Kind: ErrTransport, Op: "UAPI Ftp/passwd", Reason: "timed out after 1s", Written: true}, "UAPI Ftp/passwd: timed out after 1s", 4},
 		{&Error{Kind: ErrTransport, Op: "UAPI Ftp/passwd", Reason: "cannot connect to h"}, "UAPI Ftp/passwd: cannot connect to h; nothing was sent", 4},
+		// What transportError makes of a timeout and a Ctrl-C: the words, not Go's names for them.
+		{&Error{Kind: ErrTransport, Op: "WHM API 1 passwd", Reason: "timed out after 2s", Err: context.DeadlineExceeded, Written: true}, "WHM API 1 passwd: timed out after 2s", 4},
+		{&Error{Kind: ErrTransport, Op: "WHM API 1 passwd", Reason: "cancelled", Err: context.Canceled}, "WHM API 1 passwd: cancelled; nothing was sent", 4},
+		{&Error{Kind: ErrTransport, Op: "WHM API 1 passwd", Reason: "request failed", Err: fmt.Errorf("totp-command: %w", context.Canceled)}, "WHM API 1 passwd: request failed: totp-command: context canceled; nothing was sent", 4},
 		{&Error{Kind: ErrUsage, Op: "ftp passwd", Reason: "no user"}, "ftp passwd: no user", 2},
 		{&Error{Kind: ErrRefused, Op: "WHM API 1 passwd", Status: 200, Written: true, Reason: "evil\x1b]0;title\x07\u202ename"}, "WHM API 1 passwd: refused: evil\\x1b]0;title\\x07\\u202ename", 1},
 		{&Error{Kind: ErrRefused, Op: "op", Status: 200, Written: true, Reason: strings.Repeat("é", 400)}, "op: refused: " + strings.Repeat("é", 300) + "…", 1},

@@ -1,12 +1,15 @@
 package cpanel
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cpctl/cpctl/pkg/fate"
 	"github.com/cpctl/cpctl/pkg/termsafe"
@@ -97,7 +100,7 @@ func (e *Error) Error() string {
 	}
 	reason := termsafe.Bounded(e.Reason, MaxReasonRunes)
 	switch {
-	case e.Reason != "" && e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()):
+	case e.Reason != "" && e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()) && !goWordsOnly(e.Err):
 		b.WriteString(reason)
 		b.WriteString(": ")
 		b.WriteString(termsafe.Bounded(e.Err.Error(), MaxReasonRunes))
@@ -121,6 +124,19 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// goWordsOnly reports an underlying error whose text is only Go's own name for what the Reason
+// already says in words: a context's end ("context deadline exceeded", "context canceled" after
+// "timed out after 2m", "cancelled") or a connection's ("EOF", "unexpected EOF" after "the server
+// closed the connection ..."). A person reading the line has no use for the jargon; the error
+// stays in the chain for errors.Is.
+func goWordsOnly(err error) bool {
+	switch err.Error() {
+	case context.DeadlineExceeded.Error(), context.Canceled.Error(), io.EOF.Error(), io.ErrUnexpectedEOF.Error():
+		return true
+	}
+	return false
+}
 
 // usagef is an ErrUsage *Error: the request was refused here and nothing was sent.
 func usagef(op, format string, args ...any) *Error {
@@ -174,13 +190,20 @@ type UntrustedCertificateError struct {
 	Err  error
 }
 
+// untrustedPrefix leads the Reason of an *Error for an untrusted certificate.
+const untrustedPrefix = "TLS certificate not trusted: "
+
 // Error says why the certificate was not trusted and, for one that is self-signed or signed by
 // an authority nobody trusts here (which a server's own certificate often is), how to trust it
-// all the same: by pinning its fingerprint.
+// all the same: by pinning its fingerprint. The advice comes whole within MaxReasonRunes, after
+// untrustedPrefix: what the certificate says (its names, its issuer) is cut to the room left,
+// never the fingerprint to pin.
 func (e *UntrustedCertificateError) Error() string {
 	var ua x509.UnknownAuthorityError
 	if e.Cert.SelfSigned || errors.As(e.Err, &ua) {
-		return e.Why() + "; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+		advice := "; if it is the server's own, pin its fingerprint " + e.Cert.Fingerprint
+		room := MaxReasonRunes - utf8.RuneCountInString(untrustedPrefix) - utf8.RuneCountInString(advice) - 1 // 1 for the "…" of a cut
+		return termsafe.Bounded(e.Why(), room) + advice
 	}
 	return e.Why()
 }
@@ -241,5 +264,5 @@ type FingerprintMismatchError struct {
 
 // Error names both fingerprints; they are public data, not secrets.
 func (e *FingerprintMismatchError) Error() string {
-	return fmt.Sprintf("certificate fingerprint mismatch: pinned %s, server presented %s", e.Want, e.Got)
+	return fmt.Sprintf("the certificate does not match the pinned fingerprint (pinned %s, server presented %s)", e.Want, e.Got)
 }

@@ -11,10 +11,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +79,12 @@ func TestTLSVerification(t *testing.T) {
 				t.Errorf("FingerprintMismatchError present=%v, want %v (%v)", got, tt.mismatch, err)
 			} else if got && (fm.Got != pin || fm.Want != wrong) {
 				t.Errorf("mismatch %+v", fm)
+			}
+			// Said once, both fingerprints whole: not "certificate does not match the pinned
+			// fingerprint: certificate fingerprint mismatch: ...".
+			if want := "WHM API 1 version: the certificate does not match the pinned fingerprint (pinned " + wrong +
+				", server presented " + pin + "); nothing was sent"; tt.mismatch && err.Error() != want {
+				t.Errorf("error %q, want %q", err, want)
 			}
 			if n := len(f.requests()) - before; n != 0 {
 				t.Errorf("the server got %d requests through a refused TLS connection", n)
@@ -150,24 +158,41 @@ func TestCertificateReasons(t *testing.T) {
 	caTmpl := base(4, "Evil \x1b[2J CA")
 	caTmpl.IsCA = true
 	_, caCert, caKey := certFor(t, caTmpl, nil, nil)
+	// Whoever presents a certificate chooses its names and its issuer's: long ones must not
+	// crowd the fingerprint to pin out of the bounded line.
+	manyNames := base(7, "many")
+	manyNames.IPAddresses = nil
+	for i := range 40 {
+		manyNames.DNSNames = append(manyNames.DNSNames, fmt.Sprintf("host%02d.a-rather-long-name.example.com", i))
+	}
+	longCATmpl := base(8, strings.Repeat("Long Issuer Name ", 12))
+	longCATmpl.IsCA = true
+	_, longCA, longCAKey := certFor(t, longCATmpl, nil, nil)
+	pinAdvice := regexp.MustCompile(`; if it is the server's own, pin its fingerprint sha256:[0-9a-f]{64}; nothing was sent$`)
 	tests := []struct {
-		name string
-		tmpl *x509.Certificate
-		ca   bool
-		want string
+		name   string
+		tmpl   *x509.Certificate
+		ca     bool
+		longCA bool
+		want   string
 	}{
-		{"expired", expired, false, "the certificate expired on 2025-03-04 05:06 UTC"},
-		{"not yet valid", future, false, "the certificate is not valid until " + future.NotBefore.UTC().Format("2006-01-02 15:04 UTC")},
-		{"wrong host", wrongHost, false, `the certificate is for whm.example.com, evil\x1b]0;pwned\x07.example.net, not for 127.0.0.1`},
-		{"self-signed", base(5, "self"), false, "the certificate is self-signed; if it is the server's own, pin its fingerprint sha256:"},
-		{"unknown authority", base(6, "leaf"), true, `the certificate is signed by an unknown authority (CN=Evil \x1b[2J CA); if it is the server's own, pin its fingerprint sha256:`},
+		{"expired", expired, false, false, "the certificate expired on 2025-03-04 05:06 UTC"},
+		{"not yet valid", future, false, false, "the certificate is not valid until " + future.NotBefore.UTC().Format("2006-01-02 15:04 UTC")},
+		{"wrong host", wrongHost, false, false, `the certificate is for whm.example.com, evil\x1b]0;pwned\x07.example.net, not for 127.0.0.1`},
+		{"self-signed", base(5, "self"), false, false, "the certificate is self-signed; if it is the server's own, pin its fingerprint sha256:"},
+		{"unknown authority", base(6, "leaf"), true, false, `the certificate is signed by an unknown authority (CN=Evil \x1b[2J CA); if it is the server's own, pin its fingerprint sha256:`},
+		{"self-signed for many other names", manyNames, false, false, "the certificate is for host00.a-rather-long-name.example.com, "},
+		{"unknown authority with a long name", base(9, "leaf"), true, true, "the certificate is signed by an unknown authority (CN=Long Issuer Name "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var tlsCert tls.Certificate
-			if tc.ca {
+			switch {
+			case tc.longCA:
+				tlsCert, _, _ = certFor(t, tc.tmpl, longCA, longCAKey)
+			case tc.ca:
 				tlsCert, _, _ = certFor(t, tc.tmpl, caCert, caKey)
-			} else {
+			default:
 				tlsCert, _, _ = certFor(t, tc.tmpl, nil, nil)
 			}
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -189,6 +214,10 @@ func TestCertificateReasons(t *testing.T) {
 			}
 			if n := strings.Count(e.Error(), "sha256:"); n > 1 {
 				t.Errorf("the fingerprint %d times in %q", n, e.Error())
+			}
+			// Pinnable (self-signed, or an unknown authority): the advice ends the line, whole.
+			if strings.Contains(e.Error(), "pin its fingerprint") && !pinAdvice.MatchString(e.Error()) {
+				t.Errorf("the pin advice is cut: %q", e.Error())
 			}
 		})
 	}

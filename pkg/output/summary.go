@@ -69,7 +69,7 @@ type SummaryInput struct {
 // of cpctl's stderr; untrusted text (messages, targets) is made safe.
 func Summary(w io.Writer, in SummaryInput) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d rows: %d succeeded, %d failed", in.Total, in.Succeeded, in.Failed)
+	fmt.Fprintf(&b, "%s: %d succeeded, %d failed", rows(in.Total), in.Succeeded, in.Failed)
 	if in.Skipped > 0 {
 		fmt.Fprintf(&b, " (%d finished in an earlier run)", in.Skipped)
 	}
@@ -89,7 +89,7 @@ func Summary(w io.Writer, in SummaryInput) error {
 		if in.Interrupted {
 			why = "not done (interrupted)"
 		}
-		lines = append(lines, fmt.Sprintf("%d rows %s", in.Pending, why))
+		lines = append(lines, rows(in.Pending)+" "+why)
 	}
 	if in.Failures != nil && in.Failures.Len() > 0 && in.Failures.more == 0 {
 		lines = append(lines, "every failure: cpctl journal show "+journal)
@@ -101,6 +101,14 @@ func Summary(w io.Writer, in SummaryInput) error {
 		return fmt.Errorf("output: summary: %w", err)
 	}
 	return nil
+}
+
+// rows is "1 row" or "N rows".
+func rows(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
 }
 
 // maxTargetColumn bounds the aligned target column of the failure lines, so

@@ -111,10 +111,18 @@ func runShow(o *Options) error {
 	}
 	resume := fmt.Sprintf("'cpctl %s --resume %s'", passwd.CommandFor(st.Kind.String()), st.Path)
 	if st.Pending > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows not done: finish with %s\n", st.Pending, resume)
+		rows := "rows"
+		if st.Pending == 1 {
+			rows = "row"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d %s not done: finish with %s\n", st.Pending, rows, resume)
 	}
 	if st.Undelivered > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed rows not delivered: deliver them with %s\n", st.Undelivered, resume)
+		rows := "rows"
+		if st.Undelivered == 1 {
+			rows = "row"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed %s not delivered: deliver them with %s\n", st.Undelivered, rows, resume)
 	}
 	return nil
 }
@@ -187,9 +195,10 @@ func runExport(o *Options) error {
 	}
 	switch {
 	case errors.Is(err, batch.ErrIncomplete):
-		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w", err)}
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w; finish the run with: %s, then export again", err, resumeCommand(o.Journal))}
 	case err != nil:
-		return cmdutil.Usagef("journal: %w", err)
+		// batch's errors already name the journal.
+		return cmdutil.Usagef("%w", err)
 	}
 	return nil
 }
@@ -199,7 +208,21 @@ func runExport(o *Options) error {
 func (o *Options) noteUndelivered() {
 	st, err := batch.Show(o.Journal)
 	if err == nil && st.Undelivered > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed rows were not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
-			st.Undelivered, o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
+		rows := "rows were"
+		if st.Undelivered == 1 {
+			rows = "row was"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed %s not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
+			st.Undelivered, rows, o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
 	}
+}
+
+// resumeCommand is the command line that resumes the journal at path, ready
+// to paste.
+func resumeCommand(path string) string {
+	cmd := "KIND passwd"
+	if h, err := batch.ReadHeader(path); err == nil {
+		cmd = passwd.CommandFor(h.Kind.String())
+	}
+	return "cpctl " + cmd + " --resume " + output.ShellQuote(path)
 }

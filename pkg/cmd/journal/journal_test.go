@@ -30,7 +30,7 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(out.String(), "kind:      account\n") || !strings.Contains(out.String(), "pending:   1\n") {
 		t.Errorf("journal show printed:\n%s", out)
 	}
-	if want := "cpctl: 1 rows not done: finish with 'cpctl account passwd --resume " + journal + "'\n"; errOut.String() != want {
+	if want := "cpctl: 1 row not done: finish with 'cpctl account passwd --resume " + journal + "'\n"; errOut.String() != want {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 
@@ -38,6 +38,11 @@ func TestRun(t *testing.T) {
 	err := Run(o)
 	if cmdutil.ExitCode(err) != cmdutil.ExitPartial || !strings.Contains(err.Error(), "partial export") {
 		t.Fatalf("export of a pending row: %v (exit %d), want a partial export (exit 5)", err, cmdutil.ExitCode(err))
+	}
+	// Said once, with the command that finishes the run.
+	if want := "partial export: journal " + journal + ": 1 row is not final yet; finish the run with: cpctl account passwd --resume " +
+		output.ShellQuote(journal) + ", then export again"; err.Error() != want {
+		t.Errorf("export of a pending row: %q, want %q", err, want)
 	}
 	if data, err := os.ReadFile(o.SecretsOut); err != nil || strings.Contains(string(data), "Pass-2026") {
 		t.Errorf("the partial export is missing or holds a password never set (%v):\n%s", err, data)

@@ -51,3 +51,28 @@ func TestAnnotateKeepsThePinWhole(t *testing.T) {
 		}
 	}
 }
+
+// A pinned certificate that changed is said whole, both fingerprints and
+// what it means, for an ordinary host name and a very long one alike: the
+// one-line error is bounded to cpanel.MaxReasonRunes, and what gets cut is
+// the host's name, never the fingerprints or the explanation.
+func TestAnnotateMismatchWhole(t *testing.T) {
+	const (
+		pinned = "sha256:3f9e504e1801f2f28e17af6912154a82cbf0134d3ed3af35fc08a860d187d1a4"
+		got    = "sha256:9a41c7d2e0b35f6a8c1d4e7f2b9a0c3d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"
+	)
+	for _, host := range []string{"203.0.113.5", "server1.example.com", "whm-07.shared-hosting.datacenter-east.example.com",
+		strings.Repeat("x", 60) + "." + strings.Repeat("y", 60) + ".example"} {
+		tgt := &cmdutil.Target{Profile: config.Profile{URL: "https://" + host + ":2087"}}
+		err := annotate(&cpanel.Error{Kind: cpanel.ErrTransport, Op: "WHM API 1 passwd", Reason: "x",
+			Err: &cpanel.FingerprintMismatchError{Want: pinned, Got: got}}, tgt)
+		msg := err.Error()
+		want := " does not match the pin (pinned " + pinned + ", got " + got + "): the server changed it, or someone is in between; nothing was sent"
+		if !strings.HasSuffix(msg, want) || !strings.HasPrefix(msg, "TLS: the certificate of ") {
+			t.Errorf("%s: %q\ndoes not end with %q", host, msg, want)
+		}
+		if cmdutil.ExitCode(err) != cmdutil.ExitTransport {
+			t.Errorf("%s: exit %d, want %d", host, cmdutil.ExitCode(err), cmdutil.ExitTransport)
+		}
+	}
+}

@@ -164,9 +164,10 @@ func (o *Options) meta(profile string) map[string]string {
 }
 
 // restore takes the run's settings back from a journal's meta.
-func (o *Options) restore(m map[string]string) (profile string, err error) {
+func (o *Options) restore(journal string, m map[string]string) (profile string, err error) {
 	if Kind(m[metaKind]) != o.Kind {
-		return "", cmdutil.Usagef("that journal is a %s run: resume it with 'cpctl %s --resume'", m[metaKind], CommandFor(m[metaKind]))
+		return "", cmdutil.Usagef("journal %s belongs to another command: resume it with: cpctl %s --resume %s",
+			journal, CommandFor(m[metaKind]), output.ShellQuote(journal))
 	}
 	o.API, o.Owner = m[metaAPI], m[metaOwner]
 	o.DBPassUpdate, o.NoDBPassUpdate = m[metaDBPass] == "1", m[metaDBPass] == "0"
@@ -483,7 +484,7 @@ func (o *Options) bulkStart() (journal, defProfile string, err error) {
 		if err != nil {
 			return "", "", cmdutil.Usagef("--resume: %w", err)
 		}
-		defProfile, err = o.restore(h.Meta)
+		defProfile, err = o.restore(o.Bulk.Resume, h.Meta)
 		return o.Bulk.Resume, defProfile, err
 	}
 	names, err := o.ProfileNames()
@@ -526,7 +527,7 @@ func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
 	if err != nil {
 		return o.validationErr(err)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d rows, all valid\n", o.Bulk.From, n)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s, all valid\n", o.Bulk.From, plural(n, "row"))
 	return nil
 }
 
@@ -569,9 +570,19 @@ func (o *Options) bulkRun(ctx context.Context, cfg batch.RunConfig, defProfile s
 	}
 	sum, err := o.resume(ctx, cfg.Journal, cfg)
 	if err != nil {
-		return sum, cfg.Journal, deliveryNeeded(fmt.Errorf("bulk run: %w (journal %s)", err, cfg.Journal), cfg.Journal)
+		return sum, cfg.Journal, deliveryNeeded(runErr(err, cfg.Journal), cfg.Journal)
 	}
 	return sum, cfg.Journal, nil
+}
+
+// runErr says which journal a run that could not go on was running: most of
+// batch's errors name it already ("journal J: in use by another process"),
+// and naming it again would say it twice.
+func runErr(err error, journal string) error {
+	if strings.Contains(err.Error(), "journal "+journal) {
+		return fmt.Errorf("bulk run: %w", err)
+	}
+	return fmt.Errorf("bulk run: %w (journal %s)", err, journal)
 }
 
 // plan writes a fresh run's plan into its journal: the selected rows, or
@@ -602,7 +613,7 @@ func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) 
 	case sel != nil:
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), cfg.Journal)
 	default:
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows; journal %s (it holds the new passwords: keep it private)\n", n, cfg.Journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s; journal %s (it holds the new passwords: keep it private)\n", plural(n, "row"), cfg.Journal)
 	}
 	return nil
 }
@@ -623,7 +634,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%d rows are not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", sum.Pending, undeliveredToo(sum), resume)}
+			"%s not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", rowsAre(sum.Pending), undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -669,7 +680,7 @@ func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *outpu
 		})
 		return
 	}
-	fmt.Fprintf(o.IO.ErrOut, "cpctl: %d rows: %d succeeded, %d failed", sum.Total, sum.Succeeded, sum.Failed)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d succeeded, %d failed", plural(sum.Total, "row"), sum.Succeeded, sum.Failed)
 	if sum.Skipped > 0 {
 		fmt.Fprintf(o.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}
@@ -783,13 +794,17 @@ func (o *Options) validationErr(err error) error {
 	if !errors.As(err, &ve) {
 		return &cmdutil.UsageError{Err: err}
 	}
+	if len(ve.Errors) == 1 && ve.Errors[0].Line <= 0 && ve.More == 0 {
+		// The input as a whole (an empty file), not a row: one line says it.
+		return cmdutil.Usagef("%s; nothing was sent", ve.Errors[0].Msg)
+	}
 	for _, re := range ve.Errors {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: line %d: %s\n", re.Line, re.Msg)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s\n", re.Error())
 	}
 	if ve.More > 0 {
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
-	return cmdutil.Usagef("%d invalid rows in the input; nothing was sent", len(ve.Errors)+ve.More)
+	return cmdutil.Usagef("%s in the input; nothing was sent", plural(len(ve.Errors)+ve.More, "invalid row"))
 }
 
 // execRow changes one row's password; it never returns the password in

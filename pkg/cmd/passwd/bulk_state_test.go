@@ -103,3 +103,22 @@ func runBulkToFailingStdout(t *testing.T, format, input string) (*deliverEnv, *O
 	o.Password.Generate, o.Bulk.From, o.Bulk.Journal = true, in, filepath.Join(e.dir, "run.journal")
 	return e, o, runBulk(context.Background(), o)
 }
+
+// A run that could not go on names its journal once: batch's errors mostly
+// name it already, the others get it added.
+func TestRunErrNamesTheJournalOnce(t *testing.T) {
+	const j = "/var/lib/rotate/run.journal"
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("journal %s: in use by another process (a run that has not ended): try again once it has", j),
+			"bulk run: journal " + j + ": in use by another process (a run that has not ended): try again once it has"},
+		{errors.New("write: no space left on device"), "bulk run: write: no space left on device (journal " + j + ")"},
+	}
+	for _, tt := range tests {
+		if got := runErr(tt.err, j).Error(); got != tt.want {
+			t.Errorf("runErr(%q) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}

@@ -150,7 +150,7 @@ func (o *Options) printDeliveryEnd(sum batch.Summary) {
 	if sum.DeliveryStopped {
 		o.note(fmt.Sprintf("%s failed %d times in a row: no more deliveries in this run", whatDelivers, batch.MaxDeliveryFailures))
 	}
-	o.note(fmt.Sprintf("%d new passwords delivered by %s in this run; %d rows not delivered", sum.Delivered, whatDelivers, sum.Undelivered))
+	o.note(fmt.Sprintf("%s delivered by %s in this run; %s not delivered", plural(sum.Delivered, "new password"), whatDelivers, plural(sum.Undelivered, "row")))
 }
 
 // undeliveredToo is what a message about unsettled rows adds when rows
@@ -158,6 +158,9 @@ func (o *Options) printDeliveryEnd(sum batch.Summary) {
 func undeliveredToo(sum batch.Summary) string {
 	if sum.Undelivered == 0 {
 		return ""
+	}
+	if sum.Undelivered == 1 {
+		return ", and 1 changed row is not delivered"
 	}
 	return fmt.Sprintf(", and %d changed rows are not delivered", sum.Undelivered)
 }
@@ -170,11 +173,19 @@ func (o *Options) deliveryEnd(sum batch.Summary, journal string) error {
 	}
 	if sum.Interrupted {
 		return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
-			"interrupted with %d changed rows not delivered; resume with: %s", sum.Undelivered, o.resumeCommand(journal))}
+			"interrupted with %s not delivered; resume with: %s", plural(sum.Undelivered, "changed row"), o.resumeCommand(journal))}
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf(
-		"%d changed rows were not delivered by %s (cpctl journal show %s lists them); once it works, deliver them with: %s",
-		sum.Undelivered, whatDelivers, output.ShellQuote(journal), o.resumeCommand(journal))}
+		"%s not delivered by %s (cpctl journal show %s lists them); once it works, deliver them with: %s",
+		changedRowsWere(sum.Undelivered), whatDelivers, output.ShellQuote(journal), o.resumeCommand(journal))}
+}
+
+// changedRowsWere is "1 changed row was" or "N changed rows were".
+func changedRowsWere(n int) string {
+	if n == 1 {
+		return "1 changed row was"
+	}
+	return fmt.Sprintf("%d changed rows were", n)
 }
 
 func (o *Options) resumeCommand(journal string) string {

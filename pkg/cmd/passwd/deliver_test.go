@@ -215,12 +215,12 @@ func TestSecretsCommandBulkResume(t *testing.T) {
 	if cmdutil.ExitCode(err) != cmdutil.ExitPartial {
 		t.Fatalf("exit %d (%v), want 5\n%s", cmdutil.ExitCode(err), err, e.err)
 	}
-	want := "1 changed rows were not delivered by secrets-command (cpctl journal show " + journal + " lists them); once it works, deliver them with: cpctl account passwd --resume " + journal
+	want := "1 changed row was not delivered by secrets-command (cpctl journal show " + journal + " lists them); once it works, deliver them with: cpctl account passwd --resume " + journal
 	if err.Error() != want {
 		t.Errorf("error\n%s\nwant\n%s", err, want)
 	}
 	if !strings.Contains(e.err.String(), "cpctl: user0003 (line 5) not delivered: secrets-command failed: exit status 1: store refused\n") ||
-		!strings.Contains(e.err.String(), "cpctl: 5 new passwords delivered by secrets-command in this run; 1 rows not delivered\n") {
+		!strings.Contains(e.err.String(), "cpctl: 5 new passwords delivered by secrets-command in this run; 1 row not delivered\n") {
 		t.Errorf("stderr:\n%s", e.err)
 	}
 	if strings.Contains(e.out.String(), `"password"`) {

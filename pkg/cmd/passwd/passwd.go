@@ -463,12 +463,33 @@ func checkStrength(o *Options, p *plan, password string, min int) error {
 		return nil
 	}
 	if o.Force {
-		o.warnf("the password scores %d, below the server's minimum of %d for %s; sending it anyway (--force)", score, min, p.app())
+		o.warnf("the password scores %d, below the server's minimum of %d for %s passwords; sending it anyway (--force)", score, min, kindWords(p.kind))
 		return nil
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
 		"the new password scores %d, below the server's minimum of %d for %s passwords; nothing was sent (use a stronger one, --generate, or --force to send it anyway)",
-		score, min, p.app())}
+		score, min, kindWords(p.kind))}
+}
+
+// kindWords names a kind of password as a person says it. The server's
+// own name for the minimum's class ("passwd", "virtual") is jargon in a
+// message: "the minimum of 50 for passwd passwords".
+func kindWords(k Kind) string {
+	switch k {
+	case Account:
+		return "account"
+	case FTP:
+		return "FTP"
+	case Email:
+		return "mail"
+	case WebDisk:
+		return "Web Disk"
+	case MySQL:
+		return "MySQL"
+	case PostgreSQL:
+		return "PostgreSQL"
+	}
+	return string(k)
 }
 
 // writeSecretsOut creates FILE exclusively with mode 0600 and writes the

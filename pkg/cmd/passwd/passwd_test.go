@@ -105,7 +105,7 @@ func TestMetaRoundTrip(t *testing.T) {
 	o.Password.SimpleCharset = true
 	m := o.meta("prod")
 	r := &Options{Kind: FTP}
-	profile, err := r.restore(m)
+	profile, err := r.restore("run.journal", m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +113,13 @@ func TestMetaRoundTrip(t *testing.T) {
 		r.Password.Length != 24 || !r.Password.SimpleCharset || r.SecretsOut != "/tmp/x.csv" {
 		t.Errorf("restored %+v", r)
 	}
-	if _, err := (&Options{Kind: Email}).restore(m); err == nil {
-		t.Error("an ftp journal resumed as email")
+	// Refused, with the command line that resumes it: its command and its path.
+	_, err = (&Options{Kind: Email}).restore("/var/lib/my runs/x.journal", m)
+	if want := "journal /var/lib/my runs/x.journal belongs to another command: resume it with: cpctl ftp passwd --resume '/var/lib/my runs/x.journal'"; err == nil || err.Error() != want {
+		t.Errorf("an ftp journal resumed as email: %v, want %q", err, want)
+	}
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("exit %d, want %d", cmdutil.ExitCode(err), cmdutil.ExitUsage)
 	}
 }
 

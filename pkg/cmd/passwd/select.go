@@ -408,10 +408,10 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 	list, err := r.l.ListAccounts(ctx, opts)
 	if err != nil && r.owner != "" && refused(err) {
 		// listaccts refuses a search that finds nothing ("No accounts found.").
-		return nil, "", fmt.Errorf("%s: %w", source, ownerNotFound(r.owner, err))
+		return nil, "", listingErr("accounts", ownerNotFound(r.owner, err))
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", source, err)
+		return nil, "", listingErr("accounts", err)
 	}
 	// listaccts' search is a regular expression by default: only exact
 	// names count.
@@ -427,9 +427,16 @@ func (r *resolver) accounts(ctx context.Context, accountRows bool) ([]account, s
 	}
 	slices.SortFunc(out, func(a, b account) int { return strings.Compare(a.user, b.user) })
 	if r.owner != "" && len(out) == 0 {
-		return nil, "", fmt.Errorf("%s: %w", source, ownerNotFound(r.owner, nil))
+		return nil, "", listingErr("accounts", ownerNotFound(r.owner, nil))
 	}
 	return out, source, nil
+}
+
+// listingErr says which listing failed, in words: the error itself names
+// the API function (its Op), which the row's source name would repeat
+// ("Ftp/list_ftp of bob: UAPI Ftp/list_ftp: ...").
+func listingErr(what string, err error) error {
+	return fmt.Errorf("listing %s: %w", what, err)
 }
 
 // ownerNotFound is the refusal of an --owner that listaccts does not list:
@@ -467,7 +474,11 @@ func (r *resolver) list(ctx context.Context, kind Kind, owner string) ([]picked,
 		rows = append(rows, p)
 	}
 	fail := func(err error) ([]picked, []special, error) {
-		return nil, nil, fmt.Errorf("%s: %w", source, err)
+		what := string(kind) + " of " + owner
+		if !r.whm {
+			what = string(kind)
+		}
+		return nil, nil, listingErr(what, err)
 	}
 	switch kind {
 	case FTP:
@@ -647,8 +658,12 @@ func (o *Options) noteSelection(res *resolution) {
 	for i, l := range labels {
 		parts[i] = fmt.Sprintf("%s: %d", l, counts[l])
 	}
-	fmt.Fprintf(w, "cpctl: left out %d special logins, which have no password of their own or the account's (%s); --match NAME takes one by its exact name\n",
-		len(res.left), strings.Join(parts, ", "))
+	which := "which have no password of their own or the account's"
+	if len(res.left) == 1 {
+		which = "which has no password of its own or the account's"
+	}
+	fmt.Fprintf(w, "cpctl: left out %s, %s (%s); --match NAME takes one by its exact name\n",
+		plural(len(res.left), "special login"), which, strings.Join(parts, ", "))
 	if o.Verbose || o.DryRun || o.Bulk.Validate {
 		for _, s := range res.left {
 			fmt.Fprintf(w, "cpctl: left out %s %s (%s): %s\n", s.kind, termsafe.String(s.target), termsafe.String(s.source), s.why)
@@ -682,6 +697,14 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// rowsAre is "1 row is" or "N rows are", for a count that leads a sentence.
+func rowsAre(n int) string {
+	if n == 1 {
+		return "1 row is"
+	}
+	return fmt.Sprintf("%d rows are", n)
 }
 
 // planRows are the selection's rows for the journal's plan: in a mixed run

@@ -117,8 +117,15 @@ func TestSelectionRunOwnerAlone(t *testing.T) {
 	if !s.srv.Sim.CheckPassword("bob", simulator.SampleBobPassword) {
 		t.Error("the account's password changed")
 	}
-	if !strings.Contains(s.err.String(), "cpctl: left out 1 special logins, which have no password of their own or the account's (main FTP login: 1)") {
-		t.Errorf("stderr:\n%s", s.err)
+	// One of each, said in the singular.
+	for _, want := range []string{
+		"cpctl: left out 1 special login, which has no password of its own or the account's (main FTP login: 1)",
+		"cpctl: 1 target selected; journal ",
+		"cpctl: 1 row: 1 succeeded, 0 failed\n",
+	} {
+		if !strings.Contains(s.err.String(), want) {
+			t.Errorf("stderr:\n%s\nwant %q in it", s.err, want)
+		}
 	}
 	if strings.Contains(s.err.String(), "left out ftp bob") {
 		t.Errorf("special logins listed without -v:\n%s", s.err)

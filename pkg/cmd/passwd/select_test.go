@@ -288,11 +288,15 @@ func TestResolveSelectionErrors(t *testing.T) {
 		wantCalls []string // calls that must have been made (a subset)
 	}{
 		{name: "an unknown owner", kinds: []Kind{Account}, given: true, owner: "nobody", code: cmdutil.ExitRefused,
-			msg: "no account nobody among the accounts this profile may see"},
+			msg: "listing accounts: WHM API 1 listaccts: refused: no account nobody among the accounts this profile may see"},
+		// The listing is named once: in words, then by the error's own API function.
+		{name: "an unknown owner's FTP logins", kinds: []Kind{FTP}, given: true, owner: "nobody", code: cmdutil.ExitRefused,
+			fail: map[string]error{"ftp nobody": &cpanel.Error{Kind: cpanel.ErrRefused, Op: "UAPI Ftp/list_ftp", Status: 200, Reason: "User parameter is invalid or was not supplied"}},
+			msg:  "listing ftp of nobody: UAPI Ftp/list_ftp: refused: User parameter is invalid or was not supplied; nothing was changed"},
 		{name: "a domain nobody owns", kinds: []Kind{Email}, given: true, sel: Selection{Domain: "nowhere.example"}, code: cmdutil.ExitRefused,
 			msg: "no account owns nowhere.example"},
 		{name: "another reseller's account", kinds: []Kind{FTP}, given: true, owner: "bob", reseller: true, code: cmdutil.ExitAuth,
-			msg: "Ftp/list_ftp of bob: UAPI: authentication failed: Access denied"},
+			msg: "listing ftp of bob: UAPI: authentication failed: Access denied"},
 		{name: "a refused listing of a kind asked for", kinds: []Kind{PostgreSQL}, given: true, owner: "bob",
 			refuse: map[string]string{"postgresql *": "PostgreSQL is not installed."}, code: cmdutil.ExitRefused, msg: "PostgreSQL is not installed."},
 		{name: "a lost reply stops the selection", kinds: []Kind{Email}, given: true, sel: Selection{All: true},
@@ -311,7 +315,7 @@ func TestResolveSelectionErrors(t *testing.T) {
 				"postgresql of bob: left out: the server refused to list them: PostgreSQL is not installed.",
 			}},
 		{name: "but not a lost reply", kinds: RotationOrder, owner: "bob", fail: map[string]error{"mysql bob": lost}, code: cmdutil.ExitTransport,
-			msg: "Mysql/list_users of bob: UAPI: "},
+			msg: "listing mysql of bob: UAPI: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

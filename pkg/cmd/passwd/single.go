@@ -313,9 +313,12 @@ func annotate(err error, t *cmdutil.Target) error {
 	}
 	var fm *cpanel.FingerprintMismatchError
 	if errors.As(err, &fm) {
-		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS",
-			Reason: fmt.Sprintf("the certificate of %s does not match the pinned fingerprint (pinned %s, got %s): the server changed its certificate or someone is in between",
-				serverName(t.Profile.URL), fm.Want, fm.Got)}
+		// Whole within the bound too: both fingerprints and what they
+		// mean; only a very long host name is cut.
+		prefix := "the certificate of "
+		rest := fmt.Sprintf(" does not match the pin (pinned %s, got %s): the server changed it, or someone is in between", fm.Want, fm.Got)
+		room := max(cpanel.MaxReasonRunes-utf8.RuneCountInString(prefix)-utf8.RuneCountInString(rest)-1, 20)
+		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: prefix + termsafe.Bounded(serverName(t.Profile.URL), room) + rest}
 	}
 	return err
 }

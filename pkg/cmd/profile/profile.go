@@ -229,7 +229,9 @@ func runAdd(ctx context.Context, d *Deps, o *addOptions, name string) error {
 			return err
 		}
 		if err := checkProfile(ctx, d, t, p); err != nil {
-			return err
+			// Said, because a script goes on to use the profile: the
+			// next command would fail with "no profile named ...".
+			return fmt.Errorf("%w; profile %s was not saved", err, name)
 		}
 	}
 	cfg.Profiles[name] = p
