@@ -508,8 +508,12 @@ func (c *Client) transportError(ctx, actx context.Context, op string, err error)
 		e.Err = context.DeadlineExceeded
 	case errors.As(err, &dns):
 		e.Reason = "cannot resolve host " + dns.Name
+		if dns.Err != "" {
+			e.Err = &briefError{text: dns.Err, err: inner}
+		}
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		e.Reason = "cannot connect to " + c.base.Host
+		e.Err = &briefError{text: rootText(opErr), err: inner}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		e.Reason = "the server closed the connection without a reply"
 	default:

@@ -125,6 +125,30 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// briefError shows only the cause of a network failure ("connection refused", "no such
+// host"), which the Reason's words ("cannot connect to HOST:PORT") leave out: Go's own text
+// repeats the address and names the system call ("dial tcp HOST:PORT: connect: connection
+// refused"). It unwraps to the whole error, for errors.As and errors.Is.
+type briefError struct {
+	text string
+	err  error
+}
+
+func (b *briefError) Error() string { return b.text }
+func (b *briefError) Unwrap() error { return b.err }
+
+// rootText is the text of the innermost error err wraps: the cause without the layers that
+// name the operation and the address.
+func rootText(err error) string {
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return err.Error()
+		}
+		err = inner
+	}
+}
+
 // goWordsOnly reports an underlying error whose text is only Go's own name for what the Reason
 // already says in words: a context's end ("context deadline exceeded", "context canceled" after
 // "timed out after 2m", "cancelled") or a connection's ("EOF", "unexpected EOF" after "the server
