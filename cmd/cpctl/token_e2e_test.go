@@ -83,10 +83,28 @@ func TestTokenListCreateRevoke(t *testing.T) {
 	if !strings.Contains(r.stderr, "is the token profile whm uses") {
 		t.Errorf("revoking the token in use: %s", r.stderr)
 	}
+	// A mistyped name: the server would answer success for it, so the
+	// command fails before revoking anything, the real name included.
+	r = e.call("", "token", "revoke", "ci-1", "ci-l")
+	e.wantCode(r, 1)
+	if !strings.Contains(r.stderr, "has no token named ci-l: nothing was revoked") || !e.srv.Sim.CheckToken("whm", "root", tok) {
+		t.Errorf("a mistyped name: token still works %v, stderr: %s", e.srv.Sim.CheckToken("whm", "root", tok), r.stderr)
+	}
 	r = e.call("", "token", "revoke", "ci-1")
 	e.wantCode(r, 0)
 	if e.srv.Sim.CheckToken("whm", "root", tok) {
 		t.Error("a revoked token still works")
+	}
+	if !strings.Contains(r.stderr, "Revoked ci-1") {
+		t.Errorf("revoke: %s", r.stderr)
+	}
+	// Run again: the token is gone, which --ignore-not-found accepts.
+	r = e.call("", "token", "revoke", "ci-1")
+	e.wantCode(r, 1)
+	r = e.call("", "token", "revoke", "ci-1", "--ignore-not-found")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stderr, "No token named ci-1") || strings.Contains(r.stderr, "Revoked") {
+		t.Errorf("revoke --ignore-not-found of a revoked token: %s", r.stderr)
 	}
 
 	r = e.call("", "token", "create", "saved", "--save-to-profile", "whm-saved")

@@ -65,6 +65,9 @@ type Options struct {
 	Names []string
 	// Force allows revoking the token the profile itself uses.
 	Force bool
+	// IgnoreNotFound lets revoke succeed for names the server does not
+	// list (a revocation run again).
+	IgnoreNotFound bool
 	// AllProfiles rotates the token of every token profile.
 	AllProfiles bool
 	// OldName names the profile's current token where the server cannot
@@ -141,6 +144,7 @@ NAME is up to 50 letters, digits, - and _, unique among the login's tokens.
 		},
 	}
 	revoke.Flags().BoolVar(&ro.Force, "force", false, "revoke even the token the profile itself uses")
+	revoke.Flags().BoolVar(&ro.IgnoreNotFound, "ignore-not-found", false, "succeed for a name the server does not list (a revocation run again), revoking the others")
 
 	rto := &Options{Verb: "rotate"}
 	rotate := &cobra.Command{
@@ -473,12 +477,16 @@ func revoke(ctx context.Context, o *Options, s *session) error {
 	if own && !o.Force {
 		return cmdutil.Usagef("%s is the token profile %s uses: revoking it locks the profile out (use 'cpctl token rotate', or --force)", using, s.target.DisplayName())
 	}
-	if err := s.client.RevokeTokens(ctx, o.Names...); err != nil {
+	names, err := listed(ctx, o, s)
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	if err := s.client.RevokeTokens(ctx, names...); err != nil {
 		return err
 	}
 	if own {
 		// The profile's own token is gone: nothing can check afterwards.
-		fmt.Fprintf(o.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(o.Names, ", "), s.target.DisplayName())
+		fmt.Fprintf(o.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(names, ", "), s.target.DisplayName())
 		return nil
 	}
 	// Success is the server no longer listing them, whatever it answered.
@@ -487,12 +495,41 @@ func revoke(ctx context.Context, o *Options, s *session) error {
 		return fmt.Errorf("revoked, but the check that followed failed: %w", err)
 	}
 	for _, t := range tokens {
-		if slices.Contains(o.Names, t.Name) {
+		if slices.Contains(names, t.Name) {
 			return fmt.Errorf("the server still lists token %s after revoking it", termsafe.Bounded(t.Name, 64))
 		}
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Revoked %s\n", strings.Join(o.Names, ", "))
+	fmt.Fprintf(o.IO.ErrOut, "Revoked %s\n", strings.Join(names, ", "))
 	return nil
+}
+
+// listed returns the names to revoke that the server lists. The server
+// answers success for a name it does not have, so without this look-up a
+// mistyped name would read "Revoked" while the leaked token kept working: a
+// name it does not list fails the command before anything is revoked,
+// unless --ignore-not-found.
+func listed(ctx context.Context, o *Options, s *session) ([]string, error) {
+	tokens, err := s.client.ListTokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the tokens before revoking: %w", err)
+	}
+	var have, missing []string
+	for _, n := range o.Names {
+		if slices.ContainsFunc(tokens, func(t cpanel.APIToken) bool { return t.Name == n }) {
+			have = append(have, n)
+		} else {
+			missing = append(missing, termsafe.Bounded(n, 64))
+		}
+	}
+	switch {
+	case len(missing) > 0 && !o.IgnoreNotFound:
+		return nil, &cmdutil.ExitError{Code: cmdutil.ExitRefused, Err: fmt.Errorf(
+			"%s has no token named %s: nothing was revoked (cpctl token list shows the names; --ignore-not-found revokes the others)",
+			s.target.DisplayName(), strings.Join(missing, ", "))}
+	case len(missing) > 0:
+		fmt.Fprintf(o.IO.ErrOut, "No token named %s; nothing to revoke for it\n", strings.Join(missing, ", "))
+	}
+	return have, nil
 }
 
 // dryRun says what the command would do and sends nothing: a rotation or

@@ -33,6 +33,7 @@ func TestNewCmdToken(t *testing.T) {
 		{args: []string{"create", "ci", "--save-to-profile", "prod2"}, want: Options{Verb: "create", Name: "ci", SaveToProfile: "prod2"}},
 		{args: []string{"create"}, wantErr: true},
 		{args: []string{"revoke", "a", "b", "--force"}, want: Options{Verb: "revoke", Names: []string{"a", "b"}, Force: true}},
+		{args: []string{"revoke", "a", "--ignore-not-found"}, want: Options{Verb: "revoke", Names: []string{"a"}, IgnoreNotFound: true}},
 		{args: []string{"revoke"}, wantErr: true},
 		{args: []string{"rotate", "--all-profiles", "--expires", "30d", "--old-name", "x"}, want: Options{Verb: "rotate", AllProfiles: true, Expires: "30d", OldName: "x"}},
 		{args: []string{"rotate", "extra"}, wantErr: true},
