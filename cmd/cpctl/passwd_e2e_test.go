@@ -228,6 +228,24 @@ func TestDryRunAndVerbose(t *testing.T) {
 	if !strings.Contains(r.stdout, "POST") || !strings.Contains(r.stdout, "passwd") || !strings.Contains(r.stdout, "redacted") {
 		t.Errorf("dry run should show the redacted request:\n%s", r.stdout)
 	}
+	// With -o json (jsonl, yaml) stdout is in the format asked for: a list of
+	// the requests, which a script can read.
+	r = e.call(newPass+"\n", "account", "passwd", "bob", "--password-stdin", "--dry-run", "-o", "json")
+	e.wantCode(r, 0)
+	e.noSecrets(r, newPass)
+	var reqs []struct {
+		Method, URL, Body string
+		Headers           map[string]string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &reqs); err != nil || len(reqs) != 1 {
+		t.Fatalf("--dry-run -o json: %v\n%s", err, r.stdout)
+	}
+	if q := reqs[0]; q.Method != "POST" || !strings.HasSuffix(q.URL, "/json-api/passwd?api.version=1") || q.Body != "user=bob&password=<redacted>" || q.Headers["Authorization"] != "<redacted>" {
+		t.Errorf("--dry-run -o json: %+v", q)
+	}
+	if e.srv.Sim.Stats().Requests != before {
+		t.Error("--dry-run sent a request")
+	}
 	r = e.call(newPass+"\n", "-v", "email", "passwd", "info@bob.example", "--owner", "bob", "--password-stdin")
 	e.wantCode(r, 0)
 	e.noSecrets(r, newPass)

@@ -350,12 +350,36 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: dry run: OWNER stands for %s, looked up when the change is made\n", p.ownerWhat())
 	}
 	_, _ = send(ctx, c, o, p, password, oldPassword)
-	w := o.IO.Out
-	for _, x := range previews {
-		cmdutil.WriteRequest(w, x.Method, x.URL, x.RequestHeader, x.RequestBody)
+	if err := writeDryRun(o, previews); err != nil {
+		return err
 	}
 	fmt.Fprintln(o.IO.ErrOut, "cpctl: dry run: nothing was sent")
 	return nil
+}
+
+// writeDryRun prints the requests a dry run stopped: as HTTP text, or with
+// -o json, jsonl or yaml as a list of cmdutil.DryRequest, so that stdout is
+// in the format asked for.
+func writeDryRun(o *Options, previews []cpanel.Exchange) error {
+	fm, err := o.OutputFormat()
+	if err != nil {
+		return err
+	}
+	if fm == output.Table {
+		for _, x := range previews {
+			cmdutil.WriteRequest(o.IO.Out, x.Method, x.URL, x.RequestHeader, x.RequestBody)
+		}
+		return nil
+	}
+	reqs := make([]cmdutil.DryRequest, len(previews))
+	for i, x := range previews {
+		reqs[i] = cmdutil.NewDryRequest(x.Method, x.URL, x.RequestHeader, x.RequestBody)
+	}
+	pr, err := o.Printer()
+	if err != nil {
+		return err
+	}
+	return pr.Value(reqs)
 }
 
 // errDryRun stops a dry run's request at the transport.

@@ -561,6 +561,7 @@ func dryRun(o *Options) error {
 	default:
 		what = "rotate the API token of " + target + ": create a new one, prove it, store it, revoke the old one"
 	}
-	fmt.Fprintf(o.IO.Out, "dry run: would %s; nothing sent\n", what)
+	// On stderr, as every dry run's note: stdout keeps to the output format.
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: dry run: would %s; nothing sent\n", what)
 	return nil
 }

@@ -213,8 +213,11 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.out.String(); got != "dry run: would rotate the API token of profile whm's login: create a new one, prove it, store it, revoke the old one; nothing sent\n" {
-		t.Errorf("stdout %q", got)
+	if got := e.err.String(); got != "cpctl: dry run: would rotate the API token of profile whm's login: create a new one, prove it, store it, revoke the old one; nothing sent\n" {
+		t.Errorf("stderr %q", got)
+	}
+	if got := e.out.String(); got != "" {
+		t.Errorf("stdout %q, want nothing: it keeps to the output format", got)
 	}
 	if n := e.srv.Sim.Stats().Requests; n != 0 {
 		t.Errorf("%d requests sent", n)
