@@ -376,8 +376,10 @@ func TestTimeout(t *testing.T) {
 	if !errors.As(err, &e) || e.Kind != ErrTransport || !strings.Contains(e.Reason, "timed out") {
 		t.Fatalf("want timeout transport error, got %v", err)
 	}
-	if len(f.requests()) != 1 {
-		t.Errorf("a timed-out POST was repeated: %d requests", len(f.requests()))
+	// Under load the 100 ms can run out in the TLS handshake, before the
+	// request reached the server: none then, and never two.
+	if n := len(f.requests()); n > 1 {
+		t.Errorf("%d requests seen: a timed-out POST is never repeated", n)
 	}
 }
 
