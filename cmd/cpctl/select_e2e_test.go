@@ -148,6 +148,13 @@ func TestSelectResellerSeesItsOwn(t *testing.T) {
 	if got := e.listing(r); len(got) != 1 || got[0].Source != "listaccts owner=res1" || got[0].Target != "alice" {
 		t.Errorf("--reseller res1: %+v", got)
 	}
+	// A mistyped reseller: the server lists nothing, as for a reseller
+	// without accounts; the line says where to check the name.
+	r = e.call("", "rotate", "--reseller", "res9", "--kinds", "account")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stderr, "the server lists no account owned by res9 (is the name right?") {
+		t.Errorf("--reseller res9: %s", r.stderr)
+	}
 	if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
 		t.Errorf("%d passwords changed", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 	"io"
 	"net/http"
 	"os"
@@ -322,7 +323,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			return o.printSelection(sel)
 		}
 		if len(sel.rows) == 0 {
-			fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", o.Select.describe(o.Owner))
+			o.nothingSelected(sel)
 			return nil
 		}
 	} else if o.Bulk.Validate {
@@ -395,6 +396,19 @@ func runBulk(ctx context.Context, o *Options) error {
 		}
 	}
 	return err
+}
+
+// nothingSelected says that a selection found nothing to change. A reseller
+// that owns no account is most often a mistyped name (the server lists
+// nothing either way), so that line says where to check it.
+func (o *Options) nothingSelected(sel *resolution) {
+	what := o.Select.describe(o.Owner)
+	if sel.accounts == 0 && o.Select.Reseller != "" {
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: the server lists no account owned by %s (is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed\n",
+			what, termsafe.String(o.Select.Reseller))
+		return
+	}
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", what)
 }
 
 // checkBulkFlags refuses what a bulk run cannot take, before anything is read.
