@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,4 +242,38 @@ func (w wireTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	body := `{"data":{"version":"11.126.0.5"},"metadata":{"command":"version","reason":"OK","result":1,"version":1}}`
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+}
+
+// TestLogRedactsTheSessionInHeaders: a login's reply carries the cpsess token in its Location
+// header too (with the JSON body's security_token, or alone on a redirect); no field of any
+// logged exchange holds it.
+func TestLogRedactsTheSessionInHeaders(t *testing.T) {
+	const pw = "L0gin-Secret-pw"
+	token := regexp.MustCompile(`cpsess[0-9]`)
+	for _, login := range []string{"both", "location", "redirect", "absolute"} {
+		t.Run(login, func(t *testing.T) {
+			ss := newSessionServer(t, pw)
+			ss.login = login
+			var x exchanges
+			cfg := ss.config(KindCPanel, AuthSession, "bob", pw)
+			cfg.Logger = x.log
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.FTPPasswd(context.Background(), UAPI, "", "ftp", "", "N3w-Secret-pw"); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.Close(context.Background())
+			exs := x.list()
+			if len(exs) < 3 || !strings.HasSuffix(exs[0].URL, "/login/?login_only=1") || exs[0].ResponseHeader.Get("Location") == "" {
+				t.Fatalf("want a login whose reply has a Location, the call and the logout; logged %v", x.summary())
+			}
+			for _, ex := range exs {
+				if all := fmt.Sprintf("%+v", ex); token.MatchString(all) {
+					t.Errorf("a cpsess token in the logged exchange:\n%s", all)
+				}
+			}
+		})
+	}
 }

@@ -12,7 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-// redactHeader copies h with every credential-bearing header's values replaced.
+// redactHeader copies h with every credential-bearing header's values replaced, and a cpsess
+// token hidden in any other: a login's reply carries the session in its Location too.
 func redactHeader(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for k, vs := range h {
@@ -24,7 +25,11 @@ func redactHeader(h http.Header) http.Header {
 			}
 			out[k] = r
 		default:
-			out[k] = append([]string(nil), vs...)
+			r := make([]string, len(vs))
+			for i, v := range vs {
+				r[i] = redactCpsess(v)
+			}
+			out[k] = r
 		}
 	}
 	return out
