@@ -95,7 +95,7 @@ func TestTokenListCreateRevoke(t *testing.T) {
 	if e.srv.Sim.CheckToken("whm", "root", tok) {
 		t.Error("a revoked token still works")
 	}
-	if !strings.Contains(r.stderr, "Revoked ci-1") {
+	if !strings.Contains(r.stderr, "cpctl: revoked ci-1") {
 		t.Errorf("revoke: %s", r.stderr)
 	}
 	// Run again: the token is gone, which --ignore-not-found accepts.
@@ -103,7 +103,7 @@ func TestTokenListCreateRevoke(t *testing.T) {
 	e.wantCode(r, 1)
 	r = e.call("", "token", "revoke", "ci-1", "--ignore-not-found")
 	e.wantCode(r, 0)
-	if !strings.Contains(r.stderr, "No token named ci-1") || strings.Contains(r.stderr, "Revoked") {
+	if !strings.Contains(r.stderr, "cpctl: no token named ci-1") || strings.Contains(r.stderr, "cpctl: revoked") {
 		t.Errorf("revoke --ignore-not-found of a revoked token: %s", r.stderr)
 	}
 
@@ -394,7 +394,7 @@ func TestTokenRotateKilled(t *testing.T) {
 			}
 			r := e.run("", "-p", "cmd", "token", "rotate")
 			e.wantCode(r, 0)
-			if tc.step != "" && !strings.Contains(r.stderr, "Resuming the rotation of profile cmd after step \""+tc.step+"\"") {
+			if tc.step != "" && !strings.Contains(r.stderr, "cpctl: resuming the rotation of profile cmd after step \""+tc.step+"\"") {
 				t.Errorf("no resume message: %s", r.stderr)
 			}
 			b, _ = os.ReadFile(tokFile)

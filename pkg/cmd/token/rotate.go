@@ -239,7 +239,7 @@ func (r *rotation) start(ctx context.Context, o *Options, out *outcome) error {
 				r.jpath, r.j.User, r.j.Server, r.name)
 		}
 		r.resumed = true
-		r.say("Resuming the rotation of profile %s after step %q", r.name, r.j.Step)
+		r.say("cpctl: resuming the rotation of profile %s after step %q", r.name, r.j.Step)
 	} else if err := r.begin(ctx, o); err != nil {
 		return err
 	}

@@ -416,7 +416,7 @@ func create(ctx context.Context, o *Options, p *output.Printer, s *session, name
 		if err := saveNewProfile(&o.Deps, name, o.SaveToProfile, nt); err != nil {
 			return fmt.Errorf("token %s was created but not saved (%w); revoke it: cpctl token revoke %s", o.Name, err, o.Name)
 		}
-		fmt.Fprintf(o.IO.ErrOut, "Created token %s and saved it in profile %s\n", o.Name, o.SaveToProfile)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: created token %s and saved it in profile %s\n", o.Name, o.SaveToProfile)
 		return nil
 	}
 	out := struct {
@@ -429,7 +429,7 @@ func create(ctx context.Context, o *Options, p *output.Printer, s *session, name
 		return p.Value(out)
 	}
 	fmt.Fprintln(o.IO.Out, nt.Token)
-	fmt.Fprintf(o.IO.ErrOut, "Created token %s; it is shown only this once.\n", o.Name)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: created token %s; it is shown only this once\n", o.Name)
 	return nil
 }
 
@@ -486,7 +486,7 @@ func revoke(ctx context.Context, o *Options, s *session) error {
 	}
 	if own {
 		// The profile's own token is gone: nothing can check afterwards.
-		fmt.Fprintf(o.IO.ErrOut, "Revoked %s, including the token profile %s uses\n", strings.Join(names, ", "), s.target.DisplayName())
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: revoked %s, including the token profile %s uses\n", strings.Join(names, ", "), s.target.DisplayName())
 		return nil
 	}
 	// Success is the server no longer listing them, whatever it answered.
@@ -499,7 +499,7 @@ func revoke(ctx context.Context, o *Options, s *session) error {
 			return fmt.Errorf("the server still lists token %s after revoking it", termsafe.Bounded(t.Name, 64))
 		}
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Revoked %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: revoked %s\n", strings.Join(names, ", "))
 	return nil
 }
 
@@ -527,7 +527,7 @@ func listed(ctx context.Context, o *Options, s *session) ([]string, error) {
 			"%s has no token named %s: nothing was revoked (cpctl token list shows the names; --ignore-not-found revokes the others)",
 			s.target.DisplayName(), strings.Join(missing, ", "))}
 	case len(missing) > 0:
-		fmt.Fprintf(o.IO.ErrOut, "No token named %s; nothing to revoke for it\n", strings.Join(missing, ", "))
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: no token named %s; nothing to revoke for it\n", strings.Join(missing, ", "))
 	}
 	return have, nil
 }

@@ -280,3 +280,32 @@ func TestRotateNowhereToStore(t *testing.T) {
 		t.Errorf("results %v", got)
 	}
 }
+
+// Every message the token commands write on stderr starts with "cpctl:", as
+// docs/scripting.md promises scripts that tell cpctl's lines from their own:
+// the confirmations of create and revoke included.
+func TestMessagesStartWithCpctl(t *testing.T) {
+	e := newSimEnv(t)
+	for _, args := range [][]string{
+		{"create", "ci-1"},
+		{"create", "ci-2", "--save-to-profile", "ci"},
+		{"revoke", "ci-1"},
+		{"revoke", "ci-1", "ci-2", "--ignore-not-found"},
+	} {
+		e.err.Reset()
+		cmd := NewCmdToken(e.f, nil)
+		cmd.SetArgs(args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("token %s: %v", strings.Join(args, " "), err)
+		}
+		lines := strings.Split(strings.TrimSuffix(e.err.String(), "\n"), "\n")
+		if len(lines) == 0 || lines[0] == "" {
+			t.Fatalf("token %s: nothing said on stderr", strings.Join(args, " "))
+		}
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "cpctl: ") {
+				t.Errorf("token %s: stderr line %q does not start with \"cpctl: \"", strings.Join(args, " "), l)
+			}
+		}
+	}
+}
