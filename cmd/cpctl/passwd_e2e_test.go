@@ -254,6 +254,25 @@ func TestDryRunAndVerbose(t *testing.T) {
 	}
 }
 
+// A dry run needs no credentials (it sends nothing), and shows the target
+// whatever its name: the stand-in for the missing secret is hidden in the
+// preview like a real one, so it must not be a word a name can hold
+// ("unset" hid the account "sunset").
+func TestDryRunWithoutCredentialsShowsTheTarget(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	r := e.callEnv([]string{"CPCTL_URL=" + e.srv.WHMURL, "CPCTL_KIND=whm", "CPCTL_TLS_FINGERPRINT=" + e.srv.Fingerprint},
+		newPass+"\n", "account", "passwd", "sunset", "--password-stdin", "--dry-run", "-o", "json")
+	e.wantCode(r, 0)
+	e.noSecrets(r, newPass)
+	var reqs []struct{ Body string }
+	if err := json.Unmarshal([]byte(r.stdout), &reqs); err != nil || len(reqs) != 1 {
+		t.Fatalf("--dry-run -o json: %v\n%s", err, r.stdout)
+	}
+	if want := "user=sunset&password=<redacted>"; reqs[0].Body != want {
+		t.Errorf("previewed body %q, want %q", reqs[0].Body, want)
+	}
+}
+
 func TestNoConfigCI(t *testing.T) {
 	// A CI step: no config file, just the URL and the token in the environment.
 	e := newEnv(t, nil, simulator.Options{})

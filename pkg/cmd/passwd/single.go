@@ -332,7 +332,11 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 		return err
 	}
 	if cc.Secret == "" {
-		cc.Secret = "unset"
+		// The client wants a secret, and the log hides any value that holds
+		// the client's own: one character is shorter than any secret it
+		// hides, so the stand-in hides nothing of the preview (a word such
+		// as "unset" hid the account "sunset").
+		cc.Secret = "-"
 	}
 	var previews []cpanel.Exchange
 	cc.Logger = func(x cpanel.Exchange) { previews = append(previews, x) }
