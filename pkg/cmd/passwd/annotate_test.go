@@ -22,31 +22,47 @@ func TestAnnotateKeepsThePinWhole(t *testing.T) {
 		many[i] = fmt.Sprintf("host%d.evil.example", i)
 	}
 	tests := []struct {
-		name string
-		err  *cpanel.UntrustedCertificateError
+		name  string
+		err   *cpanel.UntrustedCertificateError
+		words string // the fault's first words, kept whatever else is cut
 	}{
 		{"self-signed", &cpanel.UntrustedCertificateError{Cert: cpanel.CertInfo{Fingerprint: fp, Subject: "CN=server1.example.com,O=Unknown", SelfSigned: true},
-			Err: x509.UnknownAuthorityError{}}},
+			Err: x509.UnknownAuthorityError{}}, "the certificate is self-signed"},
 		{"other names", &cpanel.UntrustedCertificateError{Cert: cpanel.CertInfo{Fingerprint: fp, Subject: "CN=" + strings.Repeat("x", 500)},
-			Err: x509.HostnameError{Certificate: &x509.Certificate{DNSNames: many}, Host: "203.0.113.5"}}},
+			Err: x509.HostnameError{Certificate: &x509.Certificate{DNSNames: many}, Host: "203.0.113.5"}}, "the certificate is for host0"},
 	}
+	// A host name of a shared-hosting farm's length leaves less room, and a
+	// very long one (or a long profile name in the advice) must be cut
+	// rather than the advice.
+	hosts := []string{"203.0.113.5", "whm-07.shared-hosting.datacenter-east.example.com",
+		strings.Repeat("x", 60) + "." + strings.Repeat("y", 60) + ".example"}
 	for _, tc := range tests {
-		for _, profile := range []string{"", "prod"} {
-			tgt := &cmdutil.Target{Name: profile, Profile: config.Profile{URL: "https://203.0.113.5:2087"}}
-			err := annotate(&cpanel.Error{Kind: cpanel.ErrTransport, Op: "WHM API 1 passwd", Reason: "TLS certificate not trusted", Err: tc.err}, tgt)
-			msg := err.Error()
-			if n := strings.Count(msg, fp); n != 1 {
-				t.Errorf("%s, profile %q: the fingerprint %d times in %q", tc.name, profile, n, msg)
-			}
-			want := "pin it: --tls-fingerprint " + fp + " (or CPCTL_TLS_FINGERPRINT); nothing was sent"
-			if profile != "" {
-				want = "pin it: cpctl profile test prod (at a terminal), or --tls-fingerprint " + fp + "; nothing was sent"
-			}
-			if !strings.HasSuffix(msg, want) {
-				t.Errorf("%s, profile %q: %q does not end with %q", tc.name, profile, msg, want)
-			}
-			if cmdutil.ExitCode(err) != cmdutil.ExitTransport {
-				t.Errorf("%s: exit %d, want %d", tc.name, cmdutil.ExitCode(err), cmdutil.ExitTransport)
+		for _, host := range hosts {
+			for _, profile := range []string{"", "prod", "customer-shared-hosting-east-07"} {
+				tgt := &cmdutil.Target{Name: profile, Profile: config.Profile{URL: "https://" + host + ":2087"}}
+				err := annotate(&cpanel.Error{Kind: cpanel.ErrTransport, Op: "WHM API 1 passwd", Reason: "TLS certificate not trusted", Err: tc.err}, tgt)
+				msg := err.Error()
+				if n := strings.Count(msg, fp); n != 1 {
+					t.Errorf("%s, %s, profile %q: the fingerprint %d times in %q", tc.name, host, profile, n, msg)
+				}
+				want := "pin it: --tls-fingerprint " + fp + " (or CPCTL_TLS_FINGERPRINT); nothing was sent"
+				if profile != "" {
+					want = "pin it: cpctl profile test " + profile + " (at a terminal), or --tls-fingerprint " + fp + "; nothing was sent"
+				}
+				if !strings.HasSuffix(msg, want) || !strings.HasPrefix(msg, "TLS: the certificate of ") {
+					t.Errorf("%s, %s, profile %q: %q\ndoes not end with %q", tc.name, host, profile, msg, want)
+				}
+				// An ordinary host stays whole, and the certificate's fault
+				// keeps its first words at least.
+				if host == hosts[0] && !strings.Contains(msg, " of "+host+":2087 is not trusted: ") {
+					t.Errorf("%s, %s, profile %q: the host is cut in %q", tc.name, host, profile, msg)
+				}
+				if !strings.Contains(msg, " is not trusted: "+tc.words) {
+					t.Errorf("%s, %s, profile %q: the certificate's fault %q is cut in %q", tc.name, host, profile, tc.words, msg)
+				}
+				if cmdutil.ExitCode(err) != cmdutil.ExitTransport {
+					t.Errorf("%s: exit %d, want %d", tc.name, cmdutil.ExitCode(err), cmdutil.ExitTransport)
+				}
 			}
 		}
 	}

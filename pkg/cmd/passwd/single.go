@@ -300,16 +300,20 @@ func annotate(err error, t *cmdutil.Target) error {
 		if t.Name != "" {
 			how = fmt.Sprintf("cpctl profile test %s (at a terminal), or --tls-fingerprint %s", t.Name, uc.Cert.Fingerprint)
 		}
-		// The advice comes whole: what the certificate says is cut to
-		// the room the line has left, never the fingerprint to pin.
-		prefix := fmt.Sprintf("the certificate of %s is not trusted: ", serverName(t.Profile.URL))
+		// The advice comes whole: the host and what the certificate says
+		// share the room the line has left after it, and are cut to it
+		// (the host to leave the certificate's words their first
+		// minWhy runes); never the fingerprint to pin.
 		suffix := "; if it is the server's own certificate, pin it: " + how
 		why := uc.Why()
 		if uc.Cert.Subject != "" {
 			why += " (subject " + termsafe.Bounded(uc.Cert.Subject, 80) + ")"
 		}
-		room := max(cpanel.MaxReasonRunes-utf8.RuneCountInString(prefix)-utf8.RuneCountInString(suffix)-1, 40) // 1 for the "…" of a cut
-		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: prefix + termsafe.Bounded(why, room) + suffix}
+		const minWhy, minHost = 30, 20                                                                            // "the certificate is self-signed"
+		room := cpanel.MaxReasonRunes - utf8.RuneCountInString("the certificate of  is not trusted: "+suffix) - 2 // 2 for the "…" of two cuts
+		host := termsafe.Bounded(serverName(t.Profile.URL), max(room-minWhy, minHost))
+		why = termsafe.Bounded(why, max(room-utf8.RuneCountInString(host), minWhy))
+		return &cpanel.Error{Kind: cpanel.ErrTransport, Op: "TLS", Reason: "the certificate of " + host + " is not trusted: " + why + suffix}
 	}
 	var fm *cpanel.FingerprintMismatchError
 	if errors.As(err, &fm) {
