@@ -260,6 +260,52 @@ func TestValidationErrorCap(t *testing.T) {
 	}
 }
 
+// TestValidationErrorCountsRowsPastTheCap: a row bad in two ways (a fault
+// found when read, and a duplicate found at the end) is one row in the
+// count whether or not it is among the rows listed.
+func TestValidationErrorCountsRowsPastTheCap(t *testing.T) {
+	tests := []struct {
+		name   string
+		rows   int  // rows after the header, each without a password
+		same   bool // all for the same user: each after the first also a duplicate
+		listed int
+		more   int
+	}{
+		{"distinct users", 150, false, maxReportedErrors, 50},
+		{"one user, few rows", 40, true, 40, 0},
+		{"one user, many rows", 150, true, maxReportedErrors, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("user,password\n")
+			for i := range tt.rows {
+				user := fmt.Sprintf("u%d", i)
+				if tt.same {
+					user = "bob"
+				}
+				fmt.Fprintf(&b, "%s,\n", user)
+			}
+			_, err := Validate(strings.NewReader(b.String()), KindAccount, ValidateOptions{})
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v", err)
+			}
+			if len(ve.Errors) != tt.listed || ve.More != tt.more {
+				t.Errorf("%d rows listed + %d more, want %d + %d", len(ve.Errors), ve.More, tt.listed, tt.more)
+			}
+			if want := fmt.Sprintf("%d invalid rows\n", tt.rows); !strings.HasPrefix(ve.Error(), want) {
+				t.Errorf("message begins %q, want %q", strings.SplitN(ve.Error(), "\n", 2)[0], want)
+			}
+			for i, re := range ve.Errors {
+				if re.Line != i+2 {
+					t.Fatalf("listed row %d is line %d, want %d: the first rows in input order", i, re.Line, i+2)
+				}
+			}
+		})
+	}
+}
+
 func TestParseRate(t *testing.T) {
 	tests := []struct {
 		in      string

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -147,6 +148,15 @@ const maxReportedErrors = 100
 type ValidationError struct {
 	Errors []RowError
 	More   int
+
+	// bad marks each line found bad so far, a bit per line (an eighth of a
+	// byte a row, whatever the file's size): a row's second fault (a
+	// duplicate, found once the whole input is read) then joins its first
+	// rather than counting as one more row.
+	bad []uint64
+	// listed counts the rows in Errors (a row of several faults has several
+	// entries until finish joins them).
+	listed int
 }
 
 func (e *ValidationError) Error() string {
@@ -183,9 +193,26 @@ func (e *ValidationError) finish() {
 	e.Errors = out
 }
 
+// add records a fault of the row at line (0 or less: of the input as a whole).
 func (e *ValidationError) add(line int, msg string) {
-	if len(e.Errors) < maxReportedErrors {
+	if line > 0 {
+		w, bit := line/64, uint64(1)<<(line%64)
+		if w < len(e.bad) && e.bad[w]&bit != 0 {
+			// A row already counted: listed with its first fault if
+			// that is, left out with it if not.
+			if slices.ContainsFunc(e.Errors, func(re RowError) bool { return re.Line == line }) {
+				e.Errors = append(e.Errors, RowError{Line: line, Msg: msg})
+			}
+			return
+		}
+		if w >= len(e.bad) {
+			e.bad = append(e.bad, make([]uint64, w+1-len(e.bad))...)
+		}
+		e.bad[w] |= bit
+	}
+	if e.listed < maxReportedErrors {
 		e.Errors = append(e.Errors, RowError{Line: line, Msg: msg})
+		e.listed++
 		return
 	}
 	e.More++
