@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cpctl/cpctl/pkg/termsafe"
 	"io"
 	"net/http"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/pace"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/secret/strength"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // BulkOptions are the flags of a bulk run.
