@@ -403,12 +403,19 @@ func runBulk(ctx context.Context, o *Options) error {
 // nothing either way), so that line says where to check it.
 func (o *Options) nothingSelected(sel *resolution) {
 	what := o.Select.describe(o.Owner)
-	if sel.accounts == 0 && o.Select.Reseller != "" {
+	if o.resellerOwnsNothing(sel) {
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: the server lists no account owned by %s (is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed\n",
 			what, termsafe.String(o.Select.Reseller))
 		return
 	}
 	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", what)
+}
+
+// resellerOwnsNothing reports a --reseller selection that found no account:
+// the server lists none for a reseller without accounts and for a name that
+// is no reseller alike.
+func (o *Options) resellerOwnsNothing(sel *resolution) bool {
+	return sel.accounts == 0 && o.Select.Reseller != ""
 }
 
 // checkBulkFlags refuses what a bulk run cannot take, before anything is read.

@@ -686,6 +686,12 @@ func (o *Options) printSelection(res *resolution) error {
 	if err := pr.Table([]string{"KIND", "TARGET", "OWNER", "SOURCE"}, rows); err != nil {
 		return err
 	}
+	if o.resellerOwnsNothing(res) {
+		// Said as the run would say it: a dry run is where a mistyped
+		// name is best caught.
+		o.nothingSelected(res)
+		return nil
+	}
 	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
 		o.Select.describe(o.Owner), plural(len(res.rows), "target"), plural(res.accounts, "account"), termsafe.String(res.scope))
 	return nil

@@ -169,6 +169,28 @@ func TestSelectionDryRun(t *testing.T) {
 	}
 }
 
+// TestSelectionResellerOwnsNothing: a reseller the server lists no account
+// for is most often a mistyped name; the run and its dry run (where a
+// careful user looks first) both say where to check it, and change nothing.
+func TestSelectionResellerOwnsNothing(t *testing.T) {
+	const want = "cpctl: --reseller res9: the server lists no account owned by res9 (is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed\n"
+	for _, dry := range []bool{false, true} {
+		s := newSimRun(t)
+		s.f.DryRun = dry
+		o := s.options(Account)
+		o.Select.Reseller = "res9"
+		if code := s.run(context.Background(), o); code != 0 {
+			t.Fatalf("dry run %v: exit %d\n%s", dry, code, s.err)
+		}
+		if !strings.Contains(s.err.String(), want) {
+			t.Errorf("dry run %v: stderr\n%s\nlacks %q", dry, s.err, want)
+		}
+		if n := s.srv.Sim.Stats().PasswordChanges; n != 0 {
+			t.Errorf("dry run %v: %d passwords changed", dry, n)
+		}
+	}
+}
+
 // TestRotationAccountFirstAndFrozen: a rotation sends every account row
 // before any other (its journal shows the account's outcome before the
 // other rows' intents), and a resume finishes exactly the planned rows
