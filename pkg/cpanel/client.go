@@ -281,9 +281,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger != nil {
 		// The log goes around the wrapper, not under it: pace.Transport paces through a copy
 		// of the client's own *http.Transport, which it must be handed itself to gate its
-		// dials. The log still leaves a request's wait for the pacer out of its duration
-		// (logTransport times from the connection asked for, which the pacer allows only once
-		// the request has room), and it sees the Cookie an http.Client adds.
+		// dials. The log still leaves a request's wait for a slot of the pacer out of its
+		// duration (logTransport times from the connection asked for, which the pacer allows
+		// only once the request has a slot), and it sees the Cookie an http.Client adds.
 		rt = &logTransport{base: rt, c: c}
 	}
 	c.closeIdle = func() { closeIdleConnections(transports) }

@@ -33,8 +33,9 @@ type formKey struct{}
 func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	form := t.sentForm(req)
 	// The duration starts when the transport below asks for a connection: a pacer in between
-	// (Config.WrapTransport) lets a request that far only once it has room, so the wait for it
-	// is not counted. A transport that does not trace (a test's) is timed from here.
+	// (Config.WrapTransport) lets a request that far only once it has a slot, so that wait is
+	// not counted; its wait for room to dial a connection comes later and is. A transport that
+	// does not trace (a test's) is timed from here.
 	var began atomic.Pointer[time.Time]
 	entered := time.Now()
 	trace := &httptrace.ClientTrace{GetConn: func(string) { now := time.Now(); began.CompareAndSwap(nil, &now) }}

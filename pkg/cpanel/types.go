@@ -83,7 +83,8 @@ type Config struct {
 // Exchange is one request and its reply as given to Config.Logger, as the transport sent and
 // received them; Err is the transport's own error, or why the reply could not be read. Every
 // secret in it (passwords, tokens, cookies, cpsess tokens, two-factor codes) is already replaced
-// with "<redacted>". Duration leaves out a wait for Config.WrapTransport's pacer.
+// with "<redacted>". Duration leaves out the wait for a slot of Config.WrapTransport's pacer
+// (not its wait for room to dial a connection, which comes after the request asked for one).
 type Exchange struct {
 	Method         string
 	URL            string
