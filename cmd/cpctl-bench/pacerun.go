@@ -232,6 +232,9 @@ func (r paceRun) latencies() []time.Duration {
 // a server's first API call: what connecting to every server cost before
 // any of them got work (TLS handshakes, both ends on the bench's CPUs).
 func firstCalls(vs []serverView) (median, largest time.Duration) {
+	if len(vs) == 0 {
+		return 0, 0
+	}
 	ds := make([]time.Duration, len(vs))
 	for i, v := range vs {
 		ds[i] = v.FirstCall
