@@ -69,7 +69,7 @@ type SummaryInput struct {
 // of cpctl's stderr; untrusted text (messages, targets) is made safe.
 func Summary(w io.Writer, in SummaryInput) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d succeeded, %d failed", rows(in.Total), in.Succeeded, in.Failed)
+	fmt.Fprintf(&b, "%s: %d succeeded, %d failed", Count(in.Total, "row"), in.Succeeded, in.Failed)
 	if in.Skipped > 0 {
 		fmt.Fprintf(&b, " (%d finished in an earlier run)", in.Skipped)
 	}
@@ -89,7 +89,7 @@ func Summary(w io.Writer, in SummaryInput) error {
 		if in.Interrupted {
 			why = "not done (interrupted)"
 		}
-		lines = append(lines, rows(in.Pending)+" "+why)
+		lines = append(lines, Count(in.Pending, "row")+" "+why)
 	}
 	if in.Failures != nil && in.Failures.Len() > 0 && in.Failures.more == 0 {
 		lines = append(lines, "every failure: cpctl journal show "+journal)
@@ -103,12 +103,22 @@ func Summary(w io.Writer, in SummaryInput) error {
 	return nil
 }
 
-// rows is "1 row" or "N rows".
-func rows(n int) string {
+// Count is n and noun, plural unless n is 1: "1 row", "2 rows" (an s
+// added, as every noun cpctl counts takes).
+func Count(n int, noun string) string {
 	if n == 1 {
-		return "1 row"
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d rows", n)
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// CountVerb is Count followed by the verb that agrees with it: one for 1,
+// many otherwise ("1 row is", "2 rows are").
+func CountVerb(n int, noun, one, many string) string {
+	if n == 1 {
+		return Count(n, noun) + " " + one
+	}
+	return Count(n, noun) + " " + many
 }
 
 // maxTargetColumn bounds the aligned target column of the failure lines, so

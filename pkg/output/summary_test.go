@@ -100,3 +100,23 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, tc := range []struct {
+		n         int
+		noun      string
+		count     string
+		countVerb string // with "is", "are"
+	}{
+		{0, "row", "0 rows", "0 rows are"},
+		{1, "row", "1 row", "1 row is"},
+		{2, "changed row", "2 changed rows", "2 changed rows are"},
+	} {
+		if got := Count(tc.n, tc.noun); got != tc.count {
+			t.Errorf("Count(%d, %q) = %q, want %q", tc.n, tc.noun, got, tc.count)
+		}
+		if got := CountVerb(tc.n, tc.noun, "is", "are"); got != tc.countVerb {
+			t.Errorf("CountVerb(%d, %q) = %q, want %q", tc.n, tc.noun, got, tc.countVerb)
+		}
+	}
+}

@@ -111,18 +111,10 @@ func runShow(o *Options) error {
 	}
 	resume := fmt.Sprintf("'cpctl %s --resume %s'", passwd.CommandFor(st.Kind.String()), st.Path)
 	if st.Pending > 0 {
-		rows := "rows"
-		if st.Pending == 1 {
-			rows = "row"
-		}
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d %s not done: finish with %s\n", st.Pending, rows, resume)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s not done: finish with %s\n", output.Count(st.Pending, "row"), resume)
 	}
 	if st.Undelivered > 0 {
-		rows := "rows"
-		if st.Undelivered == 1 {
-			rows = "row"
-		}
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed %s not delivered: deliver them with %s\n", st.Undelivered, rows, resume)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s not delivered: deliver them with %s\n", output.Count(st.Undelivered, "changed row"), resume)
 	}
 	return nil
 }
@@ -208,12 +200,8 @@ func runExport(o *Options) error {
 func (o *Options) noteUndelivered() {
 	st, err := batch.Show(o.Journal)
 	if err == nil && st.Undelivered > 0 {
-		rows := "rows were"
-		if st.Undelivered == 1 {
-			rows = "row was"
-		}
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %d changed %s not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
-			st.Undelivered, rows, o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
+			output.CountVerb(st.Undelivered, "changed row", "was", "were"), o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
 	}
 }
 

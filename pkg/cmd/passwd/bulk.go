@@ -548,7 +548,7 @@ func (o *Options) validateOnly(vopts batch.ValidateOptions) error {
 	if err != nil {
 		return o.validationErr(err)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s, all valid\n", o.Bulk.From, plural(n, "row"))
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s, all valid\n", o.Bulk.From, output.Count(n, "row"))
 	return nil
 }
 
@@ -632,9 +632,9 @@ func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) 
 	case err != nil:
 		return cmdutil.Usagef("bulk run: %w", err)
 	case sel != nil:
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", plural(n, "target"), cfg.Journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s selected; journal %s (it holds the new passwords: keep it private)\n", output.Count(n, "target"), cfg.Journal)
 	default:
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s; journal %s (it holds the new passwords: keep it private)\n", plural(n, "row"), cfg.Journal)
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s; journal %s (it holds the new passwords: keep it private)\n", output.Count(n, "row"), cfg.Journal)
 	}
 	return nil
 }
@@ -655,7 +655,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"interrupted; resume with: %s", resume)}
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%s not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", rowsAre(sum.Pending), undeliveredToo(sum), resume)}
+			"%s not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", output.CountVerb(sum.Pending, "row", "is", "are"), undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -701,7 +701,7 @@ func (o *Options) printRunEnd(journal string, sum batch.Summary, failures *outpu
 		})
 		return
 	}
-	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d succeeded, %d failed", plural(sum.Total, "row"), sum.Succeeded, sum.Failed)
+	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %d succeeded, %d failed", output.Count(sum.Total, "row"), sum.Succeeded, sum.Failed)
 	if sum.Skipped > 0 {
 		fmt.Fprintf(o.IO.ErrOut, " (%d finished in an earlier run)", sum.Skipped)
 	}
@@ -825,7 +825,7 @@ func (o *Options) validationErr(err error) error {
 	if ve.More > 0 {
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: ... and %d more\n", ve.More)
 	}
-	return cmdutil.Usagef("%s in the input; nothing was sent", plural(len(ve.Errors)+ve.More, "invalid row"))
+	return cmdutil.Usagef("%s in the input; nothing was sent", output.Count(len(ve.Errors)+ve.More, "invalid row"))
 }
 
 // execRow changes one row's password; it never returns the password in

@@ -150,7 +150,7 @@ func (o *Options) printDeliveryEnd(sum batch.Summary) {
 	if sum.DeliveryStopped {
 		o.note(fmt.Sprintf("%s failed %d times in a row: no more deliveries in this run", whatDelivers, batch.MaxDeliveryFailures))
 	}
-	o.note(fmt.Sprintf("%s delivered by %s in this run; %s not delivered", plural(sum.Delivered, "new password"), whatDelivers, plural(sum.Undelivered, "row")))
+	o.note(fmt.Sprintf("%s delivered by %s in this run; %s not delivered", output.Count(sum.Delivered, "new password"), whatDelivers, output.Count(sum.Undelivered, "row")))
 }
 
 // undeliveredToo is what a message about unsettled rows adds when rows
@@ -159,10 +159,7 @@ func undeliveredToo(sum batch.Summary) string {
 	if sum.Undelivered == 0 {
 		return ""
 	}
-	if sum.Undelivered == 1 {
-		return ", and 1 changed row is not delivered"
-	}
-	return fmt.Sprintf(", and %d changed rows are not delivered", sum.Undelivered)
+	return ", and " + output.CountVerb(sum.Undelivered, "changed row", "is", "are") + " not delivered"
 }
 
 // deliveryEnd returns, when rows are owed a delivery, the error (exit 5)
@@ -173,19 +170,11 @@ func (o *Options) deliveryEnd(sum batch.Summary, journal string) error {
 	}
 	if sum.Interrupted {
 		return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
-			"interrupted with %s not delivered; resume with: %s", plural(sum.Undelivered, "changed row"), o.resumeCommand(journal))}
+			"interrupted with %s not delivered; resume with: %s", output.Count(sum.Undelivered, "changed row"), o.resumeCommand(journal))}
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf(
 		"%s not delivered by %s (cpctl journal show %s lists them); once it works, deliver them with: %s",
-		changedRowsWere(sum.Undelivered), whatDelivers, output.ShellQuote(journal), o.resumeCommand(journal))}
-}
-
-// changedRowsWere is "1 changed row was" or "N changed rows were".
-func changedRowsWere(n int) string {
-	if n == 1 {
-		return "1 changed row was"
-	}
-	return fmt.Sprintf("%d changed rows were", n)
+		output.CountVerb(sum.Undelivered, "changed row", "was", "were"), whatDelivers, output.ShellQuote(journal), o.resumeCommand(journal))}
 }
 
 func (o *Options) resumeCommand(journal string) string {

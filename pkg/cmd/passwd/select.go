@@ -14,6 +14,7 @@ import (
 	"github.com/cpctl/cpctl/pkg/batch"
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
 	"github.com/cpctl/cpctl/pkg/cpanel"
+	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
 	"github.com/cpctl/cpctl/pkg/termsafe"
 )
@@ -663,7 +664,7 @@ func (o *Options) noteSelection(res *resolution) {
 		which = "which has no password of its own or the account's"
 	}
 	fmt.Fprintf(w, "cpctl: left out %s, %s (%s); --match NAME takes one by its exact name\n",
-		plural(len(res.left), "special login"), which, strings.Join(parts, ", "))
+		output.Count(len(res.left), "special login"), which, strings.Join(parts, ", "))
 	if o.Verbose || o.DryRun || o.Bulk.Validate {
 		for _, s := range res.left {
 			fmt.Fprintf(w, "cpctl: left out %s %s (%s): %s\n", s.kind, termsafe.String(s.target), termsafe.String(s.source), s.why)
@@ -693,24 +694,8 @@ func (o *Options) printSelection(res *resolution) error {
 		return nil
 	}
 	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s of %s (%s); nothing was changed\n",
-		o.Select.describe(o.Owner), plural(len(res.rows), "target"), plural(res.accounts, "account"), termsafe.String(res.scope))
+		o.Select.describe(o.Owner), output.Count(len(res.rows), "target"), output.Count(res.accounts, "account"), termsafe.String(res.scope))
 	return nil
-}
-
-// plural is "1 target", "2 targets".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// rowsAre is "1 row is" or "N rows are", for a count that leads a sentence.
-func rowsAre(n int) string {
-	if n == 1 {
-		return "1 row is"
-	}
-	return fmt.Sprintf("%d rows are", n)
 }
 
 // planRows are the selection's rows for the journal's plan: in a mixed run
