@@ -762,6 +762,16 @@ func newBitset(n int) bitset    { return make(bitset, n/64+1) }
 func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
 func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(i%64)) != 0 }
 
+// with is b with bit i set, grown to hold it: for a set whose size is not
+// known in advance (the bad lines of an input being read).
+func (b bitset) with(i int) bitset {
+	if need := i/64 + 1; need > len(b) {
+		b = append(b, make(bitset, need-len(b))...)
+	}
+	b.set(i)
+	return b
+}
+
 // sentRow is a row whose intent is in the journal without a final outcome: it
 // must be retried with this password, which may already be on the server.
 type sentRow struct {

@@ -1,9 +1,9 @@
 package batch
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -153,7 +153,7 @@ type ValidationError struct {
 	// byte a row, whatever the file's size): a row's second fault (a
 	// duplicate, found once the whole input is read) then joins its first
 	// rather than counting as one more row.
-	bad []uint64
+	bad bitset
 	// listed counts the rows in Errors (a row of several faults has several
 	// entries until finish joins them).
 	listed int
@@ -181,7 +181,7 @@ func (e *ValidationError) Error() string {
 // found bad when read, and later a duplicate of an earlier one), so that each listed line
 // and the count are rows, not messages.
 func (e *ValidationError) finish() {
-	sort.SliceStable(e.Errors, func(i, j int) bool { return e.Errors[i].Line < e.Errors[j].Line })
+	slices.SortStableFunc(e.Errors, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
 	out := e.Errors[:0]
 	for _, re := range e.Errors {
 		if n := len(out); n > 0 && re.Line > 0 && out[n-1].Line == re.Line {
@@ -196,8 +196,7 @@ func (e *ValidationError) finish() {
 // add records a fault of the row at line (0 or less: of the input as a whole).
 func (e *ValidationError) add(line int, msg string) {
 	if line > 0 {
-		w, bit := line/64, uint64(1)<<(line%64)
-		if w < len(e.bad) && e.bad[w]&bit != 0 {
+		if e.bad.has(line) {
 			// A row already counted: listed with its first fault if
 			// that is, left out with it if not.
 			if slices.ContainsFunc(e.Errors, func(re RowError) bool { return re.Line == line }) {
@@ -205,10 +204,7 @@ func (e *ValidationError) add(line int, msg string) {
 			}
 			return
 		}
-		if w >= len(e.bad) {
-			e.bad = append(e.bad, make([]uint64, w+1-len(e.bad))...)
-		}
-		e.bad[w] |= bit
+		e.bad = e.bad.with(line)
 	}
 	if e.listed < maxReportedErrors {
 		e.Errors = append(e.Errors, RowError{Line: line, Msg: msg})
