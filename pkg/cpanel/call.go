@@ -466,17 +466,28 @@ func (c *Client) roundTrip(ctx context.Context, out outgoing) (rep *Reply, writt
 
 // readBody reads a whole reply body of at most max bytes.
 func readBody(resp *http.Response, max int64) ([]byte, error) {
-	if n := resp.ContentLength; n > max {
-		return nil, fmt.Errorf("reply of %d bytes is larger than the %d-byte limit", n, max)
+	if err := declaredTooLarge(resp, max); err != nil {
+		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return data, err
+	return withinLimit(data, err, max)
+}
+
+// declaredTooLarge refuses a reply whose Content-Length passes max before any of it is read.
+func declaredTooLarge(resp *http.Response, max int64) error {
+	if n := resp.ContentLength; n > max {
+		return fmt.Errorf("reply of %d bytes is larger than the %d-byte limit", n, max)
 	}
-	if int64(len(data)) > max {
+	return nil
+}
+
+// withinLimit takes what reading at most max+1 bytes of a reply gave: the bytes within max,
+// and why the reply is unreadable (the read's error, or the byte past max).
+func withinLimit(data []byte, err error, max int64) ([]byte, error) {
+	if err == nil && int64(len(data)) > max {
 		return data[:max], fmt.Errorf("reply larger than the %d-byte limit", max)
 	}
-	return data, nil
+	return data, err
 }
 
 // transportError turns a client failure into an ErrTransport *Error whose text holds no URL (a

@@ -3,7 +3,6 @@ package cpanel
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -73,8 +72,8 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // the limit and why the reply is unreadable, if it is.
 func (t *logTransport) readReply(resp *http.Response) ([]byte, error) {
 	limit := t.c.maxReply
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("reply of %d bytes is larger than the %d-byte limit", resp.ContentLength, limit) // the client reads none of it
+	if err := declaredTooLarge(resp, limit); err != nil {
+		return nil, err // the client reads none of it either
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	rest := io.Reader(resp.Body)
@@ -82,10 +81,7 @@ func (t *logTransport) readReply(resp *http.Response) ([]byte, error) {
 		rest = errReader{err}
 	}
 	resp.Body = replayBody{io.MultiReader(bytes.NewReader(data), rest), resp.Body}
-	if err == nil && int64(len(data)) > limit {
-		return data[:limit], fmt.Errorf("reply larger than the %d-byte limit", limit)
-	}
-	return data, err
+	return withinLimit(data, err, limit)
 }
 
 // replayBody is a reply body read ahead: Read goes over what was read, Close closes the original.
