@@ -90,7 +90,7 @@ func (b *bench) bulkLatency(ctx context.Context) []result {
 		return []result{errResult(id, what, err)}
 	}
 	body := func(i int) []byte { return passwdForm(accountName(i%rows), pws[i%len(pws)]) }
-	var walls, lgs, befores []time.Duration
+	var walls, lgs, lgps, befores []time.Duration
 	for rep := 0; rep < b.o.sizes.LatencyReps; rep++ {
 		// The load generator's time for the same calls shows how much of
 		// the distance to the ideal is the simulator's own (timer
@@ -102,6 +102,11 @@ func (b *bench) bulkLatency(ctx context.Context) []result {
 			return []result{errResult(id, what, fmt.Errorf("load generator: %w", err))}
 		}
 		lgs = append(lgs, d)
+		d, err = b.loadgenProcess(ctx, e, rows, rows)
+		if err != nil {
+			return []result{errResult(id, what, err)}
+		}
+		lgps = append(lgps, d)
 		r, err := b.runBulk(ctx, e, b.cpctl, rows, fmt.Sprintf("lat-%d", rep))
 		if err != nil {
 			return []result{errResult(id, what, err)}
@@ -115,9 +120,24 @@ func (b *bench) bulkLatency(ctx context.Context) []result {
 			befores = append(befores, r.Wall)
 		}
 	}
-	s, lg := summarize(durations(walls)), summarize(durations(lgs))
-	figs := []figure{{"cpctl", s, unitSeconds}, {"loadgen", lg, unitSeconds}}
-	note := fmt.Sprintf("ideal %s, ratio = ideal/cpctl process wall time; loadgen reaches %.3f of ideal", ideal, ideal.Seconds()/lg.Median)
+	if b.o.profileDir != "" {
+		// One extra, unmeasured run under cpctlprof: the CPU profile says
+		// where the client's time goes, the execution trace when each
+		// connection waits between a reply and its next request.
+		dir := b.o.profileDir
+		r, err := b.runBulk(ctx, e, b.prof, rows, "lat-prof",
+			"CPCTL_BENCH_CPUPROFILE="+filepath.Join(dir, "cpctl-latency.cpu.pprof"),
+			"CPCTL_BENCH_TRACE="+filepath.Join(dir, "cpctl-latency.trace"))
+		if err != nil {
+			b.logf("profile: %v", err)
+		} else {
+			b.logf("profiled latency run of %d rows: %s → %s", rows, r.Wall.Round(time.Millisecond), dir)
+		}
+	}
+	s, lg, lgp := summarize(durations(walls)), summarize(durations(lgs)), summarize(durations(lgps))
+	figs := []figure{{"cpctl", s, unitSeconds}, {"loadgen", lg, unitSeconds}, {"loadgen process", lgp, unitSeconds}}
+	note := fmt.Sprintf("ideal %s, ratio = ideal/cpctl process wall time; loadgen reaches %.3f of ideal in the bench's process, %.3f in its own (fork to exit)",
+		ideal, ideal.Seconds()/lg.Median, ideal.Seconds()/lgp.Median)
 	if len(befores) > 0 {
 		bs := summarize(durations(befores))
 		figs = append(figs, figure{"before", bs, unitSeconds})

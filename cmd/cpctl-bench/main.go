@@ -155,6 +155,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func main() {
+	if os.Getenv(loadgenEnv) != "" {
+		os.Exit(loadgenChildMain(os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
