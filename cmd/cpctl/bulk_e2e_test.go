@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -581,4 +582,51 @@ func (c *requestCounter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestBulkStopsOnRefusedCredentials revokes the token under a bulk run: the
+// run stops sending after the first refusal instead of trying the bad token
+// once per row (a server's brute-force protection counts every one), exits 3
+// and names the profile to check; with the token working again, a resume
+// finishes every row, the refused ones included.
+func TestBulkStopsOnRefusedCredentials(t *testing.T) {
+	const rows, conc = 40, 2
+	e := newEnv(t, bulkState(rows), simulator.Options{})
+	e.writeConfig()
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, rows)
+	journal := filepath.Join(e.dir, "denied.journal")
+	e.srv.Sim.SetFault("", simulator.Fault{Kind: simulator.FaultTokenDenied})
+	before := e.srv.Sim.Stats().Requests
+	r := e.call("", "account", "passwd", "--from", in, "--generate", "--journal", journal,
+		"--concurrency", strconv.Itoa(conc), "-o", "jsonl")
+	e.wantCode(r, 3)
+	// The minimum-strength look-up and the rows in flight when the first
+	// refusal came back may reach the server; not one request per row.
+	if sent := e.srv.Sim.Stats().Requests - before; sent > conc+2 {
+		t.Errorf("the server saw %d requests for %d rows with a refused token", sent, rows)
+	}
+	if got := strings.Count(r.stdout, "\n"); got != rows {
+		t.Errorf("%d result lines, want one per row (%d):\n%s", got, rows, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "profile whm: the server refused its credentials") ||
+		!strings.Contains(r.stderr, "cpctl profile test whm") || !strings.Contains(r.stderr, "--resume "+journal) {
+		t.Errorf("the end of the run should name the profile, how to check it and how to resume:\n%s", r.stderr)
+	}
+	e.noSecrets(r)
+	r = e.call("", "journal", "show", journal, "-o", "json")
+	e.wantCode(r, 0)
+	var st struct {
+		Failed, Pending int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Failed != 0 || st.Pending != rows {
+		t.Errorf("journal show: %+v (%v), want every row pending", st, err)
+	}
+	e.srv.Sim.SetFault("", simulator.Fault{})
+	changes := e.srv.Sim.Stats().PasswordChanges
+	r = e.call("", "account", "passwd", "--resume", journal, "-o", "jsonl")
+	e.wantCode(r, 0)
+	if got := e.srv.Sim.Stats().PasswordChanges - changes; got != rows {
+		t.Errorf("the resume changed %d passwords, want %d", got, rows)
+	}
 }

@@ -74,8 +74,10 @@
 //     pick the exit code), class, msg, services, and verified when the
 //     executor checked the new password. ok and exit are derived from the
 //     state for people reading the file; readers go by the state. Applied
-//     and refused rows are final; not-sent and unknown rows are sent again,
-//     with the same password, on resume. Once an attempt was unknown (its
+//     and refused rows are final, but for a refusal with auth set (the
+//     credentials or the permission were refused, so the change did not
+//     run); not-sent and unknown rows, and those, are sent again, with the
+//     same password, on resume. Once an attempt was unknown (its
 //     reply lost) the row stays "maybe applied", and not final, until an
 //     attempt is applied, whatever later attempts say. A state this build
 //     does not know reads as unknown. Target, owner and profile are repeated

@@ -789,14 +789,18 @@ type sentRow struct {
 
 // finalOutcome says whether an outcome ends its row for good: applied, or
 // refused when no earlier attempt of the row may have been applied (a
-// refusal says nothing about what a lost attempt did). Not-sent and unknown
-// rows are sent again, with the same password, on resume.
+// refusal says nothing about what a lost attempt did) and the refusal was
+// not of the credentials. Not-sent and unknown rows are sent again, with the
+// same password, on resume; so are rows refused for authentication or
+// authorization (exit 3): the server did not run the change, and what fixes
+// it is the credentials, not the row, after which a resume finishes the run
+// (a token that expired half-way through a run of thousands of rows).
 func finalOutcome(o Outcome, wasUncertain bool) bool {
 	switch o.State {
 	case fate.Applied:
 		return true
 	case fate.Refused:
-		return !wasUncertain
+		return !wasUncertain && !o.Auth
 	}
 	return false
 }

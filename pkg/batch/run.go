@@ -33,10 +33,18 @@ type Outcome struct {
 	// Auth says the credentials were refused or unusable (exit 3).
 	Auth bool
 	// Network says a not-sent row failed on the network (exit 4, not 2).
-	Network  bool
-	Class    string
-	Message  string
-	Services []string
+	Network bool
+	// StopsProfile says the failure holds for every row of the row's
+	// profile, not for this row alone: the server refused the profile's
+	// credentials as a whole. The runner sends no more rows of that profile
+	// in this run (they are recorded not-sent, and a resume sends them once
+	// the credentials are fixed): a bad or expired token would otherwise be
+	// tried once per row, thousands of failed logins that a server's
+	// brute-force protection (cPHulk) counts against this host.
+	StopsProfile bool
+	Class        string
+	Message      string
+	Services     []string
 	// Verified is set when the executor proved the new password works.
 	Verified *bool
 	// Owner is the account the change acted for when the row named none
@@ -464,6 +472,9 @@ type profileQueue struct {
 	idle    int  // waiting on more and not yet signalled
 	ahead   int  // rows of the profile the dispatcher has yet to queue or pass over
 	ended   bool // the dispatcher is done: no row comes any more
+	// stopped is the refusal of the profile's credentials that ended its
+	// sending (Outcome.StopsProfile); "" while it sends.
+	stopped string
 }
 
 // queue returns the profile's queue, making it on first sight. A row
@@ -610,6 +621,7 @@ func (s *scheduler) work(q *profileQueue) {
 		q.jobs[0] = job{}
 		q.jobs = q.jobs[1:]
 		s.queued.Add(-1)
+		stopped := q.stopped
 		if len(q.jobs) > 0 && q.idle == 0 && q.workers < limit {
 			s.startWorker(q) // the profile's pace grew
 		}
@@ -630,7 +642,15 @@ func (s *scheduler) work(q *profileQueue) {
 			s.r.notSent(jb)
 			continue
 		}
-		d := s.r.do(s.execCtx, jb)
+		var d done
+		if stopped != "" {
+			d = s.r.skip(jb, stopped)
+		} else {
+			d = s.r.do(s.execCtx, jb)
+			if d.Outcome.StopsProfile {
+				q.stop(d.Outcome.Message)
+			}
+		}
 		if d.err != nil {
 			s.fail(d.err)
 		}
@@ -726,6 +746,36 @@ func (r *runner) dispatch(s *scheduler) error {
 	s.held = s.held[:0]
 	return nil
 }
+
+// stop ends the sending of the profile's rows for the rest of the run; the
+// first refusal is the one reported.
+func (q *profileQueue) stop(reason string) {
+	q.mu.Lock()
+	if q.stopped == "" {
+		q.stopped = reason
+		if q.stopped == "" {
+			q.stopped = "credentials refused"
+		}
+	}
+	q.mu.Unlock()
+}
+
+// skip records a row of a stopped profile as not sent, for the credentials
+// refused on an earlier row of its profile; a resume sends it.
+func (r *runner) skip(jb job, reason string) done {
+	o := Outcome{State: fate.NotSent, Auth: true, Class: classAuth,
+		Message: "not sent: the server refused this profile's credentials on an earlier row: " + reason}
+	d := done{Result: Result{Row: jb.row, Password: jb.password, Generated: jb.row.Password == "", Attempt: jb.attempt, Outcome: o}, wasUncertain: jb.wasUncertain}
+	rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &o, time.Now()))
+	if err == nil {
+		err = r.j.append(rec, false)
+	}
+	d.err = err
+	return d
+}
+
+// classAuth is the class of a row whose credentials were refused.
+const classAuth = "auth"
 
 // classInterrupted is the class of the not-sent outcome of a row the run
 // stopped before sending.

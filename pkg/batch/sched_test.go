@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -311,5 +312,69 @@ func testDefaultProfileSharesItsQueue(t *testing.T) {
 		if got := srv.maxFlight[""] + srv.maxFlight["prod"]; got < tc.want {
 			t.Errorf("default %q: the profiles' own peaks add up to %d", tc.def, got)
 		}
+	}
+}
+
+// TestRefusedCredentialsStopTheirProfile refuses the credentials of one
+// profile on its first row: its other rows are not sent (a bad token is not
+// tried once per row) but recorded not-sent, the other profile's rows all go,
+// and a resume with the credentials fixed sends the stopped profile's rows,
+// the refused one included.
+func TestRefusedCredentialsStopTheirProfile(t *testing.T) {
+	for _, conc := range []int{1, 3} {
+		t.Run(fmt.Sprintf("concurrency %d", conc), func(t *testing.T) {
+			var in strings.Builder
+			in.WriteString("user,profile\n")
+			for i := range 10 {
+				fmt.Fprintf(&in, "u%d,%s\n", i, map[bool]string{true: "bad", false: "good"}[i%2 == 0])
+			}
+			var mu sync.Mutex
+			sent := map[string]int{}
+			path := filepath.Join(t.TempDir(), "j")
+			var results []Result
+			sum, err := Run(context.Background(), RunConfig{Journal: path, Input: strings.NewReader(in.String()),
+				Kind: KindAccount, Concurrency: conc, Generate: func(r Row) (string, error) { return "pw-" + r.Target, nil },
+				Exec: func(_ context.Context, row Row, _ string) Outcome {
+					mu.Lock()
+					defer mu.Unlock()
+					sent[row.Profile]++
+					if row.Profile == "bad" {
+						return Outcome{State: fate.Refused, Auth: true, Class: "auth", Message: "Access denied", StopsProfile: true}
+					}
+					return Outcome{State: fate.Applied}
+				},
+				OnResult: func(r Result) { results = append(results, r) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Rows of the bad profile already handed to a worker when the
+			// first refusal came back may have been sent too; never more.
+			if sent["good"] != 5 || sent["bad"] < 1 || sent["bad"] > conc {
+				t.Errorf("sent %v: want every good row and 1..%d bad ones", sent, conc)
+			}
+			if want := (Summary{Total: 10, Succeeded: 5, Pending: 5}); sum != want || sum.ExitCode() != fate.ExitPartial {
+				t.Errorf("summary %+v, want %+v", sum, want)
+			}
+			skipped := 0
+			for _, r := range results {
+				if r.Row.Profile == "bad" && r.Outcome.State == fate.NotSent {
+					skipped++
+					if !r.Outcome.Auth || r.Outcome.ExitCode() != fate.ExitAuth || !strings.Contains(r.Outcome.Message, "Access denied") {
+						t.Errorf("stopped row %+v", r.Outcome)
+					}
+				}
+			}
+			if skipped != 5-sent["bad"] {
+				t.Errorf("%d bad rows recorded not sent, want %d", skipped, 5-sent["bad"])
+			}
+			var rec recorder
+			sum, err = Resume(context.Background(), path, RunConfig{Exec: rec.exec, Concurrency: conc, Generate: func(Row) (string, error) { return "", errors.New("every row has its intent") }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.calls) != 5 || sum.Succeeded != 10 || sum.ExitCode() != fate.ExitOK {
+				t.Errorf("resume sent %v, summary %+v: want the 5 rows of the stopped profile", rec.calls, sum)
+			}
+		})
 	}
 }

@@ -203,7 +203,7 @@ func analyzeLogin(rep *Reply) (string, *Error) {
 	if hasStatus && status == 0 && rep.Status < 500 {
 		reason := firstString(m, "message", "reason", "error", "statusmsg")
 		if reason == "" {
-			reason = "login refused"
+			reason = msgLoginRefused
 		}
 		_, tf := classifyReason(reason)
 		return "", &Error{Kind: ErrAuth, Status: rep.Status, Reason: reason, TwoFactor: tf}
@@ -223,7 +223,7 @@ func analyzeLogin(rep *Reply) (string, *Error) {
 	case rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden:
 		reason := anyReason(rep.Decoded)
 		if reason == "" {
-			reason = "login refused"
+			reason = msgLoginRefused
 		}
 		_, tf := classifyReason(reason)
 		return "", &Error{Kind: ErrAuth, Status: rep.Status, Reason: reason, TwoFactor: tf}

@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -377,12 +378,24 @@ func classifyReason(reason string) (ErrorKind, bool) {
 		strings.Contains(reason, "invalid API token"):
 		return ErrAuth, false
 	}
-	switch reason {
-	case "invalid_login", "token_missing", "token_incorrect", "expired_session", "invalid_session",
-		"changed_ip", "invalid_username":
+	if slices.Contains(loginCodes, reason) {
 		return ErrAuth, false
 	}
 	return ErrRefused, false
+}
+
+// loginCodes are the login page's message codes (docs/protocol.md): each
+// refuses the credentials or the session as a whole.
+var loginCodes = []string{"invalid_login", "token_missing", "token_incorrect", "expired_session", "invalid_session",
+	"changed_ip", "invalid_username"}
+
+// credentialReason reports a refusal's reason that is about the credentials
+// as a whole rather than about one target: a login page's code, or the
+// server's words for a token it does not accept.
+func credentialReason(reason string) bool {
+	return slices.Contains(loginCodes, reason) || reason == msgLoginRefused ||
+		strings.Contains(reason, "Token authentication allows access") ||
+		strings.Contains(reason, "Token denied") || strings.Contains(reason, "invalid API token")
 }
 
 func hasPrefixFold(s, p string) bool {

@@ -2,6 +2,7 @@ package cpanel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -280,5 +281,33 @@ func TestErrorText(t *testing.T) {
 		if got := tt.e.ExitCode(); got != tt.code {
 			t.Errorf("ExitCode() = %d, want %d", got, tt.code)
 		}
+	}
+}
+
+// TestCredentialsRefused covers the failures the simulator cannot easily
+// produce (TestSimWHMFailures has the ones it can): a login page, a
+// two-factor code that could not be had, and wrapped or foreign errors.
+func TestCredentialsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"login page", &Error{Kind: ErrAuth, Status: 200, Reason: msgLoginPage}, true},
+		{"no two-factor code", &Error{Kind: ErrAuth, Reason: "no two-factor code", TwoFactor: true}, true},
+		{"wrapped 401", fmt.Errorf("row 3: %w", &Error{Kind: ErrAuth, Status: 401, Reason: "Access denied"}), true},
+		{"expired session code", &Error{Kind: ErrAuth, Status: 200, Reason: "expired_session"}, true},
+		{"one account denied", &Error{Kind: ErrAuth, Status: 200, Reason: "Access Denied to bob"}, false},
+		{"refused change", &Error{Kind: ErrRefused, Status: 200, Reason: "Access denied"}, false},
+		{"network", &Error{Kind: ErrTransport, Status: 403}, false},
+		{"not ours", errors.New("Access denied"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CredentialsRefused(tt.err); got != tt.want {
+				t.Errorf("CredentialsRefused(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

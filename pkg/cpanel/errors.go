@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -199,6 +200,28 @@ func StateOf(err error) fate.State {
 	}
 	return fate.Unknown
 }
+
+// CredentialsRefused reports a failure that every call made with the same
+// credentials would meet, not one of a single target: the server refused the
+// request as a whole (401 or 403, its login page, a refused session login or
+// API token), or no two-factor code could be had. A refusal that names one
+// account ("Access Denied to bob" in a 200 reply) is not one. A bulk run stops
+// sending a profile's rows after one (batch.Outcome.StopsProfile).
+func CredentialsRefused(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != ErrAuth {
+		return false
+	}
+	switch {
+	case e.Status == http.StatusUnauthorized, e.Status == http.StatusForbidden,
+		e.Reason == msgLoginPage, e.TwoFactor && e.Status == 0:
+		return true
+	}
+	return credentialReason(e.Reason)
+}
+
+// msgLoginRefused is the reason of a refused session login that gave none.
+const msgLoginRefused = "login refused"
 
 // IsNetworkError reports a failure of the connection or of the reply (exit 4), as opposed to a
 // refusal, an authentication failure or a usage error.

@@ -143,63 +143,68 @@ func TestSimWHMFailures(t *testing.T) {
 		run    func() error
 		kind   ErrorKind
 		reason string
+		creds  bool // CredentialsRefused: every call with these credentials fails so
 	}{
 		{"unknown user", func() error {
 			_, err := root.AccountPasswd(ctx, WHMAPI1, "nosuch", newPass, AccountPasswdOptions{})
 			return err
-		}, ErrRefused, "You do not have a user named"},
+		}, ErrRefused, "You do not have a user named", false},
 		{"weak password", func() error {
 			_, err := root.AccountPasswd(ctx, WHMAPI1, "bob", "abcdef", AccountPasswdOptions{})
 			return err
-		}, ErrRefused, "strength rating"},
+		}, ErrRefused, "strength rating", false},
 		{"suspended", func() error {
 			_, err := root.AccountPasswd(ctx, WHMAPI1, "carol", newPass, AccountPasswdOptions{})
 			return err
-		}, ErrRefused, "suspended"},
+		}, ErrRefused, "suspended", false},
 		{"reseller, not owner, API 1", func() error {
 			_, err := res1.AccountPasswd(ctx, WHMAPI1, "bob", newPass, AccountPasswdOptions{})
 			return err
-		}, ErrAuth, "access to an account"},
+		}, ErrAuth, "access to an account", false},
 		{"reseller, not owner, API 0", func() error {
 			_, err := res1.AccountPasswd(ctx, WHMAPI0, "bob", newPass, AccountPasswdOptions{})
 			return err
-		}, ErrAuth, "not permitted"},
+		}, ErrAuth, "not permitted", false},
 		{"reseller, not owner, API 2", func() error {
 			_, err := res1.FTPPasswd(ctx, CPAPI2, "bob", "files", "", newPass)
 			return err
-		}, ErrAuth, ""},
+		}, ErrAuth, "", false},
 		{"unknown ftp user", func() error {
 			_, err := root.FTPPasswd(ctx, CPAPI2, "bob", "nosuch", "", newPass)
 			return err
-		}, ErrRefused, "FTP"},
+		}, ErrRefused, "FTP", false},
 		{"unknown mailbox uapi", func() error {
 			_, err := root.EmailPasswd(ctx, UAPI, "bob", "nosuch", "bob.example", newPass)
 			return err
-		}, ErrRefused, "nosuch"},
+		}, ErrRefused, "nosuch", false},
 		{"bad token", func() error {
 			c := simClient(t, srv, KindWHM, AuthToken, "root", "WRONGTOKEN0123456789ABCDEFGHIJKL")
 			_, err := c.Ping(ctx)
 			return err
-		}, ErrAuth, "Access denied"},
+		}, ErrAuth, "Access denied", true},
 		{"bad password", func() error {
 			c := simClient(t, srv, KindWHM, AuthPassword, "root", "nope")
 			_, err := c.Ping(ctx)
 			return err
-		}, ErrAuth, ""},
+		}, ErrAuth, "", true},
 		{"bad session login", func() error {
 			c := simClient(t, srv, KindWHM, AuthSession, "root", "nope")
 			_, err := c.Ping(ctx)
 			return err
-		}, ErrAuth, "invalid_login"},
+		}, ErrAuth, "invalid_login", true},
 		{"cPanel token on WHM", func() error {
 			c, _ := New(Config{URL: srv.WHMURL, Kind: KindCPanel, User: "bob", Secret: simulator.SampleBobToken, CAFile: srv.CAFile})
 			_, err := c.Call(ctx, Request{API: WHMAPI1, Function: "version"})
 			return err
-		}, ErrAuth, "Token authentication"},
+		}, ErrAuth, "Token authentication", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantKind(t, tt.run(), tt.kind, tt.reason)
+			err := tt.run()
+			wantKind(t, err, tt.kind, tt.reason)
+			if got := CredentialsRefused(err); got != tt.creds {
+				t.Errorf("CredentialsRefused(%v) = %v, want %v", err, got, tt.creds)
+			}
 		})
 	}
 	if !srv.Sim.CheckPassword("bob", simulator.SampleBobPassword) {

@@ -12,7 +12,9 @@ const (
 	// Applied: the server answered with the API's documented success marker.
 	Applied State = "applied"
 	// Refused: the server answered and did not apply the change (weak
-	// password, unknown user, authentication refused). Final.
+	// password, unknown user, authentication refused). Final, but for a
+	// refusal of the credentials (exit 3), which a bulk run's resume sends
+	// again once they are fixed (pkg/batch).
 	Refused State = "refused"
 	// NotSent: the change failed before any byte of the request could have
 	// been written (bad input, DNS, connect, TLS, pin, local checks). A resume
@@ -33,8 +35,9 @@ func (s State) Valid() bool {
 	return false
 }
 
-// Final reports whether a change in this state is settled for good: applied
-// or refused. The others are sent again on resume.
+// Final reports whether a change in this state is settled for good by its
+// state alone: applied or refused. The others are sent again on resume, and
+// so is a refusal of the credentials (pkg/batch's finalOutcome).
 func (s State) Final() bool { return s == Applied || s == Refused }
 
 // MaybeApplied reports whether the server may hold the new password although

@@ -1,6 +1,7 @@
 package passwd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -338,6 +339,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	showPasswords := o.SecretsOut == "" && o.SecretsCommand == ""
 	unverified, printed := 0, 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
+	var refused refusedProfiles
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
 	if progress != nil && o.Bulk.Adaptive {
 		bar := progress
@@ -360,6 +362,9 @@ func runBulk(ctx context.Context, o *Options) error {
 				unverified++
 			}
 			recordFailure(&failures, r)
+			if r.Outcome.StopsProfile {
+				refused.add(cmp.Or(r.Row.Profile, defProfile), r.Outcome.Message)
+			}
 			writeRow(o.bulkResult(ctx, sv, r, showPasswords))
 			printed++
 		},
@@ -381,7 +386,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
 	if err == nil {
-		err = o.bulkEnd(sum, journal, secretsDone, unverified, &failures)
+		err = o.bulkEnd(sum, journal, secretsDone, unverified, &failures, refused)
 	}
 	if outErr != nil {
 		// The journal has every row; only the printed results were lost.
@@ -641,9 +646,10 @@ func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) 
 
 // bulkEnd prints the summary, writes --secrets-out once every row is
 // settled, and returns the run's exit.
-func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures) error {
+func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures, refused refusedProfiles) error {
 	o.printRunEnd(journal, sum, failures)
 	o.printDeliveryEnd(sum)
+	refused.print(o.IO.ErrOut)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
@@ -654,8 +660,12 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 			return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf(
 				"interrupted; resume with: %s", resume)}
 		}
+		why := "no usable reply, or not sent"
+		if len(refused) > 0 {
+			why = "credentials refused, no usable reply, or not sent"
+		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
-			"%s not settled (no usable reply, or not sent)%s; once the cause is fixed, finish with: %s", output.CountVerb(sum.Pending, "row", "is", "are"), undeliveredToo(sum), resume)}
+			"%s not settled (%s)%s; once the cause is fixed, finish with: %s", output.CountVerb(sum.Pending, "row", "is", "are"), why, undeliveredToo(sum), resume)}
 	}
 	if o.SecretsOut != "" && !secretsDone {
 		if err := batch.WriteSecretsFile(journal, o.SecretsOut); err != nil {
@@ -680,6 +690,33 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
+}
+
+// refusedProfiles are the profiles whose credentials the server refused in
+// a run, in the order it did, each with its first refusal: the runner sent
+// none of their later rows (batch.Outcome.StopsProfile).
+type refusedProfiles []refusedProfile
+
+type refusedProfile struct{ profile, reason string }
+
+func (rs *refusedProfiles) add(profile, reason string) {
+	if !slices.ContainsFunc(*rs, func(r refusedProfile) bool { return r.profile == profile }) {
+		*rs = append(*rs, refusedProfile{profile, reason})
+	}
+}
+
+// print says, for each refused profile, that its rows stopped and how to
+// check its credentials; the run's last line then says how to resume.
+func (rs refusedProfiles) print(w io.Writer) {
+	for _, r := range rs {
+		reason := termsafe.Bounded(r.reason, 200)
+		if r.profile == "" {
+			fmt.Fprintf(w, "cpctl: the server refused the credentials (%s): no more rows were sent with them\n", reason)
+			continue
+		}
+		fmt.Fprintf(w, "cpctl: profile %s: the server refused its credentials (%s): no more of its rows were sent; check them with 'cpctl profile test %s'\n",
+			termsafe.String(r.profile), reason, output.ShellQuote(r.profile))
+	}
 }
 
 // recordFailure keeps a failed row for the summary at the end of the run.
@@ -911,7 +948,7 @@ func failOutcome(err error, sent bool) batch.Outcome {
 	code := cmdutil.ExitCode(err)
 	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
 	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: code == cmdutil.ExitTransport,
-		Class: class, Message: strings.TrimSpace(reason(err))}
+		Class: class, Message: strings.TrimSpace(reason(err)), StopsProfile: cpanel.CredentialsRefused(err)}
 }
 
 // rowState decides a failed row's fate. Before the change was sent (the
