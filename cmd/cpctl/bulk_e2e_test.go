@@ -597,8 +597,14 @@ func TestBulkStopsOnRefusedCredentials(t *testing.T) {
 	writeUsers(t, in, rows)
 	journal := filepath.Join(e.dir, "denied.journal")
 	e.srv.Sim.SetFault("", simulator.Fault{Kind: simulator.FaultTokenDenied})
+	// A single change names the command that checks the credentials.
+	r := e.call("", "account", "passwd", "user0001", "--generate")
+	e.wantCode(r, 3)
+	if !strings.Contains(r.stderr, "check the profile's credentials with: cpctl profile test whm") {
+		t.Errorf("a single change refused for its credentials should say how to check them:\n%s", r.stderr)
+	}
 	before := e.srv.Sim.Stats().Requests
-	r := e.call("", "account", "passwd", "--from", in, "--generate", "--journal", journal,
+	r = e.call("", "account", "passwd", "--from", in, "--generate", "--journal", journal,
 		"--concurrency", strconv.Itoa(conc), "-o", "jsonl")
 	e.wantCode(r, 3)
 	// The minimum-strength look-up and the rows in flight when the first

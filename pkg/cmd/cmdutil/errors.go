@@ -6,6 +6,7 @@ import (
 
 	"github.com/cpctl/cpctl/pkg/cpanel"
 	"github.com/cpctl/cpctl/pkg/fate"
+	"github.com/cpctl/cpctl/pkg/output"
 	"github.com/cpctl/cpctl/pkg/secret"
 )
 
@@ -90,4 +91,15 @@ func ExitCode(err error) int {
 func IsSilent(err error) bool {
 	var exitErr *ExitError
 	return errors.As(err, &exitErr) && exitErr.Err == nil
+}
+
+// CredentialsHint adds to an error whose credentials the server refused as
+// a whole (cpanel.CredentialsRefused) the command that checks them, for a
+// named profile; any other error is returned as it is. The exit code is
+// still the error's own (3).
+func CredentialsHint(err error, profile string) error {
+	if profile == "" || !cpanel.CredentialsRefused(err) {
+		return err
+	}
+	return fmt.Errorf("%w; check the profile's credentials with: cpctl profile test %s", err, output.ShellQuote(profile))
 }

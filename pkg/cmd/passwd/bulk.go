@@ -714,7 +714,7 @@ func (rs refusedProfiles) print(w io.Writer) {
 			fmt.Fprintf(w, "cpctl: the server refused the credentials (%s): no more rows were sent with them\n", reason)
 			continue
 		}
-		fmt.Fprintf(w, "cpctl: profile %s: the server refused its credentials (%s): no more of its rows were sent; check them with 'cpctl profile test %s'\n",
+		fmt.Fprintf(w, "cpctl: profile %s: the server refused its credentials (%s): no more of its rows were sent; check them with: cpctl profile test %s\n",
 			termsafe.String(r.profile), reason, output.ShellQuote(r.profile))
 	}
 }

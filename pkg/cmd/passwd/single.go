@@ -95,7 +95,7 @@ func runSingle(ctx context.Context, o *Options) (retErr error) {
 		return fmt.Errorf("print: %w", err)
 	}
 	if err != nil {
-		return o.singleFailed(err, generated)
+		return o.singleFailed(cmdutil.CredentialsHint(err, t.Name), generated)
 	}
 	if p.needsOldPassword() && (t.Profile.Auth == string(cpanel.AuthPassword) || t.Profile.Auth == string(cpanel.AuthSession)) && t.Name != "" {
 		o.refreshProfilePassword(t, p, password)
