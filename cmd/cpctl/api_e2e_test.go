@@ -261,6 +261,63 @@ func TestDryRunRedactsInlineSecret(t *testing.T) {
 	}
 }
 
+// A dry run with -o json prints the requests as a JSON list, one per
+// profile, each naming its profile when there are several; a profile that
+// cannot take the call is reported on stderr and stdout stays valid JSON.
+func TestDryRunJSON(t *testing.T) {
+	e := newEnv(t, nil, simulator.Options{})
+	e.writeConfig()
+	type dryRequest struct {
+		Profile *string           `json:"profile"`
+		Method  string            `json:"method"`
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+		Body    string            `json:"body"`
+	}
+	tests := []struct {
+		name     string
+		profiles string
+		code     int
+		want     []string // the entries' profiles, "" for none
+	}{
+		{name: "one profile", profiles: "whm", want: []string{""}},
+		{name: "several, one not WHM", profiles: "whm,cp,whmpw", code: 5, want: []string{"whm", "whmpw"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e.with(t)
+			r := e.call(newPass+"\n", "whmapi1", "passwd", "user=bob", "password=@-", "-p", tt.profiles, "--dry-run", "-o", "json")
+			e.wantCode(r, tt.code)
+			e.noSecrets(r, newPass)
+			var list []dryRequest
+			if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+			}
+			if len(list) != len(tt.want) {
+				t.Fatalf("%d requests, want %d:\n%s", len(list), len(tt.want), r.stdout)
+			}
+			for i, q := range list {
+				if got := q.Profile; tt.want[i] == "" && got != nil || tt.want[i] != "" && (got == nil || *got != tt.want[i]) {
+					t.Errorf("request %d: profile %v, want %q", i, got, tt.want[i])
+				}
+				if q.Method != "POST" || !strings.HasSuffix(q.URL, "/json-api/passwd?api.version=1") ||
+					q.Body != "user=bob&password=<redacted>" || !strings.HasSuffix(q.Headers["Authorization"], " <redacted>") {
+					t.Errorf("request %d: %+v", i, q)
+				}
+			}
+			if tt.code != 0 && !strings.Contains(r.stderr, "cpctl: cp: whmapi1 needs a WHM server") {
+				t.Errorf("stderr should name the profile that failed:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stderr, "cpctl: dry run: nothing was sent") {
+				t.Errorf("stderr: %s", r.stderr)
+			}
+			if n := e.srv.Sim.Stats().Requests; n != 0 {
+				t.Errorf("a dry run sent %d requests", n)
+			}
+		})
+	}
+}
+
 type serverEntry struct {
 	Profile string         `json:"profile"`
 	Exit    int            `json:"exit"`

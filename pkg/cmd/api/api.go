@@ -69,7 +69,10 @@ array; the order is kept. key=@- reads that one value from the first line
 of standard input and key=@FILE from the first line of FILE, so a password
 need not be in the process list; write %40 for a value that starts with @.
 Values of keys that look secret (password, pass, token, ...) and values
-read with @ are redacted in -v and --dry-run.
+read with @ are redacted in -v and --dry-run. --dry-run sends nothing and
+prints the request each server would get: as HTTP text, or with -o (or
+CPCTL_OUTPUT) as a list in that format of {"profile" (with several servers),
+"method", "url", "headers", "body"}.
 
 The reply is printed as the server sent it: --output yaml (the default, as
 on the server), json (the reply as is), jsonpretty or xml. The exit code
@@ -160,7 +163,7 @@ func (o *Options) format() (Format, error) {
 	if !o.outputSet {
 		s = o.EnvOutput
 		switch {
-		case s == "" || strings.EqualFold(s, "table"):
+		case o.defaultFormat():
 			s = string(YAML)
 		case strings.EqualFold(s, "jsonl"), strings.EqualFold(s, "ndjson"):
 			// A reply is one JSON value, printed as it came: one line.
@@ -172,6 +175,13 @@ func (o *Options) format() (Format, error) {
 		return "", &cmdutil.UsageError{Err: err}
 	}
 	return fm, nil
+}
+
+// defaultFormat reports that no format was asked for: no -o, and
+// CPCTL_OUTPUT unset or "table". A reply is then YAML, and a dry run's
+// requests HTTP text.
+func (o *Options) defaultFormat() bool {
+	return !o.outputSet && (o.EnvOutput == "" || strings.EqualFold(o.EnvOutput, "table"))
 }
 
 // validate checks what can be checked before anything is read or sent.
@@ -323,7 +333,7 @@ func Run(ctx context.Context, o *Options) error {
 	params := Params(args)
 	multi := o.AllProfiles || len(targets) > 1
 	if o.DryRun {
-		return o.dryRun(ctx, targets, params, multi)
+		return o.dryRun(ctx, fm, targets, params, multi)
 	}
 	if !multi {
 		return o.single(ctx, fm, targets[0], params)

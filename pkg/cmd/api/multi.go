@@ -110,13 +110,7 @@ func renderResults(w io.Writer, fm Format, results []Result) error {
 				list[i].Error = &msg
 			}
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false) // the replies as the servers sent them
-		if err := enc.Encode(list); err != nil {
-			return fmt.Errorf("replies: %w", err)
-		}
-		return Render(w, fm, buf.Bytes())
+		return renderValue(w, fm, list)
 	case YAML, XML:
 		list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		var buf bytes.Buffer
@@ -162,10 +156,17 @@ func renderResults(w io.Writer, fm Format, results []Result) error {
 }
 
 // dryRun prints the request each server would get, secrets redacted, and
-// sends nothing. With several servers, one that cannot be called is
-// reported on stderr and the others are still shown.
-func (o *Options) dryRun(ctx context.Context, targets []*cmdutil.Target, params []cpanel.Param, multi bool) error {
-	w := o.IO.Out
+// sends nothing: as HTTP text by default, or as a list of
+// cmdutil.DryRequest in a format asked for (-o, CPCTL_OUTPUT), so that a
+// script reads what it asked for. With several servers each request names
+// its profile, and one that cannot be called is reported on stderr and left
+// out of the list, the others still shown.
+func (o *Options) dryRun(ctx context.Context, fm Format, targets []*cmdutil.Target, params []cpanel.Param, multi bool) error {
+	var print func(any) error
+	if !o.defaultFormat() {
+		print = func(v any) error { return renderValue(o.IO.Out, fm, v) }
+	}
+	reqs := make([]cmdutil.DryRequest, 0, len(targets))
 	results := make([]Result, 0, len(targets))
 	for _, t := range targets {
 		p, err := o.preview(ctx, t, params)
@@ -176,13 +177,14 @@ func (o *Options) dryRun(ctx context.Context, targets []*cmdutil.Target, params 
 		if err != nil {
 			continue
 		}
+		r := dryRequest(p)
 		if multi {
-			if len(results) > 1 {
-				fmt.Fprintln(w)
-			}
-			fmt.Fprintf(w, "# profile %s\n", t.DisplayName())
+			r.Profile = t.DisplayName()
 		}
-		writePreview(w, p)
+		reqs = append(reqs, r)
+	}
+	if err := cmdutil.WriteDryRun(o.IO.Out, reqs, print); err != nil {
+		return fmt.Errorf("print: %w", err)
 	}
 	fmt.Fprintln(o.IO.ErrOut, "cpctl: dry run: nothing was sent")
 	return summarize(o.IO.ErrOut, results)
@@ -198,8 +200,7 @@ func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpane
 		return cpanel.Preview{}, err
 	}
 	if cc.Secret == "" {
-		// Preview never shows the secret, but the client wants one.
-		cc.Secret = "unset"
+		cc.Secret = cmdutil.DryRunSecret
 	}
 	c, err := cmdutil.NewClient(cc)
 	if err != nil {
@@ -209,7 +210,8 @@ func (o *Options) preview(ctx context.Context, t *cmdutil.Target, params []cpane
 	return c.Preview(req), nil
 }
 
-func writePreview(w io.Writer, p cpanel.Preview) {
+// dryRequest is a preview as a dry run shows it, the form encoded as sent.
+func dryRequest(p cpanel.Preview) cmdutil.DryRequest {
 	var body bytes.Buffer
 	for i, f := range p.Form {
 		if i > 0 {
@@ -224,5 +226,5 @@ func writePreview(w io.Writer, p cpanel.Preview) {
 			body.WriteString(url.QueryEscape(f.Value))
 		}
 	}
-	cmdutil.WriteRequest(w, p.Method, p.URL, p.Header, body.String())
+	return cmdutil.NewDryRequest(p.Method, p.URL, p.Header, body.String())
 }

@@ -72,6 +72,19 @@ func Render(w io.Writer, f Format, body []byte) error {
 	return err
 }
 
+// renderValue writes v in the format as Render writes a reply, v encoded as
+// JSON first: the JSON forms are then the encoding itself, and YAML and XML
+// keep its order of keys.
+func renderValue(w io.Writer, f Format, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a reply as the server sent it, "<redacted>" as it reads
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return Render(w, f, buf.Bytes())
+}
+
 // writeYAML writes one document with the "---" start line the server's
 // YAML output has, in the YAML style of cpctl's other commands.
 func writeYAML(w io.Writer, n *yaml.Node) error {

@@ -336,11 +336,7 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 		return err
 	}
 	if cc.Secret == "" {
-		// The client wants a secret, and the log hides any value that holds
-		// the client's own: one character is shorter than any secret it
-		// hides, so the stand-in hides nothing of the preview (a word such
-		// as "unset" hid the account "sunset").
-		cc.Secret = "-"
+		cc.Secret = cmdutil.DryRunSecret
 	}
 	var previews []cpanel.Exchange
 	cc.Logger = func(x cpanel.Exchange) { previews = append(previews, x) }
@@ -366,28 +362,25 @@ func dryRun(ctx context.Context, o *Options, p *plan, password, oldPassword stri
 }
 
 // writeDryRun prints the requests a dry run stopped: as HTTP text, or with
-// -o json, jsonl or yaml as a list of cmdutil.DryRequest, so that stdout is
-// in the format asked for.
+// -o json, jsonl or yaml as a list of cmdutil.DryRequest.
 func writeDryRun(o *Options, previews []cpanel.Exchange) error {
 	fm, err := o.OutputFormat()
 	if err != nil {
 		return err
 	}
-	if fm == output.Table {
-		for _, x := range previews {
-			cmdutil.WriteRequest(o.IO.Out, x.Method, x.URL, x.RequestHeader, x.RequestBody)
+	var print func(any) error
+	if fm != output.Table {
+		pr, err := o.Printer()
+		if err != nil {
+			return err
 		}
-		return nil
+		print = pr.Value
 	}
 	reqs := make([]cmdutil.DryRequest, len(previews))
 	for i, x := range previews {
 		reqs[i] = cmdutil.NewDryRequest(x.Method, x.URL, x.RequestHeader, x.RequestBody)
 	}
-	pr, err := o.Printer()
-	if err != nil {
-		return err
-	}
-	return pr.Value(reqs)
+	return cmdutil.WriteDryRun(o.IO.Out, reqs, print)
 }
 
 // errDryRun stops a dry run's request at the transport.
