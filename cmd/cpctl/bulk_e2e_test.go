@@ -603,6 +603,11 @@ func TestBulkStopsOnRefusedCredentials(t *testing.T) {
 	if !strings.Contains(r.stderr, "check the profile's credentials with: cpctl profile test whm") {
 		t.Errorf("a single change refused for its credentials should say how to check them:\n%s", r.stderr)
 	}
+	r = e.call("", "whmapi1", "listaccts")
+	e.wantCode(r, 3)
+	if !strings.Contains(r.stderr, "check the profile's credentials with: cpctl profile test whm") {
+		t.Errorf("an API call refused for its credentials should say how to check them:\n%s", r.stderr)
+	}
 	before := e.srv.Sim.Stats().Requests
 	r = e.call("", "account", "passwd", "--from", in, "--generate", "--journal", journal,
 		"--concurrency", strconv.Itoa(conc), "-o", "jsonl")

@@ -368,7 +368,7 @@ func (o *Options) single(ctx context.Context, fm Format, t *cmdutil.Target, para
 			return fmt.Errorf("print: %w", err)
 		}
 	}
-	return r.Err
+	return cmdutil.CredentialsHint(r.Err, t.Name)
 }
 
 // call makes the call on one server. The reply is kept whenever it is
