@@ -638,12 +638,13 @@ func (s *scheduler) work(q *profileQueue) {
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.
-		if s.stop.Err() != nil || (s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
+		if s.stop.Err() != nil || (stopped == "" && s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
 			s.r.notSent(jb)
 			continue
 		}
 		var d done
 		if stopped != "" {
+			// Nothing is sent, so --rate does not apply.
 			d = s.r.skip(jb, stopped)
 		} else {
 			d = s.r.do(s.execCtx, jb)

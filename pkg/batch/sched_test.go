@@ -378,3 +378,33 @@ func TestRefusedCredentialsStopTheirProfile(t *testing.T) {
 		})
 	}
 }
+
+// TestStoppedProfileSkipsTheRate: rows of a profile whose credentials were
+// refused are recorded without being sent, so they do not wait for --rate
+// (10,000 of them at 1/s would take hours to record nothing).
+func TestStoppedProfileSkipsTheRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var in strings.Builder
+		in.WriteString("user,profile\n")
+		for i := range 20 {
+			fmt.Fprintf(&in, "u%d,%s\n", i, map[bool]string{true: "bad", false: "good"}[i >= 2])
+		}
+		start := time.Now()
+		sum, err := Run(context.Background(), RunConfig{Journal: filepath.Join(t.TempDir(), "j"), Input: strings.NewReader(in.String()),
+			Kind: KindAccount, Concurrency: 1, Rate: 1, Burst: 1, Generate: func(r Row) (string, error) { return "pw-" + r.Target, nil },
+			Exec: func(_ context.Context, row Row, _ string) Outcome {
+				if row.Profile == "bad" {
+					return Outcome{State: fate.Refused, Auth: true, Class: "auth", Message: "Access denied", StopsProfile: true}
+				}
+				return Outcome{State: fate.Applied}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Three requests at 1/s (the first token is there at once): two
+		// good rows and the bad profile's first.
+		if took := time.Since(start); sum.Succeeded != 2 || sum.Pending != 18 || took > 3*time.Second {
+			t.Errorf("summary %+v after %v: want 2 applied, 18 pending, within 3s", sum, took)
+		}
+	})
+}
