@@ -148,15 +148,58 @@ func TestSelectResellerSeesItsOwn(t *testing.T) {
 	if got := e.listing(r); len(got) != 1 || got[0].Source != "listaccts owner=res1" || got[0].Target != "alice" {
 		t.Errorf("--reseller res1: %+v", got)
 	}
-	// A mistyped reseller: the server lists nothing, as for a reseller
-	// without accounts; the line says where to check the name.
-	r = e.call("", "rotate", "--reseller", "res9", "--kinds", "account")
-	e.wantCode(r, 0)
-	if !strings.Contains(r.stderr, "the server lists no account owned by res9 (is the name right?") {
-		t.Errorf("--reseller res9: %s", r.stderr)
+}
+
+// A --reseller that finds no account: listaccts answers the same for a
+// mistyped name and for a reseller without accounts, so cpctl asks the
+// server's listresellers. A name the server does not have fails (exit 2,
+// with the nearest name), so a cron job with a typo does not "succeed"
+// forever; a reseller without accounts is exit 0; a reseller's profile,
+// which may not call listresellers, gets the line saying where to check
+// the name, exit 0, and no word of the refused check.
+func TestSelectResellerNameChecked(t *testing.T) {
+	st := simulator.SampleState()
+	st.AddReseller("hosting", "Hosting-Pass-2024!xyz") // owns no account
+	e := newEnv(t, st, simulator.Options{})
+	e.writeConfig()
+	journal := filepath.Join(e.dir, "J")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		line string
+	}{
+		{"a mistyped name", []string{"account", "passwd", "--reseller", "hostng", "--generate", "--journal", journal}, 2,
+			"cpctl: --reseller hostng: the server has no reseller named hostng (did you mean hosting?); nothing was changed"},
+		{"its dry run", []string{"rotate", "--reseller", "hostng", "--dry-run", "-o", "json"}, 2,
+			"cpctl: --reseller hostng: the server has no reseller named hostng (did you mean hosting?); nothing was changed"},
+		{"a reseller without accounts", []string{"account", "passwd", "--reseller", "hosting", "--generate", "--journal", journal}, 0,
+			"cpctl: --reseller hosting: reseller hosting owns no account; nothing was changed"},
+		{"a reseller's profile cannot check", []string{"-p", "res", "account", "passwd", "--reseller", "hostng", "--generate", "--journal", journal}, 0,
+			"cpctl: --reseller hostng: the server lists no account owned by hostng (is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed"},
 	}
-	if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
-		t.Errorf("%d passwords changed", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e.with(t)
+			r := e.call("", tt.args...)
+			e.wantCode(r, tt.code)
+			if r.stderr != tt.line+"\n" {
+				t.Errorf("stderr\n%s\nwant the one line\n%s", r.stderr, tt.line)
+			}
+			if n := e.srv.Sim.Stats().PasswordChanges; n != 0 {
+				t.Errorf("%d passwords changed", n)
+			}
+			if _, err := os.Stat(journal); !os.IsNotExist(err) {
+				t.Errorf("a journal was left: %v", err)
+			}
+			e.noSecrets(r)
+		})
+	}
+	// The hint's own command works against the simulator for root.
+	r := e.call("", "whmapi1", "listresellers", "-o", "json")
+	e.wantCode(r, 0)
+	if !strings.Contains(r.stdout, `"reseller"`) || !strings.Contains(r.stdout, `"hosting"`) || !strings.Contains(r.stdout, `"res1"`) {
+		t.Errorf("whmapi1 listresellers:\n%s", r.stdout)
 	}
 }
 

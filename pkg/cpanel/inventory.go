@@ -2,6 +2,7 @@ package cpanel
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -69,6 +70,53 @@ func (c *Client) ListAccounts(ctx context.Context, o ListAccountsOptions) ([]Acc
 		return nil, unreadableReply(op, rep, why)
 	}
 	return accts, nil
+}
+
+// ListResellers lists the server's resellers with WHM API 1 listresellers, in the server's order,
+// which is arbitrary. Root is not among them: root is no reseller. The server answers root only
+// (its WHM API 0 form checks root privileges); a reseller's call fails.
+func (c *Client) ListResellers(ctx context.Context) ([]string, error) {
+	const op = "WHM API 1 listresellers"
+	if c.kind != KindWHM {
+		return nil, usagef(op, "listing resellers needs a WHM profile")
+	}
+	rep, _, err := c.call(ctx, Request{API: WHMAPI1, Function: "listresellers", Idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	names, why := parseResellers(rep.Body)
+	if why != "" {
+		return nil, unreadableReply(op, rep, why)
+	}
+	return names, nil
+}
+
+// resellersReply is listresellers' payload: {"data": {"reseller": [NAME, ...]}}. The pointers
+// tell a missing or null key from an empty list, which is the answer of a server without
+// resellers.
+type resellersReply struct {
+	Data *struct {
+		Reseller *[]string `json:"reseller"`
+	} `json:"data"`
+}
+
+// parseResellers reads the reseller names of a listresellers reply whose success marker the call
+// has checked; a missing list, or a name that is not one, makes the reply unreadable.
+func parseResellers(body []byte) ([]string, string) {
+	var r resellersReply
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, "listresellers: " + err.Error()
+	}
+	if r.Data == nil || r.Data.Reseller == nil {
+		return nil, "listresellers data has no reseller list"
+	}
+	names := *r.Data.Reseller
+	for i, n := range names {
+		if !plainName(n) {
+			return nil, fmt.Sprintf("listresellers entry %d is not a user name", i)
+		}
+	}
+	return names, ""
 }
 
 // DomainOwner is WHM API 1 getdomainowner: the cPanel user owning domain. A domain no account

@@ -1,12 +1,16 @@
 package cpanel
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -263,6 +267,68 @@ func domainOwner(ctx context.Context, c *Client) error {
 	return err
 }
 
+// ListResellers takes only listresellers' documented success with a list of names; a refusal, a
+// 403 (a reseller calling it) and anything unreadable are errors, never an empty list.
+func TestListResellers(t *testing.T) {
+	const env = `{"data":%s,"metadata":{"command":"listresellers","reason":"OK","result":1,"version":1}}`
+	accessDenied := replyFile(t, "access_denied.json")
+	tests := []struct {
+		name   string
+		status int
+		ctype  string
+		body   string
+		want   []string
+		kind   ErrorKind // 0: success
+	}{
+		{name: "success, in the server's order", body: replyFile(t, "doc_whmapi1_listresellers.json"), want: []string{"res2", "res1"}},
+		{name: "result as a string", body: `{"data":{"reseller":["res1"]},"metadata":{"result":"1"}}`, want: []string{"res1"}},
+		{name: "no resellers", body: fmt.Sprintf(env, `{"reseller":[]}`), want: []string{}},
+		{name: "result 0", body: `{"metadata":{"command":"listresellers","reason":"Unknown app (“listresellers”) requested for this version (1) of the API.","result":0,"version":1}}`, kind: ErrRefused},
+		{name: "403 access denied", status: 403, ctype: "text/plain; charset=UTF-8", body: accessDenied, kind: ErrAuth},
+		{name: "not JSON", ctype: "text/html", body: "<html><body>Service Unavailable</body></html>", kind: ErrTransport},
+		{name: "result true", body: `{"data":{"reseller":["res1"]},"metadata":{"result":true}}`, kind: ErrTransport},
+		{name: "no data", body: `{"metadata":{"command":"listresellers","reason":"OK","result":1,"version":1}}`, kind: ErrTransport},
+		{name: "data null", body: fmt.Sprintf(env, `null`), kind: ErrTransport},
+		{name: "list null", body: fmt.Sprintf(env, `{"reseller":null}`), kind: ErrTransport},
+		{name: "list missing", body: fmt.Sprintf(env, `{"resellers":["res1"]}`), kind: ErrTransport},
+		{name: "list an object", body: fmt.Sprintf(env, `{"reseller":{"res1":1}}`), kind: ErrTransport},
+		{name: "entry a number", body: fmt.Sprintf(env, `{"reseller":["res1",7]}`), kind: ErrTransport},
+		{name: "entry empty", body: fmt.Sprintf(env, `{"reseller":[""]}`), kind: ErrTransport},
+		{name: "entry with a line break", body: fmt.Sprintf(env, `{"reseller":["res\n1"]}`), kind: ErrTransport},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, s seen) {
+				if tt.ctype != "" {
+					w.Header().Set("Content-Type", tt.ctype)
+					w.WriteHeader(cmp.Or(tt.status, 200))
+					_, _ = io.WriteString(w, tt.body)
+					return
+				}
+				writeJSON(w, cmp.Or(tt.status, 200), tt.body)
+			})
+			c, _ := New(f.config(KindWHM, AuthToken, "root", "TOKEN"))
+			got, err := c.ListResellers(context.Background())
+			if s := f.last(t); s.Path != "/json-api/listresellers" || s.Query.Get("api.version") != "1" || len(s.Form) != 0 {
+				t.Errorf("sent %s %v %v", s.Path, s.Query, s.Form)
+			}
+			if tt.kind == 0 {
+				if err != nil || got == nil || !slices.Equal(got, tt.want) {
+					t.Fatalf("ListResellers = %#v, %v; want %v", got, err, tt.want)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != tt.kind || got != nil {
+				t.Fatalf("ListResellers = %#v, %v; want an error of kind %v", got, err, tt.kind)
+			}
+			if e.Op != "WHM API 1 listresellers" || !e.Written {
+				t.Errorf("error %+v: want the op and Written", e)
+			}
+		})
+	}
+}
+
 func TestDomainOwnerNotFound(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, s seen) {
 		writeJSON(w, 200, replyFile(t, "doc_whmapi1_getdomainowner_none.json"))
@@ -302,6 +368,7 @@ func TestOwnerRules(t *testing.T) {
 		"cpanel DBPasswd for another":      func() error { _, err := cp.DBPasswd(ctx, PostgreSQL, "alice", "alice_x", "pw"); return err },
 		"cpanel ListAccounts":              func() error { _, err := cp.ListAccounts(ctx, ListAccountsOptions{}); return err },
 		"cpanel DomainOwner":               func() error { _, err := cp.DomainOwner(ctx, "bob.example"); return err },
+		"cpanel ListResellers":             func() error { _, err := cp.ListResellers(ctx); return err },
 		"whm DomainOwner without domain":   func() error { _, err := whm.DomainOwner(ctx, ""); return err },
 		"unknown engine":                   func() error { _, err := whm.ListDBUsers(ctx, "oracle", "bob"); return err },
 		"DBPasswd without user":            func() error { _, err := whm.DBPasswd(ctx, MySQL, "bob", "", "pw"); return err },

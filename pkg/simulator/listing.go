@@ -3,7 +3,8 @@ package simulator
 // The listing functions a rotation resolves its targets with. Reply shapes,
 // parameters and quirks follow cPanel's server modules (11.120):
 // Whostmgr/API/1/Accounts.pm and Whostmgr/Accounts/List.pm (listaccts,
-// getdomainowner), Cpanel/API/Ftp.pm and Cpanel/FtpUtils.pm (list_ftp),
+// getdomainowner), Whostmgr/API/1/Resellers.pm (listresellers),
+// Cpanel/API/Ftp.pm and Cpanel/FtpUtils.pm (list_ftp),
 // Cpanel/API/Mysql.pm and Cpanel/API/Postgresql.pm (list_users),
 // Cpanel/WebDisk.pm (API 2 listwebdisks: UAPI has no Web Disk listing), and
 // for Email/list_pops, whose module is not public, cPanel's documentation
@@ -150,6 +151,32 @@ func acctMatches(searchType string, exact bool, search string, re *regexp.Regexp
 	}
 	// No searchtype: the search is ignored.
 	return true
+}
+
+// WHM API 1 listresellers -------------------------------------------------
+
+// listresellers follows Whostmgr::API::1::Resellers: it takes no
+// arguments, sets metadata OK and answers {"reseller": [names]}, the keys
+// of the server's reseller list (root is not a reseller, so not among
+// them); a server without resellers answers an empty list. A server's
+// order is a Perl hash's, arbitrary; the simulator sorts the names so that
+// its replies can be recorded.
+//
+// Only root may call it. WHM API 0's listresellers checks hasroot
+// (Whostmgr/XMLUI/Meta.pm); how a server refuses a reseller's WHM API 1
+// call is not known here, so the simulator answers as it answers refused
+// credentials (403, "Access denied"). That refusal is an assumption, not a
+// captured reply (docs/protocol.md says so too).
+func (s *Simulator) listresellers(id identity, _ url.Values) reply {
+	if id.kind != kindRoot {
+		return accessDenied()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(s.st.Resellers))
+	names = slices.AppendSeq(names, maps.Keys(s.st.Resellers))
+	slices.Sort(names)
+	return whm1OK("listresellers", "OK", map[string][]string{"reseller": names})
 }
 
 // WHM API 1 getdomainowner -------------------------------------------------

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -82,6 +83,51 @@ func TestListAccountsSearch(t *testing.T) {
 }
 
 var xidReason = regexp.MustCompile(`^API failure: \(XID [a-hj-km-np-z2-9]{6}\) Provide the “domain” parameter for the “Whostmgr::API::1::Accounts::getdomainowner” function\.$`)
+
+// listresellers answers root the reseller names, sorted here (a server's
+// order is arbitrary), root not among them and an empty list for none; it
+// takes no arguments; a reseller gets the 403 of refused credentials (an
+// assumption: see listresellers).
+func TestListResellers(t *testing.T) {
+	const ok = `{"data":{"reseller":%s},"metadata":{"command":"listresellers","reason":"OK","result":1,"version":1}}`
+	tests := []struct {
+		name, auth, query string
+		edit              func(*State)
+		status            int
+		body              string
+	}{
+		{name: "root", auth: rootAuth, status: 200, body: fmt.Sprintf(ok, `["res1"]`)},
+		{name: "sorted", auth: rootAuth, edit: func(st *State) {
+			st.AddReseller("zoe", "Zoe-Pass-2024!xyz")
+			st.AddReseller("abe", "Abe-Pass-2024!xyz")
+		}, status: 200, body: fmt.Sprintf(ok, `["abe","res1","zoe"]`)},
+		{name: "none is an empty list", auth: rootAuth, edit: func(st *State) {
+			delete(st.Resellers, "res1")
+			st.Accounts["alice"].Owner = "root"
+		}, status: 200, body: fmt.Sprintf(ok, `[]`)},
+		{name: "arguments are ignored", auth: rootAuth, query: "&search=nobody&reseller=x", status: 200, body: fmt.Sprintf(ok, `["res1"]`)},
+		{name: "root by password", auth: basicAuth("root", SampleRootPassword), status: 200, body: fmt.Sprintf(ok, `["res1"]`)},
+		{name: "a reseller is refused", auth: whmAuth("res1", SampleResellerToken), status: 403, body: string(accessDeniedBody)},
+		{name: "a reseller by password is refused", auth: basicAuth("res1", SampleResellerPass), status: 403, body: string(accessDeniedBody)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := SampleState()
+			if tt.edit != nil {
+				tt.edit(st)
+			}
+			w := serve(t, New(st, Options{}).Handler(RoleWHM), req{path: "/json-api/listresellers", query: "api.version=1" + tt.query, auth: tt.auth})
+			ctype := "application/json"
+			if tt.status != 200 {
+				ctype = "text/plain"
+			}
+			wantStatus(t, w, tt.status, ctype)
+			if w.Body.String() != tt.body {
+				t.Errorf("body\n got %s\nwant %s", w.Body.String(), tt.body)
+			}
+		})
+	}
+}
 
 // getdomainowner answers the owner or null, never a failure, except for
 // a missing domain parameter.

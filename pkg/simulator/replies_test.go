@@ -68,6 +68,9 @@ func recordedReplies() []recorded {
 		{name: "whmapi1_getdomainowner_unknown", api: "whmapi1", class: "ok", r: w1("getdomainowner", "domain=nowhere.example")},
 		{name: "whmapi1_list_database_users", api: "whmapi1", class: "ok", r: w1("list_database_users", "")},
 		{name: "whmapi1_list_database_users_reseller", api: "whmapi1", class: "refused", r: req{path: "/json-api/list_database_users", query: "api.version=1", auth: res1}},
+		{name: "whmapi1_listresellers", api: "whmapi1", class: "ok", r: w1("listresellers", "")},
+		// A reseller's call: the refusal is assumed, not captured (see listresellers).
+		{name: "whmapi1_listresellers_reseller", api: "whmapi1", class: "auth", r: req{path: "/json-api/listresellers", query: "api.version=1", auth: res1}},
 		{name: "uapi_email_list_pops", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Email/list_pops")},
 		{name: "uapi_ftp_list_ftp", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Ftp/list_ftp")},
 		{name: "uapi_mysql_list_users", api: "uapi", class: "ok", role: RoleCPanel, r: ex("/execute/Mysql/list_users")},
@@ -163,6 +166,7 @@ var staticReplies = []string{
 	"doc_uapi_mysql_set_password_ok.json", "doc_uapi_mysql_set_password_not_owned.json",
 	"doc_uapi_postgresql_set_password_weak.json", "doc_cpapi3_webdisk_set_password_ok.json",
 	"doc_uapi_webdisk_set_password_unknown.json", "doc_whmapi1_list_database_users.json",
+	"doc_whmapi1_listresellers.json",
 }
 
 // origins are where a recorded reply may come from.

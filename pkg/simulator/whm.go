@@ -225,6 +225,7 @@ var whm1Funcs = map[string]struct {
 	"passwd":                      {"user", (*Simulator).whm1Passwd},
 	"version":                     {"", (*Simulator).whm1Version},
 	"listaccts":                   {"", (*Simulator).listaccts},
+	"listresellers":               {"", (*Simulator).listresellers},
 	"getdomainowner":              {"", (*Simulator).getdomainowner},
 	"list_database_users":         {"", (*Simulator).listDatabaseUsers},
 	"getminimumpasswordstrengths": {"", (*Simulator).minimums},

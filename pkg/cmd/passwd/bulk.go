@@ -403,14 +403,14 @@ func runBulk(ctx context.Context, o *Options) error {
 	return err
 }
 
-// nothingSelected says that a selection found nothing to change. A reseller
-// that owns no account is most often a mistyped name (the server lists
-// nothing either way), so that line says where to check it.
+// nothingSelected says that a selection found nothing to change. A
+// --reseller that owns no account says so when the server confirmed the
+// name (a name it does not have never gets here: checkReseller), and else
+// where to check the name.
 func (o *Options) nothingSelected(sel *resolution) {
 	what := o.Select.describe(o.Owner)
 	if o.resellerOwnsNothing(sel) {
-		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: the server lists no account owned by %s (is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed\n",
-			what, termsafe.String(o.Select.Reseller))
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: %s; nothing was changed\n", what, ownsNothing(termsafe.String(o.Select.Reseller), sel.ownerKnown))
 		return
 	}
 	fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: nothing selected; nothing was changed\n", what)

@@ -196,6 +196,7 @@ type lister interface {
 	ListMailboxes(ctx context.Context, owner string) ([]cpanel.Mailbox, error)
 	ListDBUsers(ctx context.Context, engine cpanel.DBEngine, owner string) ([]string, error)
 	ListWebDisks(ctx context.Context, owner string) ([]cpanel.WebDiskLogin, error)
+	ListResellers(ctx context.Context) ([]string, error)
 }
 
 // picked is one selected target: a row of the plan.
@@ -225,6 +226,9 @@ type resolution struct {
 	// they were found, for the line that ends a listing.
 	accounts int
 	scope    string
+	// ownerKnown: a --reseller selection that found no account named an
+	// owner the server has (checkReseller), not a name it may not have.
+	ownerKnown bool
 }
 
 // resolver resolves one selection against one server.
@@ -264,6 +268,9 @@ func (r *resolver) resolve(ctx context.Context) (*resolution, error) {
 		return nil, err
 	}
 	res.accounts, res.scope = len(accts), scope
+	if err := r.checkReseller(ctx, res); err != nil {
+		return nil, err
+	}
 
 	type job struct {
 		acct int

@@ -169,24 +169,62 @@ func TestSelectionDryRun(t *testing.T) {
 	}
 }
 
-// TestSelectionResellerOwnsNothing: a reseller the server lists no account
-// for is most often a mistyped name; the run and its dry run (where a
-// careful user looks first) both say where to check it, and change nothing.
+// TestSelectionResellerOwnsNothing: a --reseller the server lists no
+// account for is checked against the server's resellers. A name it does
+// not have fails (exit 2) with the nearest listed name, in the run and in
+// its --dry-run and --validate alike (where a careful user looks first); a
+// reseller without accounts, or a name the profile cannot check, says so
+// and exits 0. Nothing is changed and no journal is left.
 func TestSelectionResellerOwnsNothing(t *testing.T) {
-	const want = "cpctl: --reseller res9: the server lists no account owned by res9 (is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed\n"
-	for _, dry := range []bool{false, true} {
-		s := newSimRun(t)
-		s.f.DryRun = dry
-		o := s.options(Account)
-		o.Select.Reseller = "res9"
-		if code := s.run(context.Background(), o); code != 0 {
-			t.Fatalf("dry run %v: exit %d\n%s", dry, code, s.err)
-		}
-		if !strings.Contains(s.err.String(), want) {
-			t.Errorf("dry run %v: stderr\n%s\nlacks %q", dry, s.err, want)
-		}
-		if n := s.srv.Sim.Stats().PasswordChanges; n != 0 {
-			t.Errorf("dry run %v: %d passwords changed", dry, n)
+	const hint = "(is the name right? 'cpctl whmapi1 listresellers' lists the resellers); nothing was changed\n"
+	tests := []struct {
+		name     string
+		reseller string
+		setup    func(*fakeServer)
+		code     int
+		line     string
+	}{
+		{name: "a mistyped name", reseller: "res9", code: cmdutil.ExitUsage,
+			line: "cpctl: --reseller res9: the server has no reseller named res9 (did you mean res1?); nothing was changed\n"},
+		{name: "a name nothing is near", reseller: "mallory", code: cmdutil.ExitUsage,
+			line: "cpctl: --reseller mallory: the server has no reseller named mallory; nothing was changed\n"},
+		{name: "a reseller without accounts", reseller: "res2", setup: func(f *fakeServer) { f.resellers = []string{"res1", "res2"} },
+			line: "cpctl: --reseller res2: reseller res2 owns no account; nothing was changed\n"},
+		{name: "root without accounts", reseller: "root", setup: func(f *fakeServer) { f.accounts = f.accounts[:1] },
+			line: "cpctl: --reseller root: root owns no account; nothing was changed\n"},
+		{name: "a name the server will not check", reseller: "res9",
+			setup: func(f *fakeServer) {
+				f.resellersErr = &cpanel.Error{Kind: cpanel.ErrAuth, Op: "WHM API 1 listresellers", Status: 403, Reason: "Access denied"}
+			},
+			line: "cpctl: --reseller res9: the server lists no account owned by res9 " + hint},
+	}
+	for _, tt := range tests {
+		for _, mode := range []string{"run", "dry run", "validate"} {
+			t.Run(tt.name+", "+mode, func(t *testing.T) {
+				s := newSimRun(t)
+				if tt.setup != nil {
+					tt.setup(s.lister)
+				}
+				s.f.DryRun = mode == "dry run"
+				o := s.options(Account)
+				o.Bulk.Validate = mode == "validate"
+				o.Select.Reseller = tt.reseller
+				if code := s.run(context.Background(), o); code != tt.code {
+					t.Fatalf("exit %d, want %d\n%s", code, tt.code, s.err)
+				}
+				if !strings.HasSuffix(s.err.String(), tt.line) || strings.Count(s.err.String(), "\n") != 1 {
+					t.Errorf("stderr\n%s\nwant the one line %q", s.err, tt.line)
+				}
+				if strings.Contains(s.err.String(), "Access denied") {
+					t.Errorf("the check's own failure was shown:\n%s", s.err)
+				}
+				if n := s.srv.Sim.Stats().PasswordChanges; n != 0 {
+					t.Errorf("%d passwords changed", n)
+				}
+				if _, err := os.Stat(o.Bulk.Journal); !os.IsNotExist(err) {
+					t.Errorf("a journal was left: %v", err)
+				}
+			})
 		}
 	}
 }

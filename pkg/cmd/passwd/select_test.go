@@ -33,8 +33,12 @@ type fakeServer struct {
 	refuse map[string]string
 	fail   map[string]error
 	// reseller, when set, is the profile's user: listings are limited to
-	// its accounts.
+	// its accounts, and listresellers is refused.
 	reseller string
+	// resellers is what listresellers answers (nil: the owners of the
+	// accounts other than root), unless resellersErr is set.
+	resellers    []string
+	resellersErr error
 
 	mu    sync.Mutex
 	calls []string
@@ -59,6 +63,25 @@ func (f *fakeServer) ListAccounts(_ context.Context, o cpanel.ListAccountsOption
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeServer) ListResellers(context.Context) ([]string, error) {
+	f.call("listresellers")
+	switch {
+	case f.resellersErr != nil:
+		return nil, f.resellersErr
+	case f.reseller != "":
+		return nil, &cpanel.Error{Kind: cpanel.ErrAuth, Op: "WHM API 1 listresellers", Status: 403, Reason: "Access denied"}
+	case f.resellers != nil:
+		return f.resellers, nil
+	}
+	names := []string{}
+	for _, a := range f.accounts {
+		if a.Owner != "root" && !slices.Contains(names, a.Owner) {
+			names = append(names, a.Owner)
+		}
+	}
+	return names, nil
 }
 
 func (f *fakeServer) DomainOwner(_ context.Context, domain string) (string, error) {

@@ -188,9 +188,9 @@ func suggestions(c *cobra.Command, word string) []string {
 			prefix = append(prefix, sc.Name())
 			continue
 		}
-		d := distance(word, sc.Name())
+		d := cmdutil.EditDistance(word, sc.Name())
 		for _, a := range sc.Aliases {
-			d = min(d, distance(word, a))
+			d = min(d, cmdutil.EditDistance(word, a))
 		}
 		switch {
 		case d < best:
@@ -203,25 +203,4 @@ func suggestions(c *cobra.Command, word string) []string {
 		return prefix
 	}
 	return near
-}
-
-// distance is the Levenshtein distance between a and b, by bytes.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
