@@ -641,3 +641,37 @@ func TestBulkStopsOnRefusedCredentials(t *testing.T) {
 		t.Errorf("the resume changed %d passwords, want %d", got, rows)
 	}
 }
+
+// TestBulkStopsOnAWrongPin: a certificate that does not match the pin fails
+// every row alike (and may be someone in between), so the run stops
+// connecting after the first, exits 4 and names the profile; with the pin
+// right again a resume finishes every row.
+func TestBulkStopsOnAWrongPin(t *testing.T) {
+	const rows = 20
+	e := newEnv(t, bulkState(rows), simulator.Options{})
+	e.writeConfig()
+	wrong := "sha256:" + strings.Repeat("ab", 32)
+	r := e.call(simulator.SampleRootToken+"\n", "profile", "add", "pinned", "--url", e.srv.WHMURL, "--kind", "whm",
+		"--token-stdin", "--tls-fingerprint", wrong, "--skip-check")
+	e.wantCode(r, 0)
+	in := filepath.Join(e.dir, "users.csv")
+	writeUsers(t, in, rows)
+	journal := filepath.Join(e.dir, "pin.journal")
+	r = e.call("", "-p", "pinned", "account", "passwd", "--from", in, "--generate", "--journal", journal, "--concurrency", "2", "-o", "jsonl")
+	e.wantCode(r, 4)
+	if !strings.Contains(r.stderr, "cpctl: profile pinned: ") || !strings.Contains(r.stderr, "does not match the pin") ||
+		!strings.Contains(r.stderr, "no more of its rows were sent") {
+		t.Errorf("the run should say why the profile stopped:\n%s", r.stderr)
+	}
+	if n := strings.Count(r.stdout, "an earlier row of this profile failed"); n < rows-2 {
+		t.Errorf("%d rows recorded as stopped, want at least %d:\n%s", n, rows-2, r.stdout)
+	}
+	r = e.call(simulator.SampleRootToken+"\n", "profile", "add", "pinned", "--replace", "--url", e.srv.WHMURL, "--kind", "whm",
+		"--token-stdin", "--tls-fingerprint", e.srv.Fingerprint)
+	e.wantCode(r, 0)
+	r = e.call("", "account", "passwd", "--resume", journal, "-o", "jsonl")
+	e.wantCode(r, 0)
+	if got := strings.Count(r.stdout, `"ok":true`); got != rows {
+		t.Errorf("the resume changed %d rows, want %d", got, rows)
+	}
+}

@@ -36,11 +36,14 @@ type Outcome struct {
 	Network bool
 	// StopsProfile says the failure holds for every row of the row's
 	// profile, not for this row alone: the server refused the profile's
-	// credentials as a whole. The runner sends no more rows of that profile
-	// in this run (they are recorded not-sent, and a resume sends them once
-	// the credentials are fixed): a bad or expired token would otherwise be
-	// tried once per row, thousands of failed logins that a server's
-	// brute-force protection (cPHulk) counts against this host.
+	// credentials as a whole, or cannot be reached with it (its certificate
+	// is not trusted, its name does not resolve, it has refused connections
+	// for a while). The runner sends no more rows of that profile in this
+	// run: they are recorded not-sent, with this outcome's auth and network,
+	// and a resume sends them once the cause is fixed. A bad or expired
+	// token would otherwise be tried once per row, thousands of failed
+	// logins that a server's brute-force protection (cPHulk) counts against
+	// this host; a server that is down, waited for once per row.
 	StopsProfile bool
 	Class        string
 	Message      string
@@ -472,9 +475,9 @@ type profileQueue struct {
 	idle    int  // waiting on more and not yet signalled
 	ahead   int  // rows of the profile the dispatcher has yet to queue or pass over
 	ended   bool // the dispatcher is done: no row comes any more
-	// stopped is the refusal of the profile's credentials that ended its
-	// sending (Outcome.StopsProfile); "" while it sends.
-	stopped string
+	// stopped is the outcome that ended the profile's sending
+	// (Outcome.StopsProfile); nil while it sends.
+	stopped *Outcome
 }
 
 // queue returns the profile's queue, making it on first sight. A row
@@ -638,18 +641,18 @@ func (s *scheduler) work(q *profileQueue) {
 		}
 		// After Ctrl-C no new row starts: queued rows keep their durable
 		// intents and are sent on resume.
-		if s.stop.Err() != nil || (stopped == "" && s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
+		if s.stop.Err() != nil || (stopped == nil && s.limiter != nil && s.limiter.Wait(s.stop) != nil) {
 			s.r.notSent(jb)
 			continue
 		}
 		var d done
-		if stopped != "" {
+		if stopped != nil {
 			// Nothing is sent, so --rate does not apply.
 			d = s.r.skip(jb, stopped)
 		} else {
 			d = s.r.do(s.execCtx, jb)
 			if d.Outcome.StopsProfile {
-				q.stop(d.Outcome.Message)
+				q.stop(d.Outcome)
 			}
 		}
 		if d.err != nil {
@@ -749,23 +752,25 @@ func (r *runner) dispatch(s *scheduler) error {
 }
 
 // stop ends the sending of the profile's rows for the rest of the run; the
-// first refusal is the one reported.
-func (q *profileQueue) stop(reason string) {
+// first outcome that stops it is the one its other rows report.
+func (q *profileQueue) stop(o Outcome) {
 	q.mu.Lock()
-	if q.stopped == "" {
-		q.stopped = reason
-		if q.stopped == "" {
-			q.stopped = "credentials refused"
-		}
+	if q.stopped == nil {
+		q.stopped = &o
 	}
 	q.mu.Unlock()
 }
 
-// skip records a row of a stopped profile as not sent, for the credentials
-// refused on an earlier row of its profile; a resume sends it.
-func (r *runner) skip(jb job, reason string) done {
-	o := Outcome{State: fate.NotSent, Auth: true, Class: classAuth,
-		Message: "not sent: the server refused this profile's credentials on an earlier row: " + reason}
+// skip records a row of a stopped profile as not sent, for the failure of
+// an earlier row of its profile, whose auth, network and class it takes
+// (they pick its exit code); a resume sends it.
+func (r *runner) skip(jb job, stop *Outcome) done {
+	why := stop.Message
+	if why == "" {
+		why = string(stop.State)
+	}
+	o := Outcome{State: fate.NotSent, Auth: stop.Auth, Network: stop.Network, Class: stop.Class,
+		Message: "not sent: an earlier row of this profile failed: " + why}
 	d := done{Result: Result{Row: jb.row, Password: jb.password, Generated: jb.row.Password == "", Attempt: jb.attempt, Outcome: o}, wasUncertain: jb.wasUncertain}
 	rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &o, time.Now()))
 	if err == nil {
@@ -774,9 +779,6 @@ func (r *runner) skip(jb job, reason string) done {
 	d.err = err
 	return d
 }
-
-// classAuth is the class of a row whose credentials were refused.
-const classAuth = "auth"
 
 // classInterrupted is the class of the not-sent outcome of a row the run
 // stopped before sending.

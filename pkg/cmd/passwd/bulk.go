@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -210,6 +211,11 @@ type server struct {
 	// own password: a generated one always meets them.
 	minMu sync.Mutex
 	min   map[string]int
+
+	// downSince is when its rows began to fail on the network without
+	// being sent (zero while they reach it); see reach.
+	reachMu   sync.Mutex
+	downSince time.Time
 }
 
 // minimum returns the server's minimum for app, reading it once.
@@ -339,7 +345,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	showPasswords := o.SecretsOut == "" && o.SecretsCommand == ""
 	unverified, printed := 0, 0 // counted by OnResult, which the runner calls one at a time
 	var failures output.Failures
-	var refused refusedProfiles
+	var stopped stoppedProfiles
 	writeRow, progress := out.rows(streamOptions(o, showPasswords))
 	if progress != nil && o.Bulk.Adaptive {
 		bar := progress
@@ -363,7 +369,7 @@ func runBulk(ctx context.Context, o *Options) error {
 			}
 			recordFailure(&failures, r)
 			if r.Outcome.StopsProfile {
-				refused.add(cmp.Or(r.Row.Profile, defProfile), r.Outcome.Message)
+				stopped.add(cmp.Or(r.Row.Profile, defProfile), r.Outcome)
 			}
 			writeRow(o.bulkResult(ctx, sv, r, showPasswords))
 			printed++
@@ -386,7 +392,7 @@ func runBulk(ctx context.Context, o *Options) error {
 	sum, journal, err := o.bulkRun(ctx, cfg, defProfile, sel)
 	outErr := out.close()
 	if err == nil {
-		err = o.bulkEnd(sum, journal, secretsDone, unverified, &failures, refused)
+		err = o.bulkEnd(sum, journal, secretsDone, unverified, &failures, stopped)
 	}
 	if outErr != nil {
 		// The journal has every row; only the printed results were lost.
@@ -646,10 +652,10 @@ func (o *Options) plan(cfg batch.RunConfig, defProfile string, sel *resolution) 
 
 // bulkEnd prints the summary, writes --secrets-out once every row is
 // settled, and returns the run's exit.
-func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures, refused refusedProfiles) error {
+func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, unverified int, failures *output.Failures, stopped stoppedProfiles) error {
 	o.printRunEnd(journal, sum, failures)
 	o.printDeliveryEnd(sum)
-	refused.print(o.IO.ErrOut)
+	stopped.print(o.IO.ErrOut)
 	if sum.Pending > 0 {
 		// Rows not done, or not settled: a lost reply (the server may have
 		// the new password) or a local failure before sending. Only a
@@ -661,7 +667,7 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 				"interrupted; resume with: %s", resume)}
 		}
 		why := "no usable reply, or not sent"
-		if len(refused) > 0 {
+		if stopped.auth() {
 			why = "credentials refused, no usable reply, or not sent"
 		}
 		return &cmdutil.ExitError{Code: sum.ExitCode(), Err: fmt.Errorf(
@@ -692,30 +698,45 @@ func (o *Options) bulkEnd(sum batch.Summary, journal string, secretsDone bool, u
 	return nil
 }
 
-// refusedProfiles are the profiles whose credentials the server refused in
-// a run, in the order it did, each with its first refusal: the runner sent
-// none of their later rows (batch.Outcome.StopsProfile).
-type refusedProfiles []refusedProfile
+// stoppedProfiles are the profiles whose rows a run stopped sending, in the
+// order it did, each with the outcome that stopped it
+// (batch.Outcome.StopsProfile): its credentials refused, or its server out
+// of reach.
+type stoppedProfiles []stoppedProfile
 
-type refusedProfile struct{ profile, reason string }
+type stoppedProfile struct {
+	profile string
+	outcome batch.Outcome
+}
 
-func (rs *refusedProfiles) add(profile, reason string) {
-	if !slices.ContainsFunc(*rs, func(r refusedProfile) bool { return r.profile == profile }) {
-		*rs = append(*rs, refusedProfile{profile, reason})
+func (ss *stoppedProfiles) add(profile string, o batch.Outcome) {
+	if !slices.ContainsFunc(*ss, func(s stoppedProfile) bool { return s.profile == profile }) {
+		*ss = append(*ss, stoppedProfile{profile, o})
 	}
 }
 
-// print says, for each refused profile, that its rows stopped and how to
-// check its credentials; the run's last line then says how to resume.
-func (rs refusedProfiles) print(w io.Writer) {
-	for _, r := range rs {
-		reason := termsafe.Bounded(r.reason, 200)
-		if r.profile == "" {
+// auth reports a profile stopped for its credentials.
+func (ss stoppedProfiles) auth() bool {
+	return slices.ContainsFunc(ss, func(s stoppedProfile) bool { return s.outcome.Auth })
+}
+
+// print says, for each stopped profile, why its rows stopped and, for
+// refused credentials, how to check them; the run's last line then says how
+// to resume.
+func (ss stoppedProfiles) print(w io.Writer) {
+	for _, s := range ss {
+		reason := termsafe.Bounded(s.outcome.Message, cpanel.MaxReasonRunes)
+		switch {
+		case s.profile == "" && s.outcome.Auth:
 			fmt.Fprintf(w, "cpctl: the server refused the credentials (%s): no more rows were sent with them\n", reason)
-			continue
+		case s.profile == "":
+			fmt.Fprintf(w, "cpctl: %s: no more rows were sent to the server\n", reason)
+		case s.outcome.Auth:
+			fmt.Fprintf(w, "cpctl: profile %s: the server refused its credentials (%s): no more of its rows were sent; check them with: cpctl profile test %s\n",
+				termsafe.String(s.profile), reason, output.ShellQuote(s.profile))
+		default:
+			fmt.Fprintf(w, "cpctl: profile %s: %s: no more of its rows were sent\n", termsafe.String(s.profile), reason)
 		}
-		fmt.Fprintf(w, "cpctl: profile %s: the server refused its credentials (%s): no more of its rows were sent; check them with: cpctl profile test %s\n",
-			termsafe.String(r.profile), reason, output.ShellQuote(r.profile))
 	}
 }
 
@@ -873,13 +894,49 @@ func (o *Options) execRow(ctx context.Context, sv *servers, row batch.Row, passw
 	if err != nil {
 		return failOutcome(err, false)
 	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	return s.reach(o.execOn(ctx, s, row, password), now())
+}
+
+// unreachableFor is how long a server may refuse connections (every row
+// not sent for the network) before a bulk run stops sending it rows: long
+// enough for cpsrvd to restart, short of waiting once per row for a server
+// that is down.
+const unreachableFor = 30 * time.Second
+
+// reach watches whether the server can be reached: once its rows have
+// failed on the network without anything sent, and nothing else, for
+// unreachableFor, the outcome stops the profile (batch.Outcome.StopsProfile)
+// and the run's other rows for it are recorded not sent.
+func (sv *server) reach(out batch.Outcome, now time.Time) batch.Outcome {
+	sv.reachMu.Lock()
+	defer sv.reachMu.Unlock()
+	if out.State != fate.NotSent || !out.Network {
+		sv.downSince = time.Time{}
+		return out
+	}
+	if sv.downSince.IsZero() {
+		sv.downSince = now
+	}
+	if d := now.Sub(sv.downSince); d >= unreachableFor && !out.StopsProfile {
+		out.StopsProfile = true
+		out.Message += fmt.Sprintf(" (for %s)", d.Round(time.Second))
+	}
+	return out
+}
+
+// execOn sends one row to its server.
+func (o *Options) execOn(ctx context.Context, s *server, row batch.Row, password string) batch.Outcome {
 	owner := o.ownerOf(row.Owner, row)
 	p, err := resolvePlan(o, s.target, row.Target, owner)
 	if err != nil {
 		return unsentOutcome(err)
 	}
 	if err := s.owners.findOwner(ctx, s.client, p); err != nil {
-		return unsentOutcome(annotate(err, s.target))
+		return stopsOn(unsentOutcome(annotate(err, s.target)), err)
 	}
 	out := o.changeRow(ctx, s, p, row, password)
 	if p.find != ownerGiven {
@@ -918,7 +975,7 @@ func (o *Options) changeRow(ctx context.Context, s *server, p *plan, row batch.R
 	}
 	res, err := send(sctx, s.client, o, p, password, old)
 	if err != nil {
-		return failOutcome(annotate(err, s.target), true)
+		return stopsOn(failOutcome(annotate(err, s.target), true), err)
 	}
 	out := batch.Outcome{State: fate.Applied, Message: res.Message, Services: res.Services, Class: "ok"}
 	if !res.OK {
@@ -948,7 +1005,28 @@ func failOutcome(err error, sent bool) batch.Outcome {
 	code := cmdutil.ExitCode(err)
 	class := map[int]string{cmdutil.ExitRefused: "refused", cmdutil.ExitUsage: "usage", cmdutil.ExitAuth: "auth", cmdutil.ExitTransport: "transport"}[code]
 	return batch.Outcome{State: rowState(err, sent), Auth: code == cmdutil.ExitAuth, Network: code == cmdutil.ExitTransport,
-		Class: class, Message: strings.TrimSpace(reason(err)), StopsProfile: cpanel.CredentialsRefused(err)}
+		Class: class, Message: strings.TrimSpace(reason(err)), StopsProfile: failsEveryRow(err)}
+}
+
+// stopsOn marks an outcome whose original error (before annotate, which
+// rewords a certificate's failure) fails every row of the profile.
+func stopsOn(out batch.Outcome, err error) batch.Outcome {
+	out.StopsProfile = out.StopsProfile || failsEveryRow(err)
+	return out
+}
+
+// failsEveryRow reports a failure that the profile's other rows would meet
+// as well, whatever their target: the server refused the credentials as a
+// whole, its certificate is not trusted or does not match the pin, or its
+// name does not resolve. The run sends no more rows with the profile
+// (batch.Outcome.StopsProfile). A server that refuses connections may be
+// restarting: servers.reach stops it only after a while.
+func failsEveryRow(err error) bool {
+	var uc *cpanel.UntrustedCertificateError
+	var fm *cpanel.FingerprintMismatchError
+	var dns *net.DNSError
+	return cpanel.CredentialsRefused(err) || errors.As(err, &uc) || errors.As(err, &fm) ||
+		(errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // rowState decides a failed row's fate. Before the change was sent (the
