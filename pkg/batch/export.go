@@ -270,8 +270,9 @@ type Status struct {
 	// Ctrl-C it is 0: rows in flight finish and are recorded, and the rest
 	// are recorded as not sent. While InUse it counts the rows whose intent
 	// is written and that have no answer yet: being sent, or queued to be
-	// sent, since a run writes the intents of a batch of rows (at least 64)
-	// before it sends them. So it may exceed the run's concurrency.
+	// sent, since a run writes the intents of its rows ahead of sending
+	// them, a batch at a time (readAhead). So it may exceed the run's
+	// concurrency.
 	InFlight int       `json:"in_flight" yaml:"in_flight"`
 	Failures []Failure `json:"failures" yaml:"failures"`
 

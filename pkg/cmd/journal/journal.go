@@ -43,9 +43,11 @@ func NewCmd(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `A bulk run (--from) records every row's new password before it is sent and
 its outcome after, in a private journal file. 'show' prints a run's progress
 without secrets, and the rows whose new password --secrets-command has not
-delivered yet; 'export' writes the passwords the servers now have as CSV
-(--undelivered: only those not delivered). To finish an interrupted run, or
-deliver what was not: cpctl KIND passwd --resume JOURNAL.`,
+delivered yet; while the run is still going (it holds the journal locked) it
+says so, and counts what is done so far. 'export' writes the passwords the
+servers now have as CSV (--undelivered: only those not delivered). To finish
+an interrupted run, or deliver what was not: cpctl KIND passwd --resume
+JOURNAL.`,
 	}
 	show := &Options{Verb: "show"}
 	export := &Options{Verb: "export"}
