@@ -83,7 +83,8 @@ func TestJournalShowDuringRun(t *testing.T) {
 	if want := "; the run is still going (its journal is locked): export again when it ends\n"; !strings.HasPrefix(export.stderr, "cpctl: partial export: journal "+journal+": ") || !strings.HasSuffix(export.stderr, want) {
 		t.Errorf("journal export during the run: stderr %q, want a partial export that ends %q", export.stderr, want)
 	}
-	for _, r := range []result{show, asJSON, export} {
+	during := []result{show, asJSON, export}
+	for _, r := range during {
 		if strings.Contains(r.stdout+r.stderr, "--resume") {
 			t.Errorf("advised a resume while the run holds the journal:\n%s%s", r.stdout, r.stderr)
 		}
@@ -104,6 +105,23 @@ func TestJournalShowDuringRun(t *testing.T) {
 	if err := json.Unmarshal([]byte(asJSON.stdout), &st); err != nil || st.InUse == nil || *st.InUse {
 		t.Errorf("journal show -o json after the run (%v): want in_use false:\n%s", err, asJSON.stdout)
 	}
-	e.noSecrets(show)
-	e.checkSecretsFile(out, rows)
+	// No password in anything shown, during the run or after it; the
+	// partial export holds the rows done then, with their final passwords.
+	secrets := e.checkSecretsFile(out, rows)
+	var passwords []string
+	for _, pw := range secrets {
+		passwords = append(passwords, pw)
+	}
+	for _, r := range []result{during[0], during[1], show, asJSON} {
+		e.noSecrets(r, passwords...)
+	}
+	exported := csvRecords(t, during[2].stdout)[1:]
+	if len(exported) == 0 || len(exported) == rows {
+		t.Errorf("the export during the run has %d rows, want those done then", len(exported))
+	}
+	for _, rec := range exported {
+		if secrets[rec[0]] != rec[1] {
+			t.Errorf("the export during the run gave %s a password that is not its final one", rec[0])
+		}
+	}
 }
