@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(envPlanChild); path != "" {
 		planChild(path) // never returns: it is killed
 	}
+	if path := os.Getenv(envLockChild); path != "" {
+		lockChild(path) // never returns
+	}
 	os.Exit(m.Run())
 }
 
@@ -183,21 +186,31 @@ func TestCrashResume(t *testing.T) {
 	}
 }
 
-// runChild resumes the journal in a child process. With kill, it kills the
-// child at a random moment; it reports whether the child finished the run.
-func runChild(t *testing.T, path string, kill bool) bool {
+// startChild starts this test binary as a child that TestMain switches
+// by env (KEY=value, added to this process's environment) into one of the
+// children of the package's tests, which reports on stdout.
+func startChild(t *testing.T, env ...string) (cmd *exec.Cmd, stdout io.ReadCloser, stderr *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChild+"=1", envJournal+"="+path, envToken+"="+crashRootToken)
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	return cmd, stdout, stderr
+}
+
+// runChild resumes the journal in a child process. With kill, it kills the
+// child at a random moment; it reports whether the child finished the run.
+func runChild(t *testing.T, path string, kill bool) bool {
+	t.Helper()
+	cmd, stdout, stderr := startChild(t, envChild+"=1", envJournal+"="+path, envToken+"="+crashRootToken)
+	var err error
 	running := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)

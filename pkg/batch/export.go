@@ -253,6 +253,11 @@ type Status struct {
 	// Meta is the header's Meta without keys that look like they hold
 	// secrets (password, token, hash, cookie, ...).
 	Meta map[string]string `json:"meta" yaml:"meta"`
+	// InUse says that a run (or a resume) held the journal while it was
+	// read: the run was still going, the counts are a snapshot of it, and a
+	// resume would be refused until it ends. Always false where journals
+	// cannot be locked (see InUse).
+	InUse bool `json:"in_use" yaml:"in_use"`
 	// Planned is false when the input was never fully read: nothing was sent.
 	Planned   bool `json:"planned" yaml:"planned"`
 	Total     int  `json:"total" yaml:"total"`
@@ -263,7 +268,11 @@ type Status struct {
 	// stopped, with no answer recorded (a crash, or a journal of format 1,
 	// which did not record rows an interrupted run never sent). After a
 	// Ctrl-C it is 0: rows in flight finish and are recorded, and the rest
-	// are recorded as not sent.
+	// are recorded as not sent. While InUse it counts the rows whose intent
+	// is written and that have no answer yet: being sent, or queued to be
+	// sent, since a run writes the intents of its rows ahead of sending
+	// them, a batch at a time (readAhead). So it may exceed the run's
+	// concurrency.
 	InFlight int       `json:"in_flight" yaml:"in_flight"`
 	Failures []Failure `json:"failures" yaml:"failures"`
 
@@ -290,8 +299,16 @@ type Undelivered struct {
 	Message string `json:"message" yaml:"message"`
 }
 
-// Show reads a journal's progress without changing it; a run may be going on.
+// Show reads a journal's progress without changing it; a run may be going
+// on, and Status.InUse says so.
 func Show(journalPath string) (Status, error) {
+	// The lock is probed before the journal is read and again after it: a
+	// run that ends while it is read leaves a snapshot of its middle, and
+	// one that starts would refuse a resume.
+	inUse, err := InUse(journalPath)
+	if err != nil {
+		return Status{}, err
+	}
 	failures := map[int]Failure{}
 	st, err := readStateBefore(journalPath, func(st *journalState, rec *record) error {
 		if rec.T != recOutcome {
@@ -318,7 +335,7 @@ func Show(journalPath string) (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Path: journalPath, Kind: st.header.Kind, Version: st.header.Version, Created: st.header.Created,
-		Meta: publicMeta(st.header.Meta), Planned: st.planned, Total: st.total, Succeeded: st.succeeded, Failed: st.failed}
+		Meta: publicMeta(st.header.Meta), InUse: inUse, Planned: st.planned, Total: st.total, Succeeded: st.succeeded, Failed: st.failed}
 	if !st.planned {
 		s.Total = st.rowsSeen
 	}
@@ -341,6 +358,11 @@ func Show(journalPath string) (Status, error) {
 		if err := listUndelivered(journalPath, st, &s); err != nil {
 			return Status{}, err
 		}
+	}
+	if !s.InUse {
+		// Read already: a journal removed meanwhile is held by no run a
+		// resume could wait for.
+		s.InUse, _ = InUse(journalPath)
 	}
 	return s, nil
 }

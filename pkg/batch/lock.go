@@ -30,3 +30,22 @@ func lockJournal(f *os.File) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// InUse says whether a run (or a resume) holds the journal at journalPath
+// now: whether another open file holds its lock. It neither waits nor takes
+// the lock from anyone: it tries a shared lock on a descriptor of its own
+// and lets it go at once (probeLock). While a journal is in use what is
+// read from it is a snapshot of a run that goes on, and a resume of it
+// would be refused. Where files cannot be locked (canLock is false) a run
+// cannot be told from none, and a journal reads as free, as a resume of it
+// is not refused there either. It fails only when the journal
+// cannot be opened; a lock the system cannot probe reads as free, because
+// a run could not have taken it either.
+func InUse(journalPath string) (bool, error) {
+	f, err := os.Open(journalPath)
+	if err != nil {
+		return false, openErr(journalPath, err)
+	}
+	defer f.Close()
+	return errors.Is(probeLock(f), errInUse), nil
+}

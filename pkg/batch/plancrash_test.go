@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,20 +66,11 @@ func TestKilledPlanLeavesNoPasswords(t *testing.T) {
 
 func killPlanning(t *testing.T, named, leavesNothing bool) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envPlanChild+"="+filepath.Join(dir, "cpctl-account-20261202T080000Z.journal"))
+	env := []string{envPlanChild + "=" + filepath.Join(dir, "cpctl-account-20261202T080000Z.journal")}
 	if named {
-		cmd.Env = append(cmd.Env, envPlanNamed+"=1")
+		env = append(env, envPlanNamed+"=1")
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startChild(t, env...)
 	sc := bufio.NewScanner(stdout)
 	if !sc.Scan() || sc.Text() != "blocked" {
 		_ = cmd.Process.Kill()

@@ -43,9 +43,11 @@ func NewCmd(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `A bulk run (--from) records every row's new password before it is sent and
 its outcome after, in a private journal file. 'show' prints a run's progress
 without secrets, and the rows whose new password --secrets-command has not
-delivered yet; 'export' writes the passwords the servers now have as CSV
-(--undelivered: only those not delivered). To finish an interrupted run, or
-deliver what was not: cpctl KIND passwd --resume JOURNAL.`,
+delivered yet; while the run is still going (it holds the journal locked) it
+says so, and counts what is done so far. 'export' writes the passwords the
+servers now have as CSV (--undelivered: only those not delivered). To finish
+an interrupted run, or deliver what was not: cpctl KIND passwd --resume
+JOURNAL.`,
 	}
 	show := &Options{Verb: "show"}
 	export := &Options{Verb: "export"}
@@ -98,16 +100,31 @@ func runShow(o *Options) error {
 		return pr.Value(st)
 	}
 	w := o.IO.Out
+	// While a run holds the journal its counts are a snapshot, and a
+	// resume would be refused: no resume advice then.
+	soFar, pending := "", ""
+	if st.InUse {
+		soFar = " so far"
+		if st.InFlight > 0 {
+			// The run writes a batch's intents before sending them:
+			// these rows are being sent or wait their turn.
+			pending = fmt.Sprintf(" (%d in flight: sent or queued to be sent, no answer yet)", st.InFlight)
+		}
+	}
 	fmt.Fprintf(w, "journal:   %s\nkind:      %s\ncreated:   %s\nprofile:   %s\n", st.Path, st.Kind, st.Created.Format("2006-01-02 15:04:05 MST"), st.Meta["profile"])
-	fmt.Fprintf(w, "rows:      %d\nsucceeded: %d\nfailed:    %d\npending:   %d\n", st.Total, st.Succeeded, st.Failed, st.Pending)
+	fmt.Fprintf(w, "rows:      %d\nsucceeded: %d%s\nfailed:    %d%s\npending:   %d%s%s\n", st.Total, st.Succeeded, soFar, st.Failed, soFar, st.Pending, soFar, pending)
 	if st.Delivery {
-		fmt.Fprintf(w, "delivered: %d\nnot delivered: %d\n", st.Delivered, st.Undelivered)
+		fmt.Fprintf(w, "delivered: %d%s\nnot delivered: %d%s\n", st.Delivered, soFar, st.Undelivered, soFar)
 	}
 	if err := failuresTable(pr, w, st); err != nil {
 		return err
 	}
 	if err := undeliveredTable(pr, w, st); err != nil {
 		return err
+	}
+	if st.InUse {
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: run journal show again when it ends\n", stillGoing)
+		return nil
 	}
 	resume := fmt.Sprintf("'cpctl %s --resume %s'", passwd.CommandFor(st.Kind.String()), st.Path)
 	if st.Pending > 0 {
@@ -154,10 +171,16 @@ func undeliveredTable(pr *output.Printer, w io.Writer, st batch.Status) error {
 	return pr.Table([]string{"LINE", "TARGET", "OWNER", "PROFILE", "STATE", "LAST DELIVERY ERROR"}, rows)
 }
 
+// stillGoing is what the journal commands say, in place of a resume, of a
+// journal a run holds (batch.InUse): a resume would be refused until the
+// run ends, which may well finish every row itself.
+const stillGoing = "the run is still going (its journal is locked)"
+
 // runExport writes the journal's passwords (with --undelivered, those still
 // owed a delivery) to --secrets-out. A partial export is kept (the
 // confirmed rows are worth having, say while a server is down) but exits 5
-// and says why it is partial.
+// and says why it is partial. While a run holds the journal, it says to
+// export again once the run ends, rather than to resume it.
 func runExport(o *Options) error {
 	if o.SecretsOut == "" {
 		return cmdutil.Usagef("give --secrets-out FILE (- for standard output)")
@@ -169,6 +192,10 @@ func runExport(o *Options) error {
 	if o.Undelivered {
 		export = batch.ExportUndelivered
 	}
+	// Probed before and after the export, as batch.Show does: a run that
+	// ends meanwhile may have finished rows after they were read. A
+	// journal that cannot be opened fails the export itself.
+	inUse, _ := batch.InUse(o.Journal)
 	var err error
 	if o.SecretsOut == "-" {
 		err = export(o.Journal, o.IO.Out)
@@ -185,21 +212,30 @@ func runExport(o *Options) error {
 			_ = os.Remove(o.SecretsOut)
 		}
 	}
+	if !inUse {
+		inUse, _ = batch.InUse(o.Journal)
+	}
 	switch {
+	case errors.Is(err, batch.ErrIncomplete) && inUse:
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w; %s: export again when it ends", err, stillGoing)}
 	case errors.Is(err, batch.ErrIncomplete):
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: fmt.Errorf("partial export: %w; finish the run with: %s, then export again", err, resumeCommand(o.Journal))}
 	case err != nil:
 		// batch's errors already name the journal.
 		return cmdutil.Usagef("%w", err)
+	case o.Undelivered && inUse:
+		// Every row is final, but the run may be delivering some of them.
+		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s: it may still deliver some of these rows; export again when it ends\n", stillGoing)
 	}
 	return nil
 }
 
 // noteUndelivered says, after a full export, how many of its rows
-// --secrets-command has not delivered.
+// --secrets-command has not delivered; nothing while a run holds the
+// journal, which delivers them as it goes (and a resume would be refused).
 func (o *Options) noteUndelivered() {
 	st, err := batch.Show(o.Journal)
-	if err == nil && st.Undelivered > 0 {
+	if err == nil && st.Undelivered > 0 && !st.InUse {
 		fmt.Fprintf(o.IO.ErrOut, "cpctl: %s not delivered by --secrets-command: 'cpctl journal export %s --undelivered --secrets-out FILE' writes only them; 'cpctl %s --resume %s' delivers them\n",
 			output.CountVerb(st.Undelivered, "changed row", "was", "were"), o.Journal, passwd.CommandFor(st.Kind.String()), o.Journal)
 	}
