@@ -769,15 +769,8 @@ func (r *runner) skip(jb job, stop *Outcome) done {
 	if why == "" {
 		why = string(stop.State)
 	}
-	o := Outcome{State: fate.NotSent, Auth: stop.Auth, Network: stop.Network, Class: stop.Class,
-		Message: "not sent: an earlier row of this profile failed: " + why}
-	d := done{Result: Result{Row: jb.row, Password: jb.password, Generated: jb.row.Password == "", Attempt: jb.attempt, Outcome: o}, wasUncertain: jb.wasUncertain}
-	rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &o, time.Now()))
-	if err == nil {
-		err = r.j.append(rec, false)
-	}
-	d.err = err
-	return d
+	return r.record(jb, Outcome{State: fate.NotSent, Auth: stop.Auth, Network: stop.Network, Class: stop.Class,
+		Message: "not sent: an earlier row of this profile failed: " + why}, 0)
 }
 
 // classInterrupted is the class of the not-sent outcome of a row the run
@@ -825,15 +818,20 @@ func (r *runner) intent(jb *job) error {
 // do sends one row whose intent the dispatcher has made durable, then
 // records the outcome.
 func (r *runner) do(execCtx context.Context, jb job) done {
-	row, pw, attempt := jb.row, jb.password, jb.attempt
 	start := time.Now()
-	out := r.cfg.Exec(execCtx, row, pw)
-	elapsed := time.Since(start)
+	out := r.cfg.Exec(execCtx, jb.row, jb.password)
 	if !out.State.Valid() {
 		out.State = fate.Unknown
 	}
-	d := done{Result: Result{Row: row, Password: pw, Generated: row.Password == "", Attempt: attempt, Outcome: out, Duration: elapsed}, wasUncertain: jb.wasUncertain}
-	rec, err := encodeRecord(outcomeRecOf(&row, attempt, &out, time.Now()))
+	return r.record(jb, out, time.Since(start))
+}
+
+// record journals a row's outcome (without waiting for the disk: a lost
+// outcome only means the row is sent again) and makes its result.
+func (r *runner) record(jb job, out Outcome, elapsed time.Duration) done {
+	d := done{Result: Result{Row: jb.row, Password: jb.password, Generated: jb.row.Password == "", Attempt: jb.attempt, Outcome: out, Duration: elapsed},
+		wasUncertain: jb.wasUncertain}
+	rec, err := encodeRecord(outcomeRecOf(&jb.row, jb.attempt, &out, time.Now()))
 	if err == nil {
 		err = r.j.append(rec, false)
 	}
