@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/cpctl/cpctl/pkg/cmd/cmdutil"
+	"github.com/cpctl/cpctl/pkg/termsafe"
 )
 
 // checkReseller asks the server, when a --reseller selection found no
@@ -38,7 +39,7 @@ func (r *resolver) checkReseller(ctx context.Context, res *resolution) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			// Interrupted, not refused: the run stops as any other would.
-			return fmt.Errorf("--reseller %s: %w; nothing was changed", name, ctx.Err())
+			return fmt.Errorf("--reseller %s: %w; nothing was changed", termsafe.String(name), ctx.Err())
 		}
 		return nil
 	}
@@ -50,7 +51,10 @@ func (r *resolver) checkReseller(ctx context.Context, res *resolution) error {
 	if near := nearNames(name, names); len(near) > 0 {
 		hint = " (did you mean " + strings.Join(near, " or ") + "?)"
 	}
-	return cmdutil.Usagef("--reseller %s: the server has no reseller named %s%s; nothing was changed", name, name, hint)
+	// The name is the user's and the suggestions the server's: neither
+	// reaches the terminal unescaped.
+	shown := termsafe.String(name)
+	return cmdutil.Usagef("--reseller %s: the server has no reseller named %s%s; nothing was changed", shown, shown, termsafe.String(hint))
 }
 
 // maxSuggestions bounds the names a suggestion offers.

@@ -35,6 +35,8 @@ func TestCheckReseller(t *testing.T) {
 			msg: "--reseller resx9: the server has no reseller named resx9 (did you mean res1 or res10?); nothing was changed"},
 		{name: "nothing near: no suggestion", reseller: "mallory", asked: true,
 			msg: "--reseller mallory: the server has no reseller named mallory; nothing was changed"},
+		{name: "a name with a terminal escape is shown escaped", reseller: "evil\x1b[2J", asked: true,
+			msg: "--reseller evil\\x1b[2J: the server has no reseller named evil\\x1b[2J; nothing was changed"},
 		{name: "a server without resellers", reseller: "res1", resellers: []string{}, asked: true,
 			msg: "--reseller res1: the server has no reseller named res1; nothing was changed"},
 		{name: "a reseller without accounts", reseller: "res2", resellers: []string{"res1", "res2"}, asked: true, known: true},
